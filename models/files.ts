@@ -1,0 +1,82 @@
+// The process's fd table and the lifetime of `struct file`s.
+//
+// A file lives while anything references it: an fd, LUO (a preserved file, or a retrieved one
+// until finish: luo_file.c "LUO takes a reference"), an IOAS area mapping a memfd (iommufd
+// pins the file: iopt_alloc_file_pages), or a VFIO device bound to an iommufd (the device
+// holds the ictx). When the last reference goes, the file is released and its release
+// callback runs; releases cascade (closing a cdev unbinds it, which may release the iommufd,
+// which destroys its IOAS areas, which may release a memfd).
+
+import type { D } from './context.ts'
+import { fail } from './context.ts'
+import { ok, type ArgsOf, type Result } from './ops.ts'
+import type { FileId, State } from './state.ts'
+import { releaseIommufd } from './iommufd.ts'
+import { releaseVfio } from './vfio.ts'
+import { releaseSession } from './luo.ts'
+import { reapOrphans } from './memory.ts'
+
+/** Lowest free fd from 3 (POSIX: open returns the lowest-numbered unused descriptor). */
+export function installFd(d: D, file: FileId): number {
+  let fd = 3
+  while (d.fds[fd] !== undefined) fd++
+  d.fds[fd] = file
+  return fd
+}
+
+/** fdget(): EBADF for a descriptor that is not open. */
+export function fileOfFd(s: State | D, fd: number): FileId {
+  const id = s.fds[fd]
+  if (id === undefined) fail('EBADF')
+  return id
+}
+
+/** How many references keep this file alive (the fd table included). */
+export function fileRefs(s: State | D, id: FileId): number {
+  let n = 0
+  for (const f of Object.values(s.fds)) if (f === id) n++
+  for (const sess of s.luo.outgoing) for (const p of sess.files) if (p.file === id) n++
+  for (const sess of s.luo.incoming)
+    for (const f of sess.files) if (f.retrieved === id) n++
+  for (const f of Object.values(s.files)) {
+    if (f.kind === 'iommufd') {
+      for (const o of Object.values(f.objects))
+        if (o.type === 'IOAS') for (const a of o.areas) if (a.file === id) n++
+    } else if (f.kind === 'vfio' && f.bound?.iommufd === id) n++
+  }
+  return n
+}
+
+/** Release every file nothing references, lowest id first, until none is left. */
+export function releaseUnreferenced(d: D): void {
+  for (;;) {
+    const ids = Object.keys(d.files).map(Number).sort((a, b) => a - b)
+    const victim = ids.find((id) => fileRefs(d, id) === 0)
+    if (victim === undefined) break
+    const f = d.files[victim]
+    switch (f.kind) {
+      case 'memfd':
+        for (const p of f.pages) d.pages[p] = { use: 'free' }
+        break
+      case 'iommufd':
+        releaseIommufd(d, victim)
+        break
+      case 'vfio':
+        releaseVfio(d, victim)
+        break
+      case 'session':
+        releaseSession(d, victim)
+        break
+      case 'liveupdate':
+        break
+    }
+    delete d.files[victim]
+  }
+  reapOrphans(d)
+}
+
+export function close(d: D, a: ArgsOf<'CLOSE'>): Result {
+  fileOfFd(d, a.fd)
+  delete d.fds[a.fd]
+  return ok()
+}

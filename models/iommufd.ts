@@ -1,0 +1,353 @@
+// iommufd: contexts, objects, IOAS areas, HWPT_PAGING, destroy, and the live-update ioctls
+// (mark an HWPT for preservation, restore it by token in the next kernel).
+//
+// Sources: iommufd.md §1–2 (samikhawaja/linux drivers/iommu/iommufd/{main,ioas,io_pagetable,
+// hw_pagetable,device}.c), live-update.md §2 (the iommufd live-update series).
+
+import type { D } from './context.ts'
+import { fail } from './context.ts'
+import { installFd, fileOfFd } from './files.ts'
+import { allocPages, pinnedPages, releasePage } from './memory.ts'
+import { checkTableZone, newDomain, reapDomains } from './iommu.ts'
+import { ok, PAGE_SIZE, type ArgsOf, type Result } from './ops.ts'
+import type { Area, Extent, FileId, IommufdFile, IommufdObject } from './state.ts'
+
+const U64_MAX = (1n << 64n) - 1n
+/** iommufd limits IOVAs to ULONG_MAX; luv's IOMMU has a 48-bit address width, so a map beyond
+ *  2^48 has nowhere to go (the domain aperture reserves it: EINVAL at map, iommufd.md §2.2). */
+export const IOVA_LIMIT = 1n << 48n
+
+/** The iommufd behind an fd: EBADF if not open, ENOTTY if the fd is not /dev/iommu
+ *  (an unknown ioctl on another file). */
+export function ictxOf(d: D, fd: number): { id: FileId; f: IommufdFile } {
+  const id = fileOfFd(d, fd)
+  const f = d.files[id]
+  if (f.kind !== 'iommufd') fail('ENOTTY')
+  return { id, f }
+}
+
+/** xarray ALLOC1 with a 31-bit limit: lowest free id from 1 (iommufd.md §1.1). */
+export function allocObjectId(f: IommufdFile): number {
+  let id = 1
+  while (f.objects[id] !== undefined) id++
+  return id
+}
+
+/** iommufd_get_object(): missing or wrong type is ENOENT. */
+export function getObject<T extends IommufdObject['type']>(
+  f: IommufdFile,
+  id: number,
+  type: T,
+): Extract<IommufdObject, { type: T }> {
+  const o = f.objects[id]
+  if (!o || o.type !== type) fail('ENOENT')
+  return o as Extract<IommufdObject, { type: T }>
+}
+
+/** `users` of an object: 1 (the xarray) + every edge pointing at it (iommufd.md §1.2 table). */
+export function users(d: D, f: IommufdFile, id: number): number {
+  const o = f.objects[id]
+  let n = 1
+  if (o.type === 'IOAS') {
+    for (const x of Object.values(f.objects)) if (x.type === 'HWPT_PAGING' && x.ioas === id) n++
+  } else if (o.type === 'HWPT_PAGING') {
+    for (const per of Object.values(f.attach)) for (const at of Object.values(per)) if (at.hwpt === id) n += at.devices.length
+    // markSemantics=pin: the token xarray holds a reference (live-update.md §2.1 (b))
+    if (d.design.markSemantics === 'pin' && o.mark !== undefined) n++
+  } else {
+    n++ // the binding driver's reference (iommufd_device_bind)
+    for (const per of Object.values(f.attach)) for (const at of Object.values(per)) if (at.devices.includes(o.bdf)) n++
+  }
+  return n
+}
+
+export function iommufdOpen(d: D): Result {
+  const id = d.nextFile++
+  d.files[id] = { kind: 'iommufd', objects: {}, attach: {} }
+  return ok(installFd(d, id))
+}
+
+export function ioasAlloc(d: D, a: ArgsOf<'IOMMU_IOAS_ALLOC'>): Result {
+  const { f } = ictxOf(d, a.iommufd)
+  const id = allocObjectId(f)
+  f.objects[id] = { type: 'IOAS', areas: [], immutable: false }
+  return ok(id)
+}
+
+// ---------------------------------------------------------------- IOAS map / unmap
+
+const overlaps = (a: { iova: bigint; length: bigint }, iova: bigint, length: bigint) =>
+  a.iova < iova + length && iova < a.iova + a.length
+
+const roundupPow2 = (x: bigint): bigint => {
+  let p = 1n
+  while (p < x) p <<= 1n
+  return p
+}
+
+/** iopt_alloc_iova(): alignment = roundup_pow_of_two(length), capped by the lowest set bit of
+ *  the source address when it has one; the lowest aligned hole in [PAGE_SIZE, limit) that
+ *  avoids every area; never IOVA 0; ENOSPC when none (iommufd.md §2.2). */
+function allocIova(areas: Area[], length: bigint, source: bigint): bigint {
+  let align = roundupPow2(length)
+  if (source !== 0n) {
+    const low = source & -source
+    if (low < align) align = low
+  }
+  if (align < PAGE_SIZE) align = PAGE_SIZE
+  const sorted = [...areas].sort((x, y) => (x.iova < y.iova ? -1 : 1))
+  let cand = PAGE_SIZE > align ? PAGE_SIZE : align
+  for (const ar of sorted) {
+    if (cand + length <= ar.iova) break
+    if (ar.iova + ar.length > cand) cand = ((ar.iova + ar.length + align - 1n) / align) * align
+  }
+  if (cand + length > IOVA_LIMIT - PAGE_SIZE) fail('ENOSPC')
+  return cand
+}
+
+/** Checks shared by IOMMU_IOAS_MAP and MAP_FILE, in the kernel's order (iommufd.md §2.2). */
+function checkMap(d: D, f: IommufdFile, ioasId: number, length: bigint, iova: bigint | undefined, source: bigint) {
+  const ioas = getObject(f, ioasId, 'IOAS')
+  if (length >= U64_MAX || (iova !== undefined && iova >= U64_MAX)) fail('EOVERFLOW')
+  if (length === 0n || length % PAGE_SIZE !== 0n) fail('EINVAL')
+  if (iova !== undefined) {
+    if (iova % PAGE_SIZE !== 0n) fail('EINVAL')
+    if (iova + length > U64_MAX) fail('EOVERFLOW')
+    if (iova + length > IOVA_LIMIT) fail('EINVAL')
+  }
+  // a preserved IOAS is immutable: map, unmap and cut are EBUSY (live-update.md §2.2 step 3)
+  if (ioas.immutable) fail('EBUSY')
+  if (iova !== undefined) {
+    // no replacement of live IOVA: EEXIST (io_pagetable.c iopt_alloc_area)
+    if (ioas.areas.some((ar) => overlaps(ar, iova, length))) fail('EEXIST')
+    return { ioas, iova }
+  }
+  return { ioas, iova: allocIova(ioas.areas, length, source) }
+}
+
+/** Every paging domain of the IOAS mirrors its areas (iopt.domains, iommufd.md §2.9); a
+ *  preserved domain is left alone when only the domain is frozen (ioasFreeze=domain-only). */
+export function syncDomains(d: D, f: IommufdFile, ioasId: number): void {
+  const ioas = getObject(f, ioasId, 'IOAS')
+  const extents: Extent[] = ioas.areas.map((ar) => ({ iova: ar.iova, pages: [...ar.pages] }))
+  for (const o of Object.values(f.objects)) {
+    if (o.type !== 'HWPT_PAGING' || o.ioas !== ioasId) continue
+    const dom = d.domains[o.domain]
+    if (dom.preserved && d.design.ioasFreeze === 'domain-only') continue
+    dom.extents = extents.map((e) => ({ iova: e.iova, pages: [...e.pages] }))
+  }
+  checkTableZone(d)
+}
+
+function insertArea(d: D, f: IommufdFile, ioasId: number, area: Area): Result {
+  const ioas = getObject(f, ioasId, 'IOAS')
+  ioas.areas.push(area)
+  ioas.areas.sort((x, y) => (x.iova < y.iova ? -1 : 1))
+  syncDomains(d, f, ioasId)
+  return ok(area.iova)
+}
+
+export function ioasMapFile(d: D, a: ArgsOf<'IOMMU_IOAS_MAP_FILE'>): Result {
+  const { f } = ictxOf(d, a.iommufd)
+  const memfdId = fileOfFd(d, a.memfd)
+  const memfd = d.files[memfdId]
+  const { iova } = checkMap(d, f, a.ioas, a.length, a.iova, a.start)
+  // only shmem/memfd files can be mapped (iopt_map_file_pages; inferred EINVAL)
+  if (memfd.kind !== 'memfd') fail('EINVAL')
+  if (a.start % PAGE_SIZE !== 0n) fail('EINVAL')
+  const first = Number(a.start / PAGE_SIZE)
+  const n = Number(a.length / PAGE_SIZE)
+  // beyond the end of the file there is nothing to pin (inferred EINVAL)
+  if (first + n > memfd.pages.length) fail('EINVAL')
+  return insertArea(d, f, a.ioas, {
+    iova,
+    length: a.length,
+    pages: memfd.pages.slice(first, first + n),
+    kind: 'file',
+    file: memfdId,
+    // IOPT_ADDRESS_FILE records the seals at map time (live-update.md §2.2 step 2)
+    sealsAtMap: [...memfd.seals],
+  })
+}
+
+export function ioasMap(d: D, a: ArgsOf<'IOMMU_IOAS_MAP'>): Result {
+  const { f } = ictxOf(d, a.iommufd)
+  const { iova } = checkMap(d, f, a.ioas, a.length, a.iova, 0n)
+  const pages = allocPages(d, Number(a.length / PAGE_SIZE), () => ({ use: 'anon' }))
+  return insertArea(d, f, a.ioas, { iova, length: a.length, pages, kind: 'anon', sealsAtMap: [] })
+}
+
+/** Drop areas: anonymous pages go back (the VMM's memory was only there for this map),
+ *  file pages are unpinned (orphans left by truncate are freed once unpinned). */
+function dropAreas(d: D, areas: Area[]): void {
+  const pinned = pinnedPages(d)
+  for (const ar of areas) if (ar.kind === 'anon') for (const p of ar.pages) releasePage(d, p, pinned)
+}
+
+export function ioasUnmap(d: D, a: ArgsOf<'IOMMU_IOAS_UNMAP'>): Result {
+  const { f } = ictxOf(d, a.iommufd)
+  const ioas = getObject(f, a.ioas, 'IOAS')
+  const all = a.iova === 0n && a.length === U64_MAX
+  if (!all) {
+    if (a.iova >= U64_MAX || a.length >= U64_MAX) fail('EOVERFLOW')
+    if (a.length === 0n) fail('EINVAL')
+  }
+  if (ioas.immutable) fail('EBUSY')
+  const hit = all ? ioas.areas : ioas.areas.filter((ar) => overlaps(ar, a.iova, a.length))
+  // every area touched must lie fully inside the range; none touched: ENOENT
+  // (io_pagetable.c iopt_unmap_iova_range; ioas.c for the empty range)
+  if (!all && hit.length === 0) fail('ENOENT')
+  if (!all && hit.some((ar) => ar.iova < a.iova || ar.iova + ar.length > a.iova + a.length)) fail('ENOENT')
+  ioas.areas = ioas.areas.filter((ar) => !hit.includes(ar))
+  const removed = hit.map((ar) => ({ ...ar, pages: [...ar.pages] }))
+  syncDomains(d, f, a.ioas)
+  dropAreas(d, removed)
+  return ok(removed.reduce((n, ar) => n + ar.length, 0n))
+}
+
+// ---------------------------------------------------------------- HWPT
+
+export function hwptAlloc(d: D, a: ArgsOf<'IOMMU_HWPT_ALLOC'>): Result {
+  const { f } = ictxOf(d, a.iommufd)
+  getObject(f, a.dev_id, 'DEVICE')
+  const pt = f.objects[a.pt_id]
+  // pt_id lookup failure is reported as EINVAL (hw_pagetable.c iommufd_hwpt_alloc)
+  if (!pt) fail('EINVAL')
+  // a paging pt_id asks for a nested HWPT, which needs user data luv never passes: EOPNOTSUPP
+  if (pt.type === 'HWPT_PAGING') fail('EOPNOTSUPP')
+  if (pt.type !== 'IOAS') fail('EINVAL')
+  const flags = a.flags ?? []
+  // DIRTY_TRACKING needs a device capability the modelled devices lack: EOPNOTSUPP
+  if (flags.includes('DIRTY_TRACKING')) fail('EOPNOTSUPP')
+  // iopt_table_add_domain copies every existing area into the new domain
+  const dom = newDomain(
+    d,
+    pt.areas.map((ar) => ({ iova: ar.iova, pages: [...ar.pages] })),
+  )
+  const id = allocObjectId(f)
+  f.objects[id] = {
+    type: 'HWPT_PAGING',
+    ioas: a.pt_id,
+    domain: dom,
+    autoDomain: false,
+    pasidCompat: flags.includes('PASID'),
+    restored: false,
+  }
+  return ok(id)
+}
+
+/** An auto-domain HWPT for attaching a device straight to an IOAS id: reuse this IOAS's
+ *  existing auto domain, else allocate one (device.c iommufd_device_auto_get_domain). */
+export function autoHwpt(d: D, f: IommufdFile, ioasId: number): number {
+  for (const [id, o] of Object.entries(f.objects))
+    if (o.type === 'HWPT_PAGING' && o.autoDomain && o.ioas === ioasId) return Number(id)
+  const ioas = getObject(f, ioasId, 'IOAS')
+  const dom = newDomain(
+    d,
+    ioas.areas.map((ar) => ({ iova: ar.iova, pages: [...ar.pages] })),
+  )
+  const id = allocObjectId(f)
+  f.objects[id] = { type: 'HWPT_PAGING', ioas: ioasId, domain: dom, autoDomain: true, pasidCompat: false, restored: false }
+  return id
+}
+
+/** Drop an auto-domain HWPT once its last attachment is gone (iommufd_hw_pagetable_put). */
+export function putAutoHwpt(d: D, f: IommufdFile, id: number): void {
+  const o = f.objects[id]
+  if (o?.type === 'HWPT_PAGING' && o.autoDomain && users(d, f, id) === 1) {
+    delete f.objects[id]
+    reapDomains(d)
+  }
+}
+
+export function destroy(d: D, a: ArgsOf<'IOMMU_DESTROY'>): Result {
+  const { f } = ictxOf(d, a.iommufd)
+  const o = f.objects[a.id]
+  if (!o) fail('ENOENT')
+  // users must be exactly 1 (the xarray's): EBUSY otherwise (main.c iommufd_object_remove)
+  if (users(d, f, a.id) !== 1) fail('EBUSY')
+  if (o.type === 'HWPT_PAGING') {
+    // [LU] a HWPT whose domain is preserved cannot go (V1/V2 TODO "the HWPT should be made
+    // immutable and cannot be destroyed"; V3 liveupdate_mutex) (inferred EBUSY)
+    if (d.domains[o.domain].preserved) fail('EBUSY')
+    // [LU] a HWPT whose domain still has attachments (a restored domain attached at boot)
+    if (Object.values(d.groups).some((g) => g.domain === o.domain || Object.values(g.pasids).includes(o.domain)))
+      fail('EBUSY')
+  }
+  delete f.objects[a.id]
+  reapDomains(d)
+  return ok()
+}
+
+/** Closing the iommufd: every object goes (leaves first); records of a retrieved iommufd go
+ *  with it. Bound devices hold the ictx, so none is attached any more. */
+export function releaseIommufd(d: D, id: FileId): void {
+  const f = d.files[id] as IommufdFile
+  const areas = Object.values(f.objects).flatMap((o) => (o.type === 'IOAS' ? o.areas : []))
+  f.objects = {}
+  f.lu = undefined
+  dropAreas(d, areas)
+  reapDomains(d)
+}
+
+// ---------------------------------------------------------------- live update
+
+/** IOMMU_HWPT_LU_SET_PRESERVE: mark a paging HWPT to be preserved with a u64 token
+ *  (live-update.md §2.1; the semantics of re-marking and unmarking are the markSemantics axis). */
+export function luSetPreserve(d: D, a: ArgsOf<'IOMMU_HWPT_LU_SET_PRESERVE'>): Result {
+  const { f } = ictxOf(d, a.iommufd)
+  // iommufd_get_hwpt_paging: only HWPT_PAGING can be marked, anything else ENOENT
+  const h = getObject(f, a.hwpt_id, 'HWPT_PAGING')
+  // a restored HWPT has no IOAS to check or freeze: it cannot be preserved again (inferred)
+  if (h.restored) fail('EINVAL')
+  // V1 TODO "return error if already prepared", fixed by liveupdate_mutex (inferred EBUSY)
+  if (f.preservedIn !== undefined) fail('EBUSY')
+  const token = a.token.toString()
+  if (a.preserve === false) {
+    // only V1's flag has an unmark (`preserved = 0`); V2+ have no such field (EOPNOTSUPP)
+    if (d.design.markSemantics !== 'flag') fail('EOPNOTSUPP')
+    h.mark = undefined
+    return ok()
+  }
+  for (const [id, o] of Object.entries(f.objects))
+    if (Number(id) !== a.hwpt_id && o.type === 'HWPT_PAGING' && o.mark === token) fail('EADDRINUSE')
+  // pin: the token xarray entry is taken with xa_cmpxchg; a second mark of the same HWPT
+  // finds it taken (inferred EBUSY). flag/no-unmark overwrite the old token.
+  if (d.design.markSemantics === 'pin' && h.mark !== undefined && h.mark !== token) fail('EBUSY')
+  h.mark = token
+  return ok()
+}
+
+/** IOMMU_HWPT_LU_RESTORE: wrap a restored domain in a new HWPT_PAGING with no IOAS
+ *  (V1: samikhawaja/linux drivers/iommu/iommufd/liveupdate.c; live-update.md §2.3). */
+export function luRestore(d: D, a: ArgsOf<'IOMMU_HWPT_LU_RESTORE'>): Result {
+  const { f } = ictxOf(d, a.iommufd)
+  // not retrieved from LUO (or already finished): ENOTTY
+  if (!f.lu) fail('ENOTTY')
+  const token = a.token.toString()
+  const rec = f.lu.records.find((r) => r.token === token)
+  if (!rec) fail('ENOENT')
+  if (rec.reclaimedAs !== undefined) {
+    // reassociate-at-bind reclaimed it at bind: hand back that HWPT (inferred)
+    if (d.design.replaceFlow === 'reassociate-at-bind' && f.objects[rec.reclaimedAs]) return ok(rec.reclaimedAs)
+    fail('ENOENT')
+  }
+  // restoreHwpt=needs-rebind: ENODEV until every device that was attached is bound here,
+  // then re-attach them all (V1 variant, live-update.md §2.3)
+  const rebind = d.design.restoreHwpt === 'needs-rebind'
+  if (rebind) {
+    for (const bdf of rec.devices) if (!Object.values(f.objects).some((o) => o.type === 'DEVICE' && o.bdf === bdf)) fail('ENODEV')
+  }
+  const id = allocObjectId(f)
+  f.objects[id] = { type: 'HWPT_PAGING', domain: rec.domain, autoDomain: false, pasidCompat: false, restored: true }
+  rec.reclaimedAs = id
+  if (rebind) {
+    for (const bdf of rec.devices) {
+      const group = d.platform.devices.find((x) => x.bdf === bdf)?.group ?? bdf
+      if (d.groups[group].domain !== rec.domain) continue
+      const at = ((f.attach[group] ??= {})[0] ??= { hwpt: id, devices: [] })
+      if (at.hwpt === id && !at.devices.includes(bdf)) at.devices.push(bdf)
+    }
+  }
+  return ok(id)
+}

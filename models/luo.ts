@@ -1,0 +1,331 @@
+// LUO, the Live Update Orchestrator: /dev/liveupdate, sessions, preserving files by token
+// (with the memfd, iommufd and VFIO cdev handlers), retrieving them in the next kernel, and
+// finishing a session.
+//
+// Sources: live-update.md §1 (samikhawaja/linux kernel/liveupdate/{luo_core,luo_session,
+// luo_file}.c, include/uapi/linux/liveupdate.h), §2.2 (iommufd handler), §3 (vfio handler).
+
+import type { D } from './context.ts'
+import { fail } from './context.ts'
+import { fileOfFd, installFd } from './files.ts'
+import { isUserDomain, reapDomains, setGroupDomain } from './iommu.ts'
+import { groupOf, resolveDevices } from './platform.ts'
+import { ok, type ArgsOf, type Errno, type Result } from './ops.ts'
+import type { FileId, IncomingSession, IommufdFile, LuoPreserved, OutgoingSession, SessionFile, State } from './state.ts'
+
+/** LIVEUPDATE_SESSION_NAME_LENGTH is 64 bytes including the NUL (uapi liveupdate.h). */
+export const SESSION_NAME_MAX = 63
+/** About 744 sessions fit the session header pages (live-update.md §1.2). */
+export const LUO_SESSION_MAX = 744
+/** About 128 files fit a session's file_set (LUO_FILE_MAX, live-update.md §1.2). */
+export const LUO_FILE_MAX = 128
+/** F_SEAL_SEAL | F_SEAL_GROW | F_SEAL_SHRINK recorded at map time (V2 patch 11). */
+const REQUIRED_SEALS = ['SEAL', 'GROW', 'SHRINK'] as const
+
+export function isPreservedOutgoing(s: State | D, file: FileId): boolean {
+  return s.luo.outgoing.some((x) => x.files.some((p) => p.file === file))
+}
+
+function liveupdateIsOpen(s: State | D): boolean {
+  return Object.values(s.fds).some((f) => s.files[f]?.kind === 'liveupdate')
+}
+
+/** A session ioctl's target: EBADF if not open, ENOTTY if not a session fd. */
+function sessionOf(d: D, fd: number): { id: FileId; sf: SessionFile } {
+  const id = fileOfFd(d, fd)
+  const sf = d.files[id]
+  if (sf.kind !== 'session') fail('ENOTTY')
+  return { id, sf }
+}
+
+/** An outgoing session for PRESERVE_FD; the incoming side cannot take new files (inferred EINVAL). */
+function outgoingOf(d: D, fd: number): OutgoingSession {
+  const { id, sf } = sessionOf(d, fd)
+  if (sf.dir !== 'out') fail('EINVAL')
+  return d.luo.outgoing.find((x) => x.file === id)!
+}
+
+/** A retrieved incoming session; an outgoing or already finished one is EINVAL (inferred). */
+function incomingOf(d: D, fd: number): IncomingSession {
+  const { id, sf } = sessionOf(d, fd)
+  const sess = sf.dir === 'in' ? d.luo.incoming.find((x) => x.retrievedAs === id) : undefined
+  if (!sess) fail('EINVAL')
+  return sess
+}
+
+// ---------------------------------------------------------------- /dev/liveupdate
+
+export function liveupdateOpen(d: D): Result {
+  // exclusive: a second open is EBUSY (luo_core.c)
+  if (Object.values(d.files).some((f) => f.kind === 'liveupdate')) fail('EBUSY')
+  const id = d.nextFile++
+  d.files[id] = { kind: 'liveupdate' }
+  return ok(installFd(d, id))
+}
+
+export function createSession(d: D, a: ArgsOf<'LIVEUPDATE_IOCTL_CREATE_SESSION'>): Result {
+  if (!liveupdateIsOpen(d)) fail('EBADF')
+  if (a.name.length === 0 || Buffer.byteLength(a.name) > SESSION_NAME_MAX) fail('EINVAL')
+  // names are unique within the outgoing list; the incoming list is separate (live-update.md §1.2)
+  if (d.luo.outgoing.some((x) => x.name === a.name)) fail('EEXIST')
+  if (d.luo.outgoing.length >= LUO_SESSION_MAX) fail('ENOMEM')
+  const id = d.nextFile++
+  d.files[id] = { kind: 'session', name: a.name, dir: 'out' }
+  d.luo.outgoing.push({ name: a.name, file: id, files: [] })
+  return ok(installFd(d, id))
+}
+
+export function retrieveSession(d: D, a: ArgsOf<'LIVEUPDATE_IOCTL_RETRIEVE_SESSION'>): Result {
+  if (!liveupdateIsOpen(d)) fail('EBADF')
+  const sess = d.luo.incoming.find((x) => x.name === a.name)
+  // no such session: ENOENT; already retrieved: EINVAL (luo_session.c)
+  if (!sess) fail('ENOENT')
+  if (sess.retrievedAs !== undefined || sess.closedUnfinished) fail('EINVAL')
+  const id = d.nextFile++
+  d.files[id] = { kind: 'session', name: a.name, dir: 'in' }
+  sess.retrievedAs = id
+  return ok(installFd(d, id))
+}
+
+// ---------------------------------------------------------------- preserve
+
+/** luo_preserve_file(): token unique in the session (EEXIST), room (ENOSPC), a valid fd
+ *  (EBADF), a handler whose can_preserve accepts it (ENOENT), then the handler's preserve. */
+export function preserveFd(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_PRESERVE_FD'>): Result {
+  const sess = outgoingOf(d, a.session)
+  const token = a.token.toString()
+  if (sess.files.some((p) => p.token === token)) fail('EEXIST')
+  if (sess.files.length >= LUO_FILE_MAX) fail('ENOSPC')
+  const fileId = fileOfFd(d, a.fd)
+  const f = d.files[fileId]
+  const kind = canPreserve(d, fileId)
+  if (!kind) fail('ENOENT')
+  // a file is preserved once: LUO keys preserved files by the handler's get_id (inferred EBUSY)
+  if (isPreservedOutgoing(d, fileId)) fail('EBUSY')
+  const entry: LuoPreserved = { token, file: fileId, kind }
+  if (f.kind === 'iommufd') entry.froze = preserveIommufd(d, sess, f)
+  else if (f.kind === 'vfio') preserveVfio(d, sess, fileId)
+  sess.files.push(entry)
+  return ok()
+}
+
+function canPreserve(d: D, id: FileId): LuoPreserved['kind'] | undefined {
+  const f = d.files[id]
+  if (f.kind === 'memfd' || f.kind === 'iommufd') return f.kind
+  // vfio-pci can_preserve: a cdev-opened device in a singleton iommu group (VFIO v3, at Jason's request)
+  if (f.kind === 'vfio') {
+    const group = groupOf(d.platform, f.bdf)
+    return resolveDevices(d.platform).filter((x) => x.group === group).length === 1 ? 'vfio' : undefined
+  }
+  return undefined
+}
+
+/** The iommufd handler's preserve (live-update.md §2.2): every marked HWPT's IOAS must be
+ *  admissible memory, then the IOAS freezes and the domain is preserved. Returns the IOAS
+ *  ids it froze. */
+function preserveIommufd(d: D, sess: OutgoingSession, f: IommufdFile): number[] {
+  const marked = Object.entries(f.objects)
+    .map(([id, o]) => [Number(id), o] as const)
+    .filter(([, o]) => o.type === 'HWPT_PAGING' && o.mark !== undefined)
+  for (const [, h] of marked) {
+    if (h.type !== 'HWPT_PAGING' || h.ioas === undefined) continue
+    const ioas = f.objects[h.ioas]
+    if (ioas.type !== 'IOAS') continue
+    for (const area of ioas.areas) {
+      // check_iopt_pages_preserved: file-backed (EINVAL), sealed at map time (EINVAL, D7),
+      // backed by a memfd already preserved in this session (ENOENT)
+      if (area.kind !== 'file') fail('EINVAL')
+      if (d.design.memoryRule === 'sealed-preserved-memfd' && !REQUIRED_SEALS.every((s) => area.sealsAtMap.includes(s)))
+        fail('EINVAL')
+      if (!sess.files.some((p) => p.kind === 'memfd' && p.file === area.file)) fail('ENOENT')
+    }
+    // iommu_domain_preserve: EBUSY if this domain is already preserved
+    if (d.domains[h.domain].preserved) fail('EBUSY')
+  }
+  const froze: number[] = []
+  for (const [, h] of marked) {
+    if (h.type !== 'HWPT_PAGING' || h.ioas === undefined) continue
+    const ioas = f.objects[h.ioas]
+    // D6: the whole IOAS becomes immutable (map/unmap EBUSY), or only the domain is frozen
+    if (d.design.ioasFreeze === 'whole-ioas' && ioas.type === 'IOAS' && !ioas.immutable) {
+      ioas.immutable = true
+      froze.push(h.ioas)
+    }
+    d.domains[h.domain].preserved = { session: sess.name, token: h.mark! }
+  }
+  f.preservedIn = sess.name
+  return froze
+}
+
+/** iommufd_device_preserve via the vfio-pci handler (live-update.md §3, §4.1). */
+function preserveVfio(d: D, sess: OutgoingSession, id: FileId): void {
+  const vf = d.files[id]
+  if (vf.kind !== 'vfio') return
+  // not bound means no IOMMU_NO_PASID attachment: ENOENT
+  if (!vf.bound) fail('ENOENT')
+  const f = d.files[vf.bound.iommufd] as IommufdFile
+  const group = groupOf(d.platform, vf.bdf)
+  const attached = f.attach[group] ?? {}
+  for (const [pasid, at] of Object.entries(attached)) {
+    if (Number(pasid) === 0 || !at.devices.includes(vf.bdf)) continue
+    // pasidPreservation=none: any PASID attachment makes preserve fail (V2/V3 EOPNOTSUPP);
+    // all: every PASID's HWPT must be preserved too (EINVAL); selective: unpreserved ones are dropped
+    if (d.design.pasidPreservation === 'none') fail('EOPNOTSUPP')
+    const h = f.objects[at.hwpt]
+    if (d.design.pasidPreservation === 'all' && h.type === 'HWPT_PAGING' && !d.domains[h.domain].preserved) fail('EINVAL')
+  }
+  const rid = attached[0]
+  if (!rid || !rid.devices.includes(vf.bdf)) fail('ENOENT')
+  const h = f.objects[rid.hwpt]
+  // the attached HWPT must be a preserved paging HWPT: EINVAL
+  if (h.type !== 'HWPT_PAGING' || !d.domains[h.domain].preserved) fail('EINVAL')
+  // the iommufd must be preserved in this session: ENOENT (order memfd -> iommufd -> cdev)
+  if (!sess.files.some((p) => p.kind === 'iommufd' && p.file === vf.bound!.iommufd)) fail('ENOENT')
+  // iommu_preserve_device: EINVAL if the group's DMA owner is not claimed
+  if (d.groups[group].ownerCnt === 0) fail('EINVAL')
+  d.devices[vf.bdf].preservedIn = sess.name
+}
+
+/** Closing an outgoing session unpreserves its files in reverse order (I10): the IOAS this
+ *  preserve froze thaws, domains and devices are unpreserved. */
+function unpreserveSession(d: D, sess: OutgoingSession): void {
+  for (const p of [...sess.files].reverse()) {
+    const f = d.files[p.file]
+    if (f.kind === 'vfio') d.devices[f.bdf].preservedIn = undefined
+    if (f.kind === 'iommufd') {
+      for (const id of p.froze ?? []) {
+        const o = f.objects[id]
+        if (o?.type === 'IOAS') o.immutable = false
+      }
+      for (const o of Object.values(f.objects))
+        if (o.type === 'HWPT_PAGING' && d.domains[o.domain]?.preserved?.session === sess.name) d.domains[o.domain].preserved = undefined
+      f.preservedIn = undefined
+    }
+  }
+  d.luo.outgoing = d.luo.outgoing.filter((x) => x !== sess && x.name !== sess.name)
+}
+
+// ---------------------------------------------------------------- retrieve
+
+export function retrieveFd(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_RETRIEVE_FD'>): Result {
+  const sess = incomingOf(d, a.session)
+  const token = a.token.toString()
+  const inf = sess.files.find((x) => x.token === token)
+  if (!inf) fail('ENOENT')
+  // a failed retrieve is sticky; a successful one is idempotent: the same file, a new fd
+  // (luo_file.c luo_retrieve_file)
+  if (typeof inf.retrieved === 'string') fail(inf.retrieved as Errno)
+  if (typeof inf.retrieved === 'number') return ok(installFd(d, inf.retrieved))
+  const id = d.nextFile
+  switch (inf.ser.kind) {
+    case 'memfd': {
+      const pages: number[] = []
+      d.pages.forEach((pg, p) => {
+        if (pg.use === 'incoming' && pg.session === sess.name && pg.token === token) pages[pg.index] = p
+      })
+      pages.forEach((p, index) => (d.pages[p] = { use: 'memfd', file: id, index }))
+      d.files[id] = { kind: 'memfd', pages, seals: [...inf.ser.seals] }
+      break
+    }
+    case 'iommufd':
+      // Phase 1 (V2): the iommufd cannot be retrieved yet: EOPNOTSUPP, and it sticks
+      if (d.design.restoreFlow === 'boot-only') {
+        inf.retrieved = 'EOPNOTSUPP'
+        fail('EOPNOTSUPP', true)
+      }
+      d.files[id] = {
+        kind: 'iommufd',
+        objects: {},
+        attach: {},
+        lu: { session: sess.name, token, records: inf.ser.records.map((r) => ({ ...r, devices: [...r.devices] })) },
+      }
+      break
+    case 'vfio':
+      d.files[id] = { kind: 'vfio', bdf: inf.ser.bdf, irqs: false }
+      d.devices[inf.ser.bdf].incoming = undefined
+      break
+  }
+  d.nextFile++
+  inf.retrieved = id
+  return ok(installFd(d, id))
+}
+
+// ---------------------------------------------------------------- finish
+
+/** can_finish of every file (live-update.md §1.3, §2.3, §3); all must agree. */
+function canFinish(d: D, sess: IncomingSession): boolean {
+  return sess.files.every((inf) => {
+    switch (inf.ser.kind) {
+      case 'memfd':
+        return true
+      case 'vfio':
+        return typeof inf.retrieved === 'number'
+      case 'iommufd': {
+        if (d.design.restoreFlow === 'boot-only' || typeof inf.retrieved !== 'number') return false
+        const f = d.files[inf.retrieved] as IommufdFile
+        if (!f.lu || f.lu.records.some((r) => r.reclaimedAs === undefined)) return false
+        // no restored HWPT may still have attachments: the user must replace it first
+        return !Object.values(f.objects).some((o) => o.type === 'HWPT_PAGING' && o.restored && domainAttached(d, o.domain))
+      }
+    }
+  })
+}
+
+function domainAttached(d: D, dom: number): boolean {
+  return Object.values(d.groups).some((g) => g.domain === dom || Object.values(g.pasids).includes(dom))
+}
+
+/** Finish every file in reverse order; with unfinished=finish-discards, whatever was not
+ *  reclaimed is dropped and devices still on it lose their translation (old LUO uapi). */
+function doFinish(d: D, sess: IncomingSession): void {
+  const discarded = new Set<number>()
+  for (const inf of [...sess.files].reverse()) {
+    if (inf.ser.kind === 'memfd' && typeof inf.retrieved !== 'number') {
+      // memfd finish without retrieve: the preserved folios are put back (memfd_luo_finish)
+      d.pages.forEach((pg, p) => {
+        if (pg.use === 'incoming' && pg.session === sess.name && pg.token === inf.token) d.pages[p] = { use: 'free' }
+      })
+    }
+    if (inf.ser.kind === 'vfio') d.devices[inf.ser.bdf].incoming = undefined
+    if (inf.ser.kind === 'iommufd') {
+      const recs = typeof inf.retrieved === 'number' ? ((d.files[inf.retrieved] as IommufdFile).lu?.records ?? []) : inf.ser.records
+      for (const r of recs) if (r.reclaimedAs === undefined) discarded.add(r.domain)
+      if (typeof inf.retrieved === 'number') (d.files[inf.retrieved] as IommufdFile).lu = undefined
+    }
+  }
+  for (const [name, g] of Object.entries(d.groups)) {
+    if (isUserDomain(g.domain) && discarded.has(g.domain)) {
+      if (g.owner.kind === 'restored') {
+        g.owner = { kind: 'none' }
+        g.ownerCnt = 0
+        g.pasids = {}
+        setGroupDomain(d, name, 0, 'default')
+      } else setGroupDomain(d, name, 0, 'blocking')
+    }
+  }
+  d.luo.incoming = d.luo.incoming.filter((x) => x.name !== sess.name)
+  reapDomains(d)
+}
+
+export function finish(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_FINISH'>): Result {
+  const sess = incomingOf(d, a.session)
+  // any can_finish false: EBUSY and nothing finished; finish is atomic and may be retried
+  if (d.design.unfinished === 'finish-fails' && !canFinish(d, sess)) fail('EBUSY')
+  doFinish(d, sess)
+  return ok()
+}
+
+/** Release of a session fd: an outgoing session unpreserves everything; a retrieved incoming
+ *  session runs finish, and if that fails it stays but cannot be retrieved again. */
+export function releaseSession(d: D, id: FileId): void {
+  const sf = d.files[id] as SessionFile
+  if (sf.dir === 'out') {
+    const sess = d.luo.outgoing.find((x) => x.file === id)
+    if (sess) unpreserveSession(d, sess)
+    return
+  }
+  const sess = d.luo.incoming.find((x) => x.retrievedAs === id)
+  if (!sess) return
+  if (d.design.unfinished === 'finish-discards' || canFinish(d, sess)) doFinish(d, sess)
+  else sess.closedUnfinished = true
+}

@@ -1,0 +1,123 @@
+// The abstraction both implementations are compared through (models/observation.ts), and the
+// probe set: the IOVAs each device is "using" right now.
+
+import type { Observation, OwnerView, Probe, Translation, LuoSessionView } from './observation.ts'
+import { entryFor, iovaPfnOf, translate } from './iommu.ts'
+import { resolveDevices } from './platform.ts'
+import type { FileId, GroupOwner, State } from './state.ts'
+import { hex } from './ops.ts'
+
+export function ownerView(o: GroupOwner): OwnerView {
+  switch (o.kind) {
+    case 'none':
+      return 'unowned'
+    case 'dma-api':
+      return 'dma-api'
+    case 'iommufd':
+      return `iommufd:${o.file}`
+    case 'restored':
+      return `restored:${o.session}/${o.token}`
+  }
+}
+
+/** Live IOVAs: for every present RID/PASID entry, the first and last page of each extent of
+ *  the domain it translates through. */
+export function liveProbes(s: State): Probe[] {
+  const out: Probe[] = []
+  for (const dev of resolveDevices(s.platform)) {
+    const unit = s.units[dev.unit]
+    const pasids = [0, ...Object.keys(unit.pasid[dev.bdf] ?? {}).map(Number)]
+    for (const pasid of pasids) {
+      const e = entryFor(s, dev.bdf, pasid)
+      if (!e) continue
+      for (const ext of s.domains[e.domain]?.extents ?? []) {
+        out.push({ bdf: dev.bdf, pasid, iova: ext.iova })
+        if (ext.pages.length > 1) out.push({ bdf: dev.bdf, pasid, iova: ext.iova + BigInt(ext.pages.length - 1) * 4096n })
+      }
+    }
+  }
+  return sortProbes(out)
+}
+
+export function probeKey(p: Probe): string {
+  return `${p.bdf}/${p.pasid}/${hex(p.iova)}`
+}
+
+export function sortProbes(ps: Probe[]): Probe[] {
+  const seen = new Map<string, Probe>()
+  for (const p of ps) seen.set(probeKey(p), p)
+  return [...seen.values()].sort((a, b) =>
+    a.bdf !== b.bdf ? (a.bdf < b.bdf ? -1 : 1) : a.pasid !== b.pasid ? a.pasid - b.pasid : a.iova < b.iova ? -1 : a.iova > b.iova ? 1 : 0,
+  )
+}
+
+export function translations(s: State, probes: Probe[]): Translation[] {
+  return probes.map((p) => {
+    const w = translate(s, p.bdf, p.pasid, p.iova)
+    return { ...p, pa: 'pa' in w ? w.pa : null }
+  })
+}
+
+function fdView(s: State, id: FileId): string {
+  const f = s.files[id]
+  switch (f.kind) {
+    case 'memfd':
+      return `memfd:${f.pages.length}`
+    case 'iommufd':
+      return `iommufd:${id}`
+    case 'vfio':
+      return `vfio:${f.bdf}`
+    case 'liveupdate':
+      return 'liveupdate'
+    case 'session':
+      return `session:${f.name}`
+  }
+}
+
+function objectView(o: Extract<State['files'][number], { kind: 'iommufd' }>['objects'][number]): string {
+  switch (o.type) {
+    case 'IOAS':
+      return `IOAS [${o.areas.map((a) => `${hex(a.iova)}+${hex(a.length)}`).join(',')}]${o.immutable ? ' immutable' : ''}`
+    case 'HWPT_PAGING':
+      return `HWPT_PAGING ${o.restored ? 'restored' : `ioas=${o.ioas}`}${o.autoDomain ? ' auto' : ''}${o.mark !== undefined ? ` mark=${o.mark}` : ''}`
+    case 'DEVICE':
+      return `DEVICE ${o.bdf}`
+  }
+}
+
+export function observe(s: State, probes: Probe[] = liveProbes(s)): Observation {
+  const owners: Record<string, OwnerView> = {}
+  for (const [name, g] of Object.entries(s.groups)) owners[name] = ownerView(g.owner)
+  const fds: Record<number, string> = {}
+  for (const [fd, id] of Object.entries(s.fds)) fds[Number(fd)] = fdView(s, id)
+  const iommufds: Record<number, Record<number, string>> = {}
+  for (const [id, f] of Object.entries(s.files)) {
+    if (f.kind !== 'iommufd') continue
+    const objs: Record<number, string> = {}
+    for (const [oid, o] of Object.entries(f.objects)) objs[Number(oid)] = objectView(o)
+    iommufds[Number(id)] = objs
+  }
+  const outgoing: LuoSessionView[] = s.luo.outgoing.map((x) => ({
+    name: x.name,
+    files: x.files.map((p) => ({ token: BigInt(p.token), kind: p.kind })),
+  }))
+  const incoming: LuoSessionView[] = s.luo.incoming.map((x) => ({
+    name: x.name,
+    retrieved: x.retrievedAs !== undefined,
+    files: x.files.map((f) => ({
+      token: BigInt(f.token),
+      kind: f.ser.kind,
+      retrieved: f.retrieved === undefined ? 'no' : typeof f.retrieved === 'number' ? 'ok' : f.retrieved,
+    })),
+  }))
+  return {
+    boot: s.boot,
+    translations: translations(s, probes),
+    owners,
+    luo: { open: Object.values(s.files).some((f) => f.kind === 'liveupdate'), outgoing, incoming },
+    fds,
+    iommufds,
+  }
+}
+
+export { iovaPfnOf }

@@ -1,0 +1,127 @@
+// The model's transition function: step(state, op) -> { state, result, transient }.
+// Every op is a pure function of the state; a failed op returns the state it was given
+// (atomicity), except a sticky LUO retrieve failure, which the kernel records.
+
+import { enableMapSet, produce, setAutoFreeze } from 'immer'
+import { match } from 'ts-pattern'
+import { Fail, type D, type OpContext } from './context.ts'
+import type { Design } from './design.ts'
+import { close, releaseUnreferenced } from './files.ts'
+import { translate } from './iommu.ts'
+import { destroy, hwptAlloc, ioasAlloc, ioasMap, ioasMapFile, ioasUnmap, iommufdOpen, luRestore, luSetPreserve } from './iommufd.ts'
+import { kexec } from './kexec.ts'
+import { createSession, finish, liveupdateOpen, preserveFd, retrieveFd, retrieveSession } from './luo.ts'
+import { memfdCreate, memfdSeal, memfdTruncate } from './memory.ts'
+import { err, fault, ok, type Op, type Result } from './ops.ts'
+import { checkPlatform, resolveDevices, type Platform } from './platform.ts'
+import type { State } from './state.ts'
+import { attach, bind, cdevOpen, detach, driverBind, setIrqs } from './vfio.ts'
+
+enableMapSet()
+// States are shared between the model, the checker and reports: freezing them turns an
+// accidental mutation anywhere into an immediate TypeError.
+setAutoFreeze(true)
+
+export function initState(platform: Platform, design: Design): State {
+  checkPlatform(platform)
+  const units: State['units'] = {}
+  for (const u of platform.units) units[u.name] = { ida: [], context: {}, pasid: {} }
+  const groups: State['groups'] = {}
+  const devices: State['devices'] = {}
+  for (const dev of resolveDevices(platform)) {
+    groups[dev.group] = { owner: { kind: 'none' }, ownerCnt: 0, domain: 'default', pasids: {} }
+    // every device starts bound to vfio-pci (driver_override), which does not use the DMA API
+    devices[dev.bdf] = { driver: 'vfio-pci' }
+  }
+  return {
+    platform,
+    design,
+    boot: 0,
+    pages: Array.from({ length: platform.memoryPages }, () => ({ use: 'free' as const })),
+    files: {},
+    nextFile: 1,
+    fds: {},
+    domains: {},
+    nextDomain: 1,
+    units,
+    groups,
+    devices,
+    luo: { outgoing: [], incoming: [] },
+  }
+}
+
+export interface Step {
+  state: State
+  result: Result
+  /** intermediate hardware states inside the op, in order (empty for most ops) */
+  transient: State[]
+}
+
+function apply(d: D, ctx: OpContext, o: Op): Result {
+  return match(o)
+    .with({ op: 'MEMFD_CREATE' }, (x) => memfdCreate(d, x.args))
+    .with({ op: 'MEMFD_SEAL' }, (x) => memfdSeal(d, x.args))
+    .with({ op: 'MEMFD_TRUNCATE' }, (x) => memfdTruncate(d, x.args))
+    .with({ op: 'IOMMUFD_OPEN' }, () => iommufdOpen(d))
+    .with({ op: 'IOMMU_IOAS_ALLOC' }, (x) => ioasAlloc(d, x.args))
+    .with({ op: 'IOMMU_IOAS_MAP_FILE' }, (x) => ioasMapFile(d, x.args))
+    .with({ op: 'IOMMU_IOAS_MAP' }, (x) => ioasMap(d, x.args))
+    .with({ op: 'IOMMU_IOAS_UNMAP' }, (x) => ioasUnmap(d, x.args))
+    .with({ op: 'IOMMU_HWPT_ALLOC' }, (x) => hwptAlloc(d, x.args))
+    .with({ op: 'IOMMU_DESTROY' }, (x) => destroy(d, x.args))
+    .with({ op: 'IOMMU_HWPT_LU_SET_PRESERVE' }, (x) => luSetPreserve(d, x.args))
+    .with({ op: 'IOMMU_HWPT_LU_RESTORE' }, (x) => luRestore(d, x.args))
+    .with({ op: 'VFIO_CDEV_OPEN' }, (x) => cdevOpen(d, x.args))
+    .with({ op: 'VFIO_DEVICE_BIND_IOMMUFD' }, (x) => bind(d, x.args))
+    .with({ op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT' }, (x) => attach(d, ctx, x.args))
+    .with({ op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT' }, (x) => detach(d, x.args))
+    .with({ op: 'VFIO_DEVICE_SET_IRQS' }, (x) => setIrqs(d, x.args))
+    .with({ op: 'DRIVER_BIND' }, (x) => driverBind(d, x.args))
+    .with({ op: 'LIVEUPDATE_OPEN' }, () => liveupdateOpen(d))
+    .with({ op: 'LIVEUPDATE_IOCTL_CREATE_SESSION' }, (x) => createSession(d, x.args))
+    .with({ op: 'LIVEUPDATE_SESSION_PRESERVE_FD' }, (x) => preserveFd(d, x.args))
+    .with({ op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION' }, (x) => retrieveSession(d, x.args))
+    .with({ op: 'LIVEUPDATE_SESSION_RETRIEVE_FD' }, (x) => retrieveFd(d, x.args))
+    .with({ op: 'LIVEUPDATE_SESSION_FINISH' }, (x) => finish(d, x.args))
+    .with({ op: 'CLOSE' }, (x) => close(d, x.args))
+    .with({ op: 'KEXEC' }, () => kexec(d))
+    .with({ op: 'DMA' }, (x) => dma(d, x.args))
+    .exhaustive()
+}
+
+/** A device performs one access; a fault changes nothing (the fault log is not modelled). */
+function dma(d: D, a: Extract<Op, { op: 'DMA' }>['args']): Result {
+  if (!d.devices[a.bdf]) return err('ENODEV')
+  const w = translate(d, a.bdf, a.pasid ?? 0, a.iova)
+  return 'pa' in w ? ok(w.pa) : fault(w.fault)
+}
+
+export function step(state: State, o: Op): Step {
+  const ctx: OpContext = { transient: [] }
+  let result: Result = ok()
+  let keep = true
+  const next = produce(state, (d) => {
+    try {
+      result = apply(d, ctx, o)
+      if (result.ok) releaseUnreferenced(d)
+    } catch (e) {
+      if (!(e instanceof Fail)) throw e
+      result = err(e.errno)
+      keep = e.sticky
+    }
+  })
+  if (!result.ok && !keep) return { state, result, transient: [] }
+  return { state: next, result, transient: ctx.transient }
+}
+
+/** Run a whole op list from a fresh state (tests, exploration). */
+export function run(platform: Platform, design: Design, ops: Op[]): { states: State[]; results: Result[] } {
+  const states = [initState(platform, design)]
+  const results: Result[] = []
+  for (const o of ops) {
+    const s = step(states[states.length - 1], o)
+    states.push(s.state)
+    results.push(s.result)
+  }
+  return { states, results }
+}

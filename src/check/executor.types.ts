@@ -1,0 +1,50 @@
+// The contract between the scenario runner / campaign and whatever executes ops: the model
+// alone, the kernel implementation alone, or both side by side with conformance checked.
+
+import type { Op, Result } from '../../models/ops.ts'
+import type { Observation } from '../../models/observation.ts'
+
+export type ImplChoice = 'model' | 'kernel' | 'both'
+
+/** A named property failed at this step (DESIGN.md §2.4 names). */
+export interface Violation {
+  property: PropertyName
+  message: string
+}
+
+export type PropertyName =
+  | 'conformance'
+  | 'dma-continuity'
+  | 'dma-safety'
+  | 'ownership'
+  | 'isolation'
+  | 'atomicity'
+  | 'recoverability'
+
+export const PROPERTY_NAMES: readonly PropertyName[] = [
+  'conformance',
+  'dma-continuity',
+  'dma-safety',
+  'ownership',
+  'isolation',
+  'atomicity',
+  'recoverability',
+]
+
+export interface StepOutcome {
+  /** the model's result (or the kernel's when impl = kernel) */
+  result: Result
+  /** the kernel's result when impl = both */
+  kernelResult?: Result
+  violations: Violation[]
+  /** observations after the step, for reports and diffs */
+  observation: Observation
+  kernelObservation?: Observation
+}
+
+export interface Executor {
+  readonly impl: ImplChoice
+  step(op: Op): StepOutcome
+  /** properties evaluated once at the end of a trace (e.g. recoverability's leak check) */
+  finish(): Violation[]
+}

@@ -4,7 +4,7 @@
 
 export { initState, step, run, type Step } from './step.ts'
 export { observe, liveProbes, sortProbes, probeKey, ownerView } from './observe.ts'
-export { translate, tablePagesFor, tablePagesNeeded, splitRun, liveDomains } from './iommu.ts'
+export { translate, entryFor, tablePagesFor, tablePagesNeeded, splitRun, liveDomains } from './iommu.ts'
 export * from './ops.ts'
 export * from './design.ts'
 export * from './platform.ts'

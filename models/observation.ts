@@ -45,6 +45,8 @@ export interface Observation {
   luo: { open: boolean; outgoing: LuoSessionView[]; incoming: LuoSessionView[] }
   /** fd → `memfd:<pages>`, `iommufd:<n>`, `vfio:<bdf>`, `liveupdate`, `session:<name>` */
   fds: Record<number, string>
+  /** general-memory pages in use and IOMMU page-table pages held (leaks show here) */
+  memory: { usedPages: number; tablePages: number }
   /** per iommufd file serial: object id → `IOAS [iova+len,…]`, `HWPT_PAGING ioas=<id>`, `DEVICE <bdf>` */
   iommufds: Record<number, Record<number, string>>
 }

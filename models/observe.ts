@@ -2,7 +2,7 @@
 // probe set: the IOVAs each device is "using" right now.
 
 import type { Observation, OwnerView, Probe, Translation, LuoSessionView } from './observation.ts'
-import { entryFor, iovaPfnOf, translate } from './iommu.ts'
+import { entryFor, iovaPfnOf, tablePagesInUse, translate } from './iommu.ts'
 import { resolveDevices } from './platform.ts'
 import type { FileId, GroupOwner, State } from './state.ts'
 import { hex } from './ops.ts'
@@ -116,6 +116,7 @@ export function observe(s: State, probes: Probe[] = liveProbes(s)): Observation 
     owners,
     luo: { open: Object.values(s.files).some((f) => f.kind === 'liveupdate'), outgoing, incoming },
     fds,
+    memory: { usedPages: s.pages.filter((p) => p.use !== 'free').length, tablePages: tablePagesInUse(s) },
     iommufds,
   }
 }

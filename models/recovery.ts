@@ -1,0 +1,146 @@
+// The documented userspace recovery after a live update (live-update.md §2.3, the V1 selftest
+// and the LPC 2025 talk): retrieve every incoming session and its files, bind each retrieved
+// cdev to the iommufd it was preserved with, restore each HWPT by token, rebuild the same
+// mappings in a new IOAS, allocate a new HWPT, replace the restored one, destroy it, finish.
+//
+// `recover(state)` plays that script on the model and reports the first step that failed.
+// The `recoverability` property runs it after every KEXEC.
+
+import { step } from './step.ts'
+import type { Op, Result } from './ops.ts'
+import { resultToString, opToString } from './ops.ts'
+import type { IommufdFile, State, VfioFile } from './state.ts'
+
+export interface Recovery {
+  ops: Op[]
+  results: Result[]
+  /** states after each op (for property checks along the way) */
+  states: State[]
+  transients: State[][]
+  failed?: { op: Op; result: Result; why: string }
+  final: State
+}
+
+export function recover(start: State): Recovery {
+  const rec: Recovery = { ops: [], results: [], states: [], transients: [], final: start }
+  let s = start
+  const run = (o: Op): Result | undefined => {
+    const r = step(s, o)
+    rec.ops.push(o)
+    rec.results.push(r.result)
+    rec.states.push(r.state)
+    rec.transients.push(r.transient)
+    s = r.state
+    rec.final = s
+    return r.result
+  }
+  const must = (o: Op, why: string): number | bigint | undefined => {
+    const r = run(o)!
+    if (!r.ok) {
+      rec.failed ??= { op: o, result: r, why: `${why}: ${opToString(o)} returned ${resultToString(r)}` }
+      return undefined
+    }
+    return r.out
+  }
+  const fdOfFile = (file: number) => Number(Object.entries(s.fds).find(([, f]) => f === file)?.[0])
+
+  const luFd = Object.entries(s.fds).find(([, f]) => s.files[f].kind === 'liveupdate')?.[0]
+  const liveupdate = luFd !== undefined ? Number(luFd) : must({ op: 'LIVEUPDATE_OPEN', args: {} }, 'open /dev/liveupdate')
+  if (liveupdate === undefined) return rec
+
+  for (const sess of [...start.luo.incoming]) {
+    if (rec.failed) break
+    const mine = s.luo.incoming.find((x) => x.name === sess.name)
+    if (!mine || mine.closedUnfinished) continue
+    const sfd =
+      mine.retrievedAs !== undefined
+        ? fdOfFile(mine.retrievedAs)
+        : Number(must({ op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION', args: { name: sess.name } }, 'retrieve the session'))
+    if (Number.isNaN(sfd) || rec.failed) break
+    // retrieve every file (idempotent for files already retrieved)
+    const fdByToken = new Map<string, number>()
+    for (const f of mine.files) {
+      const fd = must({ op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session: sfd, token: BigInt(f.token) } }, `retrieve ${f.ser.kind} token ${f.token}`)
+      if (fd === undefined) break
+      fdByToken.set(f.token, Number(fd))
+    }
+    if (rec.failed) break
+    const cur = () => s.luo.incoming.find((x) => x.name === sess.name)!
+    for (const inf of cur().files.filter((x) => x.ser.kind === 'iommufd')) {
+      if (rec.failed) break
+      const ictxFd = fdByToken.get(inf.token)!
+      const ictx = () => s.files[s.fds[ictxFd]] as IommufdFile
+      // bind every cdev preserved with this iommufd
+      const devIds = new Map<string, number>()
+      for (const vf of cur().files) {
+        if (vf.ser.kind !== 'vfio' || vf.ser.iommufdToken !== inf.token) continue
+        const cdev = fdByToken.get(vf.token)!
+        const bound = (s.files[s.fds[cdev]] as VfioFile).bound
+        const devId = bound ? bound.devId : must({ op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd: ictxFd } }, `bind ${vf.ser.bdf}`)
+        if (devId === undefined) break
+        devIds.set(vf.ser.bdf, Number(devId))
+      }
+      if (rec.failed) break
+      for (const r of [...(ictx().lu?.records ?? [])]) {
+        if (rec.failed) break
+        const restored = must({ op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd: ictxFd, token: BigInt(r.token) } }, `restore HWPT token ${r.token}`)
+        if (restored === undefined) break
+        const users = r.devices.filter((b) => devIds.has(b))
+        if (users.length > 0) {
+          // a new IOAS with the same IOVA -> memory as the restored domain, from the retrieved memfds
+          const ioas = must({ op: 'IOMMU_IOAS_ALLOC', args: { iommufd: ictxFd } }, 'allocate the new IOAS')
+          if (ioas === undefined) break
+          for (const ext of s.domains[r.domain]?.extents ?? []) {
+            const src = findMemfd(s, ext.pages)
+            if (!src) {
+              rec.failed ??= { op: { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd: ictxFd, ioas: Number(ioas), memfd: -1, start: 0n, length: BigInt(ext.pages.length) * 4096n, iova: ext.iova } }, result: { ok: false, errno: 'ENOENT' }, why: `no retrieved memfd holds the memory the restored domain maps at 0x${ext.iova.toString(16)}` }
+              break
+            }
+            must(
+              { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd: ictxFd, ioas: Number(ioas), memfd: src.fd, start: BigInt(src.index) * 4096n, length: BigInt(ext.pages.length) * 4096n, iova: ext.iova } },
+              'rebuild the mappings',
+            )
+          }
+          if (rec.failed) break
+          const hwpt = must({ op: 'IOMMU_HWPT_ALLOC', args: { iommufd: ictxFd, dev_id: devIds.get(users[0])!, pt_id: Number(ioas) } }, 'allocate the new HWPT')
+          if (hwpt === undefined) break
+          for (const bdf of users) {
+            const cdev = [...fdByToken.entries()].find(([t]) => cur().files.some((f) => f.token === t && f.ser.kind === 'vfio' && f.ser.bdf === bdf))![1]
+            must({ op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: Number(hwpt) } }, `replace the restored HWPT on ${bdf}`)
+          }
+        }
+        if (!rec.failed) must({ op: 'IOMMU_DESTROY', args: { iommufd: ictxFd, id: Number(restored) } }, 'destroy the restored HWPT')
+      }
+    }
+    if (!rec.failed) must({ op: 'LIVEUPDATE_SESSION_FINISH', args: { session: sfd } }, `finish session "${sess.name}"`)
+  }
+  return rec
+}
+
+/** The retrieved memfd (fd, first page index) whose pages back this run contiguously. */
+function findMemfd(s: State, pages: number[]): { fd: number; index: number } | undefined {
+  for (const [fd, id] of Object.entries(s.fds)) {
+    const f = s.files[id]
+    if (f.kind !== 'memfd') continue
+    const at = f.pages.indexOf(pages[0])
+    if (at >= 0 && pages.every((p, i) => f.pages[at + i] === p)) return { fd: Number(fd), index: at }
+  }
+  return undefined
+}
+
+/** What a finished update must not leave behind: KHO pages no session will claim, DIDs
+ *  reserved for domains that are gone, restored domains nothing uses. */
+export function leaks(s: State): string[] {
+  if (s.luo.incoming.length > 0) return []
+  const out: string[] = []
+  const held = s.pages.filter((p) => p.use === 'incoming').length
+  if (held > 0) out.push(`${held} handover page(s) still held after every session finished`)
+  for (const [name, u] of Object.entries(s.units)) {
+    const used = new Set<number>()
+    for (const e of Object.values(u.context)) used.add(e.did)
+    for (const per of Object.values(u.pasid)) for (const e of Object.values(per)) used.add(e.did)
+    const stale = u.ida.filter((did) => !used.has(did))
+    if (stale.length > 0) out.push(`${name}: DID ${stale.join(', ')} reserved but used by no domain`)
+  }
+  return out
+}

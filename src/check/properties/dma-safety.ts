@@ -1,0 +1,45 @@
+// dma-safety (DESIGN.md §2.4): every PA a device can reach is memory that is still allocated
+// (to a memfd, to the VMM's anonymous mapping, pinned by iommufd, or held by KHO for the
+// next kernel); no DMA into freed or reused memory (I3, I4). After KEXEC only preserved
+// devices translate at all: unpreserved context entries are cleared before kexec (I2).
+
+import { hex } from '../../../models/ops.ts'
+import type { State } from '../../../models/state.ts'
+import type { TraceStep } from './types.ts'
+
+function unsafe(s: State, when: string): string[] {
+  const out: string[] = []
+  const seen = new Set<string>()
+  for (const [unit, u] of Object.entries(s.units)) {
+    const entries = [
+      ...Object.entries(u.context).map(([bdf, e]) => ({ bdf, pasid: 0, e })),
+      ...Object.entries(u.pasid).flatMap(([bdf, per]) => Object.entries(per).map(([p, e]) => ({ bdf, pasid: Number(p), e }))),
+    ]
+    for (const { bdf, pasid, e } of entries) {
+      for (const ext of s.domains[e.domain]?.extents ?? []) {
+        ext.pages.forEach((page, i) => {
+          if (s.pages[page]?.use !== 'free') return
+          const key = `${bdf}/${pasid}/${page}`
+          if (seen.has(key)) return
+          seen.add(key)
+          out.push(`${bdf} pasid ${pasid} (${unit}) can reach PA ${hex(BigInt(page) << 12n)} at iova ${hex(ext.iova + BigInt(i) * 4096n)}, which is free memory${when}`)
+        })
+      }
+    }
+  }
+  return out
+}
+
+export function dmaSafety(t: TraceStep): string[] {
+  const out = unsafe(t.next, '')
+  t.transient.forEach((mid, i) => out.push(...unsafe(mid, ` (intermediate state ${i + 1})`)))
+  if (t.op.op === 'KEXEC' && t.result.ok) {
+    for (const [bdf, dev] of Object.entries(t.prev.devices)) {
+      if (dev.preservedIn) continue
+      const unit = t.next.platform.devices.find((x) => x.bdf === bdf)!.unit
+      if (t.next.units[unit].context[bdf] || t.next.units[unit].pasid[bdf])
+        out.push(`${bdf} was not preserved but still has a context entry after KEXEC (I2)`)
+    }
+  }
+  return out
+}

@@ -28,7 +28,9 @@ export class Model {
     this.s = initState(platform, resolveDesign({ profile, overrides }))
   }
   do<N extends Op['op']>(op: N, args: Args<N> = {} as Args<N>): Result {
-    const o = { op, args } as Op
+    return this.apply({ op, args } as Op)
+  }
+  apply(o: Op): Result {
     const r = step(this.s, o)
     this.violations.push(...checkStep({ prev: this.s, op: o, result: r.result, next: r.state, transient: r.transient }))
     this.transient = r.transient
@@ -37,12 +39,12 @@ export class Model {
   }
   /** the output of an op that must succeed */
   out<N extends Op['op']>(op: N, args: Args<N> = {} as Args<N>): number {
-    const r = this.do(op, args)
+    const r = this.apply({ op, args } as Op)
     if (!r.ok) throw new Error(`${op} failed: ${JSON.stringify(r)}`)
     return Number(r.out)
   }
   errno<N extends Op['op']>(op: N, args: Args<N> = {} as Args<N>): string {
-    const r = this.do(op, args)
+    const r = this.apply({ op, args } as Op)
     return 'errno' in r ? r.errno : r.ok ? 'ok' : 'fault'
   }
   dma(bdf: string, iova: bigint, pasid?: number): bigint | 'fault' {

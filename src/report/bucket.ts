@@ -1,0 +1,34 @@
+// Naming failures: the bundle folder is a hash of the canonical op list (so a rerun that
+// shrinks to the same trace lands in the same folder), and the bucket title groups failures
+// the way syzbot groups crashes by title.
+
+import { createHash } from 'node:crypto'
+import { hex, type Op } from '../../models/ops.ts'
+import { argSpecs } from './opArgs.ts'
+import { inlineJson, type Json } from './json.ts'
+import type { Counterexample } from './types.ts'
+
+export { bucketTitle } from './common.ts'
+
+/** One op as canonical JSON data: args in table order, bigints as hex, absent args left out. */
+export function canonicalOp(o: Op): { op: string; args: { [k: string]: Json } } {
+  const args: { [k: string]: Json } = {}
+  const given = o.args as Record<string, unknown>
+  for (const [name] of argSpecs(o.op)) {
+    const v = given[name]
+    if (v === undefined) continue
+    args[name] = typeof v === 'bigint' ? hex(v) : (v as Json)
+  }
+  return { op: o.op, args }
+}
+
+/** The canonical text of an op list: the input of the bundle hash. */
+export const canonicalOps = (ops: readonly Op[]): string => inlineJson(ops.map(canonicalOp))
+
+/** First 12 hex digits of sha256 over the canonical op list. */
+export function opsHash(ops: readonly Op[]): string {
+  return createHash('sha256').update(canonicalOps(ops)).digest('hex').slice(0, 12)
+}
+
+/** The bundle folder name of a counterexample. */
+export const bundleName = (cx: Counterexample): string => opsHash(cx.steps.map((s) => s.op))

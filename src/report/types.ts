@@ -1,0 +1,46 @@
+// The typed counterexample every renderer in src/report/ reads. The campaign (or a replay)
+// fills it from the executor's StepOutcomes; renderers are pure functions of it.
+
+import type { Design } from '../../models/design.ts'
+import type { Observation } from '../../models/observation.ts'
+import type { Op, Result } from '../../models/ops.ts'
+import type { Platform } from '../../models/platform.ts'
+import type { PropertyName, Violation } from '../check/executor.types.ts'
+
+export interface CounterexampleStep {
+  /** 1-based step number as printed */
+  index: number
+  op: Op
+  /** the model's result */
+  model: Result
+  /** the kernel implementation's result, when both ran */
+  kernel?: Result
+  violations: Violation[]
+  /** observations after the step */
+  model_obs?: Observation
+  kernel_obs?: Observation
+}
+
+export interface Counterexample {
+  /** the property that failed first */
+  property: PropertyName
+  /** the failure's one-line description */
+  message: string
+  design: Design
+  profile: string
+  /** e.g. "lpc2025 ownership=strict" (models/design.ts describeDesign) */
+  designLabel: string
+  platform: Platform
+  seed?: number
+  path?: string
+  defect?: string
+  /** 1-based step index where it failed */
+  divergenceIndex: number
+  steps: CounterexampleStep[]
+  versions: { luv: string; node: string; fastCheck: string; gitRev?: string }
+  /** the only field allowed to differ between identical runs */
+  timestamp?: string
+  /** observation before step 1 (ITF state 0, diff of step 1); empty when left out */
+  initial_obs?: Observation
+  initial_kernel_obs?: Observation
+}

@@ -1,0 +1,241 @@
+// Disjoint half-open intervals [start, end) with a payload, ordered by start: an IOAS's areas
+// (io_pagetable's area interval tree). A treap (deterministic priorities, so runs repeat)
+// augmented per subtree with its leftmost start, rightmost end and largest gap between
+// consecutive intervals, so "lowest hole that fits" skips whole subtrees.
+//
+// Units are the caller's: any safe integers. The kernel implementation uses IOVA page numbers
+// (an IOVA >> 12 of any u64 is < 2^52, exact in a double); convert bigint at the edge.
+// Costs, n intervals: insert/remove/find O(log n); intersecting O(log n + k); findHole
+// O(log n), plus O(log n) per gap that is long enough but misses because of alignment.
+
+export interface Interval<T> {
+  readonly start: number
+  readonly end: number
+  value: T
+}
+
+class Node<T> implements Interval<T> {
+  left: Node<T> | null = null
+  right: Node<T> | null = null
+  minStart: number
+  maxEnd: number
+  maxGap = 0
+  constructor(
+    readonly start: number,
+    readonly end: number,
+    public value: T,
+    readonly prio: number,
+  ) {
+    this.minStart = start
+    this.maxEnd = end
+  }
+}
+
+function update<T>(n: Node<T>): void {
+  const l = n.left
+  const r = n.right
+  let g = 0
+  if (l !== null) {
+    g = Math.max(l.maxGap, n.start - l.maxEnd)
+    n.minStart = l.minStart
+  } else n.minStart = n.start
+  if (r !== null) {
+    g = Math.max(g, r.maxGap, r.minStart - n.end)
+    n.maxEnd = r.maxEnd
+  } else n.maxEnd = n.end
+  n.maxGap = g
+}
+
+function rotateRight<T>(n: Node<T>): Node<T> {
+  const l = n.left!
+  n.left = l.right
+  l.right = n
+  update(n)
+  update(l)
+  return l
+}
+
+function rotateLeft<T>(n: Node<T>): Node<T> {
+  const r = n.right!
+  n.right = r.left
+  r.left = n
+  update(n)
+  update(r)
+  return r
+}
+
+function insertNode<T>(n: Node<T> | null, x: Node<T>): Node<T> {
+  if (n === null) return x
+  if (x.start < n.start) {
+    n.left = insertNode(n.left, x)
+    if (n.left.prio > n.prio) return rotateRight(n)
+  } else {
+    n.right = insertNode(n.right, x)
+    if (n.right.prio > n.prio) return rotateLeft(n)
+  }
+  update(n)
+  return n
+}
+
+function merge<T>(a: Node<T> | null, b: Node<T> | null): Node<T> | null {
+  if (a === null) return b
+  if (b === null) return a
+  if (a.prio > b.prio) {
+    a.right = merge(a.right, b)
+    update(a)
+    return a
+  }
+  b.left = merge(a, b.left)
+  update(b)
+  return b
+}
+
+const alignUp = (x: number, a: number): number => Math.ceil(x / a) * a
+
+export class IntervalTree<T> {
+  private root: Node<T> | null = null
+  private count = 0
+  private seed = 0x2545f491
+
+  get size(): number {
+    return this.count
+  }
+
+  /** Insert [start, start + length). False (nothing changes) if it overlaps an interval. */
+  insert(start: number, length: number, value: T): boolean {
+    checkSpan(start, length)
+    const end = start + length
+    // the nearest interval starting before `start` and the nearest starting at/after it
+    let pred: Node<T> | null = null
+    let succ: Node<T> | null = null
+    for (let n = this.root; n !== null; ) {
+      if (n.start < start) {
+        pred = n
+        n = n.right
+      } else {
+        succ = n
+        n = n.left
+      }
+    }
+    if ((pred !== null && pred.end > start) || (succ !== null && succ.start < end)) return false
+    this.root = insertNode(this.root, new Node(start, end, value, this.nextPrio()))
+    this.count++
+    return true
+  }
+
+  /** Remove the interval that starts exactly at `start`; its value, or undefined. */
+  remove(start: number): T | undefined {
+    let found: Node<T> | undefined
+    const rec = (n: Node<T> | null): Node<T> | null => {
+      if (n === null) return null
+      if (start === n.start) {
+        found = n
+        return merge(n.left, n.right)
+      }
+      if (start < n.start) n.left = rec(n.left)
+      else n.right = rec(n.right)
+      update(n)
+      return n
+    }
+    this.root = rec(this.root)
+    if (found === undefined) return undefined
+    this.count--
+    return found.value
+  }
+
+  /** The interval starting exactly at `start`. */
+  get(start: number): Interval<T> | undefined {
+    for (let n = this.root; n !== null; n = start < n.start ? n.left : n.right) if (n.start === start) return n
+    return undefined
+  }
+
+  /** The interval containing `point`. */
+  find(point: number): Interval<T> | undefined {
+    for (let n = this.root; n !== null; ) {
+      if (point < n.start) n = n.left
+      else if (point < n.end) return n
+      else n = n.right
+    }
+    return undefined
+  }
+
+  /** Every interval meeting [start, start + length), in order. */
+  intersecting(start: number, length: number): Interval<T>[] {
+    checkSpan(start, length)
+    const end = start + length
+    const out: Interval<T>[] = []
+    const rec = (n: Node<T> | null): void => {
+      if (n === null || n.maxEnd <= start || n.minStart >= end) return
+      rec(n.left)
+      if (n.start < end && n.end > start) out.push(n)
+      if (n.start < end) rec(n.right)
+    }
+    rec(this.root)
+    return out
+  }
+
+  /**
+   * The lowest s >= lo, a multiple of `alignment`, with [s, s + length) free and s + length <= hi;
+   * -1 if there is none. Auto IOVA allocation passes lo >= 1 page: IOMMU_IOAS_MAP without
+   * FIXED_IOVA never returns IOVA 0 (iopt_alloc_iova, drivers/iommu/iommufd/io_pagetable.c).
+   */
+  findHole(length: number, alignment: number, lo: number, hi: number): number {
+    checkSpan(lo, length)
+    if (!Number.isSafeInteger(alignment) || alignment < 1) throw new RangeError(`luv: alignment ${alignment}`)
+    let cursor = lo
+    let found = -1
+    const fits = (gapEnd: number): boolean => {
+      const s = alignUp(cursor, alignment)
+      if (s + length > Math.min(gapEnd, hi)) return false
+      found = s
+      return true
+    }
+    const rec = (n: Node<T> | null): boolean => {
+      if (n === null || n.maxEnd <= cursor) return false
+      if (n.maxGap < length || n.minStart >= hi) {
+        // only the gap before this subtree can hold the hole
+        if (fits(n.minStart)) return true
+        cursor = Math.max(cursor, n.maxEnd)
+        return false
+      }
+      if (rec(n.left)) return true
+      if (fits(n.start)) return true
+      cursor = Math.max(cursor, n.end)
+      return rec(n.right)
+    }
+    if (rec(this.root)) return found
+    return fits(hi) ? found : -1
+  }
+
+  /** All intervals in order. */
+  entries(): Interval<T>[] {
+    const out: Interval<T>[] = []
+    const rec = (n: Node<T> | null): void => {
+      if (n === null) return
+      rec(n.left)
+      out.push(n)
+      rec(n.right)
+    }
+    rec(this.root)
+    return out
+  }
+
+  [Symbol.iterator](): Iterator<Interval<T>> {
+    return this.entries()[Symbol.iterator]()
+  }
+
+  // xorshift32: deterministic priorities, so the same ops build the same tree.
+  private nextPrio(): number {
+    let x = this.seed
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    this.seed = x >>> 0
+    return this.seed
+  }
+}
+
+function checkSpan(start: number, length: number): void {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || length < 1 || !Number.isSafeInteger(start + length))
+    throw new RangeError(`luv: bad interval [${start}, +${length})`)
+}

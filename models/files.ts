@@ -14,7 +14,7 @@ import type { FileId, State } from './state.ts'
 import { releaseIommufd } from './iommufd.ts'
 import { releaseVfio } from './vfio.ts'
 import { releaseSession } from './luo.ts'
-import { reapOrphans } from './memory.ts'
+import { pinnedPages, reapOrphans } from './memory.ts'
 
 /** Lowest free fd from 3 (POSIX: open returns the lowest-numbered unused descriptor). */
 export function installFd(d: D, file: FileId): number {
@@ -31,27 +31,37 @@ export function fileOfFd(s: State | D, fd: number): FileId {
   return id
 }
 
-/** How many references keep this file alive (the fd table included). */
-export function fileRefs(s: State | D, id: FileId): number {
-  let n = 0
-  for (const f of Object.values(s.fds)) if (f === id) n++
-  for (const sess of s.luo.outgoing) for (const p of sess.files) if (p.file === id) n++
-  for (const sess of s.luo.incoming)
-    for (const f of sess.files) if (f.retrieved === id) n++
+/** How many references keep each file alive (the fd table included), in one pass. */
+export function fileRefs(s: State | D): Map<FileId, number> {
+  const n = new Map<FileId, number>()
+  const add = (id: FileId) => n.set(id, (n.get(id) ?? 0) + 1)
+  for (const f of Object.values(s.fds)) add(f)
+  for (const sess of s.luo.outgoing) for (const p of sess.files) add(p.file)
+  for (const sess of s.luo.incoming) for (const f of sess.files) if (typeof f.retrieved === 'number') add(f.retrieved)
   for (const f of Object.values(s.files)) {
     if (f.kind === 'iommufd') {
-      for (const o of Object.values(f.objects))
-        if (o.type === 'IOAS') for (const a of o.areas) if (a.file === id) n++
-    } else if (f.kind === 'vfio' && f.bound?.iommufd === id) n++
+      for (const o of Object.values(f.objects)) if (o.type === 'IOAS') for (const a of o.areas) if (a.file !== undefined) add(a.file)
+    } else if (f.kind === 'vfio' && f.bound) add(f.bound.iommufd)
   }
   return n
+}
+
+/** Is there anything for releaseUnreferenced to do? Read on a finished (non-draft) state, so
+ *  the common case costs one pass over plain data and no immer draft. */
+export function needsRelease(s: State): boolean {
+  const refs = fileRefs(s)
+  for (const id of Object.keys(s.files)) if (!refs.get(Number(id))) return true
+  if (!s.pages.some((p) => p.use === 'orphan')) return false
+  const pinned = pinnedPages(s)
+  return s.pages.some((p, i) => p.use === 'orphan' && !pinned.has(i))
 }
 
 /** Release every file nothing references, lowest id first, until none is left. */
 export function releaseUnreferenced(d: D): void {
   for (;;) {
+    const refs = fileRefs(d)
     const ids = Object.keys(d.files).map(Number).sort((a, b) => a - b)
-    const victim = ids.find((id) => fileRefs(d, id) === 0)
+    const victim = ids.find((id) => !refs.get(id))
     if (victim === undefined) break
     const f = d.files[victim]
     switch (f.kind) {

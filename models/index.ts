@@ -3,7 +3,7 @@
 // data; nothing here does I/O or imports fast-check.
 
 export { initState, step, run, type Step } from './step.ts'
-export { observe, liveProbes, sortProbes, probeKey, ownerView } from './observe.ts'
+export { observe, liveProbes, sortProbes, probeKey, ownerView, translations } from './observe.ts'
 export { translate, entryFor, tablePagesFor, tablePagesNeeded, splitRun, liveDomains } from './iommu.ts'
 export * from './ops.ts'
 export * from './design.ts'

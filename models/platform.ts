@@ -56,6 +56,18 @@ export const SMALL_PLATFORM: Platform = {
   ],
 }
 
+/** Scarce resources: 2 usable DIDs, 12 table pages, 24 pages of memory, so exhaustion
+ *  paths (ENOSPC for DIDs, ENOMEM for table pages and memory) are reached by generation. */
+export const TINY_PLATFORM: Platform = {
+  memoryPages: 24,
+  tablePages: 12,
+  units: [{ name: 'dmar0', dids: 4 }],
+  devices: [
+    { bdf: '0000:00:02.0', unit: 'dmar0', pasids: 4 },
+    { bdf: '0000:01:00.0', unit: 'dmar0' },
+  ],
+}
+
 /** 4 units, 64 devices, 1 GiB of memory per 4 devices' worth of domains (benchmarks). */
 export function largePlatform(devices = 64, units = 4, memoryPages = 1 << 20): Platform {
   const us = Array.from({ length: units }, (_, i) => ({ name: `dmar${i}`, dids: 1024 }))

@@ -6,7 +6,7 @@ import { enableMapSet, produce, setAutoFreeze } from 'immer'
 import { match } from 'ts-pattern'
 import { Fail, type D, type OpContext } from './context.ts'
 import type { Design } from './design.ts'
-import { close, releaseUnreferenced } from './files.ts'
+import { close, needsRelease, releaseUnreferenced } from './files.ts'
 import { translate } from './iommu.ts'
 import { destroy, hwptAlloc, ioasAlloc, ioasMap, ioasMapFile, ioasUnmap, iommufdOpen, luRestore, luSetPreserve } from './iommufd.ts'
 import { kexec } from './kexec.ts'
@@ -100,10 +100,9 @@ export function step(state: State, o: Op): Step {
   const ctx: OpContext = { transient: [] }
   let result: Result = ok()
   let keep = true
-  const next = produce(state, (d) => {
+  let next = produce(state, (d) => {
     try {
       result = apply(d, ctx, o)
-      if (result.ok) releaseUnreferenced(d)
     } catch (e) {
       if (!(e instanceof Fail)) throw e
       result = err(e.errno)
@@ -111,6 +110,9 @@ export function step(state: State, o: Op): Step {
     }
   })
   if (!result.ok && !keep) return { state, result, transient: [] }
+  // files whose last reference this op dropped are released now (files.ts); checked on the
+  // plain next state so the usual op pays no draft for it
+  if (result.ok && needsRelease(next)) next = produce(next, releaseUnreferenced)
   return { state: next, result, transient: ctx.transient }
 }
 

@@ -6,6 +6,7 @@ import type { Design } from '../../models/design.ts'
 import type { Op } from '../../models/ops.ts'
 import type { Platform } from '../../models/platform.ts'
 import type { State } from '../../models/state.ts'
+import type { Observation } from '../../models/observation.ts'
 import type { Executor, ImplChoice, PropertyName, StepOutcome, Violation } from './executor.types.ts'
 import { checkStep } from './properties/index.ts'
 
@@ -34,10 +35,22 @@ export class ModelExecutor implements Executor {
     const s = step(prev, op)
     this.state = s.state
     const violations: Violation[] = checkStep({ prev, op, result: s.result, next: s.state, transient: s.transient }, this.props)
-    return { result: s.result, violations, observation: observe(s.state) }
+    // observed only when someone reads it (reports do; a campaign's hot loop does not)
+    let obs: Observation | undefined
+    const next = s.state
+    return {
+      result: s.result,
+      violations,
+      get observation() {
+        return (obs ??= observe(next))
+      },
+    }
   }
   finish(): Violation[] {
     return []
+  }
+  modelState(): State {
+    return this.state
   }
 }
 

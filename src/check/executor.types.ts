@@ -3,6 +3,7 @@
 
 import type { Op, Result } from '../../models/ops.ts'
 import type { Observation } from '../../models/observation.ts'
+import type { State } from '../../models/state.ts'
 
 export type ImplChoice = 'model' | 'kernel' | 'both'
 
@@ -47,4 +48,6 @@ export interface Executor {
   step(op: Op): StepOutcome
   /** properties evaluated once at the end of a trace (e.g. recoverability's leak check) */
   finish(): Violation[]
+  /** the model's current state (generators resolve their picks against it) */
+  modelState(): State
 }

@@ -31,6 +31,9 @@ export function fakeExecutor(
     impl: opts.impl ?? 'model',
     ops: [],
     finishCalls: 0,
+    modelState() {
+      throw new Error('the fake executor has no model state')
+    },
     step(op: Op): StepOutcome {
       const a = (opts.respond ?? defaultRespond)(op, ex.ops.length)
       ex.ops.push(op)

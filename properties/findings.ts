@@ -1,0 +1,21 @@
+// The design matrix as luv currently finds it: which named property each profile breaks, and
+// why. A profile breaking a property is a finding about the posted design, not a luv failure
+// (DESIGN.md §2.3–2.4); the property tests require each listed finding to be found again and
+// every other property to hold.
+
+import type { ProfileName } from '../models/design.ts'
+import type { PropertyName } from '../src/check/executor.types.ts'
+
+export const FINDINGS: Record<ProfileName, Partial<Record<PropertyName, string>>> = {
+  lpc2025: {},
+  'rfc-v2': {
+    'dma-continuity':
+      'replaceSwap=teardown-then-setup: replacing the restored domain after KEXEC clears the entry before setting the new one, so the running device faults in that window',
+    ownership:
+      'ownership=allow-if-preserved (inferred for the RFC): a fresh iommufd that was not retrieved with the token takes DMA ownership of a preserved device',
+  },
+  phase1: {
+    recoverability:
+      'restoreFlow=boot-only: the iommufd cannot be retrieved (EOPNOTSUPP), so no restored HWPT can be reclaimed and the session never finishes',
+  },
+}

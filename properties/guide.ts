@@ -1,0 +1,185 @@
+// The guided step: "do the next step of the documented live-update flow from wherever the
+// state is now". A random walk almost never marks a HWPT, preserves memfd -> iommufd -> cdev
+// in order, kexecs and recovers; a guided step resolves against the current state, so a run
+// that mixes guided and random steps reaches deep flows, and the shrinker can still drop any
+// single guided step (the remaining ones re-resolve to whatever comes next).
+
+import type { Op } from '../models/ops.ts'
+import type { IommufdFile, State, VfioFile } from '../models/state.ts'
+import { groupOf } from '../models/platform.ts'
+import { fdOfFile, fdsOf, ictx, objectsOf, sessionFds } from './ops.ts'
+import type { Picker } from './picker.ts'
+
+const IOVA = 0x100000n
+
+const preservedFile = (s: State, file: number) => s.luo.outgoing.some((x) => x.files.some((f) => f.file === file))
+
+/** The next op of the flow, or KEXEC / DMA when there is nothing left to set up. */
+export function nextFlowStep(s: State, p: Picker): Op {
+  return s.luo.incoming.some((x) => !x.closedUnfinished) ? recoverStep(s, p) : prepareStep(s, p)
+}
+
+function prepareStep(s: State, p: Picker): Op {
+  const memfds = fdsOf(s, 'memfd')
+  const memfd = memfds.find((fd) => !preservedFile(s, s.fds[fd])) ?? memfds[0]
+  if (memfd === undefined) return { op: 'MEMFD_CREATE', args: { pages: 4 } }
+  const mf = s.files[s.fds[memfd]]
+  if (mf.kind === 'memfd' && !mf.seals.includes('SEAL') && !preservedFile(s, s.fds[memfd]))
+    return { op: 'MEMFD_SEAL', args: { fd: memfd, seals: ['SEAL', 'GROW', 'SHRINK'] } }
+  const iommufd = fdsOf(s, 'iommufd')[0]
+  if (iommufd === undefined) return { op: 'IOMMUFD_OPEN', args: {} }
+  const ioas = objectsOf(s, iommufd, 'IOAS')[0]
+  if (ioas === undefined) return { op: 'IOMMU_IOAS_ALLOC', args: { iommufd } }
+  const f = ictx(s, iommufd)!
+  const io = f.objects[ioas]
+  if (io.type === 'IOAS' && io.areas.length === 0 && mf.kind === 'memfd' && mf.pages.length > 0)
+    return { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd, ioas, memfd, start: 0n, length: BigInt(mf.pages.length) * 4096n, iova: IOVA } }
+  // a device: an open cdev bound to this iommufd, or the next one to open
+  // stay with the device the flow already started on (a bound cdev, else an open one), so
+  // guided steps build on each other instead of scattering over devices
+  const devices = s.platform.devices.filter((d) => s.platform.devices.filter((x) => groupOf(s.platform, x.bdf) === groupOf(s.platform, d.bdf)).length === 1 && !s.devices[d.bdf]?.incoming)
+  const started = (bound: boolean) =>
+    fdsOf(s, 'vfio', (x) => (x as VfioFile).bound !== undefined === bound && devices.some((d) => d.bdf === (x as VfioFile).bdf)).map((fd) => (s.files[s.fds[fd]] as VfioFile).bdf)
+  const bdf = started(true)[0] ?? started(false)[0] ?? devices[p.int(devices.length)]?.bdf ?? s.platform.devices[0].bdf
+  const cdev = fdsOf(s, 'vfio', (x) => (x as VfioFile).bdf === bdf)[0]
+  if (cdev === undefined) return s.devices[bdf]?.incoming ? kexecOrDma(s, p) : { op: 'VFIO_CDEV_OPEN', args: { bdf } }
+  const vf = s.files[s.fds[cdev]] as VfioFile
+  if (!vf.bound) return { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd } }
+  const bound = fdOfFile(s, vf.bound.iommufd)
+  const bf = ictx(s, bound)!
+  const hwpts = objectsOf(s, bound, 'HWPT_PAGING').filter((id) => {
+    const o = bf.objects[id]
+    return o.type === 'HWPT_PAGING' && !o.autoDomain && !o.restored
+  })
+  const devId = vf.bound.devId
+  const bioas = objectsOf(s, bound, 'IOAS')[0]
+  if (hwpts.length === 0)
+    return bioas === undefined
+      ? { op: 'IOMMU_IOAS_ALLOC', args: { iommufd: bound } }
+      : { op: 'IOMMU_HWPT_ALLOC', args: p.chance(1, 3) ? { iommufd: bound, dev_id: devId, pt_id: bioas, flags: ['PASID'] } : { iommufd: bound, dev_id: devId, pt_id: bioas } }
+  const group = groupOf(s.platform, bdf)
+  const at = bf.attach[group]?.[0]
+  if (!at || !at.devices.includes(bdf)) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: hwpts[0] } }
+  const h = bf.objects[at.hwpt]
+  // now and then a PASID too, on a PASID-capable device (the pasidPreservation axis decides
+  // what preserving it then does)
+  const caps = s.platform.devices.find((d) => d.bdf === bdf)?.pasids ?? 0
+  if (h.type === 'HWPT_PAGING' && h.pasidCompat && caps > 1 && !bf.attach[group]?.[1] && !bf.preservedIn && p.chance(1, 4))
+    return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: at.hwpt, pasid: 1 } }
+  if (h.type === 'HWPT_PAGING' && h.mark === undefined && !bf.preservedIn)
+    return { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: bound, hwpt_id: at.hwpt, token: 0x1234n + BigInt(at.hwpt) } }
+  if (!Object.values(s.files).some((x) => x.kind === 'liveupdate')) return { op: 'LIVEUPDATE_OPEN', args: {} }
+  const session = sessionFds(s, 'out')[0]
+  if (session === undefined) return { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 'vm0' } }
+  const used = new Set(s.luo.outgoing.flatMap((x) => x.files.map((f) => f.token)))
+  const token = (() => {
+    for (let t = 1n; ; t++) if (!used.has(t.toString())) return t
+  })()
+  // memfds backing the marked HWPTs' IOAS first, then the iommufd, then the cdev
+  const backing = new Set<number>()
+  for (const o of Object.values(bf.objects))
+    if (o.type === 'HWPT_PAGING' && o.mark !== undefined && o.ioas !== undefined) {
+      const ia = bf.objects[o.ioas]
+      if (ia?.type === 'IOAS') for (const a of ia.areas) if (a.file !== undefined) backing.add(a.file)
+    }
+  for (const file of [...backing].sort((a, b) => a - b))
+    if (!preservedFile(s, file) && fdOfFile(s, file) !== undefined && s.fds[fdOfFile(s, file)] === file)
+      return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: fdOfFile(s, file), token } }
+  if (!preservedFile(s, vf.bound.iommufd)) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: bound, token } }
+  if (!preservedFile(s, s.fds[cdev])) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: cdev, token } }
+  // a running VM has interrupts on; the VFIO freeze refuses them (EINVAL), so the flow turns
+  // them off before KEXEC, most of the time
+  if (!vf.irqs && p.chance(1, 6)) return { op: 'VFIO_DEVICE_SET_IRQS', args: { cdev, enabled: true } }
+  if (vf.irqs && !p.chance(1, 4)) return { op: 'VFIO_DEVICE_SET_IRQS', args: { cdev, enabled: false } }
+  return kexecOrDma(s, p)
+}
+
+function kexecOrDma(s: State, p: Picker): Op {
+  const preserved = Object.entries(s.devices).filter(([, d]) => d.preservedIn || d.incoming)
+  if (preserved.length > 0 && p.chance(1, 3)) return { op: 'DMA', args: { bdf: preserved[p.int(preserved.length)][0], iova: IOVA + BigInt(p.int(4)) * 4096n } }
+  return { op: 'KEXEC', args: {} }
+}
+
+function recoverStep(s: State, p: Picker): Op {
+  // the VM keeps running: now and then a restored device does DMA between recovery steps
+  const restored = Object.entries(s.groups).filter(([, g]) => typeof g.domain === 'number').map(([name]) => name)
+  const dev = s.platform.devices.find((d) => restored.includes(groupOf(s.platform, d.bdf)))
+  if (dev && p.chance(1, 4)) return { op: 'DMA', args: { bdf: dev.bdf, iova: IOVA + BigInt(p.int(4)) * 4096n } }
+  if (!Object.values(s.files).some((x) => x.kind === 'liveupdate')) return { op: 'LIVEUPDATE_OPEN', args: {} }
+  const sess = s.luo.incoming.find((x) => !x.closedUnfinished)!
+  if (sess.retrievedAs === undefined || !s.files[sess.retrievedAs]) {
+    if (sess.retrievedAs !== undefined) return kexecOrDma(s, p)
+    return { op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION', args: { name: sess.name } }
+  }
+  const session = fdOfFile(s, sess.retrievedAs)
+  if (s.fds[session] !== sess.retrievedAs) return kexecOrDma(s, p)
+  for (const f of sess.files) {
+    if (f.retrieved === undefined) return { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session, token: BigInt(f.token) } }
+  }
+  const fileFd = (file: number | string | undefined) => (typeof file === 'number' && s.fds[fdOfFile(s, file)] === file ? fdOfFile(s, file) : undefined)
+  for (const inf of sess.files) {
+    if (inf.ser.kind !== 'iommufd') continue
+    const ifd = fileFd(inf.retrieved)
+    if (ifd === undefined) continue
+    const f = s.files[s.fds[ifd]] as IommufdFile
+    // bind the cdevs preserved with this iommufd
+    for (const vfi of sess.files) {
+      if (vfi.ser.kind !== 'vfio' || vfi.ser.iommufdToken !== inf.token) continue
+      const cdev = fileFd(vfi.retrieved)
+      if (cdev === undefined) continue
+      if (!(s.files[s.fds[cdev]] as VfioFile).bound) {
+        // sometimes a foreign iommufd tries first: the ownership rule must turn it away
+        if (p.chance(1, 5)) {
+          const foreign = fdsOf(s, 'iommufd', (x) => x.kind === 'iommufd' && !x.lu)[0]
+          return foreign === undefined ? { op: 'IOMMUFD_OPEN', args: {} } : { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd: foreign } }
+        }
+        return { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd: ifd } }
+      }
+    }
+    for (const r of f.lu?.records ?? []) {
+      if (r.reclaimedAs === undefined) return { op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd: ifd, token: BigInt(r.token) } }
+      const restored = r.reclaimedAs
+      if (!f.objects[restored]) continue
+      const users = Object.entries(s.groups).filter(([, g]) => g.domain === r.domain).map(([name]) => name)
+      if (users.length > 0) {
+        const ext = s.domains[r.domain]?.extents ?? []
+        // the new IOAS: the lowest IOAS that mirrors the restored domain (or a fresh one)
+        const ioas = objectsOf(s, ifd, 'IOAS').find((id) => {
+          const o = f.objects[id]
+          return o.type === 'IOAS' && !o.immutable
+        })
+        if (ioas === undefined) return { op: 'IOMMU_IOAS_ALLOC', args: { iommufd: ifd } }
+        const io = f.objects[ioas]
+        if (io.type === 'IOAS') {
+          for (const e of ext) {
+            if (io.areas.some((a) => a.iova === e.iova)) continue
+            const src = memfdHolding(s, e.pages)
+            if (src) return { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd: ifd, ioas, memfd: src.fd, start: BigInt(src.index) * 4096n, length: BigInt(e.pages.length) * 4096n, iova: e.iova } }
+          }
+        }
+        const dev = objectsOf(s, ifd, 'DEVICE')[0]
+        const hwpt = objectsOf(s, ifd, 'HWPT_PAGING').find((id) => {
+          const o = f.objects[id]
+          return o.type === 'HWPT_PAGING' && o.ioas === ioas
+        })
+        if (hwpt === undefined) return dev === undefined ? kexecOrDma(s, p) : { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: ifd, dev_id: dev, pt_id: ioas } }
+        const bdf = s.platform.devices.find((d) => users.includes(groupOf(s.platform, d.bdf)))!.bdf
+        const cdev = fdsOf(s, 'vfio', (x) => (x as VfioFile).bdf === bdf && !!(x as VfioFile).bound)[0]
+        if (cdev !== undefined) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: hwpt } }
+        return kexecOrDma(s, p)
+      }
+      return { op: 'IOMMU_DESTROY', args: { iommufd: ifd, id: restored } }
+    }
+  }
+  return { op: 'LIVEUPDATE_SESSION_FINISH', args: { session } }
+}
+
+function memfdHolding(s: State, pages: number[]): { fd: number; index: number } | undefined {
+  for (const fd of fdsOf(s, 'memfd')) {
+    const f = s.files[s.fds[fd]]
+    if (f.kind !== 'memfd') continue
+    const at = f.pages.indexOf(pages[0])
+    if (at >= 0 && pages.every((pg, i) => f.pages[at + i] === pg)) return { fd, index: at }
+  }
+  return undefined
+}

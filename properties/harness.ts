@@ -1,0 +1,84 @@
+// The vitest side of the model-based properties: the CI profile (fixed seed, bounded runs),
+// environment overrides, and a failure message that leads with the shrunk trace and ends
+// with the replay instructions. The bundle of every failure is written to reports/vitest/.
+
+import { mkdirSync } from 'node:fs'
+import { DEFAULT_PLATFORM, resolveDesign, type Platform } from '../models/index.ts'
+import type { ProfileName } from '../models/design.ts'
+import { opToString, resultToString } from '../models/ops.ts'
+import type { ImplChoice, PropertyName } from '../src/check/executor.types.ts'
+import { toCounterexample } from '../src/report/from-failure.ts'
+import { writeBundle } from '../src/report/bundle.ts'
+import { runProperty, type PropertyRunResult } from './run.ts'
+
+/** CI profile: fixed seed and bounded runs; LUV_SEED, LUV_RUNS, LUV_TIME (ms) override. */
+export const CI = {
+  seed: Number(process.env.LUV_SEED ?? 0x1b5),
+  runs: Number(process.env.LUV_RUNS ?? 60),
+  timeMs: process.env.LUV_TIME !== undefined ? Number(process.env.LUV_TIME) : 20_000,
+}
+
+export interface PropertyCheck {
+  property: PropertyName
+  profile: ProfileName
+  impl?: ImplChoice
+  defect?: string
+  platform?: Platform
+  seed?: number
+  runs?: number
+}
+
+export interface PropertyOutcome {
+  result: PropertyRunResult
+  /** the failure rendered for a human, replay instructions last */
+  message: string
+  bundle?: string
+}
+
+export async function checkProperty(c: PropertyCheck): Promise<PropertyOutcome> {
+  const design = resolveDesign({ profile: c.profile })
+  const platform = c.platform ?? DEFAULT_PLATFORM
+  const impl = c.impl ?? (c.property === 'conformance' || c.defect ? 'both' : 'model')
+  const seed = c.seed ?? CI.seed
+  const result = runProperty({
+    platform,
+    design,
+    impl,
+    defect: c.defect,
+    properties: new Set([c.property]),
+    seed,
+    numRuns: c.runs ?? CI.runs,
+    timeLimitMs: CI.timeMs,
+  })
+  if (result.error) return { result, message: `harness error (not a property violation):\n${result.error}` }
+  if (!result.failure) return { result, message: `${c.property} holds on ${c.profile}: ${result.runs} runs, ${result.steps} steps, seed ${seed}` }
+  const f = result.failure
+  const cx = toCounterexample(f, { design, platform, profile: c.profile, defect: c.defect })
+  const root = `reports/vitest/${c.property}`
+  mkdirSync(root, { recursive: true })
+  const bundle = await writeBundle(root, cx)
+  return { result, bundle, message: failureMessage(c, result, bundle) }
+}
+
+/** Shrunk trace first, then the diverging step and the model/kernel difference, replay last. */
+export function failureMessage(c: PropertyCheck, r: PropertyRunResult, bundle: string): string {
+  const f = r.failure!
+  const lines = [`${f.violation.property} fails on ${c.profile}${c.defect ? ` with --defect ${c.defect}` : ''}: shrunk to ${f.ops.length} steps`, '']
+  f.ops.forEach((op, i) => {
+    const o = f.outcomes[i]
+    const k = o.kernelResult && resultToString(o.kernelResult) !== resultToString(o.result) ? `  (kernel ${resultToString(o.kernelResult)})` : ''
+    lines.push(`${i + 1 === f.divergenceIndex ? '>>' : '  '} ${String(i + 1).padStart(3)}. ${opToString(op)} = ${resultToString(o.result)}${k}`)
+  })
+  lines.push('', `step ${f.divergenceIndex}: ${f.violation.property}: ${f.violation.message}`)
+  for (const v of f.outcomes[f.divergenceIndex - 1]?.violations.slice(1) ?? []) lines.push(`         ${v.property}: ${v.message}`)
+  lines.push(
+    '',
+    `seed ${f.seed}, path "${f.path}", ${f.shrinks} shrinks; bundle ${bundle}`,
+    'replay without fast-check:',
+    `  npx luv replay ${bundle}`,
+    `  npx luv run ${bundle}/scenario.json --impl both${c.defect ? ` --defect ${c.defect}` : ''}`,
+    `replay with fast-check: LUV_SEED=${f.seed} npx vitest run properties -t "${c.property}"`,
+    `keep it as a regression: cp ${bundle}/scenario.json properties/regressions/<name>.json`,
+  )
+  return lines.join('\n')
+}

@@ -1,0 +1,244 @@
+// The op-spec table: for every op of the vocabulary, its generation weight and how its
+// arguments are resolved against the model's current state from a sequence of picks. One
+// table, not a class per op (style-anchors.md A2).
+
+import type { Op, OpName, Seal } from '../models/ops.ts'
+import { OP_NAMES, SEALS } from '../models/ops.ts'
+import type { IommufdFile, State } from '../models/state.ts'
+import { liveProbes } from '../models/index.ts'
+import type { Picker } from './picker.ts'
+
+// ---------------------------------------------------------------- state queries
+
+type Kind = State['files'][number]['kind']
+
+/** Open fds whose file is of this kind, lowest first. */
+export function fdsOf(s: State, kind: Kind, pred: (f: State['files'][number]) => boolean = () => true): number[] {
+  return Object.entries(s.fds)
+    .filter(([, id]) => s.files[id]?.kind === kind && pred(s.files[id]))
+    .map(([fd]) => Number(fd))
+    .sort((a, b) => a - b)
+}
+
+export const allFds = (s: State): number[] => Object.keys(s.fds).map(Number).sort((a, b) => a - b)
+
+export function ictx(s: State, fd: number): IommufdFile | undefined {
+  const f = s.files[s.fds[fd]]
+  return f?.kind === 'iommufd' ? f : undefined
+}
+
+export function objectsOf(s: State, fd: number, type?: 'IOAS' | 'HWPT_PAGING' | 'DEVICE'): number[] {
+  const f = ictx(s, fd)
+  if (!f) return []
+  return Object.entries(f.objects)
+    .filter(([, o]) => !type || o.type === type)
+    .map(([id]) => Number(id))
+    .sort((a, b) => a - b)
+}
+
+export const sessionFds = (s: State, dir: 'in' | 'out') => fdsOf(s, 'session', (f) => f.kind === 'session' && f.dir === dir)
+
+/** Tokens a generated op should mostly use: the ones already in play, plus a u64 one so a
+ *  token truncated to 32 bits somewhere shows. */
+export const TOKENS = [1n, 2n, 3n, 0x1234n, 0x1_0000_0002n]
+/** a token nothing ever preserves (the ENOENT paths) */
+export const ABSENT_TOKEN = 0xdead_beefn
+export const BDF_DRIVERS = ['pci-pf-stub', 'vfio-pci']
+/** a BDF no platform has: the device-less paths (ENODEV) */
+export const NO_DEVICE = '0000:7f:1f.7'
+
+function tokensInPlay(s: State): bigint[] {
+  const t = new Set<bigint>()
+  for (const sess of s.luo.outgoing) for (const p of sess.files) t.add(BigInt(p.token))
+  for (const sess of s.luo.incoming) for (const f of sess.files) t.add(BigInt(f.token))
+  for (const f of Object.values(s.files))
+    if (f.kind === 'iommufd') {
+      for (const o of Object.values(f.objects)) if (o.type === 'HWPT_PAGING' && o.mark) t.add(BigInt(o.mark))
+      for (const r of f.lu?.records ?? []) t.add(BigInt(r.token))
+    }
+  return [...t].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
+const pageBytes = (n: number) => BigInt(n) * 4096n
+
+// ---------------------------------------------------------------- resolvers
+
+type Resolver = (s: State, p: Picker) => Op
+
+const iommufdArg = (s: State, p: Picker) => p.mostly(fdsOf(s, 'iommufd'), () => p.int(12))
+const cdevArg = (s: State, p: Picker) => p.mostly(fdsOf(s, 'vfio'), () => p.int(12))
+const memfdArg = (s: State, p: Picker) => p.mostly(fdsOf(s, 'memfd'), () => p.int(12))
+const bdfArg = (s: State, p: Picker) => p.pick(s.platform.devices.map((d) => d.bdf))!
+const objArg = (s: State, fd: number, p: Picker, type?: 'IOAS' | 'HWPT_PAGING' | 'DEVICE') =>
+  p.mostly(objectsOf(s, fd, type), () => 1 + p.int(8))
+
+/** An IOVA near what is live: the k-th area's start or end, plus a page offset. */
+function iovaArg(s: State, fd: number, ioas: number, p: Picker): bigint {
+  const o = ictx(s, fd)?.objects[ioas]
+  const areas = o?.type === 'IOAS' ? o.areas : []
+  const a = p.pick(areas)
+  if (!a || p.chance(1, 5)) return 0x100000n + pageBytes(p.int(8)) * 0x40n
+  return p.chance(1, 2) ? a.iova + a.length : a.iova + (p.chance(1, 6) ? 0x1000n : 0n)
+}
+
+function sealsArg(p: Picker): Seal[] {
+  if (!p.chance(1, 4)) return ['SEAL', 'GROW', 'SHRINK']
+  return SEALS.filter(() => p.chance(1, 2))
+}
+
+export const RESOLVE: Record<OpName, Resolver> = {
+  // now and then a large memfd, so allocation failure (ENOMEM) happens too
+  MEMFD_CREATE: (_s, p) => ({ op: 'MEMFD_CREATE', args: { pages: p.chance(1, 12) ? 48 + p.int(200) : 1 + p.int(6) } }),
+  MEMFD_SEAL: (s, p) => ({ op: 'MEMFD_SEAL', args: { fd: memfdArg(s, p), seals: sealsArg(p) } }),
+  MEMFD_TRUNCATE: (s, p) => ({ op: 'MEMFD_TRUNCATE', args: { fd: memfdArg(s, p), pages: p.chance(1, 12) ? 300 : p.int(8) } }),
+  IOMMUFD_OPEN: () => ({ op: 'IOMMUFD_OPEN', args: {} }),
+  IOMMU_IOAS_ALLOC: (s, p) => ({ op: 'IOMMU_IOAS_ALLOC', args: { iommufd: iommufdArg(s, p) } }),
+  IOMMU_IOAS_MAP_FILE: (s, p) => {
+    const iommufd = iommufdArg(s, p)
+    const ioas = objArg(s, iommufd, p, 'IOAS')
+    const memfd = memfdArg(s, p)
+    const size = (s.files[s.fds[memfd]] as { pages?: number[] } | undefined)?.pages?.length ?? 4
+    const start = p.int(Math.max(1, size))
+    const pages = p.chance(1, 8) ? size + 1 : 1 + p.int(Math.max(1, size - start))
+    const args = { iommufd, ioas, memfd, start: pageBytes(start), length: pageBytes(pages) }
+    return { op: 'IOMMU_IOAS_MAP_FILE', args: p.chance(1, 3) ? args : { ...args, iova: iovaArg(s, iommufd, ioas, p) } }
+  },
+  IOMMU_IOAS_MAP: (s, p) => {
+    const iommufd = iommufdArg(s, p)
+    const ioas = objArg(s, iommufd, p, 'IOAS')
+    // mostly a few pages; sometimes unaligned (EINVAL), more memory than exists (ENOMEM), or
+    // an IOVA whose end overflows u64 (EOVERFLOW)
+    const odd = p.int(12)
+    const length = odd === 1 ? 0x800n : odd === 2 ? pageBytes(4096) : pageBytes(1 + p.int(4))
+    const args = { iommufd, ioas, length }
+    if (odd === 3) return { op: 'IOMMU_IOAS_MAP', args: { ...args, iova: (1n << 64n) - 0x1000n } }
+    return { op: 'IOMMU_IOAS_MAP', args: p.chance(1, 3) ? args : { ...args, iova: iovaArg(s, iommufd, ioas, p) } }
+  },
+  IOMMU_IOAS_UNMAP: (s, p) => {
+    const iommufd = iommufdArg(s, p)
+    const ioas = objArg(s, iommufd, p, 'IOAS')
+    const o = ictx(s, iommufd)?.objects[ioas]
+    const a = p.pick(o?.type === 'IOAS' ? o.areas : [])
+    const odd = p.int(12)
+    if (odd === 1) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: 0n, length: (1n << 64n) - 1n } }
+    if (odd === 2) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: 0x100000n, length: 0n } }
+    if (odd === 3) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: (1n << 64n) - 1n, length: 0x1000n } }
+    const iova = a ? a.iova : iovaArg(s, iommufd, ioas, p)
+    const length = a && !p.chance(1, 6) ? a.length : pageBytes(1 + p.int(4))
+    return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova, length } }
+  },
+  IOMMU_HWPT_ALLOC: (s, p) => {
+    const iommufd = iommufdArg(s, p)
+    const args = { iommufd, dev_id: objArg(s, iommufd, p, 'DEVICE'), pt_id: objArg(s, iommufd, p, p.chance(1, 8) ? undefined : 'IOAS') }
+    return { op: 'IOMMU_HWPT_ALLOC', args: p.chance(1, 4) ? { ...args, flags: ['PASID' as const] } : args }
+  },
+  IOMMU_DESTROY: (s, p) => {
+    const iommufd = iommufdArg(s, p)
+    return { op: 'IOMMU_DESTROY', args: { iommufd, id: objArg(s, iommufd, p) } }
+  },
+  IOMMU_HWPT_LU_SET_PRESERVE: (s, p) => {
+    const iommufd = iommufdArg(s, p)
+    // sometimes the token another HWPT of this iommufd already carries (EADDRINUSE)
+    const marks = Object.values(ictx(s, iommufd)?.objects ?? {}).flatMap((o) => (o.type === 'HWPT_PAGING' && o.mark ? [BigInt(o.mark)] : []))
+    const token = marks.length && p.chance(1, 4) ? p.pick(marks)! : p.pick(TOKENS)!
+    const args = { iommufd, hwpt_id: objArg(s, iommufd, p, 'HWPT_PAGING'), token }
+    return { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: p.chance(1, 10) ? { ...args, preserve: false } : args }
+  },
+  IOMMU_HWPT_LU_RESTORE: (s, p) => {
+    const iommufd = p.mostly(fdsOf(s, 'iommufd', (f) => f.kind === 'iommufd' && !!f.lu), () => iommufdArg(s, p))
+    const records = (ictx(s, iommufd)?.lu?.records ?? []).map((r) => BigInt(r.token))
+    return { op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd, token: p.mostly(records, () => p.pick([...TOKENS, ABSENT_TOKEN])!) } }
+  },
+  VFIO_CDEV_OPEN: (s, p) => ({ op: 'VFIO_CDEV_OPEN', args: { bdf: bdfArg(s, p) } }),
+  VFIO_DEVICE_BIND_IOMMUFD: (s, p) => {
+    const cdev = cdevArg(s, p)
+    // prefer an iommufd retrieved from LUO: that is the bind recovery needs
+    const retrieved = fdsOf(s, 'iommufd', (f) => f.kind === 'iommufd' && !!f.lu)
+    const others = fdsOf(s, 'iommufd', (f) => f.kind === 'iommufd' && !f.lu)
+    const iommufd = retrieved.length && p.chance(2, 3) ? p.pick(retrieved)! : others.length && p.chance(1, 2) ? p.pick(others)! : iommufdArg(s, p)
+    return { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd } }
+  },
+  VFIO_DEVICE_ATTACH_IOMMUFD_PT: (s, p) => {
+    const cdev = cdevArg(s, p)
+    const vf = s.files[s.fds[cdev]]
+    const fd = vf?.kind === 'vfio' && vf.bound ? fdOfFile(s, vf.bound.iommufd) : iommufdArg(s, p)
+    const pt_id = objArg(s, fd, p, p.chance(1, 3) ? 'IOAS' : 'HWPT_PAGING')
+    return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: p.chance(1, 6) ? { cdev, pt_id, pasid: 1 + p.int(2) } : { cdev, pt_id } }
+  },
+  VFIO_DEVICE_DETACH_IOMMUFD_PT: (s, p) => {
+    const cdev = cdevArg(s, p)
+    return { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: p.chance(1, 6) ? { cdev, pasid: 1 } : { cdev } }
+  },
+  VFIO_DEVICE_SET_IRQS: (s, p) => ({ op: 'VFIO_DEVICE_SET_IRQS', args: { cdev: cdevArg(s, p), enabled: p.chance(1, 2) } }),
+  DRIVER_BIND: (s, p) => ({ op: 'DRIVER_BIND', args: { bdf: p.chance(1, 12) ? NO_DEVICE : bdfArg(s, p), driver: p.pick(BDF_DRIVERS)! } }),
+  LIVEUPDATE_OPEN: () => ({ op: 'LIVEUPDATE_OPEN', args: {} }),
+  LIVEUPDATE_IOCTL_CREATE_SESSION: (_s, p) => ({ op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: p.pick(['vm0', 'vm1', 'vm0', 'vm1', ''])! } }),
+  LIVEUPDATE_SESSION_PRESERVE_FD: (s, p) => {
+    const session = p.mostly(sessionFds(s, 'out'), () => p.int(12))
+    // the order the kernel needs: memfds first, then the iommufd, then cdevs
+    const ordered = [...fdsOf(s, 'memfd'), ...fdsOf(s, 'iommufd'), ...fdsOf(s, 'vfio')]
+    const unpreserved = ordered.filter((fd) => !s.luo.outgoing.some((x) => x.files.some((f) => f.file === s.fds[fd])))
+    const fd = unpreserved.length && !p.chance(1, 5) ? unpreserved[0] : p.mostly(allFds(s), () => p.int(12))
+    const used = new Set(s.luo.outgoing.flatMap((x) => x.files.map((f) => BigInt(f.token))))
+    const fresh = TOKENS.filter((t) => !used.has(t))
+    return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd, token: p.mostly(fresh, () => p.pick(TOKENS)!) } }
+  },
+  LIVEUPDATE_IOCTL_RETRIEVE_SESSION: (s, p) => ({
+    op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION',
+    args: { name: p.mostly(s.luo.incoming.map((x) => x.name), () => p.pick(['vm0', 'vm1'])!) },
+  }),
+  LIVEUPDATE_SESSION_RETRIEVE_FD: (s, p) => {
+    const session = p.mostly(sessionFds(s, 'in'), () => p.int(12))
+    const sess = s.luo.incoming.find((x) => x.retrievedAs === s.fds[session])
+    const tokens = (sess?.files ?? []).map((f) => BigInt(f.token))
+    return { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session, token: p.mostly(tokens, () => p.pick([...tokensInPlay(s), ABSENT_TOKEN])!) } }
+  },
+  LIVEUPDATE_SESSION_FINISH: (s, p) => ({ op: 'LIVEUPDATE_SESSION_FINISH', args: { session: p.mostly(sessionFds(s, 'in'), () => p.pick(allFds(s)) ?? 3) } }),
+  CLOSE: (s, p) => ({ op: 'CLOSE', args: { fd: p.mostly(allFds(s), () => 3 + p.int(10)) } }),
+  KEXEC: () => ({ op: 'KEXEC', args: {} }),
+  DMA: (s, p) => {
+    const live = liveProbes(s)
+    const probe = p.pick(live)
+    if (!probe || p.chance(1, 8)) return { op: 'DMA', args: { bdf: p.chance(1, 10) ? NO_DEVICE : bdfArg(s, p), iova: 0x100000n + pageBytes(p.int(8)) } }
+    const iova = probe.iova + BigInt(p.int(4) * 0x10)
+    return { op: 'DMA', args: probe.pasid ? { bdf: probe.bdf, pasid: probe.pasid, iova } : { bdf: probe.bdf, iova } }
+  },
+}
+
+export function fdOfFile(s: State, file: number): number {
+  const e = Object.entries(s.fds).find(([, f]) => f === file)
+  return e ? Number(e[0]) : 3
+}
+
+/** Generation weights: common ops often, machine-wide ones rarely. Swarm runs switch some off. */
+export const WEIGHTS: Record<OpName, number> = {
+  MEMFD_CREATE: 3,
+  MEMFD_SEAL: 2,
+  MEMFD_TRUNCATE: 1,
+  IOMMUFD_OPEN: 2,
+  IOMMU_IOAS_ALLOC: 2,
+  IOMMU_IOAS_MAP_FILE: 4,
+  IOMMU_IOAS_MAP: 2,
+  IOMMU_IOAS_UNMAP: 2,
+  IOMMU_HWPT_ALLOC: 3,
+  IOMMU_DESTROY: 2,
+  IOMMU_HWPT_LU_SET_PRESERVE: 3,
+  IOMMU_HWPT_LU_RESTORE: 3,
+  VFIO_CDEV_OPEN: 3,
+  VFIO_DEVICE_BIND_IOMMUFD: 3,
+  VFIO_DEVICE_ATTACH_IOMMUFD_PT: 4,
+  VFIO_DEVICE_DETACH_IOMMUFD_PT: 1,
+  VFIO_DEVICE_SET_IRQS: 2,
+  DRIVER_BIND: 1,
+  LIVEUPDATE_OPEN: 2,
+  LIVEUPDATE_IOCTL_CREATE_SESSION: 2,
+  LIVEUPDATE_SESSION_PRESERVE_FD: 4,
+  LIVEUPDATE_IOCTL_RETRIEVE_SESSION: 2,
+  LIVEUPDATE_SESSION_RETRIEVE_FD: 3,
+  LIVEUPDATE_SESSION_FINISH: 2,
+  CLOSE: 1,
+  KEXEC: 1,
+  DMA: 4,
+}
+
+export { OP_NAMES }

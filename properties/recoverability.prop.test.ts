@@ -1,0 +1,3 @@
+import { propertySuite } from './suite.ts'
+
+propertySuite('recoverability')

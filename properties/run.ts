@@ -1,0 +1,122 @@
+// Running the model-based property: fc.check over swarm command lists, every step checked.
+// Returns a structured verdict (fast-check's RunDetails turned into luv's terms) so vitest,
+// the campaign and the benchmarks share one runner, and artifacts can be written before a
+// test fails.
+
+import fc from 'fast-check'
+import type { Design } from '../models/design.ts'
+import type { Op } from '../models/ops.ts'
+import type { Platform } from '../models/platform.ts'
+import { createExecutor } from '../src/check/index.ts'
+import type { ImplChoice, PropertyName, StepOutcome, Violation } from '../src/check/executor.types.ts'
+import { PropertyFailure, emptyModel, swarmArb, type Real } from './commands.ts'
+import { classify, type Reach } from './reach.ts'
+
+export interface PropertyRunOptions {
+  platform: Platform
+  design: Design
+  impl: ImplChoice
+  defect?: string
+  properties?: ReadonlySet<PropertyName>
+  seed: number
+  numRuns: number
+  /** stop generating new runs after this many ms (the verdict counts what ran) */
+  timeLimitMs?: number
+  maxCommands?: number
+  /** replay: the fast-check path of a failure */
+  path?: string
+  /** called after every run with what it reached */
+  onRun?: (reach: Reach, steps: number) => void
+}
+
+export interface Failure {
+  violation: Violation
+  /** the shrunk op list, resolved, and what each step returned on a fresh replay */
+  ops: Op[]
+  outcomes: StepOutcome[]
+  divergenceIndex: number
+  seed: number
+  path: string
+  shrinks: number
+}
+
+export interface PropertyRunResult {
+  passed: boolean
+  runs: number
+  steps: number
+  interrupted: boolean
+  failure?: Failure
+  /** an error that is not a property violation (a harness bug) */
+  error?: string
+}
+
+export function runProperty(o: PropertyRunOptions): PropertyRunResult {
+  let steps = 0
+  const setup = (): { model: ReturnType<typeof emptyModel>; real: Real } => {
+    const exec = createExecutor(o.platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
+    const real: Real = { exec, state: () => exec.modelState(), trace: [] }
+    lastReal = real
+    return { model: emptyModel(), real }
+  }
+  let lastReal: Real | undefined
+  const prop = fc.property(swarmArb({ maxCommands: o.maxCommands ?? 80 }), (cmds) => {
+    try {
+      fc.modelRun(setup, cmds)
+    } finally {
+      if (lastReal) {
+        steps += lastReal.trace.length
+        o.onRun?.(classify(lastReal.trace), lastReal.trace.length)
+      }
+    }
+  })
+  const details = fc.check(prop, {
+    seed: o.seed,
+    numRuns: o.numRuns,
+    ...(o.timeLimitMs !== undefined && { interruptAfterTimeLimit: o.timeLimitMs, markInterruptAsFailure: false }),
+    ...(o.path !== undefined && { path: o.path, endOnFailure: true }),
+  })
+  const base = { runs: details.numRuns, steps, interrupted: details.interrupted }
+  if (!details.failed) return { passed: true, ...base }
+  const err = details.errorInstance
+  if (!(err instanceof PropertyFailure)) return { passed: false, ...base, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }
+  // replay the shrunk list on a fresh executor: the ops as resolved, every outcome
+  const cx = details.counterexample?.[0] as Iterable<{ toString(): string }> | undefined
+  const ops = replayOps(o, cx)
+  const outcomes: StepOutcome[] = []
+  const exec = createExecutor(o.platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
+  let divergenceIndex = ops.length
+  for (const [i, op] of ops.entries()) {
+    const out = exec.step(op)
+    outcomes.push(out)
+    if (out.violations.length > 0 && divergenceIndex === ops.length) divergenceIndex = i + 1
+  }
+  return {
+    passed: false,
+    ...base,
+    failure: {
+      violation: err.violation,
+      ops: ops.slice(0, divergenceIndex),
+      outcomes: outcomes.slice(0, divergenceIndex),
+      divergenceIndex,
+      seed: details.seed,
+      path: details.counterexamplePath ?? '',
+      shrinks: details.numShrinks,
+    },
+  }
+}
+
+/** The resolved ops of the shrunk command list (commands that ran, in order). */
+function replayOps(o: PropertyRunOptions, cx: Iterable<{ toString(): string }> | undefined): Op[] {
+  if (!cx) return []
+  const exec = createExecutor(o.platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
+  const real: Real = { exec, state: () => exec.modelState(), trace: [] }
+  for (const c of cx as Iterable<{ run(m: unknown, r: Real): void; hasRan?: boolean }>) {
+    try {
+      c.run({}, real)
+    } catch (e) {
+      if (e instanceof PropertyFailure) break
+      throw e
+    }
+  }
+  return real.trace.map((t) => t.op)
+}

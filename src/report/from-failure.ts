@@ -1,0 +1,85 @@
+// Turning a property failure (properties/run.ts) into the typed Counterexample every renderer
+// reads, with the versions a reader needs to reproduce it.
+
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import type { Design } from '../../models/design.ts'
+import { describeDesign, PROFILES, type ProfileName } from '../../models/design.ts'
+import { initState, observe } from '../../models/index.ts'
+import type { Op } from '../../models/ops.ts'
+import type { Platform } from '../../models/platform.ts'
+import type { StepOutcome, Violation } from '../check/executor.types.ts'
+import type { Counterexample } from './types.ts'
+
+let versions: Counterexample['versions'] | undefined
+
+/** luv, Node, fast-check and the git revision of the tree under test (best effort). */
+export function luvVersions(): Counterexample['versions'] {
+  if (versions) return versions
+  const req = createRequire(import.meta.url)
+  const luv = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version as string
+  const fastCheck = (req('fast-check/package.json') as { version: string }).version
+  let gitRev: string | undefined
+  try {
+    gitRev = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    gitRev = undefined
+  }
+  versions = { luv, node: process.version, fastCheck, ...(gitRev && { gitRev }) }
+  return versions
+}
+
+/** The profile a design is closest to (fewest differing axes), for its label. */
+export function closestProfile(design: Design): ProfileName {
+  let best: ProfileName = 'lpc2025'
+  let bestDiff = Infinity
+  for (const [name, p] of Object.entries(PROFILES) as [ProfileName, (typeof PROFILES)[ProfileName]][]) {
+    const diff = Object.keys(design).filter((a) => design[a as keyof Design] !== p.design[a as keyof Design]).length
+    if (diff < bestDiff) [best, bestDiff] = [name, diff]
+  }
+  return best
+}
+
+export interface FailureInput {
+  violation: Violation
+  ops: Op[]
+  outcomes: StepOutcome[]
+  divergenceIndex: number
+  seed?: number
+  path?: string
+}
+
+export function toCounterexample(
+  f: FailureInput,
+  ctx: { design: Design; platform: Platform; profile?: ProfileName; defect?: string; timestamp?: string },
+): Counterexample {
+  const profile = ctx.profile ?? closestProfile(ctx.design)
+  const init = observe(initState(ctx.platform, ctx.design))
+  const bothRan = f.outcomes.some((o) => o.kernelResult !== undefined)
+  return {
+    property: f.violation.property,
+    message: f.violation.message,
+    design: ctx.design,
+    profile,
+    designLabel: describeDesign(ctx.design, profile),
+    platform: ctx.platform,
+    ...(f.seed !== undefined && { seed: f.seed }),
+    ...(f.path !== undefined && f.path !== '' && { path: f.path }),
+    ...(ctx.defect !== undefined && { defect: ctx.defect }),
+    divergenceIndex: f.divergenceIndex,
+    steps: f.ops.map((op, i) => ({
+      index: i + 1,
+      op,
+      model: f.outcomes[i].result,
+      ...(f.outcomes[i].kernelResult && { kernel: f.outcomes[i].kernelResult }),
+      violations: f.outcomes[i].violations,
+      model_obs: f.outcomes[i].observation,
+      ...(f.outcomes[i].kernelObservation && { kernel_obs: f.outcomes[i].kernelObservation }),
+    })),
+    versions: luvVersions(),
+    ...(ctx.timestamp && { timestamp: ctx.timestamp }),
+    initial_obs: init,
+    ...(bothRan && { initial_kernel_obs: init }),
+  }
+}

@@ -50,6 +50,9 @@ export function initState(platform: Platform, design: Design): State {
   }
 }
 
+const DROPS_REFERENCES = new Set<Op['op']>(['CLOSE', 'IOMMU_IOAS_UNMAP', 'IOMMU_DESTROY', 'LIVEUPDATE_SESSION_FINISH'])
+const PARANOID = process.env.LUV_MODEL_PARANOID === '1'
+
 export interface Step {
   state: State
   result: Result
@@ -110,9 +113,13 @@ export function step(state: State, o: Op): Step {
     }
   })
   if (!result.ok && !keep) return { state, result, transient: [] }
-  // files whose last reference this op dropped are released now (files.ts); checked on the
-  // plain next state so the usual op pays no draft for it
-  if (result.ok && needsRelease(next)) next = produce(next, releaseUnreferenced)
+  // files whose last reference this op dropped are released now (files.ts). Only these ops
+  // drop a reference (an fd, an IOAS area's memfd, a LUO hold); LUV_MODEL_PARANOID=1 checks
+  // after every op that no other op ever needs it (test/models/paranoid.test.ts).
+  if (result.ok && (DROPS_REFERENCES.has(o.op) || PARANOID) && needsRelease(next)) {
+    if (!DROPS_REFERENCES.has(o.op)) throw new Error(`luv internal error: ${o.op} dropped a file reference`)
+    next = produce(next, releaseUnreferenced)
+  }
   return { state: next, result, transient: ctx.transient }
 }
 

@@ -66,24 +66,67 @@ export function tablePagesNeeded(leaves: readonly Leaf[]): number {
 
 export const iovaPfnOf = (iova: bigint): number => Number(iova >> 12n)
 
-export function tablePagesFor(dom: Pick<Domain, 'extents'>): number {
-  return tablePagesNeeded(dom.extents.flatMap((e) => splitRun(iovaPfnOf(e.iova), e.pages)))
+/** The slots a leaf occupies: its level-3 table, and its level-2 / level-1 tables when the
+ *  leaf sits below them. A slot that holds any leaf is one table page (tablePagesNeeded). */
+function leafSlots(lf: Leaf): string[] {
+  const out = [`l3:${Math.floor(lf.iovaPfn / 2 ** 27)}`]
+  if (lf.order <= 9) out.push(`l2:${Math.floor(lf.iovaPfn / 2 ** 18)}`)
+  if (lf.order === 0) out.push(`l1:${Math.floor(lf.iovaPfn / 2 ** 9)}`)
+  return out
+}
+
+/** Table pages of a domain: its root plus one per occupied slot. */
+export const tablePagesFor = (dom: Pick<Domain, 'slots'>): number => 1 + Object.keys(dom.slots).length
+
+/** The same count from first principles, for paranoid mode: every domain's leaves, per map call. */
+export function tablePagesByFormula(s: State): number {
+  let n = 0
+  for (const dom of Object.values(s.domains)) n += tablePagesNeeded(dom.extents.flatMap((e) => splitRun(iovaPfnOf(e.iova), e.pages)))
+  return n
 }
 
 export function tablePagesInUse(s: State | D): number {
-  let n = 0
-  for (const dom of Object.values(s.domains)) n += tablePagesFor(dom)
-  return n
+  return s.tablePagesUsed
 }
 
 /** Table pages come from their own zone (models/platform.ts): ENOMEM when it is exhausted. */
 export function checkTableZone(d: D): void {
-  if (tablePagesInUse(d) > tablePagesOf(d.platform)) fail('ENOMEM')
+  if (d.tablePagesUsed > tablePagesOf(d.platform)) fail('ENOMEM')
+}
+
+/** Map one run into a domain (one map call: its leaves never merge with another run's). */
+export function addExtent(d: D, id: DomainId, ext: Extent): void {
+  const dom = d.domains[id]
+  const at = dom.extents.findIndex((e) => e.iova > ext.iova)
+  if (at < 0) dom.extents.push(ext)
+  else dom.extents.splice(at, 0, ext)
+  for (const lf of splitRun(iovaPfnOf(ext.iova), ext.pages))
+    for (const k of leafSlots(lf)) {
+      if (dom.slots[k] === undefined) d.tablePagesUsed++
+      dom.slots[k] = (dom.slots[k] ?? 0) + 1
+    }
+}
+
+/** Unmap the run that starts at iova; a table page whose last leaf goes is freed. */
+export function removeExtent(d: D, id: DomainId, iova: bigint): void {
+  const dom = d.domains[id]
+  const at = dom.extents.findIndex((e) => e.iova === iova)
+  if (at < 0) return
+  const [ext] = dom.extents.splice(at, 1)
+  for (const lf of splitRun(iovaPfnOf(ext.iova), ext.pages))
+    for (const k of leafSlots(lf)) {
+      if (--dom.slots[k] === 0) {
+        delete dom.slots[k]
+        d.tablePagesUsed--
+      }
+    }
 }
 
 export function newDomain(d: D, extents: Extent[]): DomainId {
   const id = d.nextDomain++
-  d.domains[id] = { id, extents }
+  d.domains[id] = { id, extents: [], slots: {} }
+  d.tablePagesUsed++ // the root
+  for (const e of extents) addExtent(d, id, e)
   checkTableZone(d)
   return id
 }
@@ -243,5 +286,9 @@ export function liveDomains(s: State | D): Set<DomainId> {
 /** Free domains nothing references: their table pages go back to the table zone. */
 export function reapDomains(d: D): void {
   const live = liveDomains(d)
-  for (const id of Object.keys(d.domains).map(Number)) if (!live.has(id)) delete d.domains[id]
+  for (const id of Object.keys(d.domains).map(Number))
+    if (!live.has(id)) {
+      d.tablePagesUsed -= tablePagesFor(d.domains[id])
+      delete d.domains[id]
+    }
 }

@@ -7,10 +7,10 @@
 import type { D } from './context.ts'
 import { fail } from './context.ts'
 import { installFd, fileOfFd } from './files.ts'
-import { allocPages, pinnedPages, releasePage } from './memory.ts'
-import { checkTableZone, newDomain, reapDomains } from './iommu.ts'
+import { allocPages, reapOrphans } from './memory.ts'
+import { addExtent, checkTableZone, newDomain, reapDomains, removeExtent } from './iommu.ts'
 import { ok, PAGE_SIZE, type ArgsOf, type Result } from './ops.ts'
-import type { Area, Extent, FileId, IommufdFile, IommufdObject } from './state.ts'
+import type { Area, DomainId, FileId, IommufdFile, IommufdObject } from './state.ts'
 
 const U64_MAX = (1n << 64n) - 1n
 /** iommufd limits IOVAs to ULONG_MAX; luv's IOMMU has a 48-bit address width, so a map beyond
@@ -125,25 +125,26 @@ function checkMap(d: D, f: IommufdFile, ioasId: number, length: bigint, iova: bi
   return { ioas, iova: allocIova(ioas.areas, length, source) }
 }
 
-/** Every paging domain of the IOAS mirrors its areas (iopt.domains, iommufd.md §2.9); a
- *  preserved domain is left alone when only the domain is frozen (ioasFreeze=domain-only). */
-export function syncDomains(d: D, f: IommufdFile, ioasId: number): void {
-  const ioas = getObject(f, ioasId, 'IOAS')
-  const extents: Extent[] = ioas.areas.map((ar) => ({ iova: ar.iova, pages: [...ar.pages] }))
+/** Every paging domain of the IOAS mirrors its areas (iopt.domains, iommufd.md §2.9): a map
+ *  or unmap is applied to each; a preserved domain is left alone when only the domain is
+ *  frozen (ioasFreeze=domain-only), and it never catches up again. */
+function mirroredDomains(d: D, f: IommufdFile, ioasId: number): DomainId[] {
+  const out: DomainId[] = []
   for (const o of Object.values(f.objects)) {
     if (o.type !== 'HWPT_PAGING' || o.ioas !== ioasId) continue
-    const dom = d.domains[o.domain]
-    if (dom.preserved && d.design.ioasFreeze === 'domain-only') continue
-    dom.extents = extents.map((e) => ({ iova: e.iova, pages: [...e.pages] }))
+    if (d.domains[o.domain].preserved && d.design.ioasFreeze === 'domain-only') continue
+    out.push(o.domain)
   }
-  checkTableZone(d)
+  return out
 }
 
 function insertArea(d: D, f: IommufdFile, ioasId: number, area: Area): Result {
   const ioas = getObject(f, ioasId, 'IOAS')
-  ioas.areas.push(area)
-  ioas.areas.sort((x, y) => (x.iova < y.iova ? -1 : 1))
-  syncDomains(d, f, ioasId)
+  const at = ioas.areas.findIndex((a) => a.iova > area.iova)
+  if (at < 0) ioas.areas.push(area)
+  else ioas.areas.splice(at, 0, area)
+  for (const dom of mirroredDomains(d, f, ioasId)) addExtent(d, dom, { iova: area.iova, pages: area.pages })
+  checkTableZone(d)
   return ok(area.iova)
 }
 
@@ -177,11 +178,12 @@ export function ioasMap(d: D, a: ArgsOf<'IOMMU_IOAS_MAP'>): Result {
   return insertArea(d, f, a.ioas, { iova, length: a.length, pages, kind: 'anon', sealsAtMap: [] })
 }
 
-/** Drop areas: anonymous pages go back (the VMM's memory was only there for this map),
- *  file pages are unpinned (orphans left by truncate are freed once unpinned). */
-function dropAreas(d: D, areas: Area[]): void {
-  const pinned = pinnedPages(d)
-  for (const ar of areas) if (ar.kind === 'anon') for (const p of ar.pages) releasePage(d, p, pinned)
+/** Drop areas: anonymous pages go back (the VMM's memory was only there for this map, and
+ *  no other area pins it), file pages are unpinned (orphans left by truncate are freed once
+ *  nothing pins them: reapOrphans after the op). */
+function dropAreas(d: D, areas: readonly Area[]): void {
+  for (const ar of areas) if (ar.kind === 'anon') for (const p of ar.pages) d.pages[p] = { use: 'free' }
+  reapOrphans(d)
 }
 
 export function ioasUnmap(d: D, a: ArgsOf<'IOMMU_IOAS_UNMAP'>): Result {
@@ -198,9 +200,9 @@ export function ioasUnmap(d: D, a: ArgsOf<'IOMMU_IOAS_UNMAP'>): Result {
   // (io_pagetable.c iopt_unmap_iova_range; ioas.c for the empty range)
   if (!all && hit.length === 0) fail('ENOENT')
   if (!all && hit.some((ar) => ar.iova < a.iova || ar.iova + ar.length > a.iova + a.length)) fail('ENOENT')
+  const removed = [...hit]
   ioas.areas = ioas.areas.filter((ar) => !hit.includes(ar))
-  const removed = hit.map((ar) => ({ ...ar, pages: [...ar.pages] }))
-  syncDomains(d, f, a.ioas)
+  for (const dom of mirroredDomains(d, f, a.ioas)) for (const ar of removed) removeExtent(d, dom, ar.iova)
   dropAreas(d, removed)
   return ok(removed.reduce((n, ar) => n + ar.length, 0n))
 }
@@ -222,7 +224,7 @@ export function hwptAlloc(d: D, a: ArgsOf<'IOMMU_HWPT_ALLOC'>): Result {
   // iopt_table_add_domain copies every existing area into the new domain
   const dom = newDomain(
     d,
-    pt.areas.map((ar) => ({ iova: ar.iova, pages: [...ar.pages] })),
+    pt.areas.map((ar) => ({ iova: ar.iova, pages: ar.pages })),
   )
   const id = allocObjectId(f)
   f.objects[id] = {
@@ -244,7 +246,7 @@ export function autoHwpt(d: D, f: IommufdFile, ioasId: number): number {
   const ioas = getObject(f, ioasId, 'IOAS')
   const dom = newDomain(
     d,
-    ioas.areas.map((ar) => ({ iova: ar.iova, pages: [...ar.pages] })),
+    ioas.areas.map((ar) => ({ iova: ar.iova, pages: ar.pages })),
   )
   const id = allocObjectId(f)
   f.objects[id] = { type: 'HWPT_PAGING', ioas: ioasId, domain: dom, autoDomain: true, pasidCompat: false, restored: false }

@@ -74,7 +74,7 @@ function nextKernel(s: State): State {
   const domains: Record<DomainId, Domain> = {}
   for (const dom of Object.values(s.domains))
     if (dom.preserved)
-      domains[dom.id] = { id: dom.id, extents: dom.extents.map((e) => ({ iova: e.iova, pages: [...e.pages] })), restored: dom.preserved }
+      domains[dom.id] = { id: dom.id, extents: dom.extents, slots: dom.slots, restored: dom.preserved }
 
   const units: Record<string, Unit> = {}
   for (const u of s.platform.units) units[u.name] = { ida: [], context: {}, pasid: {} }
@@ -115,6 +115,7 @@ function nextKernel(s: State): State {
     fds: {},
     domains,
     nextDomain: s.nextDomain,
+    tablePagesUsed: Object.values(domains).reduce((n, dom) => n + 1 + Object.keys(dom.slots).length, 0),
     units,
     groups,
     devices: devs,

@@ -38,6 +38,7 @@ export function releasePage(d: D, p: number, pinned: Set<number>): void {
 
 /** Free orphans that nothing pins any more (after an unmap or an IOAS destroy). */
 export function reapOrphans(d: D): void {
+  if (!d.pages.some((p) => p.use === 'orphan')) return
   const pinned = pinnedPages(d)
   d.pages.forEach((pg, p) => {
     if (pg.use === 'orphan' && !pinned.has(p)) d.pages[p] = { use: 'free' }

@@ -109,7 +109,11 @@ export interface Extent {
 
 export interface Domain {
   id: DomainId
+  /** one extent per map call mirrored, sorted by IOVA */
   extents: Extent[]
+  /** leaves under each page-table slot ('l3:…', 'l2:…', 'l1:…'): a slot with leaves is a table
+   *  page (models/iommu.ts); kept with the extents so table pages are counted in O(map) */
+  slots: Record<string, number>
   /** outgoing: preserved by the iommufd in this session under this HWPT token */
   preserved?: { session: string; token: string }
   /** incoming: restored at boot from a preserved domain */
@@ -199,6 +203,8 @@ export interface State {
   fds: Record<number, FileId>
   domains: Record<DomainId, Domain>
   nextDomain: DomainId
+  /** table-zone pages held by all domains: Σ (1 + slots) (checked against the formula in paranoid mode) */
+  tablePagesUsed: number
   units: Record<string, Unit>
   groups: Record<string, Group>
   devices: Record<string, Device>

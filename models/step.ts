@@ -7,7 +7,7 @@ import { match } from 'ts-pattern'
 import { Fail, type D, type OpContext } from './context.ts'
 import type { Design } from './design.ts'
 import { close, needsRelease, releaseUnreferenced } from './files.ts'
-import { translate } from './iommu.ts'
+import { tablePagesByFormula, translate } from './iommu.ts'
 import { destroy, hwptAlloc, ioasAlloc, ioasMap, ioasMapFile, ioasUnmap, iommufdOpen, luRestore, luSetPreserve } from './iommufd.ts'
 import { kexec } from './kexec.ts'
 import { createSession, finish, liveupdateOpen, preserveFd, retrieveFd, retrieveSession } from './luo.ts'
@@ -43,6 +43,7 @@ export function initState(platform: Platform, design: Design): State {
     fds: {},
     domains: {},
     nextDomain: 1,
+    tablePagesUsed: 0,
     units,
     groups,
     devices,
@@ -120,6 +121,8 @@ export function step(state: State, o: Op): Step {
     if (!DROPS_REFERENCES.has(o.op)) throw new Error(`luv internal error: ${o.op} dropped a file reference`)
     next = produce(next, releaseUnreferenced)
   }
+  if (PARANOID && next.tablePagesUsed !== tablePagesByFormula(next))
+    throw new Error(`luv internal error: ${o.op} left tablePagesUsed ${next.tablePagesUsed}, the formula says ${tablePagesByFormula(next)}`)
   return { state: next, result, transient: ctx.transient }
 }
 

@@ -1,9 +1,10 @@
-// The model releases unreferenced files only after the ops that can drop a reference
-// (models/step.ts DROPS_REFERENCES). In paranoid mode it checks after every op that no
-// other op ever left a file unreferenced; a random campaign must not trip it.
+// Paranoid mode checks the model's two shortcuts after every op, and a random campaign must
+// not trip it: unreferenced files are released only after the ops that can drop a reference
+// (models/step.ts DROPS_REFERENCES), and the incremental table-page count equals the formula
+// (models/iommu.ts tablePagesNeeded over every domain's leaves).
 import { expect, it } from 'vitest'
 
-it('no op outside DROPS_REFERENCES leaves a file unreferenced (paranoid campaign)', async () => {
+it('the model shortcuts agree with their definitions (paranoid campaign)', async () => {
   process.env.LUV_MODEL_PARANOID = '1'
   const { runProperty } = await import('../../properties/run.ts')
   const { DEFAULT_PLATFORM, TINY_PLATFORM, resolveDesign } = await import('../../models/index.ts')

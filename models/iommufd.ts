@@ -7,7 +7,7 @@
 import type { D } from './context.ts'
 import { fail } from './context.ts'
 import { installFd, fileOfFd } from './files.ts'
-import { allocPages, reapOrphans } from './memory.ts'
+import { allocPages } from './memory.ts'
 import { addExtent, checkTableZone, newDomain, reapDomains, removeExtent } from './iommu.ts'
 import { ok, PAGE_SIZE, type ArgsOf, type Result } from './ops.ts'
 import type { Area, DomainId, FileId, IommufdFile, IommufdObject } from './state.ts'
@@ -180,10 +180,9 @@ export function ioasMap(d: D, a: ArgsOf<'IOMMU_IOAS_MAP'>): Result {
 
 /** Drop areas: anonymous pages go back (the VMM's memory was only there for this map, and
  *  no other area pins it), file pages are unpinned (orphans left by truncate are freed once
- *  nothing pins them: reapOrphans after the op). */
+ *  nothing pins them, after the op: models/files.ts releaseUnreferenced). */
 function dropAreas(d: D, areas: readonly Area[]): void {
   for (const ar of areas) if (ar.kind === 'anon') for (const p of ar.pages) d.pages[p] = { use: 'free' }
-  reapOrphans(d)
 }
 
 export function ioasUnmap(d: D, a: ArgsOf<'IOMMU_IOAS_UNMAP'>): Result {

@@ -4,6 +4,7 @@
 // takes the lowest free pages (the kernel's allocator is not specified; luv fixes lowest-first
 // so that PAs are deterministic in the model and the kernel implementation alike).
 
+import { original } from 'immer'
 import type { D } from './context.ts'
 import { fail } from './context.ts'
 import type { ArgsOf, Seal } from './ops.ts'
@@ -12,10 +13,14 @@ import type { FileId, MemfdFile, State } from './state.ts'
 import { installFd, fileOfFd } from './files.ts'
 import { isPreservedOutgoing } from './luo.ts'
 
-/** Take `n` free pages, lowest first; ENOMEM if there are not enough. */
+/** Take `n` free pages, lowest first; ENOMEM if there are not enough. Every op that
+ *  allocates does so before it frees anything, so the pages as they were when the op began
+ *  say which are free (read outside the draft: scanning the draft would make a proxy of
+ *  every page it looks at). */
 export function allocPages(d: D, n: number, use: (i: number) => D['pages'][number]): number[] {
   const got: number[] = []
-  for (let p = 0; p < d.pages.length && got.length < n; p++) if (d.pages[p].use === 'free') got.push(p)
+  const pages = original(d.pages) ?? d.pages
+  for (let p = 0; p < pages.length && got.length < n; p++) if (pages[p].use === 'free') got.push(p)
   if (got.length < n) fail('ENOMEM')
   got.forEach((p, i) => (d.pages[p] = use(i)))
   return got

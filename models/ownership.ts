@@ -6,6 +6,7 @@
 // live update, a preserved device's group comes up owned by the preserved iommufd's token,
 // on the restored domain; who may take it over is the `ownership` design axis.
 
+import { match } from 'ts-pattern'
 import type { D } from './context.ts'
 import { fail } from './context.ts'
 import { setGroupDomain } from './iommu.ts'
@@ -44,16 +45,13 @@ export function claimDmaOwner(d: D, group: string, ictx: FileId): void {
   const o = g.owner
   if (o.kind === 'restored') {
     const lu = (d.files[ictx] as { lu?: { session: string; token: string } }).lu
-    switch (d.design.ownership) {
-      case 'strict':
-        fail('EBUSY')
-      // falls through (fail never returns)
-      case 'token':
-        if (!lu || lu.session !== o.session || lu.token !== o.token) fail('EPERM')
-        break
-      case 'allow-if-preserved':
-        break
-    }
+    const matches = lu !== undefined && lu.session === o.session && lu.token === o.token
+    const refusal = match(d.design.ownership)
+      .with('strict', () => 'EBUSY' as const)
+      .with('token', () => (matches ? undefined : ('EPERM' as const)))
+      .with('allow-if-preserved', () => undefined)
+      .exhaustive()
+    if (refusal) fail(refusal)
     g.owner = { kind: 'iommufd', file: ictx }
     return
   }

@@ -255,7 +255,8 @@ export function autoHwpt(d: D, f: IommufdFile, ioasId: number): number {
 /** Drop an auto-domain HWPT once its last attachment is gone (iommufd_hw_pagetable_put). */
 export function putAutoHwpt(d: D, f: IommufdFile, id: number): void {
   const o = f.objects[id]
-  if (o?.type === 'HWPT_PAGING' && o.autoDomain && users(d, f, id) === 1) {
+  // a preserved domain's HWPT stays, as IOMMU_DESTROY refuses it (EBUSY) while preserved
+  if (o?.type === 'HWPT_PAGING' && o.autoDomain && users(d, f, id) === 1 && !d.domains[o.domain].preserved) {
     delete f.objects[id]
     reapDomains(d)
   }
@@ -276,6 +277,8 @@ export function destroy(d: D, a: ArgsOf<'IOMMU_DESTROY'>): Result {
       fail('EBUSY')
   }
   delete f.objects[a.id]
+  // an IOAS goes with its areas: their pages are unpinned, the VMM's anonymous ones freed
+  if (o.type === 'IOAS') dropAreas(d, o.areas)
   reapDomains(d)
   return ok()
 }

@@ -294,6 +294,8 @@ function doFinish(d: D, sess: IncomingSession): void {
     }
   }
   for (const [name, g] of Object.entries(d.groups)) {
+    // PASIDs on a discarded domain are blocked; the RID is handled below
+    for (const [pasid, dom] of Object.entries(g.pasids)) if (discarded.has(dom)) setGroupDomain(d, name, Number(pasid), 'blocking')
     if (isUserDomain(g.domain) && discarded.has(g.domain)) {
       if (g.owner.kind === 'restored') {
         g.owner = { kind: 'none' }

@@ -168,6 +168,9 @@ function recoverStep(s: State, p: Picker): Op {
         if (cdev !== undefined) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: hwpt } }
         return kexecOrDma(s, p)
       }
+      // both documented orders: destroy the replaced restored HWPT, then finish (the talk), or
+      // finish first (the V1 selftest: can_finish only looks at attachments)
+      if (p.chance(1, 3)) return { op: 'LIVEUPDATE_SESSION_FINISH', args: { session } }
       return { op: 'IOMMU_DESTROY', args: { iommufd: ifd, id: restored } }
     }
   }

@@ -3,13 +3,18 @@
 // with the replay instructions. The bundle of every failure is written to reports/vitest/.
 
 import { mkdirSync } from 'node:fs'
-import { DEFAULT_PLATFORM, resolveDesign, type Platform } from '../models/index.ts'
+import { DEFAULT_PLATFORM, SMALL_PLATFORM, TINY_PLATFORM, resolveDesign, type Platform } from '../models/index.ts'
 import type { ProfileName } from '../models/design.ts'
 import { opToString, resultToString } from '../models/ops.ts'
 import type { ImplChoice, PropertyName } from '../src/check/executor.types.ts'
 import { toCounterexample } from '../src/report/from-failure.ts'
 import { writeBundle } from '../src/report/bundle.ts'
 import { runProperty, type PropertyRunResult } from './run.ts'
+
+/** The platforms the default campaign draws from, run by run: the documented default, a
+ *  small one and a tiny one whose scarce DIDs, table pages and memory reach the exhaustion
+ *  and rollback paths. */
+export const CAMPAIGN_PLATFORMS = [DEFAULT_PLATFORM, SMALL_PLATFORM, TINY_PLATFORM]
 
 /** CI profile: fixed seed and bounded runs; LUV_SEED, LUV_RUNS, LUV_TIME (ms) override. */
 export const CI = {
@@ -42,6 +47,7 @@ export async function checkProperty(c: PropertyCheck): Promise<PropertyOutcome> 
   const seed = c.seed ?? CI.seed
   const result = runProperty({
     platform,
+    platforms: c.platform ? [c.platform] : CAMPAIGN_PLATFORMS,
     design,
     impl,
     defect: c.defect,
@@ -53,7 +59,7 @@ export async function checkProperty(c: PropertyCheck): Promise<PropertyOutcome> 
   if (result.error) return { result, message: `harness error (not a property violation):\n${result.error}` }
   if (!result.failure) return { result, message: `${c.property} holds on ${c.profile}: ${result.runs} runs, ${result.steps} steps, seed ${seed}` }
   const f = result.failure
-  const cx = toCounterexample(f, { design, platform, profile: c.profile, defect: c.defect })
+  const cx = toCounterexample(f, { design, platform: f.platform, profile: c.profile, defect: c.defect })
   const root = `reports/vitest/${c.property}`
   mkdirSync(root, { recursive: true })
   const bundle = await writeBundle(root, cx)

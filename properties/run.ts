@@ -8,12 +8,15 @@ import type { Design } from '../models/design.ts'
 import type { Op } from '../models/ops.ts'
 import type { Platform } from '../models/platform.ts'
 import { createExecutor } from '../src/check/index.ts'
-import type { ImplChoice, PropertyName, StepOutcome, Violation } from '../src/check/executor.types.ts'
+import type { Executor, ImplChoice, PropertyName, StepOutcome, Violation } from '../src/check/executor.types.ts'
 import { PropertyFailure, emptyModel, swarmArb, type Real } from './commands.ts'
 import { classify, type Reach } from './reach.ts'
+import { minimize } from '../src/check/minimize.ts'
 
 export interface PropertyRunOptions {
   platform: Platform
+  /** swarm over platforms: each run draws one of these (shrinks towards the first); default [platform] */
+  platforms?: Platform[]
   design: Design
   impl: ImplChoice
   defect?: string
@@ -25,6 +28,8 @@ export interface PropertyRunOptions {
   maxCommands?: number
   /** replay: the fast-check path of a failure */
   path?: string
+  /** report the first failing run as found, without shrinking it (power tests, time-to-find) */
+  noShrink?: boolean
   /** called after every run with what it reached */
   onRun?: (reach: Reach, steps: number) => void
 }
@@ -38,6 +43,8 @@ export interface Failure {
   seed: number
   path: string
   shrinks: number
+  /** the platform the failing run drew */
+  platform: Platform
 }
 
 export interface PropertyRunResult {
@@ -52,14 +59,17 @@ export interface PropertyRunResult {
 
 export function runProperty(o: PropertyRunOptions): PropertyRunResult {
   let steps = 0
+  const platforms = o.platforms ?? [o.platform]
+  let platform = platforms[0]
   const setup = (): { model: ReturnType<typeof emptyModel>; real: Real } => {
-    const exec = createExecutor(o.platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
+    const exec = createExecutor(platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
     const real: Real = { exec, state: () => exec.modelState(), trace: [] }
     lastReal = real
     return { model: emptyModel(), real }
   }
   let lastReal: Real | undefined
-  const prop = fc.property(swarmArb({ maxCommands: o.maxCommands ?? 80 }), (cmds) => {
+  const prop = fc.property(fc.nat(platforms.length - 1), swarmArb({ maxCommands: o.maxCommands ?? 80 }), (pi, cmds) => {
+    platform = platforms[pi]
     try {
       fc.modelRun(setup, cmds)
     } finally {
@@ -74,16 +84,31 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
     numRuns: o.numRuns,
     ...(o.timeLimitMs !== undefined && { interruptAfterTimeLimit: o.timeLimitMs, markInterruptAsFailure: false }),
     ...(o.path !== undefined && { path: o.path, endOnFailure: true }),
+    ...(o.noShrink && { endOnFailure: true }),
   })
   const base = { runs: details.numRuns, steps, interrupted: details.interrupted }
   if (!details.failed) return { passed: true, ...base }
   const err = details.errorInstance
   if (!(err instanceof PropertyFailure)) return { passed: false, ...base, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }
   // replay the shrunk list on a fresh executor: the ops as resolved, every outcome
-  const cx = details.counterexample?.[0] as Iterable<{ toString(): string }> | undefined
-  const ops = replayOps(o, cx)
+  platform = platforms[(details.counterexample?.[0] as number | undefined) ?? 0]
+  const cx = details.counterexample?.[1] as Iterable<{ toString(): string }> | undefined
+  const fresh = () => createExecutor(platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
+  let ops = replayOps(fresh, cx)
+  if (!o.noShrink && ops.length > 1) {
+    // fast-check shrank the command list; delta debugging on the resolved ops goes further
+    const first = fresh()
+    const results = ops.map((op) => first.step(op).result)
+    ops = minimize(ops, results, err.violation.property, () => {
+      const ex = fresh()
+      return (op) => {
+        const out = ex.step(op)
+        return { result: out.result, violation: out.violations[0] }
+      }
+    })
+  }
   const outcomes: StepOutcome[] = []
-  const exec = createExecutor(o.platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
+  const exec = fresh()
   let divergenceIndex = ops.length
   for (const [i, op] of ops.entries()) {
     const out = exec.step(op)
@@ -101,14 +126,15 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
       seed: details.seed,
       path: details.counterexamplePath ?? '',
       shrinks: details.numShrinks,
+      platform,
     },
   }
 }
 
 /** The resolved ops of the shrunk command list (commands that ran, in order). */
-function replayOps(o: PropertyRunOptions, cx: Iterable<{ toString(): string }> | undefined): Op[] {
+function replayOps(fresh: () => Executor, cx: Iterable<{ toString(): string }> | undefined): Op[] {
   if (!cx) return []
-  const exec = createExecutor(o.platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
+  const exec = fresh()
   const real: Real = { exec, state: () => exec.modelState(), trace: [] }
   for (const c of cx as Iterable<{ run(m: unknown, r: Real): void; hasRan?: boolean }>) {
     try {

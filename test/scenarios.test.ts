@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadScenario } from '../src/scenario/load.ts'
 import { runScenario } from '../src/scenario/run.ts'
-import { createExecutor } from '../src/check/executor.ts'
+import { createExecutor } from '../src/check/index.ts'
 import { renderRun } from '../src/scenario/print.ts'
 
 const DIRS = ['properties/scenarios', 'properties/regressions']

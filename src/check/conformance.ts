@@ -8,10 +8,10 @@ import { initState, observe, step, liveProbes, sortProbes, translations } from '
 import type { Design } from '../../models/design.ts'
 import type { Observation, Probe, Translation } from '../../models/observation.ts'
 import { hex, opToString, resultToString, sameResult, type Op } from '../../models/ops.ts'
-import type { Platform } from '../../models/platform.ts'
+import { groupOf, type Platform } from '../../models/platform.ts'
 import type { State } from '../../models/state.ts'
 import { Kernel } from '../kernel/index.ts'
-import type { Executor, ImplChoice, StepOutcome, Violation } from './executor.types.ts'
+import { PROPERTY_NAMES, type Executor, type ImplChoice, type PropertyName, type StepOutcome, type Violation } from './executor.types.ts'
 import { registerKernelExecutor, UsageError, type ExecutorOptions } from './executor.ts'
 import { checkStep } from './properties/index.ts'
 import { DEFECT_NAMES } from '../kernel/defects/index.ts'
@@ -52,6 +52,8 @@ export class KernelExecutor implements Executor {
   readonly impl: ImplChoice
   model: State
   readonly kernel: Kernel
+  /** the kernel's observation after the previous step and its probes (kernel atomicity) */
+  private lastKernel?: { probes: Probe[]; obs: Observation }
   constructor(
     platform: Platform,
     design: Design,
@@ -85,7 +87,18 @@ export class KernelExecutor implements Executor {
           property: 'conformance',
           message: `${op.op}: intermediate hardware states differ (model ${modelMid.length}, kernel ${k.transient.length}): ${transientDiff(modelMid, k.transient)}`,
         })
-      for (const message of this.kernel.invariants()) violations.push({ property: 'isolation', message: `kernel: ${message}` })
+      for (const message of this.kernel.invariants()) violations.push(invariantViolation(message))
+      // atomicity of the kernel itself: a failed op leaves its observation unchanged (the
+      // sticky LUO retrieve failure aside, as in properties/atomicity.ts)
+      if (!k.result.ok && op.op !== 'LIVEUPDATE_SESSION_RETRIEVE_FD' && this.lastKernel) {
+        const diff = firstDifference(this.lastKernel.obs, this.kernel.observe(this.lastKernel.probes))
+        if (diff) violations.push({ property: 'atomicity', message: `kernel: ${op.op} failed but changed the observable state: ${diff.replace('model', 'before').replace('kernel', 'after')}` })
+      }
+      // ownership of the kernel itself: after KEXEC a preserved device's group is owned by
+      // exactly the token its iommufd was preserved with (properties/ownership.ts)
+      if (op.op === 'KEXEC' && k.result.ok)
+        for (const message of ownersAfterKexec(prev, kernelObs)) violations.push({ property: 'ownership', message: `kernel: ${message}` })
+      this.lastKernel = { probes, obs: kernelObs }
     }
     return this.impl === 'kernel'
       ? { result: k.result, violations, observation: kernelObs }
@@ -98,6 +111,29 @@ export class KernelExecutor implements Executor {
   modelState(): State {
     return this.model
   }
+}
+
+function ownersAfterKexec(prev: State, obs: Observation): string[] {
+  const out: string[] = []
+  for (const sess of prev.luo.outgoing)
+    for (const p of sess.files) {
+      const f = prev.files[p.file]
+      if (f.kind !== 'vfio' || !f.bound) continue
+      const token = sess.files.find((x) => x.file === f.bound!.iommufd)?.token
+      const want = `restored:${sess.name}/${token}`
+      const got = obs.owners[groupOf(prev.platform, f.bdf)]
+      if (got !== want) out.push(`${f.bdf}: after KEXEC its group is owned by ${got}, not by the preserved iommufd ${want}`)
+    }
+  return out
+}
+
+/** Kernel invariants come prefixed with the property they break ('dma-safety: ...'); a panic
+ *  of the next kernel stops every recovery ('panic: ...' is recoverability). */
+function invariantViolation(message: string): Violation {
+  const m = /^([a-z-]+): /.exec(message)
+  const named = m && (PROPERTY_NAMES as readonly string[]).includes(m[1]) ? (m[1] as PropertyName) : undefined
+  const property: PropertyName = named ?? (m?.[1] === 'panic' ? 'recoverability' : 'isolation')
+  return { property, message: `kernel: ${named ? message.slice(m![0].length) : message}` }
 }
 
 function transientDiff(a: Translation[][], b: Translation[][]): string {

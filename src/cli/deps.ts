@@ -24,9 +24,10 @@ export interface CliDeps {
   env: Record<string, string | undefined>
 }
 
-// src/check/executor.ts is loaded on first use, not imported statically: `luv --help` and
-// `luv lint-scenarios` then never load the model and the kernel implementation.
+// src/check/index.ts is loaded on first use, not imported statically: `luv --help` and
+// `luv lint-scenarios` then never load the model and the kernel implementation. It registers
+// the kernel-backed executors (src/check/conformance.ts), so --impl kernel|both work.
 export async function loadCreateExecutor(): Promise<CreateExecutor> {
-  const { createExecutor } = await import('../check/executor.ts')
+  const { createExecutor } = await import('../check/index.ts')
   return createExecutor
 }

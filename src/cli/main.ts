@@ -2,9 +2,13 @@
 // arguments to an exit code. Subcommands not built yet stay in the table (their usage shows in
 // --help) and exit 2 with a clear message, so CI scripts written against §2.6 fail loudly.
 
+import { DEFECTS_USAGE, defectsCommand } from '../kernel/defects/command.ts'
 import { ScenarioError } from '../scenario/error.ts'
+import { campaignCommand, CAMPAIGN_USAGE } from './campaign.ts'
 import type { CliDeps } from './deps.ts'
 import { lintCommand, LINT_USAGE } from './lint.ts'
+import { mergeCommand, MERGE_USAGE } from './merge.ts'
+import { replayCommand, REPLAY_USAGE } from './replay.ts'
 import { runCommand, RUN_USAGE } from './run.ts'
 import { EXIT, UsageError } from './usage.ts'
 
@@ -18,21 +22,10 @@ interface Command {
 
 export const COMMANDS: Record<string, Command> = {
   run: { summary: 'run scenario files and print their traces', usage: RUN_USAGE, handler: runCommand },
-  campaign: {
-    summary: 'time-boxed property campaign (CI)',
-    usage: `usage: luv campaign [--time 60s] [--runs N] [--seed S] [--profile P] [--set AXIS=OPTION]...
-                    [--platform default|small|large|FILE] [--properties a,b] [--workers N]
-                    [--shard I/N] [--defect NAME] [--out DIR]`,
-  },
-  replay: {
-    summary: 'replay a failure bundle, scenario.json or trace.itf.json',
-    usage: 'usage: luv replay PATH  |  luv replay --seed S --path P ...',
-  },
-  merge: { summary: 'merge sharded campaign reports', usage: 'usage: luv merge DIR... --out DIR' },
-  defects: {
-    summary: 'list the seeded-defect catalogue',
-    usage: 'usage: luv defects\n\nList the seeded defects: name, and the property expected to catch it.',
-  },
+  campaign: { summary: 'time-boxed, sharded property campaign (CI)', usage: CAMPAIGN_USAGE, handler: campaignCommand },
+  replay: { summary: 'replay a failure bundle, scenario.json or trace.itf.json', usage: REPLAY_USAGE, handler: replayCommand },
+  merge: { summary: 'merge sharded campaign reports', usage: MERGE_USAGE, handler: mergeCommand },
+  defects: { summary: 'list the seeded-defect catalogue', usage: DEFECTS_USAGE, handler: defectsCommand },
   compare: { summary: 'design-comparison matrix', usage: 'usage: luv compare ...' },
   explore: { summary: 'bounded-exhaustive exploration', usage: 'usage: luv explore ...' },
   'lint-scenarios': { summary: 'validate scenario files without running them', usage: LINT_USAGE, handler: lintCommand },

@@ -2,7 +2,8 @@
 // (torvalds/linux lib/fault-inject.c should_fail_ex; driven from userspace by
 // torvalds/linux tools/testing/selftests/iommu/iommufd_fail_nth.c).
 //
-// Every fault-injectable allocation point (a page from either zone, a DID) calls `shouldFail()`.
+// Every fault-injectable allocation point (a page from any zone: general memory, page tables,
+// IOMMU structures; an iommufd object id; a DID) calls `shouldFail()`.
 // `arm(n)` makes the n-th point from now fail once; afterwards the injector is disarmed, as the
 // kernel's counter is (it counts down to 0 and then stays 0). `reached()` is the selftest's
 // "read fail-nth back and see 0": the n-th point happened, so try n+1 next; when it says false

@@ -14,11 +14,15 @@ export class Ida {
   constructor(
     readonly size: number,
     readonly faults: FaultInjector = new FaultInjector(),
+    /** the first DID handed out: IDA_START_DID (the kernel implementation's seeded defect
+     *  did-alloc-off-by-one starts one lower) */
+    readonly start = IDA_START_DID,
   ) {
     if (!Number.isInteger(size) || size < IDA_START_DID + 1 || size > 65536)
       throw new RangeError(`luv: DID space of ${size} (must be 3..65536)`)
+    if (!Number.isInteger(start) || start < 0 || start > IDA_START_DID) throw new RangeError(`luv: first DID ${start}`)
     this.bits = new FreeBitmap(size)
-    for (let i = 0; i < IDA_START_DID; i++) this.bits.setUsed(i)
+    for (let i = 0; i < start; i++) this.bits.setUsed(i)
   }
 
   /**
@@ -38,31 +42,41 @@ export class Ida {
    * EINVAL outside [2, size-1], ENOSPC if taken, else one fault-injectable point.
    */
   reserve(id: number): undefined | 'EINVAL' | 'ENOSPC' | 'ENOMEM' {
-    if (!Number.isInteger(id) || id < IDA_START_DID || id >= this.size) return 'EINVAL'
+    if (!Number.isInteger(id) || id < this.start || id >= this.size) return 'EINVAL'
     if (!this.bits.isFree(id)) return 'ENOSPC'
     if (this.faults.shouldFail()) return 'ENOMEM'
     this.bits.setUsed(id)
     return undefined
   }
 
+  /**
+   * Take back a specific DID that this op freed a moment ago (an error path undoing its own
+   * work, which the kernel does without allocating: the bit is still in the ida's bitmap
+   * chunk). Not a fault-injectable point. False when it is not free.
+   */
+  retake(id: number): boolean {
+    if (!Number.isInteger(id) || id < this.start || id >= this.size) return false
+    return this.bits.setUsed(id)
+  }
+
   /** Release a DID. False when it was not allocated (the kernel WARNs in ida_free). */
   free(id: number): boolean {
-    if (!Number.isInteger(id) || id < IDA_START_DID || id >= this.size) return false
+    if (!Number.isInteger(id) || id < this.start || id >= this.size) return false
     return this.bits.setFree(id)
   }
 
   has(id: number): boolean {
-    return Number.isInteger(id) && id >= IDA_START_DID && id < this.size && !this.bits.isFree(id)
+    return Number.isInteger(id) && id >= this.start && id < this.size && !this.bits.isFree(id)
   }
 
   /** DIDs in use, in increasing order. */
   ids(): number[] {
     const out: number[] = []
-    for (let i = IDA_START_DID; i < this.size; i++) if (!this.bits.isFree(i)) out.push(i)
+    for (let i = this.start; i < this.size; i++) if (!this.bits.isFree(i)) out.push(i)
     return out
   }
 
   get count(): number {
-    return this.size - IDA_START_DID - this.bits.free
+    return this.size - this.start - this.bits.free
   }
 }

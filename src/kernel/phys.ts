@@ -1,4 +1,5 @@
-// Simulated physical memory: the two zones of models/platform.ts.
+// Simulated physical memory: the two zones of models/platform.ts, plus a third small zone the
+// model does not see.
 //
 //  * general memory, PFN 0 .. memoryPages-1: memfd and anonymous pages, lowest free PFN first
 //    (the model predicts every data PA from that rule);
@@ -6,6 +7,13 @@
 //    lowest free first. Table pages have contents: 512 64-bit entries, stored as a
 //    Uint32Array(1024) of little-endian (lo, hi) halves, so the array's bytes are the page's bytes.
 //    Contents exist only while the page is allocated (≈ 4 KiB per held table page).
+//  * the IOMMU structure zone, PFN memoryPages+tablePages .. +iommuPages-1: VT-d root tables,
+//    context tables, PASID directories and PASID tables (src/kernel/vtd.ts). The kernel takes
+//    those from the page allocator too, but only domain page tables count against
+//    platform.tablePages (models/platform.ts), so they live in a zone of their own, sized from
+//    the platform (vtd.ts iommuZonePages), with contents like table pages. A PTE can never
+//    point into this zone: `table()` does not return its pages, so a walk that reaches one is
+//    WALK_BAD.
 //
 // Beside the contents, each table page has a software counter of present entries (`tableUse`),
 // the kind of metadata the kernel keeps in the page's struct ptdesc rather than in the page.
@@ -18,15 +26,17 @@
 import { FreeBitmap } from './bitmap.ts'
 import { FaultInjector } from './failnth.ts'
 
-export type Zone = 'memory' | 'table'
+export type Zone = 'memory' | 'table' | 'iommu'
 export type ENOMEM = 'ENOMEM'
 
 /** What crosses a kexec: the machine's shape, the preserved PFNs, the preserved table pages. */
 export interface PhysHandover {
   memoryPages: number
   tablePages: number
+  /** size of the IOMMU structure zone (0 when absent) */
+  iommuPages?: number
   preserved: number[]
-  /** contents of preserved table pages, 1024 u32 each */
+  /** contents of preserved table and IOMMU-structure pages, 1024 u32 each */
   tables: Map<number, Uint32Array>
 }
 
@@ -36,12 +46,15 @@ const bitClear = (bm: Uint32Array, i: number): void => void (bm[i >>> 5] &= ~(1 
 
 export class PhysMem {
   readonly tableBase: number
+  readonly iommuBase: number
   readonly total: number
   /** present-entry count per table page, indexed by pfn - tableBase (see header) */
   readonly tableUse: Uint16Array
   private readonly memFree: FreeBitmap
   private readonly tabFree: FreeBitmap
+  private readonly iommuFree: FreeBitmap
   private readonly tables: (Uint32Array | undefined)[]
+  private readonly iommuTables: (Uint32Array | undefined)[]
   private readonly preserved: Uint32Array
   private readonly incoming: Uint32Array
   private npreserved = 0
@@ -51,15 +64,20 @@ export class PhysMem {
     readonly memoryPages: number,
     readonly tablePages: number,
     readonly faults: FaultInjector = new FaultInjector(),
+    readonly iommuPages = 0,
   ) {
-    if (!Number.isInteger(memoryPages) || memoryPages < 0 || !Number.isInteger(tablePages) || tablePages < 0)
-      throw new RangeError(`PhysMem: bad zone sizes ${memoryPages}/${tablePages}`)
+    const ok = (n: number) => Number.isInteger(n) && n >= 0
+    if (!ok(memoryPages) || !ok(tablePages) || !ok(iommuPages))
+      throw new RangeError(`PhysMem: bad zone sizes ${memoryPages}/${tablePages}/${iommuPages}`)
     this.tableBase = memoryPages
-    this.total = memoryPages + tablePages
+    this.iommuBase = memoryPages + tablePages
+    this.total = memoryPages + tablePages + iommuPages
     if (this.total > 2 ** 40) throw new RangeError('PhysMem: more than 2^40 pages')
     this.memFree = new FreeBitmap(memoryPages)
     this.tabFree = new FreeBitmap(tablePages)
+    this.iommuFree = new FreeBitmap(iommuPages)
     this.tables = new Array<Uint32Array | undefined>(tablePages).fill(undefined)
+    this.iommuTables = new Array<Uint32Array | undefined>(iommuPages).fill(undefined)
     this.tableUse = new Uint16Array(tablePages)
     this.preserved = new Uint32Array(Math.ceil(this.total / 32))
     this.incoming = new Uint32Array(Math.ceil(this.total / 32))
@@ -107,8 +125,19 @@ export class PhysMem {
     return this.tableBase + i
   }
 
+  /** One zeroed page of the IOMMU structure zone (root/context/PASID tables), lowest free PFN. */
+  allocIommu(): number | ENOMEM {
+    this.live()
+    if (this.faults.shouldFail()) return 'ENOMEM'
+    const i = this.iommuFree.first()
+    if (i < 0) return 'ENOMEM'
+    this.iommuFree.setUsed(i)
+    this.iommuTables[i] = new Uint32Array(1024)
+    return this.iommuBase + i
+  }
+
   /**
-   * Free a page of either zone. Freeing a free page is a bug of the caller: throws. The KHO mark
+   * Free a page of any zone. Freeing a free page is a bug of the caller: throws. The KHO mark
    * is left alone: freeing a preserved page is a bug the next boot must be able to show.
    */
   free(pfn: number): void {
@@ -120,6 +149,10 @@ export class PhysMem {
       if (!this.tabFree.setFree(i)) throw new Error(`luv: double free of table page ${pfn}`)
       this.tables[i] = undefined
       this.tableUse[i] = 0
+    } else if (z === 'iommu') {
+      const i = pfn - this.iommuBase
+      if (!this.iommuFree.setFree(i)) throw new Error(`luv: double free of IOMMU page ${pfn}`)
+      this.iommuTables[i] = undefined
     } else if (!this.memFree.setFree(pfn)) throw new Error(`luv: double free of page ${pfn}`)
     bitClear(this.incoming, pfn)
   }
@@ -128,13 +161,14 @@ export class PhysMem {
 
   zoneOf(pfn: number): Zone | undefined {
     if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.total) return undefined
-    return pfn < this.tableBase ? 'memory' : 'table'
+    return pfn < this.tableBase ? 'memory' : pfn < this.iommuBase ? 'table' : 'iommu'
   }
 
   isAllocated(pfn: number): boolean {
     const z = this.zoneOf(pfn)
     if (z === undefined) return false
-    return z === 'memory' ? !this.memFree.isFree(pfn) : !this.tabFree.isFree(pfn - this.tableBase)
+    if (z === 'memory') return !this.memFree.isFree(pfn)
+    return z === 'table' ? !this.tabFree.isFree(pfn - this.tableBase) : !this.iommuFree.isFree(pfn - this.iommuBase)
   }
 
   /** Contents of an allocated table page, or undefined (not a table page, or free). Hot path. */
@@ -142,12 +176,21 @@ export class PhysMem {
     return this.tables[pfn - this.tableBase]
   }
 
+  /** Contents of an allocated page of the IOMMU structure zone, or undefined. */
+  iommuPage(pfn: number): Uint32Array | undefined {
+    return this.iommuTables[pfn - this.iommuBase]
+  }
+
   used(zone: Zone): number {
-    return zone === 'memory' ? this.memoryPages - this.memFree.free : this.tablePages - this.tabFree.free
+    return zone === 'memory'
+      ? this.memoryPages - this.memFree.free
+      : zone === 'table'
+        ? this.tablePages - this.tabFree.free
+        : this.iommuPages - this.iommuFree.free
   }
 
   available(zone: Zone): number {
-    return zone === 'memory' ? this.memFree.free : this.tabFree.free
+    return zone === 'memory' ? this.memFree.free : zone === 'table' ? this.tabFree.free : this.iommuFree.free
   }
 
   // ---- KHO ----
@@ -198,10 +241,10 @@ export class PhysMem {
     const preserved = this.preservedPfns()
     const tables = new Map<number, Uint32Array>()
     for (const pfn of preserved) {
-      const t = this.table(pfn)
+      const t = this.contents(pfn)
       if (t !== undefined) tables.set(pfn, t.slice())
     }
-    return { memoryPages: this.memoryPages, tablePages: this.tablePages, preserved, tables }
+    return { memoryPages: this.memoryPages, tablePages: this.tablePages, iommuPages: this.iommuPages, preserved, tables }
   }
 
   /**
@@ -213,29 +256,41 @@ export class PhysMem {
     const preserved = this.preservedPfns()
     const tables = new Map<number, Uint32Array>()
     for (const pfn of preserved) {
-      const t = this.table(pfn)
+      const t = this.contents(pfn)
       if (t !== undefined) tables.set(pfn, t)
     }
     this.retired = true
-    return PhysMem.boot({ memoryPages: this.memoryPages, tablePages: this.tablePages, preserved, tables }, faults)
+    return PhysMem.boot(
+      { memoryPages: this.memoryPages, tablePages: this.tablePages, iommuPages: this.iommuPages, preserved, tables },
+      faults,
+    )
   }
 
   /** Build a boot's memory from a handover: preserved pages allocated and incoming, the rest free. */
   static boot(h: PhysHandover, faults?: FaultInjector): PhysMem {
-    const m = new PhysMem(h.memoryPages, h.tablePages, faults)
+    const m = new PhysMem(h.memoryPages, h.tablePages, faults, h.iommuPages ?? 0)
     for (const pfn of h.preserved) {
       const z = m.zoneOf(pfn)
       if (z === undefined) throw new RangeError(`luv: preserved pfn ${pfn} outside memory`)
       if (z === 'memory') m.memFree.setUsed(pfn)
       else {
-        const i = pfn - m.tableBase
-        m.tabFree.setUsed(i)
         const src = h.tables.get(pfn)
-        m.tables[i] = src === undefined ? new Uint32Array(1024) : src.length === 1024 ? src : Uint32Array.from(src)
+        const page = src === undefined ? new Uint32Array(1024) : src.length === 1024 ? src : Uint32Array.from(src)
+        if (z === 'table') {
+          m.tabFree.setUsed(pfn - m.tableBase)
+          m.tables[pfn - m.tableBase] = page
+        } else {
+          m.iommuFree.setUsed(pfn - m.iommuBase)
+          m.iommuTables[pfn - m.iommuBase] = page
+        }
       }
       bitSet(m.incoming, pfn)
     }
     return m
+  }
+
+  private contents(pfn: number): Uint32Array | undefined {
+    return this.table(pfn) ?? this.iommuPage(pfn)
   }
 
   private live(): void {

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import type { Design } from '../../models/design.ts'
 import { describeDesign, PROFILES, type ProfileName } from '../../models/design.ts'
 import { initState, observe } from '../../models/index.ts'
@@ -22,7 +23,9 @@ export function luvVersions(): Counterexample['versions'] {
   const fastCheck = (req('fast-check/package.json') as { version: string }).version
   let gitRev: string | undefined
   try {
-    gitRev = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    // the tree luv runs from, whatever the working directory
+    const cwd = fileURLToPath(new URL('../..', import.meta.url))
+    gitRev = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
   } catch {
     gitRev = undefined
   }

@@ -147,3 +147,31 @@ describe('recoverability', () => {
     expect(MODEL_PROPERTIES.recoverability({ ...t, result: OK, next: done })).toEqual(['1 handover page(s) still held after every session finished'])
   })
 })
+
+describe('dma-continuity and deferred releases', () => {
+  it('a cdev closed after retrieve is released at FINISH: its detach then is the user\'s, not a violation', () => {
+    const m = new Model()
+    preserved(m)
+    m.out('KEXEC')
+    const r = retrieved(m)
+    m.out('VFIO_DEVICE_BIND_IOMMUFD', { cdev: r.cdev, iommufd: r.ifd })
+    const restored = m.out('IOMMU_HWPT_LU_RESTORE', { iommufd: r.ifd, token: 0x1234n })
+    const ioas = m.out('IOMMU_IOAS_ALLOC', { iommufd: r.ifd })
+    m.out('IOMMU_IOAS_MAP_FILE', { iommufd: r.ifd, ioas, memfd: r.memfd, start: 0n, length: 0x4000n, iova: 0x100000n })
+    const dev = m.s.files[m.s.fds[r.ifd]]
+    const devId = dev.kind === 'iommufd' ? Number(Object.entries(dev.objects).find(([, o]) => o.type === 'DEVICE')![0]) : 0
+    const hwpt = m.out('IOMMU_HWPT_ALLOC', { iommufd: r.ifd, dev_id: devId, pt_id: ioas })
+    m.out('VFIO_DEVICE_ATTACH_IOMMUFD_PT', { cdev: r.cdev, pt_id: hwpt })
+    m.out('IOMMU_DESTROY', { iommufd: r.ifd, id: restored })
+    m.out('CLOSE', { fd: r.cdev })
+    expect(m.dma(DEV, 0x100000n)).toBe(0n) // LUO still holds the cdev: still bound
+    const t = real(m, { op: 'LIVEUPDATE_SESSION_FINISH', args: { session: r.session } })
+    expect(t.result.ok).toBe(true)
+    expect(MODEL_PROPERTIES['dma-continuity'](t)).toEqual([])
+    // the same translation change with the cdev still alive is a violation
+    const kept = produce(t.next, (d) => {
+      for (const [id, f] of Object.entries(t.prev.files)) if (f.kind === 'vfio') d.files[Number(id)] = f
+    })
+    expect(MODEL_PROPERTIES['dma-continuity']({ ...t, next: kept })[0]).toMatch(/at LIVEUPDATE_SESSION_FINISH, which was not aimed at it/)
+  })
+})

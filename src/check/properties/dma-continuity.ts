@@ -24,6 +24,10 @@ const show = (pa: bigint | null) => (pa === null ? 'fault' : hex(pa))
 function aimed(t: TraceStep, p: Probe): boolean {
   const { prev, op } = t
   const group = groupOf(prev.platform, p.bdf)
+  // the release of a device's cdev unbinds it: that is the user's detach, even when it runs
+  // later than the CLOSE (LUO holds a retrieved file until FINISH: luo_file.c)
+  if (op.op !== 'KEXEC' && Object.entries(prev.files).some(([id, f]) => f.kind === 'vfio' && groupOf(prev.platform, f.bdf) === group && !t.next.files[Number(id)]))
+    return true
   const cdevGroup = (fd: number) => {
     const f = prev.files[prev.fds[fd]]
     return f?.kind === 'vfio' ? groupOf(prev.platform, f.bdf) : undefined

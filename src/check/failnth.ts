@@ -1,0 +1,61 @@
+// The fail-nth sweep, shaped like torvalds/linux tools/testing/selftests/iommu/
+// iommufd_fail_nth.c: for each op of a trace, replay the ops before it on a fresh kernel, arm
+// fault injection so the n-th fault-injectable allocation of that op fails, and require that
+// the op fails with ENOMEM and leaves everything as it was (the observation before the op, no
+// broken invariant). n goes 1, 2, ... until the op no longer reaches the n-th point.
+
+import { isDeepStrictEqual } from 'node:util'
+import type { Design } from '../../models/design.ts'
+import type { Op } from '../../models/ops.ts'
+import { opToString, resultToString } from '../../models/ops.ts'
+import type { Platform } from '../../models/platform.ts'
+import { Kernel } from '../kernel/index.ts'
+import { firstDifference } from './conformance.ts'
+
+export interface FailNthFinding {
+  /** 0-based index of the op in the trace */
+  step: number
+  op: Op
+  n: number
+  message: string
+}
+
+export interface FailNthReport {
+  /** ops swept */
+  ops: number
+  /** fault points injected in total (each one a replay) */
+  injected: number
+  /** per op, the number of fault-injectable points it reached */
+  pointsPerOp: number[]
+  findings: FailNthFinding[]
+}
+
+export interface FailNthOptions {
+  defect?: string
+  /** stop an op's sweep after this many points (a guard against runaway loops) */
+  maxPoints?: number
+}
+
+export function failNthSweep(platform: Platform, design: Design, ops: readonly Op[], opts: FailNthOptions = {}): FailNthReport {
+  const report: FailNthReport = { ops: ops.length, injected: 0, pointsPerOp: [], findings: [] }
+  const max = opts.maxPoints ?? 10_000
+  for (const [i, op] of ops.entries()) {
+    let n = 1
+    for (; n <= max; n++) {
+      const k = new Kernel(platform, design, { defect: opts.defect })
+      for (const prev of ops.slice(0, i)) k.apply(prev, [])
+      const probes = k.liveProbes()
+      const before = k.observe(probes)
+      const r = k.apply(op, probes, { failNth: n })
+      if (!r.failNthReached) break
+      report.injected++
+      const finding = (message: string) => report.findings.push({ step: i, op, n, message: `${opToString(op)} with fail-nth ${n}: ${message}` })
+      if (r.result.ok || !('errno' in r.result) || r.result.errno !== 'ENOMEM') finding(`returned ${resultToString(r.result)}, not -ENOMEM`)
+      const after = k.observe(probes)
+      if (!isDeepStrictEqual(before, after)) finding(`changed the observation: ${firstDifference(before, after)?.replace('model', 'before').replace('kernel', 'after')}`)
+      for (const v of k.invariants()) finding(`broke an invariant: ${v}`)
+    }
+    report.pointsPerOp.push(n - 1)
+  }
+  return report
+}

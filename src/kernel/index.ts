@@ -1,0 +1,405 @@
+// The kernel implementation: the same ops as the model (models/), built the way the kernel
+// builds them. `Kernel` is what the conformance executor (src/check/conformance.ts) drives:
+// apply one op, observe through the hardware, list the live IOVAs, check structure the model
+// cannot see.
+//
+//   vtd.ts       the VT-d unit: root/context/PASID tables as bytes, DIDs, invalidations, DMA
+//   iommu.ts     the IOMMU core: domains, groups, attach/replace per (device, PASID)
+//   iommufd.ts   ictx, objects, IOAS areas, HWPTs, the live-update ioctls
+//   vfio.ts      cdevs, bind (DMA ownership), attach/detach, kernel drivers
+//   memfd.ts     memfds and general memory
+//   files.ts     struct file, the fd table, release
+//   luo.ts       LUO sessions; luo_file.ts the file handlers
+//   kexec.ts     reboot (freeze, serialize, shutdown) and boot (restore from the handover)
+//   defects/     seeded defects: one hook each (defects/hooks.ts)
+
+import type { Design } from '../../models/design.ts'
+import type { LuoSessionView, Observation, OwnerView, Probe, Translation } from '../../models/observation.ts'
+import { sortProbes } from '../../models/observe.ts'
+import { err, fault, hex, ok, unreachable, type Op, type Result } from '../../models/ops.ts'
+import { tablePagesOf, type Platform } from '../../models/platform.ts'
+import { hooksFor } from './defects/index.ts'
+import { FaultInjector } from './failnth.ts'
+import { IDA_START_DID } from './ida.ts'
+import { closeFd, releaseUnreferenced } from './files.ts'
+import { destroy, hwptAlloc, ioasAlloc, ioasMap, ioasMapFile, ioasUnmap, iommufdOpen, luRestore, luSetPreserve } from './iommufd.ts'
+import { domainRuns, translateProbes } from './iommu.ts'
+import { Iotlb } from './iotlb.ts'
+import { bootFromHandover, coldBoot, reboot, type BootParams } from './kexec.ts'
+import { createSession, finish, liveupdateOpen, preserveFd, retrieveFd, retrieveSession } from './luo.ts'
+import { memfdCreate, memfdSeal, memfdTruncate } from './memfd.ts'
+import { walk, WALK_BAD } from './pagetable.ts'
+import { isPanic } from './panic.ts'
+import { PhysMem } from './phys.ts'
+import type { Domain, IObj, KFile, Kern, Machine, Owner, Ret } from './state.ts'
+import { isErr } from './state.ts'
+import { attach, bind, cdevOpen, detach, driverBind, setIrqs } from './vfio.ts'
+import { hwEntry, hwPasids, hwTranslate, iommuZonePages, NO_MAPPING, NOT_PRESENT } from './vtd.ts'
+
+export interface KernelOptions {
+  /** a seeded defect (defects/index.ts DEFECT_NAMES) */
+  defect?: string
+  /** tests: rewrite the handover blob on its way to the next kernel (corruption tests) */
+  tamper?: (blob: Uint8Array) => Uint8Array
+}
+
+export interface ApplyResult {
+  result: Result
+  /** the probes translated in each intermediate hardware state of the op */
+  transient: Translation[][]
+  /** with failNth: the n-th fault-injectable point was reached (and failed) */
+  failNthReached?: boolean
+}
+
+export class Kernel {
+  private k: Kern
+  private readonly params: BootParams
+  private readonly faults = new FaultInjector()
+  private panicked?: { message: string; boot: number }
+  /** the last handover blob (tests: round trip, corruption) */
+  lastHandover?: Uint8Array
+
+  constructor(
+    readonly platform: Platform,
+    readonly design: Design,
+    private readonly opts: KernelOptions = {},
+  ) {
+    const m: Machine = {
+      phys: new PhysMem(platform.memoryPages, tablePagesOf(platform), this.faults, iommuZonePages(platform.devices, platform.units.length)),
+      iotlb: new Iotlb(),
+      rtaddr: platform.units.map(() => -1),
+      badWalks: [],
+    }
+    this.params = { platform, design, bug: hooksFor(opts.defect), faults: this.faults, m }
+    this.k = coldBoot(this.params)
+  }
+
+  /** The running kernel's state (tests and benches look inside; nothing else should). */
+  get internals(): Kern {
+    return this.k
+  }
+
+  /** The panic that stopped the kernel, if any. */
+  get panic(): string | undefined {
+    return this.panicked?.message
+  }
+
+  /** Apply one op; `probes` are translated in every intermediate hardware state; `failNth`
+   *  arms the fault injector for this op only. */
+  apply(op: Op, probes: Probe[], opts: { failNth?: number } = {}): ApplyResult {
+    // a panicked kernel runs nothing: every op gets the same failure
+    if (this.panicked !== undefined) return { result: err('EIO'), transient: [] }
+    const k = this.k
+    k.probes = this.resolve(probes)
+    k.transient = []
+    if (opts.failNth !== undefined) this.faults.arm(opts.failNth)
+    let result: Result
+    try {
+      result = this.dispatch(op)
+    } finally {
+      this.faults.disarm()
+      k.probes = undefined
+    }
+    const out: ApplyResult = { result, transient: result.ok ? this.k.transient : [] }
+    if (result.ok) releaseUnreferenced(this.k)
+    if (opts.failNth !== undefined) out.failNthReached = this.faults.reached()
+    return out
+  }
+
+  private dispatch(op: Op): Result {
+    const k = this.k
+    const r = (x: Ret<number | bigint | void>): Result => (isErr(x) ? err(x) : ok(x === undefined ? undefined : x))
+    switch (op.op) {
+      case 'MEMFD_CREATE':
+        return r(memfdCreate(k, op.args))
+      case 'MEMFD_SEAL':
+        return r(memfdSeal(k, op.args))
+      case 'MEMFD_TRUNCATE':
+        return r(memfdTruncate(k, op.args))
+      case 'IOMMUFD_OPEN':
+        return r(iommufdOpen(k))
+      case 'IOMMU_IOAS_ALLOC':
+        return r(ioasAlloc(k, op.args))
+      case 'IOMMU_IOAS_MAP_FILE':
+        return r(ioasMapFile(k, op.args))
+      case 'IOMMU_IOAS_MAP':
+        return r(ioasMap(k, op.args))
+      case 'IOMMU_IOAS_UNMAP':
+        return r(ioasUnmap(k, op.args))
+      case 'IOMMU_HWPT_ALLOC':
+        return r(hwptAlloc(k, op.args))
+      case 'IOMMU_DESTROY':
+        return r(destroy(k, op.args))
+      case 'IOMMU_HWPT_LU_SET_PRESERVE':
+        return r(luSetPreserve(k, op.args))
+      case 'IOMMU_HWPT_LU_RESTORE':
+        return r(luRestore(k, op.args))
+      case 'VFIO_CDEV_OPEN':
+        return r(cdevOpen(k, op.args))
+      case 'VFIO_DEVICE_BIND_IOMMUFD':
+        return r(bind(k, op.args))
+      case 'VFIO_DEVICE_ATTACH_IOMMUFD_PT':
+        return r(attach(k, op.args))
+      case 'VFIO_DEVICE_DETACH_IOMMUFD_PT':
+        return r(detach(k, op.args))
+      case 'VFIO_DEVICE_SET_IRQS':
+        return r(setIrqs(k, op.args))
+      case 'DRIVER_BIND':
+        return r(driverBind(k, op.args))
+      case 'LIVEUPDATE_OPEN':
+        return r(liveupdateOpen(k))
+      case 'LIVEUPDATE_IOCTL_CREATE_SESSION':
+        return r(createSession(k, op.args))
+      case 'LIVEUPDATE_SESSION_PRESERVE_FD':
+        return r(preserveFd(k, op.args))
+      case 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION':
+        return r(retrieveSession(k, op.args))
+      case 'LIVEUPDATE_SESSION_RETRIEVE_FD':
+        return r(retrieveFd(k, op.args))
+      case 'LIVEUPDATE_SESSION_FINISH':
+        return r(finish(k, op.args))
+      case 'CLOSE':
+        return r(closeFd(k, op.args.fd))
+      case 'KEXEC':
+        return this.kexec()
+      case 'DMA':
+        return this.dma(op.args)
+      default:
+        return unreachable(op)
+    }
+  }
+
+  /** A device performs one access: through the IOTLB, filling it on a miss. */
+  private dma(a: Extract<Op, { op: 'DMA' }>['args']): Result {
+    const dev = this.k.deviceByBdf.get(a.bdf)
+    if (dev === undefined) return err('ENODEV')
+    const pasid = a.pasid ?? 0
+    // PASIDs are 20 bits: anything else has no entry
+    if (!(pasid >= 0 && pasid < 1 << 20)) return fault('not-present')
+    const r = hwTranslate(this.k.m, dev.unit.index, dev.bus, dev.devfn, pasid, Number(a.iova >> 12n), true)
+    if (r === NOT_PRESENT) return fault('not-present')
+    if (r === NO_MAPPING) return fault('no-mapping')
+    return ok((BigInt(r) << 12n) | (a.iova & 0xfffn))
+  }
+
+  /** reboot() then boot the next kernel from the handover and the preserved pages only. */
+  private kexec(): Result {
+    const old = this.k
+    const blob = reboot(old)
+    if (isErr(blob)) return err(blob)
+    this.lastHandover = blob
+    const m = old.m
+    m.phys = m.phys.kexec(this.faults)
+    const next = bootFromHandover(this.params, this.opts.tamper ? this.opts.tamper(blob) : blob)
+    if (isPanic(next)) this.panicked = { message: next.panic, boot: old.boot + 1 }
+    else this.k = next
+    return ok()
+  }
+
+  private resolve(probes: readonly Probe[]): NonNullable<Kern['probes']> {
+    return probes.map((p) => {
+      const dev = this.k.deviceByBdf.get(p.bdf)
+      const ok = dev !== undefined && p.pasid >= 0 && p.pasid < 1 << 20
+      return {
+        unit: ok ? dev.unit.index : -1,
+        bus: dev?.bus ?? 0,
+        devfn: dev?.devfn ?? 0,
+        pasid: p.pasid,
+        iovaPfn: Number(p.iova >> 12n),
+        bdf: p.bdf,
+        iova: p.iova,
+      }
+    })
+  }
+
+  // ---------------------------------------------------------------- observation
+
+  /** models/observation.ts, read from the kernel's state; translations go through the IOTLB
+   *  first, then the tables, without filling the IOTLB. */
+  observe(probes: Probe[]): Observation {
+    if (this.panicked !== undefined)
+      return {
+        boot: this.panicked.boot,
+        translations: probes.map((p) => ({ bdf: p.bdf, pasid: p.pasid, iova: p.iova, pa: null })),
+        owners: {},
+        luo: { open: false, outgoing: [], incoming: [] },
+        fds: {},
+        memory: { usedPages: 0, tablePages: 0 },
+        iommufds: {},
+      }
+    const k = this.k
+    const owners: Record<string, OwnerView> = {}
+    for (const g of k.groups) owners[g.name] = ownerView(g.owner)
+    const fds: Record<number, string> = {}
+    for (const [fd, f] of k.fds) fds[fd] = fdView(f)
+    const iommufds: Record<number, Record<number, string>> = {}
+    for (const f of k.files.values()) {
+      if (f.kind !== 'iommufd') continue
+      const objs: Record<number, string> = {}
+      for (const o of f.objects.values()) objs[o.id] = objectView(o)
+      iommufds[f.id] = objs
+    }
+    const outgoing: LuoSessionView[] = k.outgoing.map((s) => ({ name: s.name, files: s.files.map((e) => ({ token: e.token, kind: e.kind })) }))
+    const incoming: LuoSessionView[] = k.incoming.map((s) => ({
+      name: s.name,
+      retrieved: s.retrievedAs !== undefined,
+      files: s.files.map((f) => ({
+        token: f.token,
+        kind: f.data.kind,
+        retrieved: f.retrieved === undefined ? 'no' : isErr(f.retrieved) ? f.retrieved : 'ok',
+      })),
+    }))
+    return {
+      boot: k.boot,
+      translations: translateProbes(k, this.resolve(probes)),
+      owners,
+      luo: { open: k.luoFile !== undefined, outgoing, incoming },
+      fds,
+      memory: { usedPages: k.m.phys.used('memory'), tablePages: k.m.phys.used('table') },
+      iommufds,
+    }
+  }
+
+  /** The kernel's own live IOVAs: first and last page of each mapped run of every present
+   *  context/PASID entry's domain (models/observe.ts liveProbes shape). */
+  liveProbes(): Probe[] {
+    if (this.panicked !== undefined) return []
+    const out: Probe[] = []
+    for (const dev of this.k.devices) {
+      const entries: [number, Domain][] = []
+      if (dev.rid !== undefined) entries.push([0, dev.rid.domain])
+      for (const [p, e] of [...dev.pasids].sort((a, b) => a[0] - b[0])) entries.push([p, e.domain])
+      for (const [pasid, dom] of entries)
+        for (const run of domainRuns(dom)) {
+          out.push({ bdf: dev.bdf, pasid, iova: BigInt(run.iovaPfn) << 12n })
+          if (run.npages > 1) out.push({ bdf: dev.bdf, pasid, iova: BigInt(run.iovaPfn + run.npages - 1) << 12n })
+        }
+    }
+    return sortProbes(out)
+  }
+
+  // ---------------------------------------------------------------- invariants
+
+  /**
+   * Structure the model cannot see, each message prefixed with the property it breaks:
+   * table pages owned once and allocated, DIDs unique per unit and allocated in domain_ida,
+   * every IOTLB entry agreeing with the tables it caches, the hardware entries matching what
+   * the kernel programmed, walks that met something that is not a table. A panic of the next
+   * kernel is 'panic: ...'.
+   */
+  invariants(): string[] {
+    if (this.panicked !== undefined) return [`panic: ${this.panicked.message}`]
+    const k = this.k
+    const phys = k.m.phys
+    const out: string[] = []
+    // table pages: no page owned by two domains or by a domain and free, none leaked
+    const seen = new Set<number>()
+    for (const dom of k.domains) {
+      if (dom.tablesGone) {
+        if (dom.slots > 0) out.push(`dma-safety: domain ${dom.serial} is attached but its table pages went back to the allocator`)
+        continue
+      }
+      for (const pfn of dom.pt.tablePages()) {
+        if (!phys.isAllocated(pfn)) out.push(`isolation: table page ${pfn} of domain ${dom.serial} is free`)
+        if (seen.has(pfn)) out.push(`isolation: table page ${pfn} is owned by two domains`)
+        seen.add(pfn)
+      }
+    }
+    if (seen.size < phys.used('table')) out.push(`isolation: ${phys.used('table') - seen.size} table page(s) allocated but owned by no domain`)
+    // DIDs: unique per unit among present entries, allocated in the unit's domain_ida
+    const byDid = k.units.map(() => new Map<number, Domain>())
+    for (const dev of k.devices) {
+      const u = dev.unit
+      const entries = [...(dev.rid ? [dev.rid] : []), ...dev.pasids.values()]
+      for (const e of entries) {
+        const other = byDid[u.index].get(e.did)
+        if (other !== undefined && other !== e.domain) out.push(`isolation: ${u.name}: DID ${e.did} tags two live domains`)
+        byDid[u.index].set(e.did, e.domain)
+        if (e.did < IDA_START_DID) out.push(`isolation: ${u.name}: DID ${e.did} is below IDA_START_DID (0: caching mode, 1: FLPT_DEFAULT_DID)`)
+        else if (!u.ida.has(e.did)) out.push(`isolation: ${u.name}: DID ${e.did} is in use but not allocated in domain_ida`)
+      }
+    }
+    // ... and nothing else is: a DID no entry uses is leaked, except where the design reserves
+    // the restored DIDs of other units too (didReservation=all-units, the model's own finding)
+    for (const u of k.units) {
+      const foreign = new Set<number>()
+      if (k.design.didReservation === 'all-units') for (const [i, dids] of k.restoredDids) if (i !== u.index) for (const d of dids) foreign.add(d)
+      for (const did of u.ida.ids())
+        if (!byDid[u.index].has(did) && !foreign.has(did)) out.push(`recoverability: ${u.name}: DID ${did} is allocated in domain_ida but no entry uses it (leaked)`)
+    }
+    // the IOTLB agrees with the tables it caches
+    const o = { order: 0 }
+    k.m.iotlb.forEach((e) => {
+      const where = `${k.units[e.unit].name} DID ${e.did} pasid ${e.pasid} iova ${hex(BigInt(e.iovaPfn) << 12n)}`
+      const dom = byDid[e.unit].get(e.did)
+      const w = dom === undefined || dom.tablesGone ? WALK_BAD : walk(phys, dom.pt.root, e.iovaPfn, o)
+      if (dom !== undefined && w === e.pfn && o.order === e.order) return
+      // a stale entry: into freed memory it is a DMA-safety hole, else a cross-domain leak
+      const to = `${where} -> ${hex(BigInt(e.pfn) << 12n)}`
+      if (phys.zoneOf(e.pfn) === 'memory' && !phys.isAllocated(e.pfn)) out.push(`dma-safety: stale IOTLB entry ${to} reaches free memory`)
+      else if (dom === undefined) out.push(`isolation: IOTLB entry ${to} is tagged with a DID no live entry uses`)
+      else out.push(`isolation: IOTLB entry ${to} disagrees with the tables`)
+    })
+    // the hardware holds what the kernel programmed, nothing more
+    for (const dev of k.devices) {
+      const pasids = new Set([0, ...dev.pasids.keys(), ...hwPasids(k.m, dev.unit.index, dev.bus, dev.devfn)])
+      for (const p of pasids) {
+        const hw = hwEntry(k.m, dev.unit.index, dev.bus, dev.devfn, p)
+        const sw = p === 0 ? dev.rid : dev.pasids.get(p)
+        if (hw !== undefined && sw === undefined)
+          out.push(`dma-safety: ${dev.bdf} pasid ${p} has a present entry (DID ${hw.did}, table ${hw.root}) the kernel did not program`)
+        else if (hw === undefined && sw !== undefined) out.push(`isolation: ${dev.bdf} pasid ${p}: the kernel attached a domain but the entry is not present`)
+        else if (hw !== undefined && sw !== undefined && (hw.did !== sw.did || hw.root !== sw.domain.pt.root))
+          out.push(`isolation: ${dev.bdf} pasid ${p}: the entry holds DID ${hw.did} table ${hw.root}, the kernel programmed DID ${sw.did} table ${sw.domain.pt.root}`)
+      }
+    }
+    // DMA ownership: an owner exactly while owner_cnt > 0 (__iommu_release_dma_ownership)
+    for (const g of k.groups)
+      if ((g.ownerCnt === 0) !== (g.owner.kind === 'none'))
+        out.push(`ownership: group ${g.name} has owner ${ownerView(g.owner)} with owner_cnt ${g.ownerCnt}`)
+    for (const b of k.m.badWalks) out.push(`dma-safety: ${b}`)
+    k.m.badWalks.length = 0
+    return out
+  }
+}
+
+function ownerView(o: Owner): OwnerView {
+  switch (o.kind) {
+    case 'none':
+      return 'unowned'
+    case 'dma-api':
+      return 'dma-api'
+    case 'iommufd':
+      return `iommufd:${o.file.id}`
+    case 'restored':
+      return `restored:${o.session}/${o.token}`
+  }
+}
+
+function fdView(f: KFile): string {
+  switch (f.kind) {
+    case 'memfd':
+      return `memfd:${f.pages.length}`
+    case 'iommufd':
+      return `iommufd:${f.id}`
+    case 'vfio':
+      return `vfio:${f.dev.bdf}`
+    case 'liveupdate':
+      return 'liveupdate'
+    case 'session':
+      return `session:${f.name}`
+  }
+}
+
+function objectView(o: IObj): string {
+  switch (o.type) {
+    case 'IOAS':
+      return `IOAS [${[...o.areas].map(({ value: a }) => `${hex(BigInt(a.iovaPfn) << 12n)}+${hex(BigInt(a.npages) << 12n)}`).join(',')}]${o.immutable ? ' immutable' : ''}`
+    case 'HWPT_PAGING':
+      return `HWPT_PAGING ${o.restored ? 'restored' : `ioas=${o.ioas!.id}`}${o.auto ? ' auto' : ''}${o.mark !== undefined ? ` mark=${o.mark}` : ''}`
+    case 'DEVICE':
+      return `DEVICE ${o.dev.bdf}`
+  }
+}
+
+export { DEFECT_NAMES, DEFECTS } from './defects/index.ts'

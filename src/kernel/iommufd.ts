@@ -1,0 +1,416 @@
+// iommufd: the ictx and its object table (lowest free id from 1, `users` as real reference
+// counts), IOAS areas in an interval tree (map, unmap and auto-IOVA in O(log n)), HWPT_PAGING
+// with every domain kept in sync with its IOAS, destroy, and the live-update ioctls: mark an
+// HWPT for preservation, restore it by token in the next kernel.
+//
+// Sources: domain/iommufd.md §1–2 (samikhawaja/linux drivers/iommu/iommufd/{main,ioas,
+// io_pagetable,hw_pagetable}.c), domain/live-update.md §2 (the iommufd live-update series).
+
+import type { ArgsOf } from '../../models/ops.ts'
+import { fget, fileOfFd, fput, installFd, newFile } from './files.ts'
+import { Idr } from './idr.ts'
+import { IntervalTree } from './intervals.ts'
+import { domainGet, domainPut, freeDomain, newDomain, reapDomains, syncDomains } from './iommu.ts'
+import { allocPages, pageGet, pagePut, runsOf } from './memfd.ts'
+import type { Area, AttachRec, Domain, Hwpt, IDevice, IObj, Ioas, IommufdCtx, KDevice, Kern, Ret } from './state.ts'
+import { isErr } from './state.ts'
+
+export const U64_MAX = (1n << 64n) - 1n
+/** luv's IOMMU has a 48-bit address width: the domain aperture ends at 2^48 (iommufd.md §2.2). */
+export const IOVA_LIMIT = 1n << 48n
+/** Highest end page of an automatically placed IOVA range (iopt_alloc_iova stays below the
+ *  aperture's last page). */
+const AUTO_END = 2 ** 36 - 1
+
+/** The iommufd behind an fd: EBADF if not open, ENOTTY for another kind of file. */
+export function ictxOf(k: Kern, fd: number): Ret<IommufdCtx> {
+  const f = fileOfFd(k, fd)
+  if (isErr(f)) return f
+  return f.kind === 'iommufd' ? f : 'ENOTTY'
+}
+
+/** iommufd_get_object(): missing or of another type is ENOENT. */
+function getObj<T extends IObj['type']>(ictx: IommufdCtx, id: number, type: T): Ret<Extract<IObj, { type: T }>> {
+  const o = ictx.objects.get(id)
+  return o !== undefined && o.type === type ? (o as Extract<IObj, { type: T }>) : 'ENOENT'
+}
+
+export function iommufdOpen(k: Kern): number {
+  const f = newFile<IommufdCtx>(k, { kind: 'iommufd', objects: new Map(), ids: new Idr(1), attach: new Map(), marks: new Map() })
+  return installFd(k, f)
+}
+
+export function ioasAlloc(k: Kern, a: ArgsOf<'IOMMU_IOAS_ALLOC'>): Ret<number> {
+  const ictx = ictxOf(k, a.iommufd)
+  if (isErr(ictx)) return ictx
+  const id = ictx.ids.alloc(k.faults)
+  if (isErr(id)) return id
+  ictx.objects.set(id, { type: 'IOAS', id, users: 1, areas: new IntervalTree<Area>(), immutable: false, hwpts: new Set() })
+  return id
+}
+
+// ---------------------------------------------------------------- map / unmap
+
+const roundupPow2 = (x: bigint): bigint => {
+  let p = 1n
+  while (p < x) p <<= 1n
+  return p
+}
+
+/** iopt_alloc_iova(): alignment roundup_pow_of_two(length), capped by the lowest set bit of the
+ *  source address; the lowest aligned hole from that alignment up, never IOVA 0. */
+function allocIova(ioas: Ioas, length: bigint, source: bigint): Ret<number> {
+  let align = roundupPow2(length)
+  if (source !== 0n) {
+    const low = source & -source
+    if (low < align) align = low
+  }
+  if (align < 4096n) align = 4096n
+  const alignPages = Number(align >> 12n)
+  const pages = Number(length >> 12n)
+  if (alignPages + pages > AUTO_END) return 'ENOSPC'
+  const at = ioas.areas.findHole(pages, alignPages, alignPages, AUTO_END)
+  return at < 0 ? 'ENOSPC' : at
+}
+
+/** Checks shared by IOMMU_IOAS_MAP and MAP_FILE, in the kernel's order. */
+function checkMap(ictx: IommufdCtx, ioasId: number, length: bigint, iova: bigint | undefined, source: bigint): Ret<{ ioas: Ioas; iovaPfn: number }> {
+  const ioas = getObj(ictx, ioasId, 'IOAS')
+  if (isErr(ioas)) return ioas
+  if (length >= U64_MAX || (iova !== undefined && iova >= U64_MAX)) return 'EOVERFLOW'
+  if (length === 0n || length % 4096n !== 0n) return 'EINVAL'
+  if (iova !== undefined) {
+    if (iova % 4096n !== 0n) return 'EINVAL'
+    if (iova + length > U64_MAX) return 'EOVERFLOW'
+    if (iova + length > IOVA_LIMIT) return 'EINVAL'
+  }
+  // a preserved IOAS is immutable: map, unmap and cut are EBUSY (live-update.md §2.2 step 3)
+  if (ioas.immutable) return 'EBUSY'
+  if (iova === undefined) {
+    const at = allocIova(ioas, length, source)
+    return isErr(at) ? at : { ioas, iovaPfn: at }
+  }
+  const iovaPfn = Number(iova >> 12n)
+  // no replacement of live IOVA: EEXIST (iopt_alloc_area)
+  if (ioas.areas.intersecting(iovaPfn, Number(length >> 12n)).length > 0) return 'EEXIST'
+  return { ioas, iovaPfn }
+}
+
+/** Insert an area and fill every domain of the IOAS; then it pins its pages (and its file). */
+function insertArea(k: Kern, ioas: Ioas, area: Area): Ret<bigint> {
+  ioas.areas.insert(area.iovaPfn, area.npages, area)
+  const e = syncDomains(k, ioas, area, [])
+  if (isErr(e)) {
+    ioas.areas.remove(area.iovaPfn)
+    return e
+  }
+  forEachPfn(area, (p) => pageGet(k, p))
+  if (area.file !== undefined) fget(area.file)
+  return BigInt(area.iovaPfn) << 12n
+}
+
+function forEachPfn(area: Area, cb: (pfn: number) => void): void {
+  for (const r of area.runs) for (let i = 0; i < r.length; i++) cb(r.first + i)
+}
+
+export function ioasMapFile(k: Kern, a: ArgsOf<'IOMMU_IOAS_MAP_FILE'>): Ret<bigint> {
+  const ictx = ictxOf(k, a.iommufd)
+  if (isErr(ictx)) return ictx
+  const memfd = fileOfFd(k, a.memfd)
+  if (isErr(memfd)) return memfd
+  const c = checkMap(ictx, a.ioas, a.length, a.iova, a.start)
+  if (isErr(c)) return c
+  // only shmem/memfd files can be mapped (iopt_map_file_pages; inferred EINVAL)
+  if (memfd.kind !== 'memfd') return 'EINVAL'
+  if (a.start % 4096n !== 0n) return 'EINVAL'
+  // beyond the end of the file there is nothing to pin (inferred EINVAL)
+  const npages = Number(a.length >> 12n)
+  if (a.start / 4096n + BigInt(npages) > BigInt(memfd.pages.length)) return 'EINVAL'
+  const first = Number(a.start >> 12n)
+  return insertArea(k, c.ioas, {
+    iovaPfn: c.iovaPfn,
+    npages,
+    kind: 'file',
+    file: memfd,
+    runs: runsOf(memfd.pages, first, first + npages),
+    // IOPT_ADDRESS_FILE records the seals at map time (live-update.md §2.2 step 2)
+    seals: memfd.seals,
+  })
+}
+
+export function ioasMap(k: Kern, a: ArgsOf<'IOMMU_IOAS_MAP'>): Ret<bigint> {
+  const ictx = ictxOf(k, a.iommufd)
+  if (isErr(ictx)) return ictx
+  const c = checkMap(ictx, a.ioas, a.length, a.iova, 0n)
+  if (isErr(c)) return c
+  const npages = Number(a.length >> 12n)
+  const pages = allocPages(k, npages)
+  if (isErr(pages)) return pages
+  const r = insertArea(k, c.ioas, { iovaPfn: c.iovaPfn, npages, kind: 'anon', runs: runsOf(pages), seals: 0 })
+  if (isErr(r)) for (const p of pages) pagePut(k, p)
+  return r
+}
+
+/** An area goes: its pins, its file reference, and (owner) the VMM's anonymous memory. */
+function dropArea(k: Kern, area: Area, owner: boolean): void {
+  forEachPfn(area, (p) => {
+    if (owner && area.kind === 'anon') pagePut(k, p)
+    pagePut(k, p)
+  })
+  if (area.file !== undefined) fput(k, area.file)
+}
+
+export function ioasUnmap(k: Kern, a: ArgsOf<'IOMMU_IOAS_UNMAP'>): Ret<bigint> {
+  const ictx = ictxOf(k, a.iommufd)
+  if (isErr(ictx)) return ictx
+  const ioas = getObj(ictx, a.ioas, 'IOAS')
+  if (isErr(ioas)) return ioas
+  const all = a.iova === 0n && a.length === U64_MAX
+  if (!all) {
+    if (a.iova >= U64_MAX || a.length >= U64_MAX) return 'EOVERFLOW'
+    if (a.length === 0n) return 'EINVAL'
+  }
+  if (ioas.immutable) return 'EBUSY'
+  let hit: Area[]
+  if (all) hit = [...ioas.areas].map((x) => x.value)
+  else {
+    const lo = a.iova >> 12n
+    const end = (a.iova + a.length + 4095n) >> 12n
+    const hi = end > 2n ** 36n ? 2 ** 36 : Number(end)
+    hit = lo >= 2n ** 36n ? [] : ioas.areas.intersecting(Number(lo), hi - Number(lo)).map((x) => x.value)
+    // every area touched must lie inside the range, and something must be: ENOENT
+    // (iopt_unmap_iova_range; ioas.c for an empty range)
+    if (hit.length === 0) return 'ENOENT'
+    const inside = (x: Area) => BigInt(x.iovaPfn) << 12n >= a.iova && BigInt(x.iovaPfn + x.npages) << 12n <= a.iova + a.length
+    if (!hit.every(inside)) return 'ENOENT'
+  }
+  for (const x of hit) ioas.areas.remove(x.iovaPfn)
+  const e = syncDomains(k, ioas, undefined, hit)
+  if (isErr(e)) {
+    for (const x of hit) ioas.areas.insert(x.iovaPfn, x.npages, x)
+    return e
+  }
+  let n = 0
+  for (const x of hit) {
+    dropArea(k, x, true)
+    n += x.npages
+  }
+  return BigInt(n) << 12n
+}
+
+// ---------------------------------------------------------------- HWPT
+
+export function addHwpt(ictx: IommufdCtx, id: number, domain: Domain, ioas: Ioas | undefined, auto: boolean, pasidCompat: boolean, restored: boolean): Hwpt {
+  const h: Hwpt = { type: 'HWPT_PAGING', id, users: 1, ioas, domain, auto, pasidCompat, restored }
+  ictx.objects.set(id, h)
+  domainGet(domain)
+  if (ioas !== undefined) {
+    ioas.users++
+    ioas.hwpts.add(h)
+  }
+  return h
+}
+
+function removeHwpt(k: Kern, ictx: IommufdCtx, h: Hwpt): void {
+  ictx.objects.delete(h.id)
+  ictx.ids.free(h.id)
+  if (h.mark !== undefined && ictx.marks.get(h.mark) === h) ictx.marks.delete(h.mark)
+  if (h.ioas !== undefined) {
+    h.ioas.users--
+    h.ioas.hwpts.delete(h)
+  }
+  domainPut(k, h.domain)
+}
+
+/** Undo an HWPT this op created: the object, its id and its domain go at once. */
+export function dropNewHwpt(k: Kern, ictx: IommufdCtx, h: Hwpt): void {
+  removeHwpt(k, ictx, h)
+  freeDomain(k, h.domain)
+}
+
+export function hwptAlloc(k: Kern, a: ArgsOf<'IOMMU_HWPT_ALLOC'>): Ret<number> {
+  const ictx = ictxOf(k, a.iommufd)
+  if (isErr(ictx)) return ictx
+  const dev = getObj(ictx, a.dev_id, 'DEVICE')
+  if (isErr(dev)) return dev
+  const pt = ictx.objects.get(a.pt_id)
+  // pt_id lookup failure is EINVAL (iommufd_hwpt_alloc); a paging pt_id asks for a nested
+  // HWPT, which needs user data luv never passes: EOPNOTSUPP
+  if (pt === undefined) return 'EINVAL'
+  if (pt.type === 'HWPT_PAGING') return 'EOPNOTSUPP'
+  if (pt.type !== 'IOAS') return 'EINVAL'
+  const flags = a.flags ?? []
+  // DIRTY_TRACKING needs a device capability the modelled devices lack
+  if (flags.includes('DIRTY_TRACKING')) return 'EOPNOTSUPP'
+  const dom = newDomain(k, pt)
+  if (isErr(dom)) return dom
+  const id = ictx.ids.alloc(k.faults)
+  if (isErr(id)) {
+    freeDomain(k, dom)
+    return id
+  }
+  addHwpt(ictx, id, dom, pt, false, flags.includes('PASID'), false)
+  return id
+}
+
+/** iommufd_device_auto_get_domain(): this IOAS's auto-domain HWPT, or a new one. */
+export function autoHwpt(k: Kern, ictx: IommufdCtx, ioas: Ioas): Ret<{ hwpt: Hwpt; created: boolean }> {
+  for (const h of ioas.hwpts) if (h.auto) return { hwpt: h, created: false }
+  const dom = newDomain(k, ioas)
+  if (isErr(dom)) return dom
+  const id = ictx.ids.alloc(k.faults)
+  if (isErr(id)) {
+    freeDomain(k, dom)
+    return id
+  }
+  return { hwpt: addHwpt(ictx, id, dom, ioas, true, false, false), created: true }
+}
+
+/** iommufd_hw_pagetable_put(): an auto-domain HWPT goes with its last attachment. */
+export function putAutoHwpt(k: Kern, ictx: IommufdCtx, h: Hwpt): void {
+  // a preserved domain's HWPT stays, as IOMMU_DESTROY refuses it while preserved
+  if (h.auto && h.users === 1 && ictx.objects.get(h.id) === h && h.domain.preserved === undefined) {
+    removeHwpt(k, ictx, h)
+    reapDomains(k)
+  }
+}
+
+/** The DEVICE object of a device bound to this ictx. */
+export function deviceObj(ictx: IommufdCtx, dev: KDevice): IDevice | undefined {
+  const b = dev.boundBy?.bound
+  return b !== undefined && b.ictx === ictx ? (ictx.objects.get(b.devId) as IDevice) : undefined
+}
+
+export function attachAdd(ictx: IommufdCtx, rec: AttachRec, dev: KDevice): void {
+  rec.devices.push(dev)
+  rec.hwpt.users++
+  deviceObj(ictx, dev)!.users++
+}
+
+export function attachRemove(ictx: IommufdCtx, rec: AttachRec, dev: KDevice): void {
+  rec.devices.splice(rec.devices.indexOf(dev), 1)
+  rec.hwpt.users--
+  const d = deviceObj(ictx, dev)
+  if (d !== undefined) d.users--
+}
+
+export function destroy(k: Kern, a: ArgsOf<'IOMMU_DESTROY'>): Ret<void> {
+  const ictx = ictxOf(k, a.iommufd)
+  if (isErr(ictx)) return ictx
+  const o = ictx.objects.get(a.id)
+  if (o === undefined) return 'ENOENT'
+  // users must be exactly 1, the xarray's: EBUSY otherwise (iommufd_object_remove)
+  if (o.users !== 1) return 'EBUSY'
+  if (o.type === 'HWPT_PAGING') {
+    // [LU] a preserved HWPT cannot go (V1/V2 TODO; V3 liveupdate_mutex) (inferred EBUSY)
+    if (o.domain.preserved !== undefined) return 'EBUSY'
+    // [LU] nor one whose domain is still attached (a restored domain attached at boot)
+    if (o.domain.slots > 0) return 'EBUSY'
+    removeHwpt(k, ictx, o)
+  } else {
+    ictx.objects.delete(o.id)
+    ictx.ids.free(o.id)
+    // iopt_destroy_table: areas unpin their pages and drop their file; the VMM's anonymous
+    // pages go back with them, as on unmap
+    if (o.type === 'IOAS') for (const { value } of o.areas) dropArea(k, value, true)
+  }
+  reapDomains(k)
+}
+
+/** The ictx's ->release: every object goes; the records of a retrieved ictx go with it. Bound
+ *  devices hold the ictx, so none is attached any more. */
+export function releaseIommufd(k: Kern, ictx: IommufdCtx): void {
+  for (const o of ictx.objects.values()) {
+    if (o.type === 'IOAS') for (const { value } of o.areas) dropArea(k, value, true)
+    else if (o.type === 'HWPT_PAGING') domainPut(k, o.domain)
+  }
+  ictx.objects.clear()
+  ictx.marks.clear()
+  dropLu(k, ictx)
+  reapDomains(k)
+}
+
+/** ictx->lu goes (finish, or the ictx is released): its records stop holding their domains. */
+export function dropLu(k: Kern, ictx: IommufdCtx): void {
+  if (ictx.lu === undefined) return
+  for (const r of ictx.lu.records) domainPut(k, r.domain)
+  ictx.lu = undefined
+}
+
+// ---------------------------------------------------------------- live update
+
+/** IOMMU_HWPT_LU_SET_PRESERVE: mark a paging HWPT with a u64 token (live-update.md §2.1; the
+ *  semantics of re-marking and unmarking are the markSemantics axis). */
+export function luSetPreserve(k: Kern, a: ArgsOf<'IOMMU_HWPT_LU_SET_PRESERVE'>): Ret<void> {
+  const ictx = ictxOf(k, a.iommufd)
+  if (isErr(ictx)) return ictx
+  const h = getObj(ictx, a.hwpt_id, 'HWPT_PAGING')
+  if (isErr(h)) return h
+  // a restored HWPT has no IOAS to check or freeze (inferred EINVAL)
+  if (h.restored) return 'EINVAL'
+  // V1 TODO "return error if already prepared" (liveupdate_mutex; inferred EBUSY)
+  if (ictx.preservedIn !== undefined) return 'EBUSY'
+  const sem = k.design.markSemantics
+  if (a.preserve === false) {
+    // only V1's flag has an unmark
+    if (sem !== 'flag') return 'EOPNOTSUPP'
+    if (h.mark !== undefined) ictx.marks.delete(h.mark)
+    h.mark = undefined
+    return
+  }
+  const other = ictx.marks.get(a.token)
+  if (other !== undefined && other !== h) return 'EADDRINUSE'
+  // pin: xa_cmpxchg finds the slot taken (inferred EBUSY); flag/no-unmark overwrite
+  if (sem === 'pin' && h.mark !== undefined && h.mark !== a.token) return 'EBUSY'
+  if (h.mark !== undefined) ictx.marks.delete(h.mark)
+  // pin: the token xarray holds a reference on the HWPT (live-update.md §2.1 (b))
+  else if (sem === 'pin') h.users++
+  h.mark = a.token
+  ictx.marks.set(a.token, h)
+}
+
+/** IOMMU_HWPT_LU_RESTORE: wrap a restored domain in a new HWPT_PAGING with no IOAS
+ *  (V1: samikhawaja/linux drivers/iommu/iommufd/liveupdate.c; live-update.md §2.3). */
+export function luRestore(k: Kern, a: ArgsOf<'IOMMU_HWPT_LU_RESTORE'>): Ret<number> {
+  const ictx = ictxOf(k, a.iommufd)
+  if (isErr(ictx)) return ictx
+  // not retrieved from LUO (or already finished)
+  if (ictx.lu === undefined) return 'ENOTTY'
+  const rec = ictx.lu.records.find((r) => r.token === a.token)
+  if (rec === undefined) return 'ENOENT'
+  if (rec.reclaimedAs !== undefined) {
+    // reassociate-at-bind reclaimed it at bind: hand back that HWPT (inferred)
+    if (k.design.replaceFlow === 'reassociate-at-bind' && ictx.objects.has(rec.reclaimedAs)) return rec.reclaimedAs
+    return 'ENOENT'
+  }
+  // restoreHwpt=needs-rebind: ENODEV until every device that was attached is bound here
+  const rebind = k.design.restoreHwpt === 'needs-rebind'
+  const devs: KDevice[] = []
+  if (rebind)
+    for (const bdf of rec.devices) {
+      const dev = k.deviceByBdf.get(bdf)
+      if (dev === undefined || deviceObj(ictx, dev) === undefined) return 'ENODEV'
+      devs.push(dev)
+    }
+  const id = ictx.ids.alloc(k.faults)
+  if (isErr(id)) return id
+  const h = addHwpt(ictx, id, rec.domain, undefined, false, false, true)
+  rec.reclaimedAs = id
+  // ... then re-attach them all (V1 variant)
+  for (const dev of devs) {
+    const g = dev.group
+    if (g.domain !== rec.domain) continue
+    const per = mapFor(ictx, g)
+    let at = per.get(0)
+    if (at === undefined) per.set(0, (at = { hwpt: h, devices: [] }))
+    if (at.hwpt === h && !at.devices.includes(dev)) attachAdd(ictx, at, dev)
+  }
+  return id
+}
+
+export function mapFor(ictx: IommufdCtx, g: KDevice['group']): Map<number, AttachRec> {
+  let per = ictx.attach.get(g)
+  if (per === undefined) ictx.attach.set(g, (per = new Map()))
+  return per
+}
+

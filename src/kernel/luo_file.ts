@@ -1,0 +1,294 @@
+// LUO file handlers (struct liveupdate_file_handler with its liveupdate_file_ops): one object
+// per file type, registered in a list that preserve walks in order, the first whose
+// can_preserve accepts the file winning (samikhawaja/linux kernel/liveupdate/luo_file.c).
+// Each handler serializes its own state into the handover (`serialize` at freeze time, the
+// bytes of FORMAT.md's FILE record) and rebuilds it in the next kernel.
+//
+// Sources: memfd: samikhawaja/linux mm/memfd_luo.c; iommufd: drivers/iommu/iommufd/
+// liveupdate.c (domain/live-update.md §2.2–2.3); vfio-pci: drivers/vfio/pci/
+// vfio_pci_liveupdate.c (§3).
+
+import type { Reader, Writer } from './handover/codec.ts'
+import { reject } from './handover/codec.ts'
+import { Idr } from './idr.ts'
+import { dropLu } from './iommufd.ts'
+import { newFile } from './files.ts'
+import { pagePut } from './memfd.ts'
+import type { Domain, FileKind, HandlerData, IncomingFile, IncomingSession, IommufdCtx, KFile, Kern, LuRecord, MemfdFile, LuoFile, Ret } from './state.ts'
+import { isErr } from './state.ts'
+import { newCdev } from './vfio.ts'
+
+export interface SerializeCtx {
+  domainIndex: Map<Domain, number>
+  /** the handover's idea of a u64 token (defect token-truncated-to-u32 narrows it) */
+  token: (t: bigint) => bigint
+}
+
+export interface DeserializeCtx {
+  k: Kern
+  domains: Domain[]
+}
+
+export interface FileHandler {
+  /** liveupdate_file_handler.compatible */
+  compatible: string
+  kind: FileKind
+  canPreserve(k: Kern, f: KFile): boolean
+  preserve(k: Kern, e: LuoFile): Ret<void>
+  unpreserve(k: Kern, e: LuoFile): void
+  freeze(k: Kern, e: LuoFile): Ret<void>
+  unfreeze(k: Kern, e: LuoFile): void
+  serialize(k: Kern, e: LuoFile, w: Writer, ctx: SerializeCtx): void
+  /** may call reject() (CodecError): the next kernel panics */
+  deserialize(r: Reader, ctx: DeserializeCtx): HandlerData
+  retrieve(k: Kern, sess: IncomingSession, inf: IncomingFile): Ret<KFile>
+  canFinish(k: Kern, inf: IncomingFile): boolean
+  finish(k: Kern, sess: IncomingSession, inf: IncomingFile, discarded: Set<Domain>): void
+}
+
+const retrievedFile = (inf: IncomingFile): KFile | undefined => (inf.retrieved === undefined || isErr(inf.retrieved) ? undefined : inf.retrieved)
+
+// ---------------------------------------------------------------- memfd
+
+const memfdHandler: FileHandler = {
+  compatible: 'memfd-v1',
+  kind: 'memfd',
+  canPreserve: (_k, f) => f.kind === 'memfd',
+  preserve(k, e) {
+    const f = e.file as MemfdFile
+    // memfd_luo_preserve: KHO-preserve every folio and freeze the mapping's size
+    for (const p of f.pages) k.m.phys.preserve(p)
+    f.frozen = k.bug.freezeMemfd
+  },
+  unpreserve(k, e) {
+    const f = e.file as MemfdFile
+    for (const p of f.pages) k.m.phys.unpreserve(p)
+    f.frozen = false
+  },
+  freeze: () => undefined,
+  unfreeze: () => undefined,
+  serialize(_k, e, w) {
+    const f = e.file as MemfdFile
+    w.u32(f.pages.length).u8(f.seals)
+    for (const p of f.pages) w.u64n(p)
+  },
+  deserialize(r, { k }) {
+    const n = r.u32()
+    const seals = r.u8()
+    if (seals > 15) reject(`memfd seals 0x${seals.toString(16)}`)
+    const pfns: number[] = []
+    const seen = new Set<number>()
+    for (let i = 0; i < n; i++) {
+      const p = r.u64n()
+      if (k.m.phys.zoneOf(p) !== 'memory' || !k.m.phys.isIncoming(p) || seen.has(p)) reject(`memfd page ${p} is not a preserved page`)
+      seen.add(p)
+      pfns.push(p)
+    }
+    return { kind: 'memfd', pfns, seals }
+  },
+  retrieve(k, _sess, inf) {
+    const d = inf.data as Extract<HandlerData, { kind: 'memfd' }>
+    // kho_restore_folio for each page; the file owns them from now on
+    for (const p of d.pfns) k.m.phys.restore(p)
+    return newFile<MemfdFile>(k, { kind: 'memfd', pages: [...d.pfns], seals: d.seals, frozen: false })
+  },
+  canFinish: () => true,
+  finish(k, _sess, inf) {
+    // memfd_luo_finish without retrieve: the preserved folios are put back
+    if (retrievedFile(inf) !== undefined) return
+    for (const p of (inf.data as Extract<HandlerData, { kind: 'memfd' }>).pfns) pagePut(k, p)
+  },
+}
+
+// ---------------------------------------------------------------- iommufd
+
+/** F_SEAL_SEAL | F_SEAL_GROW | F_SEAL_SHRINK recorded at map time (V2 patch 11). */
+const REQUIRED_SEALS = 1 | 4 | 2
+
+const markedHwpts = (ictx: IommufdCtx) =>
+  [...ictx.objects.values()].flatMap((o) => (o.type === 'HWPT_PAGING' && o.mark !== undefined ? [o] : [])).sort((a, b) => a.id - b.id)
+
+const iommufdHandler: FileHandler = {
+  compatible: 'iommufd-v1',
+  kind: 'iommufd',
+  canPreserve: (_k, f) => f.kind === 'iommufd',
+  /** For each marked HWPT: check_iopt_pages_preserved, then the IOAS freezes and the domain
+   *  is preserved (iommu_domain_preserve KHO-preserves every table page). */
+  preserve(k, e) {
+    const ictx = e.file as IommufdCtx
+    const marked = markedHwpts(ictx)
+    for (const h of marked) {
+      if (h.ioas === undefined) continue
+      for (const { value: area } of h.ioas.areas) {
+        // file-backed (EINVAL), sealed at map time (EINVAL, D7), backed by a memfd already
+        // preserved in this session (ENOENT)
+        if (area.kind !== 'file') return 'EINVAL'
+        if (k.design.memoryRule === 'sealed-preserved-memfd' && (area.seals & REQUIRED_SEALS) !== REQUIRED_SEALS) return 'EINVAL'
+        if (area.file?.luo?.session !== e.session) return 'ENOENT'
+      }
+      // iommu_domain_preserve: EBUSY if this domain is already preserved
+      if (h.domain.preserved !== undefined) return 'EBUSY'
+    }
+    const froze = []
+    for (const h of marked) {
+      if (h.ioas === undefined) continue
+      // D6: the whole IOAS becomes immutable, or only the domain is frozen
+      if (k.design.ioasFreeze === 'whole-ioas' && k.bug.freezeIoas && !h.ioas.immutable) {
+        h.ioas.immutable = true
+        froze.push(h.ioas)
+      }
+      h.domain.preserved = { session: e.session.name, token: h.mark! }
+      for (const p of h.domain.pt.tablePages()) k.m.phys.preserve(p)
+    }
+    ictx.preservedIn = e.session.name
+    e.froze = froze
+  },
+  unpreserve(k, e) {
+    const ictx = e.file as IommufdCtx
+    for (const io of e.froze ?? []) io.immutable = false
+    for (const o of ictx.objects.values()) {
+      if (o.type !== 'HWPT_PAGING' || o.domain.preserved?.session !== e.session.name) continue
+      for (const p of o.domain.pt.tablePages()) k.m.phys.unpreserve(p)
+      o.domain.preserved = undefined
+    }
+    ictx.preservedIn = undefined
+  },
+  // "everything should be made read-only" already: nothing to do
+  freeze: () => undefined,
+  unfreeze: () => undefined,
+  serialize(_k, e, w, ctx) {
+    const ictx = e.file as IommufdCtx
+    const recs = markedHwpts(ictx).filter((h) => h.domain.preserved?.session === e.session.name)
+    w.u32(recs.length)
+    for (const h of recs) {
+      const devs = new Set<string>()
+      for (const per of ictx.attach.values()) for (const at of per.values()) if (at.hwpt === h) for (const d of at.devices) devs.add(d.bdf)
+      w.u64(ctx.token(h.mark!)).u32(ctx.domainIndex.get(h.domain)!).u16(devs.size)
+      for (const bdf of [...devs].sort()) w.str(bdf)
+    }
+  },
+  deserialize(r, { k, domains }) {
+    const n = r.u32()
+    const records: LuRecord[] = []
+    for (let i = 0; i < n; i++) {
+      const token = r.u64()
+      const idx = r.u32()
+      if (idx >= domains.length) reject(`HWPT record names domain ${idx} of ${domains.length}`)
+      const devices: string[] = []
+      for (let j = r.u16(); j > 0; j--) {
+        const bdf = r.str()
+        if (!k.deviceByBdf.has(bdf)) reject(`HWPT record names unknown device ${bdf}`)
+        devices.push(bdf)
+      }
+      if (records.some((x) => x.token === token)) reject(`two HWPT records with token ${token}`)
+      records.push({ token, domain: domains[idx], devices })
+    }
+    return { kind: 'iommufd', records }
+  },
+  retrieve(k, sess, inf) {
+    // Phase 1 (V2): the iommufd cannot be retrieved yet (and LUO makes that stick)
+    if (k.design.restoreFlow === 'boot-only') return 'EOPNOTSUPP'
+    const d = inf.data as Extract<HandlerData, { kind: 'iommufd' }>
+    // ictx->lu = the record; its records now hold the restored domains (the incoming
+    // session's hold ends at the same moment: the counts do not move)
+    const records = d.records.map((r) => ({ token: r.token, domain: r.domain, devices: [...r.devices] }))
+    return newFile<IommufdCtx>(k, {
+      kind: 'iommufd',
+      objects: new Map(),
+      ids: new Idr(1),
+      attach: new Map(),
+      marks: new Map(),
+      lu: { session: sess.name, token: inf.token, records },
+    })
+  },
+  canFinish(k, inf) {
+    if (k.design.restoreFlow === 'boot-only') return false
+    const ictx = retrievedFile(inf) as IommufdCtx | undefined
+    if (ictx?.lu === undefined || ictx.lu.records.some((r) => r.reclaimedAs === undefined)) return false
+    // no restored HWPT may still be attached: the user must replace it first
+    for (const o of ictx.objects.values()) if (o.type === 'HWPT_PAGING' && o.restored && o.domain.slots > 0) return false
+    return true
+  },
+  finish(k, _sess, inf, discarded) {
+    const ictx = retrievedFile(inf) as IommufdCtx | undefined
+    const recs = ictx !== undefined ? (ictx.lu?.records ?? []) : (inf.data as Extract<HandlerData, { kind: 'iommufd' }>).records
+    for (const r of recs) if (r.reclaimedAs === undefined) discarded.add(r.domain)
+    if (k.bug.freeTablesAtFinish)
+      for (const r of recs)
+        if (!r.domain.tablesGone) {
+          for (const p of r.domain.pt.tablePages()) k.m.phys.free(p)
+          r.domain.tablesGone = true
+        }
+    if (ictx !== undefined) dropLu(k, ictx)
+  },
+}
+
+// ---------------------------------------------------------------- vfio-pci
+
+const vfioHandler: FileHandler = {
+  compatible: 'vfio-pci-v1',
+  kind: 'vfio',
+  // a cdev-opened vfio-pci device in a singleton iommu group (VFIO v3, at Jason's request)
+  canPreserve: (_k, f) => f.kind === 'vfio' && f.dev.group.devices.length === 1,
+  /** iommufd_device_preserve → iommu_preserve_device (live-update.md §3, §4.1). */
+  preserve(k, e) {
+    if (e.file.kind !== 'vfio') return
+    const vf = e.file
+    const dev = vf.dev
+    // not bound: no IOMMU_NO_PASID attachment
+    if (vf.bound === undefined) return 'ENOENT'
+    const ictx = vf.bound.ictx
+    const per = ictx.attach.get(dev.group)
+    for (const [pasid, at] of [...(per ?? [])].sort((a, b) => a[0] - b[0])) {
+      if (pasid === 0 || !at.devices.includes(dev)) continue
+      // pasidPreservation=none: a PASID attachment makes preserve fail (V2/V3 EOPNOTSUPP);
+      // all: every PASID's HWPT must be preserved too; selective: the others are dropped
+      if (k.design.pasidPreservation === 'none') return 'EOPNOTSUPP'
+      if (k.design.pasidPreservation === 'all' && at.hwpt.domain.preserved === undefined) return 'EINVAL'
+    }
+    const rid = per?.get(0)
+    if (rid === undefined || !rid.devices.includes(dev)) return 'ENOENT'
+    // the attached HWPT must be a preserved paging HWPT
+    if (rid.hwpt.domain.preserved === undefined) return 'EINVAL'
+    // the iommufd must be preserved in this session (order memfd -> iommufd -> cdev)
+    if (ictx.luo?.session !== e.session) return 'ENOENT'
+    // iommu_preserve_device: EINVAL if the group's DMA owner is not claimed
+    if (dev.group.ownerCnt === 0) return 'EINVAL'
+    dev.preservedIn = e.session.name
+  },
+  unpreserve(_k, e) {
+    if (e.file.kind === 'vfio') e.file.dev.preservedIn = undefined
+  },
+  // vfio_pci_liveupdate freeze: interrupts still enabled is EINVAL, reboot() fails
+  freeze: (_k, e) => (e.file.kind === 'vfio' && e.file.irqs ? 'EINVAL' : undefined),
+  unfreeze: () => undefined,
+  serialize(_k, e, w, ctx) {
+    if (e.file.kind !== 'vfio') return
+    w.str(e.file.dev.bdf).u64(ctx.token(e.file.bound!.ictx.luo!.token))
+  },
+  deserialize(r, { k }) {
+    const bdf = r.str()
+    if (!k.deviceByBdf.has(bdf)) reject(`vfio file names unknown device ${bdf}`)
+    return { kind: 'vfio', bdf, iommufdToken: r.u64() }
+  },
+  retrieve(k, _sess, inf) {
+    const dev = k.deviceByBdf.get((inf.data as Extract<HandlerData, { kind: 'vfio' }>).bdf)!
+    dev.incoming = undefined
+    return newCdev(k, dev)
+  },
+  canFinish: (_k, inf) => retrievedFile(inf) !== undefined,
+  finish(k, _sess, inf) {
+    k.deviceByBdf.get((inf.data as Extract<HandlerData, { kind: 'vfio' }>).bdf)!.incoming = undefined
+  },
+}
+
+/** liveupdate_register_file_handler order. */
+export const FILE_HANDLERS: readonly FileHandler[] = [memfdHandler, iommufdHandler, vfioHandler]
+
+export function handlerOf(kind: FileKind): FileHandler {
+  return FILE_HANDLERS.find((h) => h.kind === kind)!
+}
+
+export function handlerByCompatible(compatible: string): FileHandler | undefined {
+  return FILE_HANDLERS.find((h) => h.compatible === compatible)
+}

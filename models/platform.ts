@@ -56,15 +56,22 @@ export const SMALL_PLATFORM: Platform = {
   ],
 }
 
-/** Scarce resources: 2 usable DIDs, 12 table pages, 24 pages of memory, so exhaustion
- *  paths (ENOSPC for DIDs, ENOMEM for table pages and memory) are reached by generation. */
+/** Scarce resources: 2 usable DIDs on one unit and 1 on the other, 12 table pages, 24 pages
+ *  of memory, and a group whose two devices sit behind different units, so exhaustion paths
+ *  (ENOSPC for DIDs, ENOMEM for table pages and memory) and the rollback of a replace that
+ *  fails half-way through a group are reached by generation. */
 export const TINY_PLATFORM: Platform = {
   memoryPages: 24,
   tablePages: 12,
-  units: [{ name: 'dmar0', dids: 4 }],
+  units: [
+    { name: 'dmar0', dids: 4 },
+    { name: 'dmar1', dids: 3 },
+  ],
   devices: [
     { bdf: '0000:00:02.0', unit: 'dmar0', pasids: 4 },
     { bdf: '0000:01:00.0', unit: 'dmar0' },
+    { bdf: '0000:05:00.0', unit: 'dmar0', group: 'split' },
+    { bdf: '0000:05:00.1', unit: 'dmar1', group: 'split' },
   ],
 }
 

@@ -10,6 +10,9 @@ import type { ImplChoice, PropertyName } from '../src/check/executor.types.ts'
 import { toCounterexample } from '../src/report/from-failure.ts'
 import { writeBundle } from '../src/report/bundle.ts'
 import { runProperty, type PropertyRunResult } from './run.ts'
+import { DEFECTS } from '../src/kernel/defects/index.ts'
+import { loadScenario } from '../src/scenario/load.ts'
+import { PROPERTY_NAMES } from '../src/check/executor.types.ts'
 
 /** The platforms the default campaign draws from, run by run: the documented default, a
  *  small one and a tiny one whose scarce DIDs, table pages and memory reach the exhaustion
@@ -87,4 +90,22 @@ export function failureMessage(c: PropertyCheck, r: PropertyRunResult, bundle: s
     `keep it as a regression: cp ${bundle}/scenario.json properties/regressions/<name>.json`,
   )
   return lines.join('\n')
+}
+
+/** The default campaign hunting one seeded defect (properties/power.test.ts, bench/defects.ts).
+ *  A defect whose code path exists only under another design option (its catalogue scenario
+ *  says which) is hunted on that design, with the scenario's platform added to the draw and
+ *  the properties that design breaks by itself set aside first, so that the defect is caught
+ *  by a property the clean design keeps. */
+export function defectCampaign(defect: string | undefined, o: { seed: number; runs: number; timeLimitMs: number; shrink?: boolean }) {
+  const entry = defect === undefined ? undefined : DEFECTS.find((d) => d.name === defect)
+  const sc = entry ? loadScenario(entry.scenario) : undefined
+  const design = sc ? sc.design : resolveDesign({})
+  const platforms = sc && !CAMPAIGN_PLATFORMS.includes(sc.platform) ? [...CAMPAIGN_PLATFORMS, sc.platform] : CAMPAIGN_PLATFORMS
+  const run = (properties: Set<PropertyName>, d?: string, shrink = false) =>
+    runProperty({ platform: DEFAULT_PLATFORM, platforms, design, impl: 'both', defect: d, properties, seed: o.seed, numRuns: o.runs, timeLimitMs: o.timeLimitMs, noShrink: !shrink })
+  const kept = new Set<PropertyName>(PROPERTY_NAMES)
+  if (sc && JSON.stringify(sc.design) !== JSON.stringify(resolveDesign({})))
+    for (let clean = run(kept); clean.failure && kept.size > 1; clean = run(kept)) kept.delete(clean.failure.violation.property)
+  return { ...run(kept, defect, o.shrink), kept }
 }

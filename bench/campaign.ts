@@ -1,0 +1,85 @@
+// Campaign worker scaling: the same block set (same seed and --runs) on 1 and 2 workers.
+//   node --import tsx bench/campaign.ts [--runs 1600] [--impl model|both] [--profile P] [--workers 1,2]
+// Prints a markdown table: steps/s per worker count and the speed-up over one worker (target
+// ≥ 1.8× for 2 workers on a machine with 2 free cores). Both runs must cover the same blocks
+// and do the same steps (the campaign is deterministic); the bench checks that too.
+// Wall-clock figures include starting the workers; other load on the machine lowers them (the
+// table shows the cores the run really had). Failures are reported unshrunk here: shrinking a
+// counterexample runs on one worker and would turn the figure into a shrinking benchmark.
+
+import { availableParallelism, loadavg } from 'node:os'
+import { parseArgs } from 'node:util'
+import { runCampaign } from '../src/campaign/campaign.ts'
+import { resolveCampaignOptions } from '../src/campaign/options.ts'
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '1600' },
+    impl: { type: 'string', default: 'model' },
+    profile: { type: 'string', default: 'lpc2025' },
+    workers: { type: 'string', default: '1,2' },
+    seed: { type: 'string', default: '437' },
+  },
+})
+const counts = values.workers.split(',').map(Number)
+const command = `node --import tsx bench/campaign.ts --runs ${values.runs} --impl ${values.impl} --profile ${values.profile} --seed ${values.seed} --workers ${values.workers}`
+
+interface Row {
+  workers: number
+  blocks: string
+  runs: number
+  steps: number
+  seconds: number
+  /** CPU seconds of all threads: cpu / seconds shows how many cores the run really had */
+  cpu: number
+  sps: number
+}
+
+const rows: Row[] = []
+let failures: string[] = []
+for (const w of counts) {
+  const o = resolveCampaignOptions({
+    runs: values.runs,
+    impl: values.impl,
+    profile: values.profile,
+    seed: values.seed,
+    workers: String(w),
+    out: '/nonexistent/luv-bench', // nothing is written
+  })
+  o.shrink = false
+  const t0 = performance.now()
+  const c0 = process.cpuUsage()
+  const { summary } = await runCampaign(o)
+  const seconds = (performance.now() - t0) / 1000
+  const c = process.cpuUsage(c0)
+  const cpu = (c.user + c.system) / 1e6
+  rows.push({ workers: w, blocks: summary.blocks.indices, runs: summary.runs, steps: summary.steps, seconds, cpu, sps: summary.steps / seconds })
+  failures = summary.failures.map((f) => `${f.property} (block ${f.blocks[0]})`)
+}
+
+const base = rows[0]
+const same = rows.every((r) => r.blocks === base.blocks && r.steps === base.steps && r.runs === base.runs)
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US')
+const out = [
+  '## luv campaign: worker scaling',
+  '',
+  `\`${command}\``,
+  '',
+  `${availableParallelism()} cores available, load average ${loadavg()[0].toFixed(2)} before the last run.`,
+  '',
+  '| workers | blocks | runs | steps | seconds | CPU seconds | cores used | steps/s | speed-up |',
+  '|--:|---|--:|--:|--:|--:|--:|--:|--:|',
+  ...rows.map(
+    (r) =>
+      `| ${r.workers} | ${r.blocks} | ${fmt(r.runs)} | ${fmt(r.steps)} | ${r.seconds.toFixed(2)} | ${r.cpu.toFixed(2)} | ${(r.cpu / r.seconds).toFixed(2)} | ${fmt(r.sps)} | ${(r.sps / base.sps).toFixed(2)}× |`,
+  ),
+  '',
+  ...(failures.length
+    ? [`Failures found (reported unshrunk, later blocks no longer check them): ${failures.join(', ')}.`, '']
+    : []),
+  same ? 'Same block set, runs and steps on every worker count.' : '**The runs differ: the campaign is not deterministic across worker counts.**',
+  'cores used = CPU seconds / seconds: below the worker count, other processes held the cores.',
+  ...(rows.length > 1 ? [`Speed-up of ${rows[1].workers} workers over ${base.workers}: ${(rows[1].sps / base.sps).toFixed(2)}× (target ≥ 1.8× for 2 workers).`] : []),
+]
+console.log(out.join('\n'))
+if (!same) process.exitCode = 1

@@ -1,0 +1,224 @@
+// `luv campaign`: blocks of runProperty on a worker pool, aggregated in block order into a
+// summary, failures bucketed into bundles (one per distinct op list), written as a report.
+
+import { describeDesign } from '../../models/design.ts'
+import { bucketTitle, bundleName } from '../report/bucket.ts'
+import { titleSentence } from '../report/common.ts'
+import { luvVersions } from '../report/from-failure.ts'
+import type { BlockProgress } from './block.ts'
+import { planBlocks } from './blocks.ts'
+import type { CampaignOptions } from './options.ts'
+import { inlineRunner, poolRunner, type BlockRunner } from './pool.ts'
+import { runSchedule, type BlockOutcome, type ScheduleControl } from './scheduler.ts'
+import { buildSummary, fastCheckReplay, type BlockEntry, type CampaignContext, type CampaignSummary, type FailureEntry } from './summary.ts'
+import type { BundleSource } from './write.ts'
+
+/** Live figures for the progress display; updated as workers report. */
+export interface LiveProgress {
+  startedAt: number
+  runs: number
+  steps: number
+  kexecWithPreservedDma: number
+  fullRecovery: number
+  failures: number
+  blocksDone: number
+  /** planned blocks (--runs), or undefined (--time) */
+  blocksTotal?: number
+  /** --runs total, for the bar */
+  runsTotal?: number
+  /** --time budget in ms, for the bar */
+  timeMs?: number
+}
+
+export interface CampaignHooks {
+  /** called whenever the live figures change (at most every 250 ms per worker) */
+  onProgress?: (p: LiveProgress) => void
+}
+
+export interface CampaignRunControl extends Pick<ScheduleControl, 'stop' | 'kill' | 'graceMs'> {
+  /** run blocks on the calling thread instead of a worker pool (tests) */
+  inline?: boolean
+}
+
+export interface CampaignResult {
+  summary: CampaignSummary
+  bundles: Map<string, BundleSource>
+}
+
+export function campaignContext(o: CampaignOptions): CampaignContext {
+  return {
+    name: o.name,
+    out: o.out,
+    seed: o.seed,
+    profile: o.profile,
+    overrides: o.overrides,
+    design: o.design,
+    designLabel: describeDesign(o.design, o.profile),
+    platformName: o.platformName,
+    platform: o.platform,
+    platforms: o.platforms,
+    impl: o.impl,
+    ...(o.defect !== undefined && { defect: o.defect }),
+    properties: o.properties,
+    budget: { ...(o.runs !== undefined && { runs: o.runs }), ...(o.time !== undefined && { time: o.time }) },
+    runsPerBlock: o.blockRuns,
+    shard: o.shard ?? null,
+    versions: luvVersions(),
+  }
+}
+
+export async function runCampaign(o: CampaignOptions, hooks: CampaignHooks = {}, control: CampaignRunControl = {}): Promise<CampaignResult> {
+  const started = new Date()
+  const ctx = campaignContext(o)
+  const plan = planBlocks({ seed: o.seed, runs: o.runs, shard: o.shard, blockRuns: o.blockRuns })
+  // a --runs campaign knows its blocks up front (for the bar); a --time one does not
+  const planned = o.runs === undefined ? undefined : [...planBlocks({ seed: o.seed, runs: o.runs, shard: o.shard, blockRuns: o.blockRuns })]
+  const live: LiveProgress = {
+    startedAt: started.getTime(),
+    runs: 0,
+    steps: 0,
+    kexecWithPreservedDma: 0,
+    fullRecovery: 0,
+    failures: 0,
+    blocksDone: 0,
+    ...(planned && { blocksTotal: planned.length, runsTotal: planned.reduce((n, b) => n + b.numRuns, 0) }),
+    ...(o.timeMs !== undefined && { timeMs: o.timeMs }),
+  }
+
+  // live figures: finished blocks' totals plus the latest report of each running block
+  const running = new Map<number, BlockProgress>()
+  const done = { runs: 0, steps: 0, kd: 0, fr: 0 }
+  const failedProps = new Set<string>()
+  const refresh = () => {
+    const inflight = [...running.values()]
+    live.runs = done.runs + inflight.reduce((n, p) => n + p.runs, 0)
+    live.steps = done.steps + inflight.reduce((n, p) => n + p.steps, 0)
+    live.kexecWithPreservedDma = done.kd + inflight.reduce((n, p) => n + p.kexecWithPreservedDma, 0)
+    live.fullRecovery = done.fr + inflight.reduce((n, p) => n + p.fullRecovery, 0)
+    live.failures = failedProps.size
+    hooks.onProgress?.(live)
+  }
+
+  const runner: BlockRunner = control.inline ? inlineRunner() : poolRunner(o.workers)
+  let schedule
+  try {
+    schedule = await runSchedule(
+      plan,
+      o.properties,
+      runner,
+      (b, properties) => ({
+        ...b,
+        platforms: o.platforms,
+        design: o.design,
+        profile: o.profile,
+        impl: o.impl,
+        ...(o.defect !== undefined && { defect: o.defect }),
+        properties,
+        ...(o.shrink === false && { noShrink: true }),
+      }),
+      {
+        onProgress: (p) => {
+          running.set(p.index, p)
+          refresh()
+        },
+        onBlockDone: (r) => {
+          running.delete(r.index)
+          done.runs += r.runs
+          done.steps += r.steps
+          done.kd += r.reach.kexecWithPreservedDma
+          done.fr += r.reach.fullRecovery
+          if (r.failure) failedProps.add(r.failure.property)
+          live.blocksDone++
+          refresh()
+        },
+      },
+      {
+        ...(o.timeMs !== undefined && { deadline: started.getTime() + o.timeMs }),
+        ...(control.stop && { stop: control.stop }),
+        ...(control.kill && { kill: control.kill }),
+        graceMs: control.graceMs ?? 3000,
+        finite: o.runs !== undefined && o.timeMs === undefined,
+      },
+    )
+  } finally {
+    await runner.close()
+  }
+  const finished = new Date()
+  return aggregate(ctx, schedule.blocks, {
+    interrupted: schedule.interrupted,
+    aborted: schedule.aborted,
+    reruns: schedule.reruns,
+    workers: control.inline ? 1 : o.workers,
+    started,
+    finished,
+  })
+}
+
+/** Block outcomes (in block order) → summary and the bundles to write. */
+export function aggregate(
+  ctx: CampaignContext,
+  outcomes: BlockOutcome[],
+  run: { interrupted: boolean; aborted: number[]; reruns: number; workers: number; started: Date; finished: Date },
+): CampaignResult {
+  const blocks: BlockEntry[] = []
+  const failures = new Map<string, FailureEntry>()
+  const bundles = new Map<string, BundleSource>()
+  const outcomesSeen = new Set<string>()
+  const errors: { block: number; seed: number; message: string }[] = []
+  for (const b of [...outcomes].sort((x, y) => x.index - y.index)) {
+    for (const s of b.reach.outcomes) outcomesSeen.add(s)
+    const entry: BlockEntry = {
+      index: b.index,
+      seed: b.seed,
+      runs: b.runs,
+      steps: b.steps,
+      properties: b.properties,
+      kexecWithPreservedDma: b.reach.kexecWithPreservedDma,
+      fullRecovery: b.reach.fullRecovery,
+      ...(b.skipped && { skipped: true }),
+    }
+    if (b.error !== undefined) {
+      entry.error = b.error.split('\n')[0]
+      errors.push({ block: b.index, seed: b.seed, message: b.error })
+    }
+    const f = b.failure
+    if (f) {
+      const hash = bundleName(f.cx)
+      entry.failed = f.property
+      entry.bundle = hash
+      const seen = failures.get(hash)
+      if (seen) seen.blocks.push(b.index)
+      else {
+        failures.set(hash, {
+          property: f.property,
+          bundle: hash,
+          title: bucketTitle(f.cx),
+          sentence: titleSentence(f.cx),
+          message: f.cx.message,
+          length: f.cx.steps.length,
+          divergenceIndex: f.cx.divergenceIndex,
+          blocks: [b.index],
+          seed: b.seed,
+          path: f.path,
+          shrinks: f.shrinks,
+          checked: b.properties,
+          replay: { bundle: '', fastCheck: fastCheckReplay(ctx, b.seed, f.path, b.properties) },
+        })
+        bundles.set(hash, { cx: f.cx })
+      }
+    }
+    blocks.push(entry)
+  }
+  const summary = buildSummary(ctx, blocks, [...failures.values()], {
+    interrupted: run.interrupted,
+    aborted: run.aborted,
+    outcomes: outcomesSeen,
+    errors,
+    seconds: (run.finished.getTime() - run.started.getTime()) / 1000,
+    started: run.started.toISOString(),
+    finished: run.finished.toISOString(),
+    workers: run.workers,
+    reruns: run.reruns,
+  })
+  return { summary, bundles }
+}

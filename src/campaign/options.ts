@@ -1,0 +1,286 @@
+// Campaign options: the command line's strings turned into a checked CampaignOptions. Every
+// check happens here, before a report folder is created, so a typo costs nothing (exit 2).
+
+import { readFileSync, statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { DEFAULT_PROFILE, DesignError, PROFILES, resolveDesign, type Design, type ProfileName } from '../../models/design.ts'
+import {
+  DEFAULT_PLATFORM,
+  PlatformError,
+  SMALL_PLATFORM,
+  TINY_PLATFORM,
+  checkPlatform,
+  largePlatform,
+  type Platform,
+} from '../../models/platform.ts'
+import { createExecutor } from '../check/index.ts'
+import { PROPERTY_NAMES, type ImplChoice, type PropertyName } from '../check/executor.types.ts'
+import { fieldPath } from '../scenario/error.ts'
+import { platformSchema } from '../scenario/schema.ts'
+import { BLOCK_RUNS } from './blocks.ts'
+import { InputError } from './errors.ts'
+
+/** The CI profile's seed (properties/harness.ts): `npm start` is reproducible by default. */
+export const DEFAULT_SEED = 0x1b5
+export const DEFAULT_TIME = '60s'
+export const IMPLS: readonly ImplChoice[] = ['model', 'kernel', 'both']
+export const NAMED_PLATFORMS = ['default', 'small', 'tiny', 'large', 'mixed'] as const
+
+/** `--platform mixed`: each run draws one of these (shrinking towards the first), so the
+ *  exhaustion paths of the small platforms are reached beside the default one. */
+export const MIXED_PLATFORMS: readonly Platform[] = [DEFAULT_PLATFORM, SMALL_PLATFORM, TINY_PLATFORM]
+
+export interface Shard {
+  /** 1-based, as written: `--shard 2/4` is index 2 of count 4 */
+  index: number
+  count: number
+}
+
+export interface CampaignOptions {
+  seed: number
+  /** total fast-check runs; the campaign has ceil(runs / blockRuns) blocks */
+  runs?: number
+  /** wall-clock budget: no block starts after it */
+  timeMs?: number
+  /** the budget as written (`60s`), for the report */
+  time?: string
+  profile: ProfileName
+  /** axis → option, as given with --set (in the order given) */
+  overrides: Record<string, string>
+  design: Design
+  /** the platform (the first of `platforms`) */
+  platform: Platform
+  /** what runs draw from: one platform, or several with `mixed` */
+  platforms: Platform[]
+  /** `default`, `small`, `tiny`, `large`, `mixed` or the file given */
+  platformName: string
+  /** requested properties in PROPERTY_NAMES order */
+  properties: PropertyName[]
+  workers: number
+  shard?: Shard
+  impl: ImplChoice
+  defect?: string
+  /** report folder */
+  out: string
+  /** the campaign's name (report folder name by default) */
+  name: string
+  blockRuns: number
+  /** false: failures are reported unshrunk (bench/campaign.ts only; not a command-line flag) */
+  shrink?: boolean
+}
+
+/** What the command line gives, unparsed. */
+export interface CampaignFlags {
+  time?: string
+  runs?: string
+  seed?: string
+  profile?: string
+  set?: string[]
+  platform?: string
+  properties?: string
+  workers?: string
+  shard?: string
+  defect?: string
+  impl?: string
+  out?: string
+}
+
+/** `60s`, `2m`, `1h`, `500ms`, `90` (seconds); fractional values allowed. */
+export function parseDuration(text: string, flag = '--time'): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim())
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : NaN
+  if (!Number.isFinite(ms) || ms <= 0) throw new InputError(`${flag} ${text}: expected a positive duration like 60s, 5m, 1h or 500ms`)
+  return Math.round(ms)
+}
+
+export function parsePositiveInt(text: string, flag: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || !Number.isSafeInteger(Number(text)))
+    throw new InputError(`${flag} ${text}: expected a positive integer`)
+  return Number(text)
+}
+
+/** Decimal or 0x-hex; a campaign seed is a u32, a fast-check seed (replay) any int32 too. */
+export function parseSeed(text: string, flag = '--seed', allowNegative = false): number {
+  const t = text.trim()
+  const ok = /^0[xX][0-9a-fA-F]{1,8}$/.test(t) || /^\d{1,10}$/.test(t) || (allowNegative && /^-\d{1,10}$/.test(t))
+  const n = ok ? Number(t) : NaN
+  const min = allowNegative ? -(2 ** 31) : 0
+  if (!Number.isSafeInteger(n) || n < min || n > 0xffffffff)
+    throw new InputError(`${flag} ${text}: expected an integer in ${min}..4294967295 (decimal or 0x hex)`)
+  return n
+}
+
+/** `I/N` with 1 ≤ I ≤ N. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim())
+  const [i, n] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN]
+  if (!m || n < 1 || i < 1 || i > n) throw new InputError(`--shard ${text}: expected I/N with 1 ≤ I ≤ N, e.g. --shard 1/4`)
+  return { index: i, count: n }
+}
+
+/** The platforms runs draw from: `mixed` gives several, anything else one. */
+export function resolvePlatforms(spec: string): Platform[] {
+  return spec === 'mixed' ? [...MIXED_PLATFORMS] : [resolvePlatform(spec)]
+}
+
+/** A named platform or a JSON file holding a platform object (the scenario format's). */
+export function resolvePlatform(spec: string): Platform {
+  switch (spec) {
+    case 'default':
+      return DEFAULT_PLATFORM
+    case 'small':
+      return SMALL_PLATFORM
+    case 'tiny':
+      return TINY_PLATFORM
+    case 'large':
+      return largePlatform()
+  }
+  let text: string
+  try {
+    text = readFileSync(spec, 'utf8')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message
+    throw new InputError(`--platform ${spec}: not one of ${NAMED_PLATFORMS.join(', ')}, and not a readable platform file (${why})`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    throw new InputError(`--platform ${spec}: invalid JSON: ${(e as Error).message}`)
+  }
+  return validatePlatform(json, `--platform ${spec}`)
+}
+
+/** Schema + structural checks; `where` prefixes the message (a flag, or a file's field). */
+export function validatePlatform(json: unknown, where: string): Platform {
+  const parsed = platformSchema.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const field = fieldPath(issue.path)
+    throw new InputError(`${where}: ${field ? `${field}: ` : ''}${issue.message}`)
+  }
+  const p = parsed.data as Platform
+  try {
+    checkPlatform(p)
+  } catch (e) {
+    if (e instanceof PlatformError) throw new InputError(`${where}: ${e.message}`)
+    throw e
+  }
+  return p
+}
+
+/** Profile plus `AXIS=OPTION` overrides, each checked (unknown profile, axis or option). */
+export function resolveDesignFlags(profile: string | undefined, sets: string[]): { profile: ProfileName; overrides: Record<string, string>; design: Design } {
+  const name = profile ?? DEFAULT_PROFILE
+  const check = (flag: string, f: () => Design): Design => {
+    try {
+      return f()
+    } catch (e) {
+      if (e instanceof DesignError) throw new InputError(`${flag}: ${e.message}`)
+      throw e
+    }
+  }
+  check(`--profile ${name}`, () => resolveDesign({ profile: name }))
+  const overrides: Record<string, string> = {}
+  for (const s of sets) {
+    const eq = s.indexOf('=')
+    if (eq <= 0 || eq === s.length - 1) throw new InputError(`--set ${s}: expected AXIS=OPTION`)
+    const [axis, option] = [s.slice(0, eq), s.slice(eq + 1)]
+    check(`--set ${s}`, () => resolveDesign({ overrides: { [axis]: option } }))
+    overrides[axis] = option
+  }
+  // drop overrides equal to the profile's value: the design, its label and the name agree
+  const base = PROFILES[name as ProfileName].design as Record<string, string>
+  for (const [a, o] of Object.entries(overrides)) if (base[a] === o) delete overrides[a]
+  return { profile: name as ProfileName, overrides, design: resolveDesign({ profile: name, overrides }) }
+}
+
+/** `conformance` compares the kernel with the model, so it needs --impl both. */
+export function resolveProperties(text: string | undefined, impl: ImplChoice, flag = '--properties'): PropertyName[] {
+  const all = PROPERTY_NAMES.filter((p) => p !== 'conformance' || impl === 'both')
+  if (text === undefined) return all
+  const wanted = text.split(',').map((s) => s.trim()).filter(Boolean)
+  if (wanted.length === 0) throw new InputError(`${flag} ${text}: expected a comma-separated list of properties`)
+  for (const w of wanted) {
+    if (!(PROPERTY_NAMES as readonly string[]).includes(w))
+      throw new InputError(`${flag}: unknown property '${w}' (known: ${PROPERTY_NAMES.join(', ')})`)
+    if (w === 'conformance' && impl !== 'both')
+      throw new InputError(`${flag}: conformance compares the kernel with the model; it needs --impl both`)
+  }
+  return PROPERTY_NAMES.filter((p) => wanted.includes(p))
+}
+
+export function parseImpl(text: string | undefined): ImplChoice {
+  const impl = (text ?? 'both') as ImplChoice
+  if (!IMPLS.includes(impl)) throw new InputError(`--impl ${text}: unknown implementation (known: ${IMPLS.join(', ')})`)
+  return impl
+}
+
+/** The executor factory refuses what it cannot build (--impl without the kernel, an unknown
+ *  --defect, a defect on the model): ask it once now rather than in every block. */
+export function checkExecutor(platform: Platform, design: Design, impl: ImplChoice, defect: string | undefined): void {
+  try {
+    createExecutor(platform, design, { impl, ...(defect !== undefined && { defect }) })
+  } catch (e) {
+    throw new InputError((e as Error).message)
+  }
+}
+
+/** `lpc2025-seed-437`, with overrides, defect and shard when given. */
+export function defaultName(o: Pick<CampaignOptions, 'profile' | 'overrides' | 'seed' | 'defect' | 'shard'>): string {
+  const parts = [o.profile, ...Object.entries(o.overrides).map(([a, v]) => `${a}-${v}`)]
+  if (o.defect) parts.push(`defect-${o.defect}`)
+  parts.push(`seed-${o.seed}`)
+  if (o.shard) parts.push(`shard-${o.shard.index}-of-${o.shard.count}`)
+  return parts.join('-').replace(/[^A-Za-z0-9._-]/g, '_')
+}
+
+/** An existing --out must be a folder (a file in the way is bad input, not a crash later). */
+export function checkOutDir(out: string, flag = '--out'): void {
+  try {
+    if (!statSync(out).isDirectory()) throw new InputError(`${flag} ${out}: exists and is not a directory`)
+  } catch (e) {
+    if (e instanceof InputError) throw e
+    const code = (e as NodeJS.ErrnoException).code
+    if (code !== 'ENOENT') throw new InputError(`${flag} ${out}: ${(e as Error).message}`)
+  }
+}
+
+export function resolveCampaignOptions(f: CampaignFlags, defaults: { reportsRoot?: string } = {}): CampaignOptions {
+  const impl = parseImpl(f.impl)
+  if (f.defect !== undefined && impl === 'model')
+    throw new InputError('--defect seeds the kernel implementation; it needs --impl kernel or --impl both')
+  const seed = f.seed !== undefined ? parseSeed(f.seed) : DEFAULT_SEED
+  const runs = f.runs !== undefined ? parsePositiveInt(f.runs, '--runs') : undefined
+  // neither bound given: the one-minute default
+  const time = f.time ?? (runs === undefined ? DEFAULT_TIME : undefined)
+  const timeMs = time !== undefined ? parseDuration(time) : undefined
+  const workers = f.workers !== undefined ? parsePositiveInt(f.workers, '--workers') : availableParallelism()
+  const shard = f.shard !== undefined ? parseShard(f.shard) : undefined
+  const { profile, overrides, design } = resolveDesignFlags(f.profile, f.set ?? [])
+  const platformName = f.platform ?? 'default'
+  const platforms = resolvePlatforms(platformName)
+  const platform = platforms[0]
+  const properties = resolveProperties(f.properties, impl)
+  checkExecutor(platform, design, impl, f.defect)
+  const base = { profile, overrides, seed, ...(f.defect !== undefined && { defect: f.defect }), ...(shard && { shard }) }
+  const name = defaultName(base)
+  const out = f.out ?? `${defaults.reportsRoot ?? 'reports'}/${name}`
+  checkOutDir(out)
+  return {
+    ...base,
+    ...(runs !== undefined && { runs }),
+    ...(timeMs !== undefined && { timeMs, time }),
+    design,
+    platform,
+    platforms,
+    platformName,
+    properties,
+    workers,
+    impl,
+    out,
+    name,
+    blockRuns: BLOCK_RUNS,
+  }
+}

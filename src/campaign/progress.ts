@@ -1,0 +1,92 @@
+// What a campaign shows while it runs: a cli-progress bar on a terminal, a plain line every few
+// seconds otherwise (CI logs). Both read the campaign's LiveProgress; neither affects results.
+
+import cliProgress from 'cli-progress'
+import type { LiveProgress } from './campaign.ts'
+
+export interface ProgressDisplay {
+  update(p: LiveProgress): void
+  stop(): void
+}
+
+export interface ProgressStream {
+  write(text: string): unknown
+  isTTY?: boolean
+}
+
+const pct = (n: number, d: number) => (d === 0 ? '0' : ((100 * n) / d).toFixed(0))
+const num = (x: number) => x.toLocaleString('en-US')
+
+/** The figures both displays show. */
+export function progressFields(p: LiveProgress, now = Date.now()): { elapsed: number; sps: number; kd: string; fr: string } {
+  const elapsed = (now - p.startedAt) / 1000
+  return {
+    elapsed,
+    sps: elapsed > 0 ? Math.round(p.steps / elapsed) : 0,
+    kd: pct(p.kexecWithPreservedDma, p.runs),
+    fr: pct(p.fullRecovery, p.runs),
+  }
+}
+
+/** One plain line: `[  5.0s] 250 runs, 12,500 steps (2,500 steps/s), KEXEC+preserved DMA 34%, …`. */
+export function progressLine(p: LiveProgress, now = Date.now()): string {
+  const f = progressFields(p, now)
+  const blocks = p.blocksTotal !== undefined ? `${p.blocksDone}/${p.blocksTotal}` : `${p.blocksDone}`
+  return (
+    `[${f.elapsed.toFixed(1).padStart(6)}s] ${num(p.runs)} runs, ${num(p.steps)} steps (${num(f.sps)} steps/s), ` +
+    `KEXEC+preserved DMA ${f.kd}%, full recovery ${f.fr}%, ${p.failures} failed, blocks ${blocks}`
+  )
+}
+
+/** Plain lines every `everyMs` (default 5 s). */
+export function plainProgress(stream: ProgressStream, everyMs = 5000): ProgressDisplay {
+  let last: LiveProgress | undefined
+  const timer = setInterval(() => {
+    if (last) stream.write(progressLine(last) + '\n')
+  }, everyMs)
+  timer.unref()
+  return {
+    update: (p) => {
+      last = p
+    },
+    stop: () => clearInterval(timer),
+  }
+}
+
+/** A bar by runs (--runs) or by time (--time), with the live figures beside it. */
+export function ttyProgress(stream: NodeJS.WritableStream): ProgressDisplay {
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: '{bar} {percentage}% | {runs} runs | {sps} steps/s | KEXEC+DMA {kd}% | recovery {fr}% | {failures} failed | {duration_formatted}',
+      hideCursor: true,
+      clearOnComplete: true,
+      fps: 5,
+    },
+    cliProgress.Presets.shades_classic,
+  )
+  let started = false
+  let byRuns = true
+  return {
+    update: (p) => {
+      const f = progressFields(p)
+      const payload = { runs: num(p.runs), sps: num(f.sps), kd: f.kd, fr: f.fr, failures: p.failures }
+      if (!started) {
+        byRuns = p.runsTotal !== undefined
+        bar.start(byRuns ? Math.max(1, p.runsTotal!) : Math.max(1, p.timeMs ?? 1), 0, payload)
+        started = true
+      }
+      bar.update(byRuns ? Math.min(p.runs, p.runsTotal!) : Math.min(Date.now() - p.startedAt, p.timeMs ?? 0), payload)
+    },
+    stop: () => {
+      if (started) bar.stop()
+    },
+  }
+}
+
+/** The terminal's bar when the stream is a terminal, plain lines otherwise. */
+export function progressDisplay(stream: ProgressStream): ProgressDisplay {
+  const s = stream as ProgressStream & Partial<NodeJS.WriteStream>
+  if (s.isTTY && typeof s.cursorTo === 'function') return ttyProgress(s as NodeJS.WriteStream)
+  return plainProgress(stream)
+}

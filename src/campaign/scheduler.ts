@@ -1,0 +1,289 @@
+// Dispatching blocks to the pool so that the result does not depend on the number of workers
+// or on which block finishes first.
+//
+// The rule: block k checks the requested properties minus those that failed in earlier blocks
+// (so one design finding does not starve the others). With several workers, block k often
+// starts before every earlier block has finished, so it starts with the properties known to be
+// still unfailed then (a superset of the rule's set, or equal). Its result stands when
+//   * it ran with exactly the rule's set, or
+//   * it passed and ran with a superset: checking a property that never fails changes nothing
+//     about the runs (generation does not depend on it), so the runs and steps are the same;
+// otherwise the block runs again with the rule's set once that set is known (rare: only after
+// a failure). A block still running with a property that an earlier block has just failed is
+// restarted at once without it: it would most likely fail that property too and spend long
+// in shrinking for a result that cannot stand. Results are then taken in block order.
+
+import type { PropertyName } from '../check/executor.types.ts'
+import type { BlockProgress, BlockResult, BlockTask } from './block.ts'
+import type { PlannedBlock } from './blocks.ts'
+import type { BlockRunner } from './pool.ts'
+
+export interface ScheduleControl {
+  /** epoch ms: no block (nor rerun) starts after it */
+  deadline?: number
+  /** stop: no new blocks; in-flight ones get `graceMs` to finish, then are aborted */
+  stop?: AbortSignal
+  /** abort in-flight blocks now */
+  kill?: AbortSignal
+  graceMs?: number
+  /** the plan ends (a --runs campaign): blocks left when every property failed are listed */
+  finite?: boolean
+}
+
+export interface ScheduleHooks {
+  onProgress?: (p: BlockProgress) => void
+  onBlockDone?: (r: BlockResult) => void
+}
+
+/** A block's entry in the campaign's results. */
+export type BlockOutcome = BlockResult & {
+  /** no property was left to check: the block did not run */
+  skipped?: boolean
+}
+
+export interface ScheduleResult {
+  /** in block order */
+  blocks: BlockOutcome[]
+  /** blocks started but not finished (SIGINT, SIGTERM, or a restart the budget cut off) */
+  aborted: number[]
+  interrupted: boolean
+  /** blocks run again because a speculative start did not stand */
+  reruns: number
+}
+
+interface Entry {
+  planned: PlannedBlock
+  ran?: PropertyName[]
+  running: boolean
+  result?: BlockResult
+  /** the result stands (or, at the end, is taken as it is) */
+  final?: BlockOutcome
+  aborted?: boolean
+  /** aborted to start again with fewer properties */
+  restart?: boolean
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x))
+const superset = (a: readonly string[], b: readonly string[]) => b.every((x) => a.includes(x))
+const failedIn = (r: BlockResult | undefined): PropertyName | undefined => r?.failure?.property
+
+export async function runSchedule(
+  plan: Iterator<PlannedBlock>,
+  requested: readonly PropertyName[],
+  runner: BlockRunner,
+  makeTask: (b: PlannedBlock, properties: PropertyName[]) => Omit<BlockTask, 'port'>,
+  hooks: ScheduleHooks = {},
+  control: ScheduleControl = {},
+): Promise<ScheduleResult> {
+  const entries: Entry[] = []
+  const inflight = new Map<Entry, AbortController>()
+  let planDone = false
+  let stopping = false
+  let interrupted = false
+  let reruns = 0
+  let wake: (() => void) | undefined
+  const notify = () => {
+    const w = wake
+    wake = undefined
+    w?.()
+  }
+
+  const abortAll = () => {
+    for (const ac of inflight.values()) ac.abort()
+  }
+  let graceTimer: NodeJS.Timeout | undefined
+  const onStop = () => {
+    interrupted = true
+    stopping = true
+    graceTimer = setTimeout(abortAll, control.graceMs ?? 3000)
+    graceTimer.unref?.()
+    notify()
+  }
+  const onKill = () => {
+    interrupted = true
+    stopping = true
+    abortAll()
+    notify()
+  }
+  if (control.stop?.aborted) onStop()
+  else control.stop?.addEventListener('abort', onStop, { once: true })
+  if (control.kill?.aborted) onKill()
+  else control.kill?.addEventListener('abort', onKill, { once: true })
+
+  const pastDeadline = () => control.deadline !== undefined && Date.now() >= control.deadline
+  const remaining = (failed: Iterable<PropertyName | undefined>) => {
+    const f = new Set(failed)
+    return requested.filter((p) => !f.has(p))
+  }
+
+  /** Walk the entries in order; settle each whose earlier blocks have all settled. */
+  const settle = () => {
+    const failed: PropertyName[] = []
+    for (const e of entries) {
+      if (e.final) {
+        const f = failedIn(e.final)
+        if (f) failed.push(f)
+        continue
+      }
+      const rule = remaining(failed)
+      if (rule.length === 0) {
+        if (!e.running) e.final = skippedOutcome(e.planned)
+        if (e.final) continue
+        return
+      }
+      if (!e.result) return
+      const r = e.result
+      const ran = e.ran!
+      if (sameSet(ran, rule) || (r.passed && superset(ran, rule))) {
+        e.final = { ...r, properties: rule }
+        const f = failedIn(r)
+        if (f) failed.push(f)
+        continue
+      }
+      return // needs a rerun with `rule`; dispatch() starts it
+    }
+  }
+
+  /** The properties known to be unfailed before entry i (settled or not). */
+  const speculative = (i: number) => remaining(entries.slice(0, i).map((e) => failedIn(e.final ?? e.result)))
+
+  const start = (e: Entry, properties: PropertyName[]) => {
+    const ac = new AbortController()
+    e.ran = properties
+    e.running = true
+    e.result = undefined
+    inflight.set(e, ac)
+    runner
+      .run(makeTask(e.planned, properties), (p) => hooks.onProgress?.(p), ac.signal)
+      .then(
+        (r) => {
+          e.result = r
+          hooks.onBlockDone?.(r)
+          const f = failedIn(r)
+          if (f) restartLaterWith(e, f)
+        },
+        (err: unknown) => {
+          if (e.restart && !stopping) e.restart = false
+          else if (stopping) e.aborted = true
+          else {
+            // the worker died (not a property violation, not an abort): record it as a harness
+            // error and start nothing more, a broken worker would fail every block the same way
+            e.result = crashResult(e.planned, properties, err)
+            stopping = true
+          }
+        },
+      )
+      .finally(() => {
+        e.running = false
+        inflight.delete(e)
+        notify()
+      })
+  }
+
+  const restartLaterWith = (e: Entry, failed: PropertyName) => {
+    for (const x of entries.slice(entries.indexOf(e) + 1))
+      if (x.running && x.ran!.includes(failed) && !x.restart) {
+        x.restart = true
+        reruns++
+        inflight.get(x)?.abort()
+      }
+  }
+
+  const dispatch = () => {
+    while (!stopping && inflight.size < runner.workers && !pastDeadline()) {
+      // a rerun first: the first unsettled entry whose rule set is now known
+      const firstOpen = entries.findIndex((x) => !x.final)
+      const open = firstOpen >= 0 ? entries[firstOpen] : undefined
+      if (open && open.result && !open.running) {
+        const rule = speculative(firstOpen)
+        reruns++
+        start(open, rule)
+        continue
+      }
+      // then a block aborted to restart
+      const pending = entries.findIndex((x) => !x.final && !x.result && !x.running && !x.aborted && speculative(entries.indexOf(x)).length > 0)
+      if (pending >= 0) {
+        start(entries[pending], speculative(pending))
+        continue
+      }
+      if (planDone) return
+      const props = speculative(entries.length)
+      if (props.length === 0) {
+        // every property failed in blocks that have not all settled: wait for them
+        if (entries.some((x) => !x.final)) return
+        planDone = true
+        return
+      }
+      const next = plan.next()
+      if (next.done) {
+        planDone = true
+        return
+      }
+      const e: Entry = { planned: next.value, running: false }
+      entries.push(e)
+      start(e, props)
+    }
+  }
+
+  try {
+    for (;;) {
+      settle()
+      dispatch()
+      // dispatch fills every free slot it can: nothing in flight means nothing left to run
+      if (inflight.size === 0) {
+        settle()
+        break
+      }
+      await new Promise<void>((r) => (wake = r))
+    }
+  } finally {
+    clearTimeout(graceTimer)
+    control.stop?.removeEventListener('abort', onStop)
+    control.kill?.removeEventListener('abort', onKill)
+  }
+
+  // stopped early (budget, signal): what ran counts as it ran
+  const blocks: BlockOutcome[] = []
+  for (const e of entries) {
+    if (e.final) blocks.push(e.final)
+    else if (e.result) blocks.push(e.result)
+  }
+  // a --runs plan whose properties all failed: the remaining blocks are listed as skipped
+  if (control.finite && !stopping && !pastDeadline()) for (let n = plan.next(); !n.done; n = plan.next()) blocks.push(skippedOutcome(n.value))
+  return {
+    blocks,
+    // aborted by a signal, or waiting to restart when the budget ran out
+    aborted: entries.filter((e) => !e.final && !e.result).map((e) => e.planned.index),
+    interrupted,
+    reruns,
+  }
+}
+
+function crashResult(b: PlannedBlock, properties: PropertyName[], err: unknown): BlockResult {
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err)
+  return {
+    index: b.index,
+    seed: b.seed,
+    numRuns: b.numRuns,
+    properties,
+    passed: false,
+    runs: 0,
+    steps: 0,
+    reach: { kexecWithPreservedDma: 0, fullRecovery: 0, outcomes: [] },
+    error: `worker failed: ${message.split('\n').slice(0, 6).join('\n')}`,
+  }
+}
+
+function skippedOutcome(b: PlannedBlock): BlockOutcome {
+  return {
+    index: b.index,
+    seed: b.seed,
+    numRuns: b.numRuns,
+    properties: [],
+    passed: true,
+    runs: 0,
+    steps: 0,
+    reach: { kexecWithPreservedDma: 0, fullRecovery: 0, outcomes: [] },
+    skipped: true,
+  }
+}

@@ -1,0 +1,166 @@
+// `luv replay PATH` (a bundle folder, scenario.json or trace.itf.json) and
+// `luv replay --seed S --path P ...` (fast-check). Exit 1 when the failure reproduces, 0 when
+// it does not, 2 on bad input. The heavy modules are loaded only when the command runs.
+
+import { parseArgs } from 'node:util'
+import { InputError } from '../campaign/errors.ts'
+import { colorEnabled, paint, renderRun, summaryLine, type TraceLine } from '../scenario/print.ts'
+import { loadCreateExecutor, type CliDeps, type CreateExecutor } from './deps.ts'
+import { designFor, parseDesignFlags } from './run.ts'
+import { EXIT, UsageError, parseArgsMessage } from './usage.ts'
+
+export const REPLAY_USAGE = `usage: luv replay PATH [--impl model|kernel|both] [--defect NAME] [--profile P] [--set AXIS=OPTION]...
+       luv replay --seed S --path P [--profile P] [--set AXIS=OPTION]... [--platform NAME|FILE]
+                  [--properties a,b] [--impl model|kernel|both] [--defect NAME]
+
+Replay a failure and print its trace with the divergence.
+  PATH              a bundle folder (its scenario.json, else its trace.itf.json), a
+                    scenario.json, or an ITF trace: replays without fast-check, so it works
+                    after the generators change
+  --seed S --path P the fast-check seed and path of a campaign failure (summary.md lists the
+                    full command): re-runs that block's runs and shrinks again; same luv and
+                    fast-check versions only
+  --impl I          model, kernel or both (default both)
+  --defect NAME     seed a defect into the kernel (default: the one the bundle records)
+  --profile, --set  design; PATH mode: applied over the file's design
+  --platform, --properties  as for luv campaign (seed mode)
+Exit status: 1 the failure reproduces (a property violation or divergence), 0 it does not,
+2 bad usage or bad input.`
+
+export async function replayCommand(argv: string[], deps: CliDeps): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        impl: { type: 'string' },
+        defect: { type: 'string' },
+        profile: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        platform: { type: 'string' },
+        properties: { type: 'string' },
+        seed: { type: 'string' },
+        path: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    })
+  } catch (e) {
+    throw new UsageError('replay', parseArgsMessage(e))
+  }
+  const { values: v, positionals } = parsed
+  if (v.help) {
+    deps.stdout.write(REPLAY_USAGE + '\n')
+    return EXIT.ok
+  }
+  try {
+    if (v.seed !== undefined || v.path !== undefined) {
+      if (positionals.length > 0) throw new UsageError('replay', `give either PATH or --seed S --path P, not both (got '${positionals[0]}')`)
+      if (v.seed === undefined || v.path === undefined) throw new UsageError('replay', '--seed and --path go together (see luv replay --help)')
+      return await seedReplay(v as Record<string, string | string[] | undefined>, deps)
+    }
+    if (positionals.length !== 1)
+      throw new UsageError('replay', positionals.length === 0 ? 'no PATH given (a bundle folder, scenario.json or trace.itf.json; see luv replay --help)' : `one PATH at a time (got ${positionals.length})`)
+    for (const f of ['platform', 'properties'] as const)
+      if (v[f] !== undefined) throw new UsageError('replay', `--${f} goes with --seed/--path; a PATH carries its own`)
+    return await pathReplay(positionals[0], v as Record<string, string | string[] | undefined>, deps)
+  } catch (e) {
+    if (e instanceof InputError) throw new UsageError('replay', e.message)
+    throw e
+  }
+}
+
+const IMPLS = ['model', 'kernel', 'both']
+
+function implOf(v: Record<string, unknown>): 'model' | 'kernel' | 'both' {
+  const impl = (v.impl as string | undefined) ?? 'both'
+  if (!IMPLS.includes(impl)) throw new UsageError('replay', `--impl ${impl}: unknown implementation (known: ${IMPLS.join(', ')})`)
+  return impl as 'model' | 'kernel' | 'both'
+}
+
+async function pathReplay(path: string, v: Record<string, string | string[] | undefined>, deps: CliDeps): Promise<number> {
+  const { loadReplayInput, replayScenario } = await import('../campaign/replay.ts')
+  const impl = implOf(v)
+  const cliDesign = parseDesignFlags('replay', v.profile as string | undefined, (v.set as string[] | undefined) ?? [])
+  const input = loadReplayInput(path)
+  const { design, label } = designFor(input.scenario, cliDesign)
+  const notes: string[] = []
+  let defect = v.defect as string | undefined
+  if (defect === undefined && input.recorded.defect !== undefined) {
+    if (impl === 'model') notes.push(`the recorded defect ${input.recorded.defect} is not seeded: --impl model runs no kernel`)
+    else defect = input.recorded.defect
+  }
+  if (defect !== undefined && impl === 'model') throw new UsageError('replay', '--defect seeds the kernel implementation; it needs --impl kernel or --impl both')
+  let create: CreateExecutor
+  try {
+    create = deps.createExecutor ?? (await loadCreateExecutor())
+  } catch (e) {
+    throw new UsageError('replay', `cannot load the executor: ${(e as Error).message}`)
+  }
+  let executor
+  try {
+    executor = create(input.scenario.platform, design, { impl, ...(defect !== undefined && { defect }) })
+  } catch (e) {
+    throw new UsageError('replay', (e as Error).message)
+  }
+  const out = replayScenario(input.scenario, executor)
+  const color = colorEnabled(deps.stdout, deps.env)
+  const lines: TraceLine[] = [
+    { text: `luv replay ${input.source} (${input.kind === 'bundle' ? 'bundle' : input.kind === 'itf' ? 'ITF trace' : 'scenario'}, ${input.scenario.steps.length} steps)${defect ? `, defect ${defect}` : ''}`, tone: 'dim' },
+    ...notes.map((text) => ({ text: `note: ${text}`, tone: 'dim' as const })),
+    ...renderRun(out.run, { design: label }),
+  ]
+  const rec = input.recorded
+  const recordedText =
+    rec.property !== undefined ? `recorded: ${rec.property}${rec.divergenceIndex !== undefined ? ` at [${rec.divergenceIndex - 1}]` : ''}` : undefined
+  if (out.first) {
+    const what = out.first.property === 'divergence' ? 'model/kernel divergence' : out.first.property
+    const same = rec.property === undefined || (rec.property === out.first.property && (rec.divergenceIndex === undefined || rec.divergenceIndex - 1 === out.first.step))
+    lines.push({ text: `REPRODUCED: ${what} at [${out.first.step}]${recordedText ? ` (${recordedText}${same ? '' : '; this differs'})` : ''}`, tone: 'fail' })
+  } else lines.push({ text: `NOT REPRODUCED: no property violation and no divergence${recordedText ? ` (${recordedText})` : ''}`, tone: 'pass' })
+  lines.push(summaryLine(out.reproduced ? 0 : 1, out.reproduced ? 1 : 0))
+  deps.stdout.write(paint(lines, color))
+  return out.reproduced ? EXIT.failed : EXIT.ok
+}
+
+async function seedReplay(v: Record<string, string | string[] | undefined>, deps: CliDeps): Promise<number> {
+  const [{ parseSeed, resolveDesignFlags, resolvePlatforms, resolveProperties, checkExecutor }, { parsePath, replaySeed }, { counterexampleTrace }] = await Promise.all([
+    import('../campaign/options.ts'),
+    import('../campaign/replay.ts'),
+    import('../campaign/trace.ts'),
+  ])
+  const impl = implOf(v)
+  const seed = parseSeed(v.seed as string, '--seed', true)
+  const path = v.path as string
+  parsePath(path)
+  const { profile, design } = resolveDesignFlags(v.profile as string | undefined, (v.set as string[] | undefined) ?? [])
+  const platformName = (v.platform as string | undefined) ?? 'default'
+  const platforms = resolvePlatforms(platformName)
+  const properties = resolveProperties(v.properties as string | undefined, impl)
+  const defect = v.defect as string | undefined
+  if (defect !== undefined && impl === 'model') throw new UsageError('replay', '--defect seeds the kernel implementation; it needs --impl kernel or --impl both')
+  checkExecutor(platforms[0], design, impl, defect)
+  const color = colorEnabled(deps.stdout, deps.env)
+  deps.stdout.write(`luv replay: seed ${seed}, path ${path.length > 60 ? path.slice(0, 57) + '...' : path}, design ${profile}, platform ${platformName}, impl ${impl}, properties ${properties.join(',')}\n`)
+  const r = replaySeed({ seed, path, platforms, design, profile, impl, ...(defect !== undefined && { defect }), properties })
+  const lines: TraceLine[] = []
+  if (r.result.error !== undefined) {
+    lines.push({ text: `harness error (not a property violation):`, tone: 'fail' }, ...r.result.error.split('\n').map((text) => ({ text, tone: 'fail' as const })))
+    lines.push(summaryLine(0, 1))
+    deps.stdout.write(paint(lines, color))
+    return EXIT.failed
+  }
+  if (!r.cx) {
+    lines.push({ text: `NOT REPRODUCED: ${r.result.runs} runs pass with seed ${seed} (the generators or the model changed; replay the bundle's scenario.json instead)`, tone: 'pass' })
+    lines.push(summaryLine(1, 0))
+    deps.stdout.write(paint(lines, color))
+    return EXIT.ok
+  }
+  lines.push({ text: `${r.cx.property}: shrunk to ${r.cx.steps.length} steps`, tone: 'head' }, ...counterexampleTrace(r.cx))
+  if (r.pathDiffers)
+    lines.push({ text: `note: this shrank along a different path than the one given: the generators changed since; the bundle's scenario.json replays the original trace`, tone: 'dim' })
+  lines.push({ text: `REPRODUCED: ${r.cx.property} at step ${r.cx.divergenceIndex}`, tone: 'fail' }, summaryLine(0, 1))
+  deps.stdout.write(paint(lines, color))
+  return EXIT.failed
+}

@@ -25,6 +25,13 @@ export const AXES = {
   pasidPreservation: ['none', 'all', 'selective'],
   /** live-update.md §2.3: the full restore flow (V1/talk) or boot restore only (Phase 1). */
   restoreFlow: ['full', 'boot-only'],
+  /** live-update.md §2.3: what the iommufd's can_finish asks of restored HWPTs: only that
+   *  none is attached (V1 code, iommufd_liveupdate_can_finish), or that every one has been
+   *  destroyed ("replace every restored HWPT with a new one and then destroy it before
+   *  FINISH"). Our addition to DESIGN.md §2.3: a campaign found that with the first, FINISH
+   *  frees an unretrieved memfd that a restored HWPT still maps, and re-attaching that HWPT
+   *  reaches freed memory. */
+  finishGate: ['no-attachments', 'restored-destroyed'],
 } as const
 
 export type Axis = keyof typeof AXES
@@ -55,8 +62,9 @@ export const PROFILES: Record<ProfileName, Profile> = {
       didReservation: 'per-unit',
       pasidPreservation: 'none',
       restoreFlow: 'full',
+      finishGate: 'restored-destroyed', // inferred (the notes' reading of the talk's flow)
     },
-    inferred: [],
+    inferred: ['finishGate'],
   },
   'rfc-v2': {
     description: 'the Dec 2025 "[RFC PATCH v2 00/32]" as posted',
@@ -72,6 +80,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       didReservation: 'per-unit', // inferred
       pasidPreservation: 'none',
       restoreFlow: 'full',
+      finishGate: 'no-attachments', // V1 iommufd_liveupdate_can_finish
     },
     inferred: ['ownership', 'memoryRule', 'didReservation'],
   },
@@ -89,8 +98,9 @@ export const PROFILES: Record<ProfileName, Profile> = {
       didReservation: 'all-units',
       pasidPreservation: 'none',
       restoreFlow: 'boot-only',
+      finishGate: 'no-attachments', // inferred: Phase 1 never finishes an iommufd
     },
-    inferred: [],
+    inferred: ['finishGate'],
   },
 }
 

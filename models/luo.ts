@@ -264,8 +264,10 @@ function canFinish(d: D, sess: IncomingSession): boolean {
         if (d.design.restoreFlow === 'boot-only' || typeof inf.retrieved !== 'number') return false
         const f = d.files[inf.retrieved] as IommufdFile
         if (!f.lu || f.lu.records.some((r) => r.reclaimedAs === undefined)) return false
-        // no restored HWPT may still have attachments: the user must replace it first
-        return !Object.values(f.objects).some((o) => o.type === 'HWPT_PAGING' && o.restored && domainAttached(d, o.domain))
+        // no restored HWPT may still have attachments: the user must replace it first; with
+        // finishGate=restored-destroyed it must be gone altogether
+        const gateDestroyed = d.design.finishGate === 'restored-destroyed'
+        return !Object.values(f.objects).some((o) => o.type === 'HWPT_PAGING' && o.restored && (gateDestroyed || domainAttached(d, o.domain)))
       }
     }
   })

@@ -206,7 +206,9 @@ const iommufdHandler: FileHandler = {
     const ictx = retrievedFile(inf) as IommufdCtx | undefined
     if (ictx?.lu === undefined || ictx.lu.records.some((r) => r.reclaimedAs === undefined)) return false
     // no restored HWPT may still be attached: the user must replace it first
-    for (const o of ictx.objects.values()) if (o.type === 'HWPT_PAGING' && o.restored && o.domain.slots > 0) return false
+    // with finishGate=restored-destroyed it must be destroyed altogether
+    const gateDestroyed = k.design.finishGate === 'restored-destroyed'
+    for (const o of ictx.objects.values()) if (o.type === 'HWPT_PAGING' && o.restored && (gateDestroyed || o.domain.slots > 0)) return false
     return true
   },
   finish(k, _sess, inf, discarded) {

@@ -12,7 +12,7 @@ const benches: [string, string[]][] = [
   ['bench/structures.ts', []],
   ['bench/throughput.ts', quick ? ['--runs', '100'] : []],
   ['bench/defects.ts', quick ? ['--seeds', '1', '--budget', '20'] : []],
-  ['bench/campaign.ts', quick ? ['--quick'] : []],
+  ['bench/campaign.ts', quick ? ['--runs', '400'] : []],
 ]
 
 console.log(`# luv benchmarks\n`)

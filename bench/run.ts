@@ -11,7 +11,7 @@ const benches: [string, string[]][] = [
   ['bench/kernel.ts', quick ? ['--model-seconds', '10', '--ops', '2000'] : []],
   ['bench/structures.ts', []],
   ['bench/throughput.ts', quick ? ['--runs', '100'] : []],
-  ['bench/defects.ts', quick ? ['--seeds', '1', '--budget', '20'] : []],
+  ['bench/defects.ts', quick ? ['--seeds', '1', '--budget', '20'] : ['--seeds', '5', '--budget', '30']],
   ['bench/campaign.ts', quick ? ['--runs', '400'] : []],
 ]
 

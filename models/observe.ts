@@ -2,7 +2,7 @@
 // probe set: the IOVAs each device is "using" right now.
 
 import type { Observation, OwnerView, Probe, Translation, LuoSessionView } from './observation.ts'
-import { entryFor, iovaPfnOf, tablePagesInUse, translate } from './iommu.ts'
+import { entryFor, tablePagesInUse, translate } from './iommu.ts'
 import { resolveDevices } from './platform.ts'
 import type { FileId, GroupOwner, State } from './state.ts'
 import { hex } from './ops.ts'
@@ -121,4 +121,3 @@ export function observe(s: State, probes: Probe[] = liveProbes(s)): Observation 
   }
 }
 
-export { iovaPfnOf }

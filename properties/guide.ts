@@ -46,6 +46,7 @@ function prepareStep(s: State, p: Picker): Op {
   const vf = s.files[s.fds[cdev]] as VfioFile
   if (!vf.bound) return { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd } }
   const bound = fdOfFile(s, vf.bound.iommufd)
+  if (bound === undefined) return kexecOrDma(s, p)
   const bf = ictx(s, bound)!
   const hwpts = objectsOf(s, bound, 'HWPT_PAGING').filter((id) => {
     const o = bf.objects[id]
@@ -82,9 +83,10 @@ function prepareStep(s: State, p: Picker): Op {
       const ia = bf.objects[o.ioas]
       if (ia?.type === 'IOAS') for (const a of ia.areas) if (a.file !== undefined) backing.add(a.file)
     }
-  for (const file of [...backing].sort((a, b) => a - b))
-    if (!preservedFile(s, file) && fdOfFile(s, file) !== undefined && s.fds[fdOfFile(s, file)] === file)
-      return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: fdOfFile(s, file), token } }
+  for (const file of [...backing].sort((a, b) => a - b)) {
+    const fd = fdOfFile(s, file)
+    if (!preservedFile(s, file) && fd !== undefined) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd, token } }
+  }
   if (!preservedFile(s, vf.bound.iommufd)) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: bound, token } }
   if (!preservedFile(s, s.fds[cdev])) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: cdev, token } }
   // a running VM has interrupts on; the VFIO freeze refuses them (EINVAL), so the flow turns
@@ -112,11 +114,11 @@ function recoverStep(s: State, p: Picker): Op {
     return { op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION', args: { name: sess.name } }
   }
   const session = fdOfFile(s, sess.retrievedAs)
-  if (s.fds[session] !== sess.retrievedAs) return kexecOrDma(s, p)
+  if (session === undefined) return kexecOrDma(s, p)
   for (const f of sess.files) {
     if (f.retrieved === undefined) return { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session, token: BigInt(f.token) } }
   }
-  const fileFd = (file: number | string | undefined) => (typeof file === 'number' && s.fds[fdOfFile(s, file)] === file ? fdOfFile(s, file) : undefined)
+  const fileFd = (file: number | string | undefined) => (typeof file === 'number' ? fdOfFile(s, file) : undefined)
   for (const inf of sess.files) {
     if (inf.ser.kind !== 'iommufd') continue
     const ifd = fileFd(inf.retrieved)

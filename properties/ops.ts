@@ -161,7 +161,7 @@ export const RESOLVE: Record<OpName, Resolver> = {
   VFIO_DEVICE_ATTACH_IOMMUFD_PT: (s, p) => {
     const cdev = cdevArg(s, p)
     const vf = s.files[s.fds[cdev]]
-    const fd = vf?.kind === 'vfio' && vf.bound ? fdOfFile(s, vf.bound.iommufd) : iommufdArg(s, p)
+    const fd = (vf?.kind === 'vfio' && vf.bound ? fdOfFile(s, vf.bound.iommufd) : undefined) ?? iommufdArg(s, p)
     const pt_id = objArg(s, fd, p, p.chance(1, 3) ? 'IOAS' : 'HWPT_PAGING')
     return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: p.chance(1, 6) ? { cdev, pt_id, pasid: 1 + p.int(2) } : { cdev, pt_id } }
   },
@@ -205,9 +205,10 @@ export const RESOLVE: Record<OpName, Resolver> = {
   },
 }
 
-export function fdOfFile(s: State, file: number): number {
+/** The lowest fd open on a file, if any (a file can outlive its fds: LUO or a binding holds it). */
+export function fdOfFile(s: State, file: number): number | undefined {
   const e = Object.entries(s.fds).find(([, f]) => f === file)
-  return e ? Number(e[0]) : 3
+  return e ? Number(e[0]) : undefined
 }
 
 /** Generation weights: common ops often, machine-wide ones rarely. Swarm runs switch some off. */

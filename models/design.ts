@@ -1,6 +1,12 @@
 // The design axes under discussion on the lists (DESIGN.md §2.3) and the named profiles.
 // A design is a profile plus overrides. The model and the kernel implementation both branch
 // on these values; nothing else decides a behaviour that the series leaves open.
+//
+// A profile is a posted version of the series: it names the version (series subject, date,
+// the tree and commit its rules were read from), and every axis value in it either cites the
+// code it was read from or is marked inferred with the reason. Every option of every axis
+// says the same of itself (AXIS_OPTIONS). docs/fidelity.md renders this file; `luv profiles`
+// prints it; test/models/profiles.test.ts fails if anything here has neither.
 
 export const AXES = {
   /** talk, Discussion 1 / D2: how the restored HWPT is replaced after kexec. */
@@ -13,8 +19,9 @@ export const AXES = {
   markSemantics: ['flag', 'no-unmark', 'pin'],
   /** D6: preserving freezes the whole IOAS, or only the preserved domain. */
   ioasFreeze: ['whole-ioas', 'domain-only'],
-  /** D7: memory a preserved domain maps must be a preserved memfd (+ sealed at map time). */
-  memoryRule: ['preserved-memfd', 'sealed-preserved-memfd'],
+  /** D7: what memory a preserved domain may map: anything (V1), a memfd preserved in the
+   *  same session, or one that was also sealed SEAL|GROW|SHRINK at map time (V2/V3). */
+  memoryRule: ['preserved-memfd', 'sealed-preserved-memfd', 'none'],
   /** D8: LU_RESTORE restores the object only, or needs every attached device re-bound. */
   restoreHwpt: ['object-only', 'needs-rebind'],
   /** D10: FINISH with unreclaimed state fails (EBUSY) or discards it. */
@@ -32,76 +39,264 @@ export const AXES = {
    *  frees an unretrieved memfd that a restored HWPT still maps, and re-attaching that HWPT
    *  reaches freed memory. */
   finishGate: ['no-attachments', 'restored-destroyed'],
+  /** fidelity-audit M-D2: LUO's session and file sets: the fixed arrays of the 6.19-era LUO
+   *  (744 sessions, ENOMEM checked before EEXIST; 128 files per session, ENOSPC) or the
+   *  growable kho_block sets of the 2026 LUO series. */
+  luoCapacity: ['fixed-arrays', 'growable'],
+  /** fidelity-audit M-D3: memfd seals across kexec: memfd-v1 drops them (the retrieved file
+   *  is unsealed), memfd-v2 preserves and re-applies them. */
+  memfdSeals: ['dropped', 'reapplied'],
+  /** fidelity-audit M-D6: the code of the mark ioctl: V1's set_preserved (re-marking the same
+   *  HWPT overwrites its token, the target is skipped in the token loop), V3a's token xarray
+   *  (xa_cmpxchg by token: a second token for the same HWPT is a second entry, which makes
+   *  the iommufd's preserve fail EBUSY), V3b's object mark (xa_for_each_marked includes the
+   *  target: re-marking it with the same token is EADDRINUSE, another token overwrites). */
+  markImpl: ['v1-overwrite-unmark', 'token-xarray-ref', 'v3-mark'],
+  /** fidelity-audit §1.1 correction: what iommufd_device_preserve checks of the attached HWPT
+   *  before it looks up the iommufd's token: the mark flag (V2 `lu_preserve`, so a cdev
+   *  preserved before its iommufd is ENOENT) or that the HWPT was preserved with the iommufd
+   *  (V3 `liveupdate_preserved`, so the same order is EINVAL). */
+  devicePreserve: ['mark-checked', 'preserved-checked'],
 } as const
 
 export type Axis = keyof typeof AXES
 export type Design = { [A in Axis]: (typeof AXES)[A][number] }
 export const AXIS_NAMES = Object.keys(AXES) as Axis[]
 
-export type ProfileName = 'lpc2025' | 'rfc-v2' | 'phase1'
+/** Where a rule comes from: code or mail that was read (`owner/repo path function`, or the
+ *  mail subject), or an inference and its reason. */
+export type Citation = { source: string } | { inferred: string }
+export const isInferred = (c: Citation): c is { inferred: string } => 'inferred' in c
 
-interface Profile {
+/** Per axis, per option: where the behaviour that option models comes from. */
+export const AXIS_OPTIONS: { [A in Axis]: Record<(typeof AXES)[A][number], Citation> } = {
+  replaceFlow: {
+    'replace-on-attach': { source: 'samikhawaja/linux tools/testing/selftests/iommu/iommufd_liveupdate.c (V1: ATTACH of a new HWPT after bind replaces the restored domain); RFC-v2 vfio_pci_liveupdate_kexec_test.c' },
+    'reassociate-at-bind': { inferred: 'LPC 2025 talk, Discussion 1 option B; no posted code' },
+  },
+  ownership: {
+    token: { source: 'mail "[PATCH 00/14] iommu: Add live update state preservation" (V2 __iommu_group_maybe_restore_domain: group->owner = device_ser->token); samikhawaja/linux drivers/iommu/liveupdate.c iommu_preserve_device (dma_owner_token)' },
+    'allow-if-preserved': { inferred: 'LPC 2025 talk, Discussion 2 option 1; no RFC-v2 code for the claim was read' },
+    strict: { inferred: 'LPC 2025 talk, Discussion 2: the mainline claim (iommu_device_claim_dma_owner) applied unchanged' },
+  },
+  replaceSwap: {
+    hitless: { inferred: 'mail "[PATCH 0/3] iommu/vt-d: Add support to hitless replace IOMMU domain" (Jan 2026), per domain notes, code not read' },
+    'teardown-then-setup': { inferred: 'today\'s VT-d scalable-mode replace per iommufd.md §5.4, code not re-read' },
+  },
+  markSemantics: {
+    flag: { source: 'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c (V1) iommufd_hwpt_lu_set_preserved: hwpt_target->lu_preserved = cmd->preserved' },
+    'no-unmark': { source: 'samikhawaja/linux include/uapi/linux/iommufd.h 06fcb4a ("There is no \'unmark\' operation")' },
+    pin: { source: 'drivers/iommu/iommufd/liveupdate.c V3a text ("liveupdate_tokens xarray still holds a reference"); V3b iommufd_preserve_hwpt iommufd_lock_obj' },
+  },
+  ioasFreeze: {
+    'whole-ioas': { source: 'mail "[PATCH 00/14] iommu: Add live update state preservation" (V2 iopt_lu_map_immutable in iopt_alloc_area_pages / iopt_unmap_iova_range); V3b iommufd_preserve_hwpt ioas_set_immutable' },
+    'domain-only': { inferred: 'the rejected alternative D6 of the domain notes; no code' },
+  },
+  memoryRule: {
+    'preserved-memfd': { inferred: 'D7 without the seal requirement; no posted version checks the memfd without its seals' },
+    'sealed-preserved-memfd': { source: 'V2/V3 check_iopt_pages_preserved (req_seals = F_SEAL_SEAL | F_SEAL_GROW | F_SEAL_SHRINK; liveupdate_get_token_outgoing -> -ENOENT), samikhawaja/linux drivers/iommu/iommufd/liveupdate.c' },
+    none: { source: 'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c (V1) iommufd_save_hwpts: checks only hwpt->common.domain, nothing about the IOAS areas or their files' },
+  },
+  restoreHwpt: {
+    'object-only': { source: 'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c (V1) iommufd_hwpt_lu_restore (_iommufd_hwpt_paging_alloc + iommufd_hwpt_init_from_domain)' },
+    'needs-rebind': { source: 'V1 variant of drivers/iommu/iommufd/liveupdate.c with struct iommufd_attach_lu (-ENODEV until the recorded device is bound); selftest iommufd_liveupdate_duo.c' },
+  },
+  unfinished: {
+    'finish-fails': { source: 'samikhawaja/linux kernel/liveupdate/luo_file.c luo_file_finish (any can_finish false -> -EBUSY, nothing finished)' },
+    'finish-discards': { inferred: 'the old global-state LUO uAPI (D10); not read in code' },
+  },
+  didReservation: {
+    'per-unit': { source: 'drivers/iommu/intel/liveupdate.c (V3) __restore_used_domain_ids filters on iommu_hw_ser->intel.phys_addr == iommu->reg_phys' },
+    'all-units': { source: 'mail "[PATCH 07/14] iommu/vt-d: Restore IOMMU state and reclaimed domain ids" (V2 __restore_used_domain_ids, no unit filter)' },
+    none: { source: 'a drivers/iommu/intel/liveupdate.c variant with the reservation body commented out (fidelity-audit K4)' },
+  },
+  pasidPreservation: {
+    none: { source: 'samikhawaja/linux drivers/iommu/iommufd/device.c 027f82d iommufd_device_preserve (PASID attachments -> -EOPNOTSUPP)' },
+    all: { inferred: 'LPC 2025 talk, future work' },
+    selective: { inferred: 'LPC 2025 talk, future work (per-PASID opt-in)' },
+  },
+  restoreFlow: {
+    full: { source: 'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c (V1) iommufd_liveupdate_retrieve, iommufd_hwpt_lu_restore' },
+    'boot-only': { source: 'mail "[PATCH 00/14] iommu: Add live update state preservation" (V2) and V3b drivers/iommu/iommufd/liveupdate.c: iommufd_liveupdate_retrieve returns -EOPNOTSUPP, can_finish false' },
+  },
+  finishGate: {
+    'no-attachments': { source: 'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c (V1) iommufd_liveupdate_can_finish (!hwpt->common.domain || iommu_domain_has_attachments)' },
+    'restored-destroyed': {
+      inferred:
+        'no posted code; the notes\' reading of the talk\'s flow ("destroy it before FINISH"), kept because with the V1 rule FINISH frees an unretrieved memfd that a restored HWPT still maps (properties/regressions/finish-gate-frees-memory-a-restored-hwpt-maps.json)',
+    },
+  },
+  luoCapacity: {
+    'fixed-arrays': { source: 'samikhawaja/linux kernel/liveupdate/luo_session.c 0f15271 luo_session_insert (LUO_SESSION_MAX -> -ENOMEM before the EEXIST loop); torvalds/linux kernel/liveupdate/luo_file.c 00d0b37 luo_preserve_file (LUO_FILE_MAX -> -ENOSPC)' },
+    growable: { source: 'torvalds/linux kernel/liveupdate/kho_block.c 637315c; mail "[PATCH v6 10/13] liveupdate: Remove limit on the number of files per session" (kho_block_set_grow)' },
+  },
+  memfdSeals: {
+    dropped: { source: 'torvalds/linux mm/memfd_luo.c 02e117b DOC ("Seals: File seals are not preserved. The file is unsealed on restore"), compatible memfd-v1' },
+    reapplied: { source: 'newer mm/memfd_luo.c and include/linux/kho/abi/memfd.h (MEMFD_LUO_ALL_SEALS, compatible memfd-v2)' },
+  },
+  markImpl: {
+    'v1-overwrite-unmark': { source: 'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c (V1) iommufd_hwpt_lu_set_preserved: "if (hwpt == hwpt_target) continue", no check of a preserved iommufd ("TODO: return error if iommufd is already preserved")' },
+    'token-xarray-ref': { source: 'drivers/iommu/iommufd/liveupdate.c V3a iommufd_hwpt_liveupdate_mark_preserve (xa_cmpxchg(&ictx->liveupdate_tokens, token, ...)); the second entry makes iommu_preserve_domain -EBUSY at preserve' },
+    'v3-mark': { source: 'drivers/iommu/iommufd/liveupdate.c V3b iommufd_hwpt_liveupdate_mark_preserve (xa_for_each_marked(..., IOMMUFD_OBJ_LIVEUPDATE_MARK) without skipping the target, __xa_set_mark; liveupdate_mutex serialises, does not refuse)' },
+  },
+  devicePreserve: {
+    'mark-checked': { source: 'mail "iommufd: … preserve/unpreserve device" (V2 drivers/iommu/iommufd/device.c iommufd_device_preserve: !hwpt_paging->lu_preserve -> -EINVAL, then liveupdate_get_token_outgoing -> -ENOENT)' },
+    'preserved-checked': { source: 'samikhawaja/linux drivers/iommu/iommufd/device.c 027f82d iommufd_device_preserve (!hwpt_paging->liveupdate_preserved -> -EINVAL, set only by the iommufd\'s preserve)' },
+  },
+}
+
+export type ProfileName = 'lpc2025' | 'rfc-v2' | 'phase1' | 'v3'
+
+/** The posted version a profile is. */
+export interface Version {
+  /** the series (mail subject) and its date */
+  series: string
+  date: string
+  /** the tree (and commit) the profile's rules were read from; several where the series
+   *  spans trees (LUO, iommufd, VFIO) */
+  trees: string[]
+}
+
+export interface Profile {
   description: string
+  version: Version
   design: Design
+  /** per axis: where this profile's value comes from (read code, or inferred with why) */
+  cite: Record<Axis, Citation>
   /** Axes whose value is inferred from the sources rather than read (DESIGN.md: marked *). */
   inferred: Axis[]
 }
 
+type Entries = { [A in Axis]: [Design[A], Citation?] }
+
+/** A profile from its axis values; a value without its own citation takes its option's. */
+function profile(description: string, version: Version, entries: Entries): Profile {
+  const design = {} as Record<Axis, string>
+  const cite = {} as Record<Axis, Citation>
+  for (const axis of AXIS_NAMES) {
+    const [value, own] = entries[axis] as [string, Citation?]
+    design[axis] = value
+    cite[axis] = own ?? (AXIS_OPTIONS[axis] as Record<string, Citation>)[value]
+  }
+  return { description, version, design: design as Design, cite, inferred: AXIS_NAMES.filter((a) => isInferred(cite[a])) }
+}
+
+const V1_IOMMUFD = 'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c (V1 text: iommufd_hwpt_lu_set_preserved, iommufd_hwpt_lu_restore; stored at 039a263)'
+const LUO_619 = 'samikhawaja/linux kernel/liveupdate/{luo_session,luo_file}.c 34c266a/0f15271 (fixed arrays)'
+const LUO_2026 = 'torvalds/linux kernel/liveupdate/kho_block.c 637315c + mail "[PATCH v6 10/13] liveupdate: Remove limit on the number of files per session" (3 Jun 2026)'
+const VFIO = 'samikhawaja/linux drivers/vfio/pci/vfio_pci_liveupdate.c 03855e7'
+
 export const PROFILES: Record<ProfileName, Profile> = {
-  lpc2025: {
-    description: "LPC 2025 talk: the talk's design with its ongoing work landed (default)",
-    design: {
-      replaceFlow: 'replace-on-attach',
-      ownership: 'token',
-      replaceSwap: 'hitless',
-      markSemantics: 'no-unmark',
-      ioasFreeze: 'whole-ioas',
-      memoryRule: 'sealed-preserved-memfd',
-      restoreHwpt: 'object-only',
-      unfinished: 'finish-fails',
-      didReservation: 'per-unit',
-      pasidPreservation: 'none',
-      restoreFlow: 'full',
-      finishGate: 'restored-destroyed', // inferred (the notes' reading of the talk's flow)
+  lpc2025: profile(
+    "LPC 2025 talk: the talk's design with its ongoing work landed (default)",
+    {
+      series: 'LPC 2025 talk "IOMMU persistence for live update" with the RFC v2 flow; no single posted version: each axis names the version it takes its rule from',
+      date: '2025-12 (talk), rules up to 2026-06',
+      trees: [V1_IOMMUFD, 'samikhawaja/linux drivers/iommu/iommufd/device.c 027f82d (V3 preserve checks)', LUO_2026, VFIO],
     },
-    inferred: ['finishGate'],
-  },
-  'rfc-v2': {
-    description: 'the Dec 2025 "[RFC PATCH v2 00/32]" as posted',
-    design: {
-      replaceFlow: 'replace-on-attach',
-      ownership: 'allow-if-preserved', // inferred
-      replaceSwap: 'teardown-then-setup',
-      markSemantics: 'flag',
-      ioasFreeze: 'whole-ioas',
-      memoryRule: 'preserved-memfd', // inferred
-      restoreHwpt: 'object-only',
-      unfinished: 'finish-fails',
-      didReservation: 'per-unit', // inferred
-      pasidPreservation: 'none',
-      restoreFlow: 'full',
-      finishGate: 'no-attachments', // V1 iommufd_liveupdate_can_finish
+    {
+      replaceFlow: ['replace-on-attach'],
+      ownership: ['token'],
+      replaceSwap: ['hitless'],
+      markSemantics: ['no-unmark'],
+      ioasFreeze: ['whole-ioas'],
+      memoryRule: ['sealed-preserved-memfd'],
+      restoreHwpt: ['object-only'],
+      unfinished: ['finish-fails'],
+      didReservation: ['per-unit'],
+      pasidPreservation: ['none'],
+      restoreFlow: ['full'],
+      finishGate: ['restored-destroyed'],
+      luoCapacity: ['growable'],
+      memfdSeals: ['reapplied'],
+      markImpl: ['v3-mark'],
+      devicePreserve: ['preserved-checked'],
     },
-    inferred: ['ownership', 'memoryRule', 'didReservation'],
-  },
-  phase1: {
-    description: 'the Feb 2026 "[PATCH 00/14] iommu: Add live update state preservation" (Phase 1)',
-    design: {
-      replaceFlow: 'replace-on-attach',
-      ownership: 'token',
-      replaceSwap: 'teardown-then-setup',
-      markSemantics: 'no-unmark',
-      ioasFreeze: 'whole-ioas',
-      memoryRule: 'sealed-preserved-memfd',
-      restoreHwpt: 'object-only',
-      unfinished: 'finish-fails',
-      didReservation: 'all-units',
-      pasidPreservation: 'none',
-      restoreFlow: 'boot-only',
-      finishGate: 'no-attachments', // inferred: Phase 1 never finishes an iommufd
+  ),
+  'rfc-v2': profile(
+    'the Dec 2025 "[RFC PATCH v2 00/32]" as posted',
+    {
+      series: '"[RFC PATCH v2 00/32]" iommu live update (V1 iommufd code: SET_PRESERVED with unmark, u32 token, LU_RESTORE)',
+      date: '2025-12',
+      trees: [V1_IOMMUFD, LUO_619, 'torvalds/linux mm/memfd_luo.c 02e117b (memfd-v1)', VFIO],
     },
-    inferred: ['finishGate'],
-  },
+    {
+      replaceFlow: ['replace-on-attach'],
+      ownership: ['allow-if-preserved'],
+      replaceSwap: ['teardown-then-setup'],
+      markSemantics: ['flag'],
+      ioasFreeze: ['whole-ioas', { source: 'RFC-v2 selftest iommufd_liveupdate.c expects IOMMU_IOAS_UNMAP to fail after preserve (fidelity-audit I3); the V1 liveupdate.c text read has only a TODO, so the freeze comes from the test' }],
+      memoryRule: ['none'],
+      restoreHwpt: ['object-only'],
+      unfinished: ['finish-fails'],
+      didReservation: ['per-unit', { inferred: 'no RFC-v2 VT-d restore code was read; the V3 rule assumed' }],
+      pasidPreservation: ['none', { inferred: 'the V1 device preserve was not read; V2/V3 refuse PASID attachments' }],
+      restoreFlow: ['full'],
+      finishGate: ['no-attachments'],
+      luoCapacity: ['fixed-arrays'],
+      memfdSeals: ['dropped'],
+      markImpl: ['v1-overwrite-unmark'],
+      devicePreserve: ['mark-checked', { inferred: 'V1 marks with the lu_preserved flag; its device preserve was not read, so V2\'s flag check is assumed' }],
+    },
+  ),
+  phase1: profile(
+    'the Feb 2026 "[PATCH 00/14] iommu: Add live update state preservation" (Phase 1)',
+    {
+      series: '"[PATCH 00/14] iommu: Add live update state preservation" (V2, "Phase 1": boot restore only, the mark flag, V2 device-preserve checks)',
+      date: '2026-02-03',
+      trees: ['mail patches of the series (V2 iommufd_hwpt_lu_set_preserve cmd 0x95, check_iopt_pages_preserved, iommufd_device_preserve, __restore_used_domain_ids)', LUO_619, VFIO],
+    },
+    {
+      replaceFlow: ['replace-on-attach', { inferred: 'Phase 1 has no replace flow of its own (retrieve fails); the selftests\' flow assumed' }],
+      ownership: ['token'],
+      replaceSwap: ['teardown-then-setup'],
+      markSemantics: ['no-unmark', { source: 'mail "[PATCH 10/14] iommufd-lu: Implement ioctl to let userspace mark an HWPT to be preserved" (struct without a preserve field)' }],
+      ioasFreeze: ['whole-ioas'],
+      memoryRule: ['sealed-preserved-memfd'],
+      restoreHwpt: ['object-only', { inferred: 'Phase 1 has no LU_RESTORE; unreachable' }],
+      unfinished: ['finish-fails'],
+      didReservation: ['all-units'],
+      pasidPreservation: ['none', { inferred: 'the V2 iommufd_device_preserve read has no PASID check; the V3 refusal assumed' }],
+      restoreFlow: ['boot-only'],
+      finishGate: ['no-attachments', { inferred: 'Phase 1 never finishes an iommufd (can_finish false); the V1 rule kept for overrides' }],
+      luoCapacity: ['fixed-arrays', { inferred: 'the series of Feb 2026 predates the kho_block LUO (Jun 2026); based on the 6.19-era LUO' }],
+      memfdSeals: ['dropped', { inferred: 'memfd-v1 was the mainline memfd handler in Feb 2026; the series does not touch it' }],
+      markImpl: ['v3-mark', { inferred: 'the V2 mark ioctl body was not read; V3b\'s loop assumed (same EADDRINUSE for another HWPT)' }],
+      devicePreserve: ['mark-checked'],
+    },
+  ),
+  v3: profile(
+    'the newest posted iommu series (V3: MARK_PRESERVE, u64 token) on the 2026 LUO',
+    {
+      series: '"[PATCH v2 00/16] iommu: Add live update state preservation" (27 Apr 2026) and later v4/v5 as in samikhawaja/linux (IOMMU_HWPT_LU_MARK_PRESERVE / IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE, u64 token)',
+      date: '2026-04-27 .. 2026-06',
+      trees: [
+        'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c (V3b: __xa_set_mark IOMMUFD_OBJ_LIVEUPDATE_MARK, iommufd_preserve_hwpt)',
+        'samikhawaja/linux drivers/iommu/iommufd/device.c 027f82d, drivers/iommu/liveupdate.c e76a119',
+        'samikhawaja/linux include/uapi/linux/iommufd.h 06fcb4a',
+        LUO_2026,
+        VFIO,
+      ],
+    },
+    {
+      replaceFlow: ['replace-on-attach', { inferred: 'V3 has no restore path (retrieve -EOPNOTSUPP); the selftests\' flow assumed' }],
+      ownership: ['token'],
+      replaceSwap: ['teardown-then-setup', { inferred: 'the hitless VT-d replace is a separate series not part of V3' }],
+      markSemantics: ['no-unmark', { source: "samikhawaja/linux include/uapi/linux/iommufd.h 06fcb4a (no unmark); V3b takes the HWPT's reference (iommufd_lock_obj) in iommufd_preserve_hwpt, not at mark" }],
+      ioasFreeze: ['whole-ioas'],
+      memoryRule: ['sealed-preserved-memfd'],
+      restoreHwpt: ['object-only', { inferred: 'V3 has no LU_RESTORE; unreachable' }],
+      unfinished: ['finish-fails'],
+      didReservation: ['per-unit'],
+      pasidPreservation: ['none'],
+      restoreFlow: ['boot-only'],
+      finishGate: ['no-attachments', { inferred: 'V3 can_finish is false; the V1 rule kept for overrides' }],
+      luoCapacity: ['growable'],
+      memfdSeals: ['reapplied'],
+      markImpl: ['v3-mark'],
+      devicePreserve: ['preserved-checked'],
+    },
+  ),
 }
 
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[]

@@ -105,18 +105,21 @@ function allocIova(areas: Area[], length: bigint, source: bigint): bigint {
   return cand
 }
 
-/** Checks shared by IOMMU_IOAS_MAP and MAP_FILE, in the kernel's order (iommufd.md §2.2). */
+/** Checks shared by IOMMU_IOAS_MAP and MAP_FILE, in the kernel's order: the ioctl's
+ *  EOVERFLOW, then under iova_rwsem the frozen IOAS (EBUSY) before the length and IOVA checks
+ *  (V2 mail patch, iopt_alloc_area_pages: iopt_lu_map_immutable is tested before
+ *  `(length & (iova_alignment - 1)) || !length`), then the overlap (EEXIST). */
 function checkMap(d: D, f: IommufdFile, ioasId: number, length: bigint, iova: bigint | undefined, source: bigint) {
   const ioas = getObject(f, ioasId, 'IOAS')
   if (length >= U64_MAX || (iova !== undefined && iova >= U64_MAX)) fail('EOVERFLOW')
+  // a preserved IOAS is immutable: map, unmap and cut are EBUSY (live-update.md §2.2 step 3)
+  if (ioas.immutable) fail('EBUSY')
   if (length === 0n || length % PAGE_SIZE !== 0n) fail('EINVAL')
   if (iova !== undefined) {
     if (iova % PAGE_SIZE !== 0n) fail('EINVAL')
     if (iova + length > U64_MAX) fail('EOVERFLOW')
     if (iova + length > IOVA_LIMIT) fail('EINVAL')
   }
-  // a preserved IOAS is immutable: map, unmap and cut are EBUSY (live-update.md §2.2 step 3)
-  if (ioas.immutable) fail('EBUSY')
   if (iova !== undefined) {
     // no replacement of live IOVA: EEXIST (io_pagetable.c iopt_alloc_area)
     if (ioas.areas.some((ar) => overlaps(ar, iova, length))) fail('EEXIST')
@@ -296,29 +299,48 @@ export function releaseIommufd(d: D, id: FileId): void {
 
 // ---------------------------------------------------------------- live update
 
-/** IOMMU_HWPT_LU_SET_PRESERVE: mark a paging HWPT to be preserved with a u64 token
- *  (live-update.md §2.1; the semantics of re-marking and unmarking are the markSemantics axis). */
+/** IOMMU_HWPT_LU_SET_PRESERVE (and its newer names IOMMU_HWPT_LU_MARK_PRESERVE /
+ *  IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE): mark a paging HWPT to be preserved with a token.
+ *  Which re-marks are refused is the markImpl axis; whether an unmark exists and whether the
+ *  mark holds a reference is markSemantics. No version refuses a mark while the iommufd is
+ *  preserved: V1 leaves it a TODO, V3b's liveupdate_mutex only serialises; the mark then has
+ *  no effect on the record already taken (audit I13). */
 export function luSetPreserve(d: D, a: ArgsOf<'IOMMU_HWPT_LU_SET_PRESERVE'>): Result {
   const { f } = ictxOf(d, a.iommufd)
   // iommufd_get_hwpt_paging: only HWPT_PAGING can be marked, anything else ENOENT
   const h = getObject(f, a.hwpt_id, 'HWPT_PAGING')
   // a restored HWPT has no IOAS to check or freeze: it cannot be preserved again (inferred)
   if (h.restored) fail('EINVAL')
-  // V1 TODO "return error if already prepared", fixed by liveupdate_mutex (inferred EBUSY)
-  if (f.preservedIn !== undefined) fail('EBUSY')
   const token = a.token.toString()
   if (a.preserve === false) {
     // only V1's flag has an unmark (`preserved = 0`); V2+ have no such field (EOPNOTSUPP)
     if (d.design.markSemantics !== 'flag') fail('EOPNOTSUPP')
     h.mark = undefined
+    h.xaTokens = undefined
     return ok()
   }
-  for (const [id, o] of Object.entries(f.objects))
-    if (Number(id) !== a.hwpt_id && o.type === 'HWPT_PAGING' && o.mark === token) fail('EADDRINUSE')
-  // pin: the token xarray entry is taken with xa_cmpxchg; a second mark of the same HWPT
-  // finds it taken (inferred EBUSY). flag/no-unmark overwrite the old token.
-  if (d.design.markSemantics === 'pin' && h.mark !== undefined && h.mark !== token) fail('EBUSY')
-  h.mark = token
+  const hwpts = Object.entries(f.objects).flatMap(([id, o]) => (o.type === 'HWPT_PAGING' ? [[Number(id), o] as const] : []))
+  switch (d.design.markImpl) {
+    case 'v1-overwrite-unmark':
+      // V1 iommufd_hwpt_lu_set_preserved: the target is skipped; another marked HWPT with the
+      // token is EADDRINUSE; the target's token is overwritten
+      for (const [id, o] of hwpts) if (id !== a.hwpt_id && o.mark === token) fail('EADDRINUSE')
+      h.mark = token
+      break
+    case 'v3-mark':
+      // V3b: xa_for_each_marked over every marked HWPT, the target included: the same token
+      // again is EADDRINUSE; another token overwrites (pr_warn "Overwriting HWPT liveupdate token")
+      for (const [, o] of hwpts) if (o.mark === token) fail('EADDRINUSE')
+      h.mark = token
+      break
+    case 'token-xarray-ref':
+      // V3a: xa_cmpxchg(&ictx->liveupdate_tokens, token, NULL, hwpt): a token in use is
+      // EADDRINUSE; another token for the same HWPT is a second entry (preserve fails later)
+      for (const [, o] of hwpts) if (o.mark === token || o.xaTokens?.includes(token)) fail('EADDRINUSE')
+      h.xaTokens = [...(h.xaTokens ?? (h.mark !== undefined ? [h.mark] : [])), token]
+      h.mark ??= token
+      break
+  }
   return ok()
 }
 

@@ -47,6 +47,7 @@ interface PreservedDevice {
 function nextKernel(s: State): State {
   const incoming: IncomingSession[] = []
   const devices: PreservedDevice[] = []
+  const bareDevices: { bdf: string; session: string; token: string }[] = []
   const keepPages = new Map<number, Page>()
   for (const sess of s.luo.outgoing) {
     const inc: IncomingSession = { name: sess.name, files: [] }
@@ -57,6 +58,11 @@ function nextKernel(s: State): State {
         inc.files.push({ token: p.token, ser: { kind: 'memfd', pages: f.pages.length, seals: [...f.seals] } })
       } else if (f.kind === 'iommufd') {
         inc.files.push({ token: p.token, ser: { kind: 'iommufd', records: hwptRecords(s, f, sess.name) } })
+      } else if (f.kind === 'vfio' && !p.iommu) {
+        // preserved without IOMMU state (not attached): the device comes back behind the
+        // cdev (open EBUSY until RETRIEVE_FD) but its IOMMU entries were cleared at shutdown
+        inc.files.push({ token: p.token, ser: { kind: 'vfio', bdf: f.bdf } })
+        bareDevices.push({ bdf: f.bdf, session: sess.name, token: p.token })
       } else if (f.kind === 'vfio' && f.bound) {
         const ictxToken = sess.files.find((x) => x.file === f.bound!.iommufd)!.token
         inc.files.push({ token: p.token, ser: { kind: 'vfio', bdf: f.bdf, iommufdToken: ictxToken } })
@@ -103,6 +109,7 @@ function nextKernel(s: State): State {
     for (const [pasid, e] of Object.entries(pd.pasids)) g.pasids[Number(pasid)] = e.domain
     devs[pd.bdf].incoming = { session: pd.session, token: pd.token }
   }
+  for (const bd of bareDevices) devs[bd.bdf].incoming = { session: bd.session, token: bd.token }
   for (const u of Object.values(units)) u.ida.sort((a, b) => a - b)
 
   return {
@@ -132,7 +139,8 @@ function hwptRecords(s: State, f: IommufdFile, session: string): HwptRecord[] {
       .flatMap((per) => Object.values(per))
       .filter((at) => at.hwpt === Number(id))
       .flatMap((at) => at.devices)
-    recs.push({ token: o.mark, domain: o.domain, devices: [...new Set(devices)].sort() })
+    // the token the preserve took (a later re-mark does not change the record: audit I13)
+    recs.push({ token: s.domains[o.domain].preserved!.token, domain: o.domain, devices: [...new Set(devices)].sort() })
   }
   return recs
 }

@@ -10,14 +10,16 @@ import { fail } from './context.ts'
 import { fileOfFd, installFd } from './files.ts'
 import { isUserDomain, reapDomains, setGroupDomain } from './iommu.ts'
 import { groupOf, resolveDevices } from './platform.ts'
-import { ok, type ArgsOf, type Errno, type Result } from './ops.ts'
+import { ok, okText, type ArgsOf, type Errno, type Result } from './ops.ts'
 import type { FileId, IncomingSession, IommufdFile, LuoPreserved, OutgoingSession, SessionFile, State } from './state.ts'
 
 /** LIVEUPDATE_SESSION_NAME_LENGTH is 64 bytes including the NUL (uapi liveupdate.h). */
 export const SESSION_NAME_MAX = 63
-/** About 744 sessions fit the session header pages (live-update.md §1.2). */
+/** luoCapacity=fixed-arrays: 16 pages of luo_session_ser give 744 sessions (samikhawaja/linux
+ *  kernel/liveupdate/luo_session.c LUO_SESSION_MAX); the 2026 kho_block sets grow instead. */
 export const LUO_SESSION_MAX = 744
-/** About 128 files fit a session's file_set (LUO_FILE_MAX, live-update.md §1.2). */
+/** luoCapacity=fixed-arrays: a session's file_set holds LUO_FILE_MAX = 128 files
+ *  (torvalds/linux kernel/liveupdate/luo_file.c 00d0b37 luo_preserve_file -> -ENOSPC). */
 export const LUO_FILE_MAX = 128
 /** F_SEAL_SEAL | F_SEAL_GROW | F_SEAL_SHRINK recorded at map time (V2 patch 11). */
 const REQUIRED_SEALS = ['SEAL', 'GROW', 'SHRINK'] as const
@@ -45,7 +47,8 @@ function outgoingOf(d: D, fd: number): OutgoingSession {
   return d.luo.outgoing.find((x) => x.file === id)!
 }
 
-/** A retrieved incoming session; an outgoing or already finished one is EINVAL (inferred). */
+/** A retrieved incoming session (finished or not: it stays until its fd closes); an outgoing
+ *  one is EINVAL (LUO-2026 luo_ioctl_type_valid). */
 function incomingOf(d: D, fd: number): IncomingSession {
   const { id, sf } = sessionOf(d, fd)
   const sess = sf.dir === 'in' ? d.luo.incoming.find((x) => x.retrievedAs === id) : undefined
@@ -67,8 +70,11 @@ export function createSession(d: D, a: ArgsOf<'LIVEUPDATE_IOCTL_CREATE_SESSION'>
   if (!liveupdateIsOpen(d)) fail('EBADF')
   if (a.name.length === 0 || Buffer.byteLength(a.name) > SESSION_NAME_MAX) fail('EINVAL')
   // names are unique within the outgoing list; the incoming list is separate (live-update.md §1.2)
+  // fixed-arrays: room in the serialization array is checked first, -ENOMEM, then the names
+  // (samikhawaja/linux luo_session.c 0f15271 luo_session_insert); growable: the kho_block
+  // set grows (its 10000-block cap is far beyond any run)
+  if (d.design.luoCapacity === 'fixed-arrays' && d.luo.outgoing.length >= LUO_SESSION_MAX) fail('ENOMEM')
   if (d.luo.outgoing.some((x) => x.name === a.name)) fail('EEXIST')
-  if (d.luo.outgoing.length >= LUO_SESSION_MAX) fail('ENOMEM')
   const id = d.nextFile++
   d.files[id] = { kind: 'session', name: a.name, dir: 'out' }
   d.luo.outgoing.push({ name: a.name, file: id, files: [] })
@@ -95,7 +101,7 @@ export function preserveFd(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_PRESERVE_FD'>): R
   const sess = outgoingOf(d, a.session)
   const token = a.token.toString()
   if (sess.files.some((p) => p.token === token)) fail('EEXIST')
-  if (sess.files.length >= LUO_FILE_MAX) fail('ENOSPC')
+  if (d.design.luoCapacity === 'fixed-arrays' && sess.files.length >= LUO_FILE_MAX) fail('ENOSPC')
   const fileId = fileOfFd(d, a.fd)
   const f = d.files[fileId]
   const kind = canPreserve(d, fileId)
@@ -104,7 +110,7 @@ export function preserveFd(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_PRESERVE_FD'>): R
   if (isPreservedOutgoing(d, fileId)) fail('EBUSY')
   const entry: LuoPreserved = { token, file: fileId, kind }
   if (f.kind === 'iommufd') entry.froze = preserveIommufd(d, sess, f)
-  else if (f.kind === 'vfio') preserveVfio(d, sess, fileId)
+  else if (f.kind === 'vfio') entry.iommu = preserveVfio(d, sess, fileId)
   sess.files.push(entry)
   return ok()
 }
@@ -112,11 +118,10 @@ export function preserveFd(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_PRESERVE_FD'>): R
 function canPreserve(d: D, id: FileId): LuoPreserved['kind'] | undefined {
   const f = d.files[id]
   if (f.kind === 'memfd' || f.kind === 'iommufd') return f.kind
-  // vfio-pci can_preserve: a cdev-opened device in a singleton iommu group (VFIO v3, at Jason's request)
-  if (f.kind === 'vfio') {
-    const group = groupOf(d.platform, f.bdf)
-    return resolveDevices(d.platform).filter((x) => x.group === group).length === 1 ? 'vfio' : undefined
-  }
+  // vfio_pci_liveupdate_can_preserve: a cdev-opened vfio-pci device (every luv vfio file is
+  // one); the singleton-group rule is not here but in the preserve (samikhawaja/linux
+  // drivers/vfio/pci/vfio_pci_liveupdate.c 03855e7)
+  if (f.kind === 'vfio') return 'vfio'
   return undefined
 }
 
@@ -131,7 +136,8 @@ function preserveIommufd(d: D, sess: OutgoingSession, f: IommufdFile): number[] 
     if (h.type !== 'HWPT_PAGING' || h.ioas === undefined) continue
     const ioas = f.objects[h.ioas]
     if (ioas.type !== 'IOAS') continue
-    for (const area of ioas.areas) {
+    // memoryRule=none: V1 iommufd_save_hwpts checks nothing about the IOAS's areas
+    if (d.design.memoryRule !== 'none') for (const area of ioas.areas) {
       // check_iopt_pages_preserved: file-backed (EINVAL), sealed at map time (EINVAL, D7),
       // backed by a memfd already preserved in this session (ENOENT)
       if (area.kind !== 'file') fail('EINVAL')
@@ -139,8 +145,10 @@ function preserveIommufd(d: D, sess: OutgoingSession, f: IommufdFile): number[] 
         fail('EINVAL')
       if (!sess.files.some((p) => p.kind === 'memfd' && p.file === area.file)) fail('ENOENT')
     }
-    // iommu_domain_preserve: EBUSY if this domain is already preserved
+    // iommu_domain_preserve: EBUSY if this domain is already preserved (also V3a's second
+    // token entry for the same HWPT: its domain is preserved twice, markImpl=token-xarray-ref)
     if (d.domains[h.domain].preserved) fail('EBUSY')
+    if ((h.xaTokens?.length ?? 0) > 1) fail('EBUSY')
   }
   const froze: number[] = []
   for (const [, h] of marked) {
@@ -157,18 +165,41 @@ function preserveIommufd(d: D, sess: OutgoingSession, f: IommufdFile): number[] 
   return froze
 }
 
-/** iommufd_device_preserve via the vfio-pci handler (live-update.md §3, §4.1). */
-function preserveVfio(d: D, sess: OutgoingSession, id: FileId): void {
+/** vfio_pci_liveupdate_preserve (samikhawaja/linux drivers/vfio/pci/vfio_pci_liveupdate.c
+ *  03855e7): the IOMMU state is preserved only "if iommufd is attached" (the RID attached
+ *  through this cdev), then the PCI layer's checks. Returns whether IOMMU state was preserved.
+ *  A cdev that is not bound or not attached is preserved without it. */
+function preserveVfio(d: D, sess: OutgoingSession, id: FileId): boolean {
   const vf = d.files[id]
-  if (vf.kind !== 'vfio') return
-  // not bound means no IOMMU_NO_PASID attachment: ENOENT
-  if (!vf.bound) fail('ENOENT')
-  const f = d.files[vf.bound.iommufd] as IommufdFile
+  if (vf.kind !== 'vfio') return false
+  const group = groupOf(d.platform, vf.bdf)
+  const f = vf.bound ? (d.files[vf.bound.iommufd] as IommufdFile) : undefined
+  const attached = f?.attach[group]?.[0]?.devices.includes(vf.bdf) ?? false
+  if (attached) iommufdDevicePreserve(d, sess, vf)
+  // pci_liveupdate_preserve -> pci_liveupdate_validate_iommu_group: a device sharing its
+  // iommu group is -EINVAL (drivers/pci/liveupdate.c text and its review mail, audit L31)
+  if (resolveDevices(d.platform).filter((x) => x.group === group).length !== 1) fail('EINVAL')
+  // the PCI layer keeps one record per device: a device already preserved through another
+  // of its files is refused (inferred EBUSY; drivers/pci/liveupdate.c not read for it)
+  const other = d.luo.outgoing.some((s) => s.files.some((p) => p.kind === 'vfio' && p.file !== id && (d.files[p.file] as { bdf?: string }).bdf === vf.bdf))
+  if (other) fail('EBUSY')
+  if (attached) d.devices[vf.bdf].preservedIn = sess.name
+  return attached
+}
+
+/** iommufd_device_preserve, then iommu_preserve_device. V3 (samikhawaja/linux
+ *  drivers/iommu/iommufd/device.c 027f82d): PASID attachments -EOPNOTSUPP, no RID attach
+ *  -ENOENT, HWPT not preserved -EINVAL, iommufd token -ENOENT. V2 (mail "iommufd: ... preserve
+ *  device"): no RID attach -ENOENT, HWPT not marked (lu_preserve) -EINVAL, token -ENOENT.
+ *  iommu_preserve_device (drivers/iommu/liveupdate.c e76a119): owner not claimed -EINVAL,
+ *  domain without preserved_state -EINVAL, a non-singleton group -EOPNOTSUPP (checked last). */
+function iommufdDevicePreserve(d: D, sess: OutgoingSession, vf: Extract<State['files'][number], { kind: 'vfio' }>): void {
+  const f = d.files[vf.bound!.iommufd] as IommufdFile
   const group = groupOf(d.platform, vf.bdf)
   const attached = f.attach[group] ?? {}
   for (const [pasid, at] of Object.entries(attached)) {
     if (Number(pasid) === 0 || !at.devices.includes(vf.bdf)) continue
-    // pasidPreservation=none: any PASID attachment makes preserve fail (V2/V3 EOPNOTSUPP);
+    // pasidPreservation=none: any PASID attachment makes preserve fail (V3 EOPNOTSUPP);
     // all: every PASID's HWPT must be preserved too (EINVAL); selective: unpreserved ones are dropped
     if (d.design.pasidPreservation === 'none') fail('EOPNOTSUPP')
     const h = f.objects[at.hwpt]
@@ -177,13 +208,15 @@ function preserveVfio(d: D, sess: OutgoingSession, id: FileId): void {
   const rid = attached[0]
   if (!rid || !rid.devices.includes(vf.bdf)) fail('ENOENT')
   const h = f.objects[rid.hwpt]
-  // the attached HWPT must be a preserved paging HWPT: EINVAL
-  if (h.type !== 'HWPT_PAGING' || !d.domains[h.domain].preserved) fail('EINVAL')
-  // the iommufd must be preserved in this session: ENOENT (order memfd -> iommufd -> cdev)
+  if (h.type !== 'HWPT_PAGING') fail('EINVAL')
+  // devicePreserve: V2 checks the mark flag, V3 that the iommufd's preserve preserved the HWPT
+  if (d.design.devicePreserve === 'mark-checked' ? h.mark === undefined : !d.domains[h.domain].preserved) fail('EINVAL')
+  // liveupdate_get_token_outgoing(s, idev->ictx->file): the iommufd must be in this session
   if (!sess.files.some((p) => p.kind === 'iommufd' && p.file === vf.bound!.iommufd)) fail('ENOENT')
-  // iommu_preserve_device: EINVAL if the group's DMA owner is not claimed
+  // iommu_preserve_device
   if (d.groups[group].ownerCnt === 0) fail('EINVAL')
-  d.devices[vf.bdf].preservedIn = sess.name
+  if (!d.domains[h.domain].preserved) fail('EINVAL')
+  if (resolveDevices(d.platform).filter((x) => x.group === group).length !== 1) fail('EOPNOTSUPP')
 }
 
 /** Closing an outgoing session unpreserves its files in reverse order (I10): the IOAS this
@@ -191,7 +224,7 @@ function preserveVfio(d: D, sess: OutgoingSession, id: FileId): void {
 function unpreserveSession(d: D, sess: OutgoingSession): void {
   for (const p of [...sess.files].reverse()) {
     const f = d.files[p.file]
-    if (f.kind === 'vfio') d.devices[f.bdf].preservedIn = undefined
+    if (f.kind === 'vfio' && p.iommu) d.devices[f.bdf].preservedIn = undefined
     if (f.kind === 'iommufd') {
       for (const id of p.froze ?? []) {
         const o = f.objects[id]
@@ -224,7 +257,8 @@ export function retrieveFd(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_RETRIEVE_FD'>): R
         if (pg.use === 'incoming' && pg.session === sess.name && pg.token === token) pages[pg.index] = p
       })
       pages.forEach((p, index) => (d.pages[p] = { use: 'memfd', file: id, index }))
-      d.files[id] = { kind: 'memfd', pages, seals: [...inf.ser.seals] }
+      // memfdSeals: memfd-v1 restores the file unsealed, memfd-v2 re-applies the seals
+      d.files[id] = { kind: 'memfd', pages, seals: d.design.memfdSeals === 'reapplied' ? [...inf.ser.seals] : [] }
       break
     }
     case 'iommufd':
@@ -243,6 +277,8 @@ export function retrieveFd(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_RETRIEVE_FD'>): R
     case 'vfio':
       d.files[id] = { kind: 'vfio', bdf: inf.ser.bdf, irqs: false }
       d.devices[inf.ser.bdf].incoming = undefined
+      // vfio_pci_liveupdate_retrieve: vdev->liveupdate_incoming_state = ser
+      d.devices[inf.ser.bdf].incomingState = true
       break
   }
   d.nextFile++
@@ -259,7 +295,9 @@ function canFinish(d: D, sess: IncomingSession): boolean {
       case 'memfd':
         return true
       case 'vfio':
-        return typeof inf.retrieved === 'number'
+        // vfio_pci_liveupdate_can_finish: retrieved, and liveupdate_incoming_state no longer
+        // in use (cleared when the retrieved cdev is bound: vfio_pci_core_enable)
+        return typeof inf.retrieved === 'number' && !d.devices[inf.ser.bdf].incomingState
       case 'iommufd': {
         if (d.design.restoreFlow === 'boot-only' || typeof inf.retrieved !== 'number') return false
         const f = d.files[inf.retrieved] as IommufdFile
@@ -288,7 +326,10 @@ function doFinish(d: D, sess: IncomingSession): void {
         if (pg.use === 'incoming' && pg.session === sess.name && pg.token === inf.token) d.pages[p] = { use: 'free' }
       })
     }
-    if (inf.ser.kind === 'vfio') d.devices[inf.ser.bdf].incoming = undefined
+    if (inf.ser.kind === 'vfio') {
+      d.devices[inf.ser.bdf].incoming = undefined
+      d.devices[inf.ser.bdf].incomingState = undefined
+    }
     if (inf.ser.kind === 'iommufd') {
       const recs = typeof inf.retrieved === 'number' ? ((d.files[inf.retrieved] as IommufdFile).lu?.records ?? []) : inf.ser.records
       for (const r of recs) if (r.reclaimedAs === undefined) discarded.add(r.domain)
@@ -307,7 +348,11 @@ function doFinish(d: D, sess: IncomingSession): void {
       } else setGroupDomain(d, name, 0, 'blocking')
     }
   }
-  d.luo.incoming = d.luo.incoming.filter((x) => x.name !== sess.name)
+  // luo_file_finish empties the file set; the session itself stays (retrieved) until its fd
+  // is released (samikhawaja/linux kernel/liveupdate/luo_session.c luo_session_finish,
+  // luo_session_release): FINISH again is 0, RETRIEVE_FD -ENOENT, RETRIEVE_SESSION -EINVAL
+  sess.files = []
+  sess.finished = true
   reapDomains(d)
 }
 
@@ -330,6 +375,20 @@ export function releaseSession(d: D, id: FileId): void {
   }
   const sess = d.luo.incoming.find((x) => x.retrievedAs === id)
   if (!sess) return
-  if (d.design.unfinished === 'finish-discards' || canFinish(d, sess)) doFinish(d, sess)
-  else sess.closedUnfinished = true
+  // luo_session_release: finish (a no-op once finished); on success the session goes
+  if (d.design.unfinished === 'finish-discards' || canFinish(d, sess)) {
+    doFinish(d, sess)
+    d.luo.incoming = d.luo.incoming.filter((x) => x !== sess && x.name !== sess.name)
+  } else sess.closedUnfinished = true
+}
+
+/** LIVEUPDATE_SESSION_GET_NAME (LUO-2026 luo_session_get_name): the session's name, on an
+ *  outgoing or incoming session fd; reserved must be 0 (EINVAL). The 6.19-era LUO has no such
+ *  ioctl: its luo_session_ioctl answers a number past its table with -EINVAL
+ *  (samikhawaja/linux kernel/liveupdate/luo_session.c 0f15271). */
+export function getName(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_GET_NAME'>): Result {
+  const { sf } = sessionOf(d, a.session)
+  if (d.design.luoCapacity === 'fixed-arrays') fail('EINVAL')
+  if ((a.reserved ?? 0) !== 0) fail('EINVAL')
+  return okText(sf.name)
 }

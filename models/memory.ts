@@ -61,7 +61,9 @@ function memfdOf(d: D, fd: number): { id: FileId; f: MemfdFile } {
 export function memfdCreate(d: D, a: ArgsOf<'MEMFD_CREATE'>): Result {
   const id = d.nextFile++
   const pages = allocPages(d, a.pages, (index) => ({ use: 'memfd', file: id, index }))
-  d.files[id] = { kind: 'memfd', pages, seals: [] }
+  // without MFD_ALLOW_SEALING the memfd starts with F_SEAL_SEAL (mm/memfd.c memfd_create:
+  // "file_seals &= ~F_SEAL_SEAL" only when MFD_ALLOW_SEALING is set)
+  d.files[id] = { kind: 'memfd', pages, seals: a.allowSealing === false ? ['SEAL'] : [] }
   return ok(installFd(d, id))
 }
 

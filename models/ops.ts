@@ -14,7 +14,9 @@ export const HWPT_ALLOC_FLAGS: readonly HwptAllocFlag[] = ['NEST_PARENT', 'DIRTY
 
 export type Op =
   // memory
-  | { op: 'MEMFD_CREATE'; args: { pages: number } }
+  // allowSealing: memfd_create(..., MFD_ALLOW_SEALING) (the default, true) or flags 0, which
+  // starts the memfd with F_SEAL_SEAL (mm/memfd.c memfd_create; PINNED.md)
+  | { op: 'MEMFD_CREATE'; args: { pages: number; allowSealing?: boolean } }
   | { op: 'MEMFD_SEAL'; args: { fd: number; seals: Seal[] } }
   | { op: 'MEMFD_TRUNCATE'; args: { fd: number; pages: number } }
   // iommufd
@@ -33,6 +35,10 @@ export type Op =
       // `preserve: false` is the V1 unmark (markSemantics=flag only).
       args: { iommufd: number; hwpt_id: number; token: bigint; preserve?: boolean }
     }
+  // the newer names of the mark ioctl, same args and rule (V3 uapi iommufd.h 06fcb4a
+  // IOMMU_HWPT_LU_MARK_PRESERVE; V3b liveupdate.c IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE)
+  | { op: 'IOMMU_HWPT_LU_MARK_PRESERVE'; args: { iommufd: number; hwpt_id: number; token: bigint } }
+  | { op: 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE'; args: { iommufd: number; hwpt_id: number; token: bigint } }
   | { op: 'IOMMU_HWPT_LU_RESTORE'; args: { iommufd: number; token: bigint } }
   // vfio
   | { op: 'VFIO_CDEV_OPEN'; args: { bdf: string } }
@@ -48,6 +54,8 @@ export type Op =
   | { op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION'; args: { name: string } }
   | { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD'; args: { session: number; token: bigint } }
   | { op: 'LIVEUPDATE_SESSION_FINISH'; args: { session: number } }
+  // LUO-2026 luo_session_get_name: out is the session's name; reserved must be 0 (EINVAL)
+  | { op: 'LIVEUPDATE_SESSION_GET_NAME'; args: { session: number; reserved?: number } }
   | { op: 'CLOSE'; args: { fd: number } }
   // machine
   | { op: 'KEXEC'; args: Record<string, never> }
@@ -70,6 +78,8 @@ export const OP_NAMES: readonly OpName[] = [
   'IOMMU_DESTROY',
   'IOMMU_HWPT_LU_SET_PRESERVE',
   'IOMMU_HWPT_LU_RESTORE',
+  'IOMMU_HWPT_LU_MARK_PRESERVE',
+  'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE',
   'VFIO_CDEV_OPEN',
   'VFIO_DEVICE_BIND_IOMMUFD',
   'VFIO_DEVICE_ATTACH_IOMMUFD_PT',
@@ -82,6 +92,7 @@ export const OP_NAMES: readonly OpName[] = [
   'LIVEUPDATE_IOCTL_RETRIEVE_SESSION',
   'LIVEUPDATE_SESSION_RETRIEVE_FD',
   'LIVEUPDATE_SESSION_FINISH',
+  'LIVEUPDATE_SESSION_GET_NAME',
   'CLOSE',
   'KEXEC',
   'DMA',
@@ -113,17 +124,21 @@ export const ERRNO_NAMES = Object.keys(ERRNO) as Errno[]
 /** Why a DMA did not translate: no present context/PASID entry, or no PTE for the IOVA. */
 export type FaultReason = 'not-present' | 'no-mapping'
 
+
 /**
  * The result of an op. A DMA that does not translate is not an errno (the ioctl-less device
  * access has no return code): it is a fault, and `expect: "fault"` matches it.
  * `out` is the op's output: an fd, an object id, an IOVA, a length or the PA a DMA reached.
  */
 export type Result =
-  | { ok: true; out?: number | bigint }
+  /** `text`: a string output (LIVEUPDATE_SESSION_GET_NAME's name), matched by `{ "out": "…" }` */
+  | { ok: true; out?: number | bigint; text?: string }
   | { ok: false; errno: Errno }
   | { ok: false; fault: FaultReason }
 
 export const ok = (out?: number | bigint): Result => (out === undefined ? { ok: true } : { ok: true, out })
+/** Success with a string output (a session name). */
+export const okText = (text: string): Result => ({ ok: true, text })
 export const err = (errno: Errno): Result => ({ ok: false, errno })
 export const fault = (reason: FaultReason): Result => ({ ok: false, fault: reason })
 
@@ -136,6 +151,7 @@ export const hex = (v: bigint | number): string => '0x' + BigInt(v).toString(16)
 export function resultToString(r: Result): string {
   if ('errno' in r) return `-${r.errno}`
   if ('fault' in r) return `fault (${r.fault})`
+  if ('text' in r && r.text !== undefined) return JSON.stringify(r.text)
   if (r.out === undefined) return '0'
   return typeof r.out === 'bigint' ? hex(r.out) : String(r.out)
 }
@@ -144,6 +160,7 @@ export function sameResult(a: Result, b: Result): boolean {
   if (a.ok !== b.ok) return false
   if ('errno' in a || 'errno' in b) return 'errno' in a && 'errno' in b && a.errno === b.errno
   if ('fault' in a || 'fault' in b) return 'fault' in a && 'fault' in b && a.fault === b.fault
+  if ((a as { text?: string }).text !== (b as { text?: string }).text) return false
   const ao = (a as { out?: number | bigint }).out
   const bo = (b as { out?: number | bigint }).out
   if (ao === undefined || bo === undefined) return ao === bo

@@ -51,7 +51,7 @@ export function recover(start: State): Recovery {
   for (const sess of [...start.luo.incoming]) {
     if (rec.failed) break
     const mine = s.luo.incoming.find((x) => x.name === sess.name)
-    if (!mine || mine.closedUnfinished) continue
+    if (!mine || mine.closedUnfinished || mine.finished) continue
     const sfd =
       mine.retrievedAs !== undefined
         ? fdOfFile(mine.retrievedAs)
@@ -112,6 +112,15 @@ export function recover(start: State): Recovery {
         if (!rec.failed) must({ op: 'IOMMU_DESTROY', args: { iommufd: ictxFd, id: Number(restored) } }, 'destroy the restored HWPT')
       }
     }
+    // a cdev preserved without IOMMU state (it was not attached) is enabled by binding it to an
+    // iommufd of its own: the vfio can_finish waits for that (vfio_pci_liveupdate_can_finish)
+    for (const vf of cur().files) {
+      if (rec.failed || vf.ser.kind !== 'vfio' || vf.ser.iommufdToken !== undefined) continue
+      const cdev = fdByToken.get(vf.token)!
+      if ((s.files[s.fds[cdev]] as VfioFile).bound) continue
+      const ifd = must({ op: 'IOMMUFD_OPEN', args: {} }, 'open an iommufd for a device preserved without IOMMU state')
+      if (ifd !== undefined) must({ op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd: Number(ifd) } }, `bind ${vf.ser.bdf}`)
+    }
     if (!rec.failed) must({ op: 'LIVEUPDATE_SESSION_FINISH', args: { session: sfd } }, `finish session "${sess.name}"`)
   }
   return rec
@@ -131,7 +140,8 @@ function findMemfd(s: State, pages: number[]): { fd: number; index: number } | u
 /** What a finished update must not leave behind: KHO pages no session will claim, DIDs
  *  reserved for domains that are gone, restored domains nothing uses. */
 export function leaks(s: State): string[] {
-  if (s.luo.incoming.length > 0) return []
+  // a finished session stays until its fd is closed, holding nothing (luo_session_finish)
+  if (unfinishedSessions(s)) return []
   const out: string[] = []
   const held = s.pages.filter((p) => p.use === 'incoming').length
   if (held > 0) out.push(`${held} handover page(s) still held after every session finished`)
@@ -143,4 +153,9 @@ export function leaks(s: State): string[] {
     if (stale.length > 0) out.push(`${name}: DID ${stale.join(', ')} reserved but used by no domain`)
   }
   return out
+}
+
+/** Is any incoming session still to be finished? (A finished one stays until its fd closes.) */
+export function unfinishedSessions(s: State): boolean {
+  return s.luo.incoming.some((x) => !x.finished)
 }

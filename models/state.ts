@@ -86,6 +86,9 @@ export type IommufdObject =
       autoDomain: boolean
       pasidCompat: boolean
       mark?: string
+      /** markImpl=token-xarray-ref: every token this HWPT was entered under in
+       *  ictx->liveupdate_tokens (V3a xa_cmpxchg keyed by token), first = `mark` */
+      xaTokens?: string[]
       restored: boolean
     }
   | { type: 'DEVICE'; bdf: string }
@@ -155,6 +158,9 @@ export interface Device {
   preservedIn?: string
   /** incoming: still waiting for LUO retrieval (cdev open EBUSY) */
   incoming?: { session: string; token: string }
+  /** vdev->liveupdate_incoming_state: set by the vfio retrieve, cleared when the retrieved
+   *  cdev is bound (vfio_pci_core_enable); while set, the vfio can_finish is false */
+  incomingState?: boolean
 }
 
 export interface LuoPreserved {
@@ -163,6 +169,8 @@ export interface LuoPreserved {
   kind: 'memfd' | 'iommufd' | 'vfio'
   /** iommufd: the IOAS objects this preserve made immutable (thawed again on unpreserve) */
   froze?: number[]
+  /** vfio: IOMMU state was preserved with it (the cdev was attached: device->iommufd_attached) */
+  iommu?: boolean
 }
 
 export interface OutgoingSession {
@@ -175,7 +183,8 @@ export interface OutgoingSession {
 export type SerializedFile =
   | { kind: 'memfd'; pages: number; seals: Seal[] }
   | { kind: 'iommufd'; records: HwptRecord[] }
-  | { kind: 'vfio'; bdf: string; iommufdToken: string }
+  /** iommufdToken is absent for a cdev preserved without iommufd state (not attached) */
+  | { kind: 'vfio'; bdf: string; iommufdToken?: string }
 
 export interface IncomingFile {
   token: string
@@ -191,6 +200,9 @@ export interface IncomingSession {
   retrievedAs?: FileId
   /** set when a close of the retrieved fd failed to finish: it cannot be retrieved again */
   closedUnfinished?: boolean
+  /** FINISH succeeded: the files are gone, the session stays (retrieved) until its fd closes
+   *  (luo_session_finish only calls luo_file_finish; luo_session_release removes it) */
+  finished?: boolean
 }
 
 export interface State {

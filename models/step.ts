@@ -9,7 +9,7 @@ import { close, needsRelease, releaseUnreferenced } from './files.ts'
 import { tablePagesByFormula, translate } from './iommu.ts'
 import { destroy, hwptAlloc, ioasAlloc, ioasMap, ioasMapFile, ioasUnmap, iommufdOpen, luRestore, luSetPreserve } from './iommufd.ts'
 import { kexec } from './kexec.ts'
-import { createSession, finish, liveupdateOpen, preserveFd, retrieveFd, retrieveSession } from './luo.ts'
+import { createSession, finish, getName, liveupdateOpen, preserveFd, retrieveFd, retrieveSession } from './luo.ts'
 import { memfdCreate, memfdSeal, memfdTruncate } from './memory.ts'
 import { err, fault, ok, type Op, type Result } from './ops.ts'
 import { checkPlatform, resolveDevices, type Platform } from './platform.ts'
@@ -79,6 +79,8 @@ const HANDLERS: { [N in Op['op']]: Handler<N> } = {
   IOMMU_DESTROY: (d, _c, a) => destroy(d, a),
   IOMMU_HWPT_LU_SET_PRESERVE: (d, _c, a) => luSetPreserve(d, a),
   IOMMU_HWPT_LU_RESTORE: (d, _c, a) => luRestore(d, a),
+  IOMMU_HWPT_LU_MARK_PRESERVE: (d, _c, a) => luSetPreserve(d, a),
+  IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE: (d, _c, a) => luSetPreserve(d, a),
   VFIO_CDEV_OPEN: (d, _c, a) => cdevOpen(d, a),
   VFIO_DEVICE_BIND_IOMMUFD: (d, _c, a) => bind(d, a),
   VFIO_DEVICE_ATTACH_IOMMUFD_PT: (d, c, a) => attach(d, c, a),
@@ -91,6 +93,7 @@ const HANDLERS: { [N in Op['op']]: Handler<N> } = {
   LIVEUPDATE_IOCTL_RETRIEVE_SESSION: (d, _c, a) => retrieveSession(d, a),
   LIVEUPDATE_SESSION_RETRIEVE_FD: (d, _c, a) => retrieveFd(d, a),
   LIVEUPDATE_SESSION_FINISH: (d, _c, a) => finish(d, a),
+  LIVEUPDATE_SESSION_GET_NAME: (d, _c, a) => getName(d, a),
   CLOSE: (d, _c, a) => close(d, a),
   KEXEC: (d) => kexec(d),
   DMA: (d, _c, a) => dma(d, a),

@@ -56,6 +56,9 @@ export function bind(d: D, a: ArgsOf<'VFIO_DEVICE_BIND_IOMMUFD'>): Result {
     if (Number(other) !== id && x.kind === 'vfio' && x.bdf === vf.bdf && x.bound) fail('EINVAL')
   const group = groupOf(d.platform, vf.bdf)
   claimDmaOwner(d, group, ictxId)
+  // the retrieved device is enabled (vfio_pci_core_enable) and drops its LUO incoming state,
+  // which the vfio can_finish waits for (drivers/vfio/pci/vfio_pci_liveupdate.c)
+  d.devices[vf.bdf].incomingState = undefined
   const devId = allocObjectId(f)
   f.objects[devId] = { type: 'DEVICE', bdf: vf.bdf }
   vf.bound = { iommufd: ictxId, devId }

@@ -18,7 +18,10 @@ export const DOCUMENTED_ERRNOS: Record<OpName, Errno[]> = {
   IOMMU_IOAS_UNMAP: [...FD, 'ENOENT', 'EINVAL', 'EBUSY', 'EOVERFLOW'],
   IOMMU_HWPT_ALLOC: [...FD, 'ENOENT', 'EINVAL', 'EOPNOTSUPP', 'ENOMEM'],
   IOMMU_DESTROY: [...FD, 'ENOENT', 'EBUSY'],
-  IOMMU_HWPT_LU_SET_PRESERVE: [...FD, 'ENOENT', 'EINVAL', 'EBUSY', 'EOPNOTSUPP', 'EADDRINUSE'],
+  // no EBUSY any more: no posted version refuses a mark while the iommufd is preserved (audit I13)
+  IOMMU_HWPT_LU_SET_PRESERVE: [...FD, 'ENOENT', 'EINVAL', 'EOPNOTSUPP', 'EADDRINUSE'],
+  IOMMU_HWPT_LU_MARK_PRESERVE: [...FD, 'ENOENT', 'EADDRINUSE'],
+  IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE: [...FD, 'ENOENT', 'EADDRINUSE'],
   IOMMU_HWPT_LU_RESTORE: [...FD, 'ENOENT'],
   VFIO_CDEV_OPEN: ['ENOENT', 'EBUSY'],
   VFIO_DEVICE_BIND_IOMMUFD: [...FD, 'EBADFD', 'EINVAL', 'EPERM'],
@@ -32,6 +35,7 @@ export const DOCUMENTED_ERRNOS: Record<OpName, Errno[]> = {
   LIVEUPDATE_IOCTL_RETRIEVE_SESSION: ['EBADF', 'ENOENT', 'EINVAL'],
   LIVEUPDATE_SESSION_RETRIEVE_FD: [...FD, 'EINVAL', 'ENOENT'],
   LIVEUPDATE_SESSION_FINISH: [...FD, 'EINVAL', 'EBUSY'],
+  LIVEUPDATE_SESSION_GET_NAME: [...FD, 'EINVAL'],
   CLOSE: ['EBADF'],
   KEXEC: ['EINVAL'],
   DMA: ['ENODEV'],
@@ -46,6 +50,6 @@ export const NOT_REACHED: Partial<Record<OpName, Partial<Record<Errno, string>>>
   },
   IOMMU_IOAS_MAP: { ENOSPC: 'auto IOVA exhaustion needs the 2^48 IOVA space filled' },
   VFIO_DEVICE_ATTACH_IOMMUFD_PT: { ENOSPC: 'covered by test/models/memory-iommufd.test.ts (a 3-DID unit)' },
-  LIVEUPDATE_IOCTL_CREATE_SESSION: { ENOMEM: 'LUO_SESSION_MAX is about 744 sessions' },
-  LIVEUPDATE_SESSION_PRESERVE_FD: { ENOSPC: 'LUO_FILE_MAX is about 128 files in one session' },
+  LIVEUPDATE_IOCTL_CREATE_SESSION: { ENOMEM: 'LUO_SESSION_MAX is about 744 sessions, and only luoCapacity=fixed-arrays has it (test/models/fidelity.test.ts)' },
+  LIVEUPDATE_SESSION_PRESERVE_FD: { ENOSPC: 'LUO_FILE_MAX is about 128 files in one session, and only luoCapacity=fixed-arrays has it (test/models/fidelity.test.ts)' },
 }

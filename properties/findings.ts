@@ -18,4 +18,8 @@ export const FINDINGS: Record<ProfileName, Partial<Record<PropertyName, string>>
     recoverability:
       'restoreFlow=boot-only: the iommufd cannot be retrieved (EOPNOTSUPP), so no restored HWPT can be reclaimed and the session never finishes',
   },
+  v3: {
+    recoverability:
+      'restoreFlow=boot-only: V3 has no iommufd retrieve either (EOPNOTSUPP), so no restored HWPT can be reclaimed and the session never finishes',
+  },
 }

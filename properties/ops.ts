@@ -86,9 +86,21 @@ function sealsArg(p: Picker): Seal[] {
   return SEALS.filter(() => p.chance(1, 2))
 }
 
+function markArgs(s: State, p: Picker): { iommufd: number; hwpt_id: number; token: bigint } {
+  const iommufd = iommufdArg(s, p)
+  // sometimes a token a HWPT of this iommufd already carries (EADDRINUSE)
+  const marks = Object.values(ictx(s, iommufd)?.objects ?? {}).flatMap((o) => (o.type === 'HWPT_PAGING' && o.mark ? [BigInt(o.mark)] : []))
+  const token = marks.length && p.chance(1, 4) ? p.pick(marks)! : p.pick(TOKENS)!
+  return { iommufd, hwpt_id: objArg(s, iommufd, p, 'HWPT_PAGING'), token }
+}
+
 export const RESOLVE: Record<OpName, Resolver> = {
   // now and then a large memfd, so allocation failure (ENOMEM) happens too
-  MEMFD_CREATE: (_s, p) => ({ op: 'MEMFD_CREATE', args: { pages: p.chance(1, 12) ? 48 + p.int(200) : 1 + p.int(6) } }),
+  // now and then without MFD_ALLOW_SEALING (starts sealed: MEMFD_SEAL is EPERM)
+  MEMFD_CREATE: (_s, p) => {
+    const pages = p.chance(1, 12) ? 48 + p.int(200) : 1 + p.int(6)
+    return { op: 'MEMFD_CREATE', args: p.chance(1, 10) ? { pages, allowSealing: false } : { pages } }
+  },
   MEMFD_SEAL: (s, p) => ({ op: 'MEMFD_SEAL', args: { fd: memfdArg(s, p), seals: sealsArg(p) } }),
   MEMFD_TRUNCATE: (s, p) => ({ op: 'MEMFD_TRUNCATE', args: { fd: memfdArg(s, p), pages: p.chance(1, 12) ? 300 : p.int(8) } }),
   IOMMUFD_OPEN: () => ({ op: 'IOMMUFD_OPEN', args: {} }),
@@ -144,6 +156,9 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const args = { iommufd, hwpt_id: objArg(s, iommufd, p, 'HWPT_PAGING'), token }
     return { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: p.chance(1, 10) ? { ...args, preserve: false } : args }
   },
+  // the newer names of the mark ioctl: the same picks, without V1's `preserve` field
+  IOMMU_HWPT_LU_MARK_PRESERVE: (s, p) => ({ op: 'IOMMU_HWPT_LU_MARK_PRESERVE', args: markArgs(s, p) }),
+  IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE: (s, p) => ({ op: 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE', args: markArgs(s, p) }),
   IOMMU_HWPT_LU_RESTORE: (s, p) => {
     const iommufd = p.mostly(fdsOf(s, 'iommufd', (f) => f.kind === 'iommufd' && !!f.lu), () => iommufdArg(s, p))
     const records = (ictx(s, iommufd)?.lu?.records ?? []).map((r) => BigInt(r.token))
@@ -194,6 +209,11 @@ export const RESOLVE: Record<OpName, Resolver> = {
     return { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session, token: p.mostly(tokens, () => p.pick([...tokensInPlay(s), ABSENT_TOKEN])!) } }
   },
   LIVEUPDATE_SESSION_FINISH: (s, p) => ({ op: 'LIVEUPDATE_SESSION_FINISH', args: { session: p.mostly(sessionFds(s, 'in'), () => p.pick(allFds(s)) ?? 3) } }),
+  // any session fd, either direction; sometimes a non-zero reserved field (EINVAL)
+  LIVEUPDATE_SESSION_GET_NAME: (s, p) => {
+    const session = p.mostly([...sessionFds(s, 'out'), ...sessionFds(s, 'in')], () => p.pick(allFds(s)) ?? 3)
+    return { op: 'LIVEUPDATE_SESSION_GET_NAME', args: p.chance(1, 4) ? { session, reserved: 1 } : { session } }
+  },
   CLOSE: (s, p) => ({ op: 'CLOSE', args: { fd: p.mostly(allFds(s), () => 3 + p.int(10)) } }),
   KEXEC: () => ({ op: 'KEXEC', args: {} }),
   DMA: (s, p) => {
@@ -225,6 +245,8 @@ export const WEIGHTS: Record<OpName, number> = {
   IOMMU_DESTROY: 2,
   IOMMU_HWPT_LU_SET_PRESERVE: 3,
   IOMMU_HWPT_LU_RESTORE: 3,
+  IOMMU_HWPT_LU_MARK_PRESERVE: 1,
+  IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE: 1,
   VFIO_CDEV_OPEN: 3,
   VFIO_DEVICE_BIND_IOMMUFD: 3,
   VFIO_DEVICE_ATTACH_IOMMUFD_PT: 4,
@@ -237,6 +259,7 @@ export const WEIGHTS: Record<OpName, number> = {
   LIVEUPDATE_IOCTL_RETRIEVE_SESSION: 2,
   LIVEUPDATE_SESSION_RETRIEVE_FD: 3,
   LIVEUPDATE_SESSION_FINISH: 2,
+  LIVEUPDATE_SESSION_GET_NAME: 1,
   CLOSE: 1,
   KEXEC: 1,
   DMA: 4,

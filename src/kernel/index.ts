@@ -16,7 +16,7 @@
 import type { Design } from '../../models/design.ts'
 import type { LuoSessionView, Observation, OwnerView, Probe, Translation } from '../../models/observation.ts'
 import { sortProbes } from '../../models/observe.ts'
-import { err, fault, hex, ok, unreachable, type Op, type Result } from '../../models/ops.ts'
+import { err, fault, hex, ok, okText, unreachable, type Op, type Result } from '../../models/ops.ts'
 import { tablePagesOf, type Platform } from '../../models/platform.ts'
 import { hooksFor } from './defects/index.ts'
 import { FaultInjector } from './failnth.ts'
@@ -26,7 +26,7 @@ import { destroy, hwptAlloc, ioasAlloc, ioasMap, ioasMapFile, ioasUnmap, iommufd
 import { domainRuns, translateProbes } from './iommu.ts'
 import { Iotlb } from './iotlb.ts'
 import { bootFromHandover, coldBoot, reboot, type BootParams } from './kexec.ts'
-import { createSession, finish, liveupdateOpen, preserveFd, retrieveFd, retrieveSession } from './luo.ts'
+import { createSession, finish, getName, liveupdateOpen, preserveFd, retrieveFd, retrieveSession } from './luo.ts'
 import { memfdCreate, memfdSeal, memfdTruncate } from './memfd.ts'
 import { walk, WALK_BAD } from './pagetable.ts'
 import { isPanic } from './panic.ts'
@@ -134,6 +134,10 @@ export class Kernel {
         return r(luSetPreserve(k, op.args))
       case 'IOMMU_HWPT_LU_RESTORE':
         return r(luRestore(k, op.args))
+      // the newer names of the same ioctl (V3 uapi): one handler
+      case 'IOMMU_HWPT_LU_MARK_PRESERVE':
+      case 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE':
+        return r(luSetPreserve(k, op.args))
       case 'VFIO_CDEV_OPEN':
         return r(cdevOpen(k, op.args))
       case 'VFIO_DEVICE_BIND_IOMMUFD':
@@ -158,6 +162,10 @@ export class Kernel {
         return r(retrieveFd(k, op.args))
       case 'LIVEUPDATE_SESSION_FINISH':
         return r(finish(k, op.args))
+      case 'LIVEUPDATE_SESSION_GET_NAME': {
+        const name = getName(k, op.args)
+        return isErr(name) ? err(name) : okText(name.name)
+      }
       case 'CLOSE':
         return r(closeFd(k, op.args.fd))
       case 'KEXEC':

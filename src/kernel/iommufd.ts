@@ -73,19 +73,29 @@ function allocIova(ioas: Ioas, length: bigint, source: bigint): Ret<number> {
   return at < 0 ? 'ENOSPC' : at
 }
 
-/** Checks shared by IOMMU_IOAS_MAP and MAP_FILE, in the kernel's order. */
+/** iommufd_ioas_map / _map_file: the ioctl's own range check, then iopt_map_pages ->
+ *  iopt_alloc_area_pages. */
 function checkMap(ictx: IommufdCtx, ioasId: number, length: bigint, iova: bigint | undefined, source: bigint): Ret<{ ioas: Ioas; iovaPfn: number }> {
   const ioas = getObj(ictx, ioasId, 'IOAS')
   if (isErr(ioas)) return ioas
   if (length >= U64_MAX || (iova !== undefined && iova >= U64_MAX)) return 'EOVERFLOW'
+  return allocAreaPages(ioas, length, iova, source)
+}
+
+/** iopt_alloc_area_pages, under iova_rwsem: iopt_lu_map_immutable (-EBUSY) comes before
+ *  `(length & (iova_alignment - 1)) || !length` (-EINVAL) (V2 mail patch "iommufd-lu: ...",
+ *  drivers/iommu/iommufd/io_pagetable.c hunk), then iopt_check_iova for a fixed IOVA
+ *  (alignment -EINVAL, overflow -EOVERFLOW, aperture -EINVAL, in use -EEXIST) or
+ *  iopt_alloc_iova. */
+function allocAreaPages(ioas: Ioas, length: bigint, iova: bigint | undefined, source: bigint): Ret<{ ioas: Ioas; iovaPfn: number }> {
+  // a preserved IOAS is immutable: map, unmap and cut are EBUSY (live-update.md §2.2 step 3)
+  if (ioas.immutable) return 'EBUSY'
   if (length === 0n || length % 4096n !== 0n) return 'EINVAL'
   if (iova !== undefined) {
     if (iova % 4096n !== 0n) return 'EINVAL'
     if (iova + length > U64_MAX) return 'EOVERFLOW'
     if (iova + length > IOVA_LIMIT) return 'EINVAL'
   }
-  // a preserved IOAS is immutable: map, unmap and cut are EBUSY (live-update.md §2.2 step 3)
-  if (ioas.immutable) return 'EBUSY'
   if (iova === undefined) {
     const at = allocIova(ioas, length, source)
     return isErr(at) ? at : { ioas, iovaPfn: at }
@@ -214,7 +224,7 @@ export function addHwpt(ictx: IommufdCtx, id: number, domain: Domain, ioas: Ioas
 function removeHwpt(k: Kern, ictx: IommufdCtx, h: Hwpt): void {
   ictx.objects.delete(h.id)
   ictx.ids.free(h.id)
-  if (h.mark !== undefined && ictx.marks.get(h.mark) === h) ictx.marks.delete(h.mark)
+  if (h.mark !== undefined) for (const [t, x] of [...ictx.marks]) if (x === h) ictx.marks.delete(t)
   if (h.ioas !== undefined) {
     h.ioas.users--
     h.ioas.hwpts.delete(h)
@@ -339,34 +349,78 @@ export function dropLu(k: Kern, ictx: IommufdCtx): void {
 
 // ---------------------------------------------------------------- live update
 
-/** IOMMU_HWPT_LU_SET_PRESERVE: mark a paging HWPT with a u64 token (live-update.md §2.1; the
- *  semantics of re-marking and unmarking are the markSemantics axis). */
+/** The mark ioctl under its three names (IOMMU_HWPT_LU_SET_PRESERVE, IOMMU_HWPT_LU_MARK_PRESERVE,
+ *  IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE), one body per posted version (markImpl). None of them
+ *  refuses a mark while the iommufd is preserved (V1: "TODO: return error if iommufd is
+ *  already preserved"; V3b: ictx->liveupdate_mutex only serialises): the record was taken at
+ *  preserve time, so such a mark changes nothing that crosses the kexec. */
 export function luSetPreserve(k: Kern, a: ArgsOf<'IOMMU_HWPT_LU_SET_PRESERVE'>): Ret<void> {
   const ictx = ictxOf(k, a.iommufd)
   if (isErr(ictx)) return ictx
+  // iommufd_get_hwpt_paging
   const h = getObj(ictx, a.hwpt_id, 'HWPT_PAGING')
   if (isErr(h)) return h
   // a restored HWPT has no IOAS to check or freeze (inferred EINVAL)
   if (h.restored) return 'EINVAL'
-  // V1 TODO "return error if already prepared" (liveupdate_mutex; inferred EBUSY)
-  if (ictx.preservedIn !== undefined) return 'EBUSY'
-  const sem = k.design.markSemantics
   if (a.preserve === false) {
-    // only V1's flag has an unmark
-    if (sem !== 'flag') return 'EOPNOTSUPP'
-    if (h.mark !== undefined) ictx.marks.delete(h.mark)
-    h.mark = undefined
+    // V1 `hwpt_target->lu_preserved = cmd->preserved`: only markSemantics=flag has the field
+    if (k.design.markSemantics !== 'flag') return 'EOPNOTSUPP'
+    unmark(ictx, h)
     return
   }
-  const other = ictx.marks.get(a.token)
-  if (other !== undefined && other !== h) return 'EADDRINUSE'
-  // pin: xa_cmpxchg finds the slot taken (inferred EBUSY); flag/no-unmark overwrite
-  if (sem === 'pin' && h.mark !== undefined && h.mark !== a.token) return 'EBUSY'
+  switch (k.design.markImpl) {
+    case 'v1-overwrite-unmark':
+      return setPreservedV1(k, ictx, h, a.token)
+    case 'token-xarray-ref':
+      return markTokenXarray(k, ictx, h, a.token)
+    case 'v3-mark':
+      return markPreserveV3(k, ictx, h, a.token)
+  }
+}
+
+/** V1 iommufd_hwpt_lu_set_preserved: xa_for_each over HWPT_PAGING objects, "if (hwpt ==
+ *  hwpt_target) continue", another marked one with the token is -EADDRINUSE; then the
+ *  target's flag and token are (over)written. */
+function setPreservedV1(k: Kern, ictx: IommufdCtx, target: Hwpt, token: bigint): Ret<void> {
+  for (const obj of ictx.objects.values()) {
+    if (obj.type !== 'HWPT_PAGING' || obj === target) continue
+    if (obj.mark !== undefined && obj.mark === token) return 'EADDRINUSE'
+  }
+  setMark(k, ictx, target, token)
+}
+
+/** V3b iommufd_hwpt_liveupdate_mark_preserve: xa_for_each_marked(IOMMUFD_OBJ_LIVEUPDATE_MARK)
+ *  does not skip the target, so its own token again is -EADDRINUSE; __xa_set_mark, and
+ *  liveupdate_token is overwritten ("Overwriting HWPT liveupdate token"). */
+function markPreserveV3(k: Kern, ictx: IommufdCtx, target: Hwpt, token: bigint): Ret<void> {
+  for (const obj of ictx.objects.values()) if (obj.type === 'HWPT_PAGING' && obj.mark === token) return 'EADDRINUSE'
+  setMark(k, ictx, target, token)
+}
+
+/** V3a: xa_cmpxchg(&ictx->liveupdate_tokens, token, NULL, hwpt) — a token already in the
+ *  xarray is -EADDRINUSE; a new token for a marked HWPT is simply a second entry (the
+ *  iommufd preserve then fails, luo_file.ts). */
+function markTokenXarray(k: Kern, ictx: IommufdCtx, target: Hwpt, token: bigint): Ret<void> {
+  if (ictx.marks.has(token)) return 'EADDRINUSE'
+  ictx.marks.set(token, target)
+  if (target.mark === undefined) {
+    target.mark = token
+    // markSemantics=pin: "the liveupdate_tokens xarray still holds a reference to the HWPT"
+    if (k.design.markSemantics === 'pin') target.users++
+  }
+}
+
+function setMark(k: Kern, ictx: IommufdCtx, h: Hwpt, token: bigint): void {
   if (h.mark !== undefined) ictx.marks.delete(h.mark)
-  // pin: the token xarray holds a reference on the HWPT (live-update.md §2.1 (b))
-  else if (sem === 'pin') h.users++
-  h.mark = a.token
-  ictx.marks.set(a.token, h)
+  // markSemantics=pin: the mark holds a reference on the HWPT (live-update.md §2.1 (b))
+  else if (k.design.markSemantics === 'pin') h.users++
+  h.mark = token
+  ictx.marks.set(token, h)
+}
+
+function unmark(ictx: IommufdCtx, h: Hwpt): void {
+  for (const [t, x] of [...ictx.marks]) if (x === h) ictx.marks.delete(t)
+  h.mark = undefined
 }
 
 /** IOMMU_HWPT_LU_RESTORE: wrap a restored domain in a new HWPT_PAGING with no IOAS

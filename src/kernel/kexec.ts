@@ -114,10 +114,10 @@ export function reboot(k: Kern): Ret<Uint8Array> {
   const frozen: LuoFile[] = []
   for (const sess of k.outgoing)
     for (const e of sess.files) {
-      const r = handlerOf(e.kind).freeze(k, e)
+      const r = handlerOf(k, e.kind).freeze(k, e)
       if (isErr(r)) {
         for (const x of frozen.reverse()) {
-          handlerOf(x.kind).unfreeze(k, x)
+          handlerOf(k, x.kind).unfreeze(k, x)
           x.frozen = false
         }
         return r
@@ -131,8 +131,9 @@ export function reboot(k: Kern): Ret<Uint8Array> {
   return blob
 }
 
+/** Devices whose IOMMU state was preserved (iommufd_device_preserve ran for their file). */
 const preservedDevices = (k: Kern): { dev: KDevice; e: LuoFile }[] =>
-  k.outgoing.flatMap((s) => s.files.flatMap((e) => (e.file.kind === 'vfio' && e.file.bound !== undefined ? [{ dev: e.file.dev, e }] : [])))
+  k.outgoing.flatMap((s) => s.files.flatMap((e) => (e.file.kind === 'vfio' && e.iommu === true ? [{ dev: e.file.dev, e }] : [])))
 
 /** What the old kernel hands over, gathered from its state (encodeHandover writes it). */
 function collect(k: Kern): Handover {
@@ -149,7 +150,7 @@ function collect(k: Kern): Handover {
     sessions: k.outgoing.map((sess) => ({
       name: sess.name,
       files: sess.files.map((e) => {
-        const h = handlerOf(e.kind)
+        const h = handlerOf(k, e.kind)
         const data = new Writer()
         h.serialize(k, e, data, ctx)
         return { compatible: h.compatible, token: e.token, data: data.toBytes() }
@@ -343,7 +344,7 @@ export function bootFromHandover(p: BootParams, blob: Uint8Array): Kern | Panic 
     for (const s of h.sessions) {
       const sess: IncomingSession = { name: s.name, files: [], closedUnfinished: false }
       for (const f of s.files) {
-        const handler = handlerByCompatible(f.compatible)
+        const handler = handlerByCompatible(k, f.compatible)
         if (handler === undefined) reject(`session "${s.name}": no handler for "${f.compatible}"`)
         if (sess.files.some((x) => x.token === f.token)) reject(`session "${s.name}": token ${f.token} twice`)
         const r = new Reader(f.data)
@@ -363,7 +364,17 @@ export function bootFromHandover(p: BootParams, blob: Uint8Array): Kern | Panic 
       // an iommufd nobody retrieved yet still holds its restored domains
       if (inf.data.kind === 'iommufd') for (const r of inf.data.records) domainGet(r.domain)
     }
-  // 4. preserved devices: attached with their old DIDs, without rewriting the entries
+  // every preserved vfio device is held for its LUO file: a cdev open is EBUSY until
+  // RETRIEVE_FD (vfio_pci_liveupdate.c DOC), with or without IOMMU state
+  for (const sess of k.incoming)
+    for (const inf of sess.files)
+      if (inf.data.kind === 'vfio') {
+        const dev = k.deviceByBdf.get(inf.data.bdf)!
+        if (dev.incoming !== undefined) return die(`device ${dev.bdf} is in two vfio files`)
+        dev.incoming = { session: sess.name, token: inf.token }
+      }
+  // 4. devices with IOMMU state: attached with their old DIDs, without rewriting the entries
+  const restoredDevs = new Set<KDevice>()
   const reserve = k.bug.reserveDids === 'design' ? k.design.didReservation : k.bug.reserveDids
   for (const d of h.devices) {
     const dev = k.deviceByBdf.get(d.bdf)
@@ -371,7 +382,8 @@ export function bootFromHandover(p: BootParams, blob: Uint8Array): Kern | Panic 
     const cdev = k.incoming.find((s) => s.name === d.session)?.files.find((f) => f.token === d.cdevToken)?.data
     if (cdev?.kind !== 'vfio' || cdev.bdf !== d.bdf || cdev.iommufdToken !== d.iommufdToken)
       return die(`device ${d.bdf}: session "${d.session}" has no vfio file with token ${d.cdevToken} for it`)
-    if (dev.incoming !== undefined) return die(`device ${d.bdf} twice`)
+    if (restoredDevs.has(dev)) return die(`device ${d.bdf} twice`)
+    restoredDevs.add(dev)
     const entries = [{ pasid: 0, did: d.did, domain: d.domain }, ...d.pasids]
     for (const x of entries) {
       const dom = domains[x.domain]
@@ -396,7 +408,6 @@ export function bootFromHandover(p: BootParams, blob: Uint8Array): Kern | Panic 
     const g = dev.group
     g.owner = { kind: 'restored', session: d.session, token: d.iommufdToken }
     g.ownerCnt = 1
-    dev.incoming = { session: d.session, token: d.cdevToken }
   }
   return k
 }

@@ -8,17 +8,20 @@
 import type { ArgsOf } from '../../models/ops.ts'
 import { fget, fileOfFd, fput, installFd, newFile } from './files.ts'
 import { domainPut, isUser, reapDomains, setGroupDomain } from './iommu.ts'
-import { FILE_HANDLERS, handlerOf } from './luo_file.ts'
+import { fileHandlers, handlerOf } from './luo_file.ts'
 import type { Domain, IncomingSession, Kern, LiveupdateFile, LuoSession, Ret, SessionFile } from './state.ts'
 import { isErr } from './state.ts'
 import { resetGroup } from './vfio.ts'
 
 /** LIVEUPDATE_SESSION_NAME_LENGTH is 64 bytes including the NUL (uapi liveupdate.h). */
 const SESSION_NAME_MAX = 63
-/** About 744 sessions fit the session header pages. */
+/** 6.19-era LUO (samikhawaja/linux kernel/liveupdate/luo_session.c 0f15271): LUO_SESSION_PGCNT
+ *  = 16 pages of struct luo_session_ser, "give space for 744 sessions". */
 const LUO_SESSION_MAX = 744
-/** About 128 files fit a session's file_set (LUO_FILE_MAX). */
+/** 6.19-era LUO (torvalds/linux kernel/liveupdate/luo_file.c 00d0b37): LUO_FILE_MAX. */
 const LUO_FILE_MAX = 128
+/** 2026 LUO (torvalds/linux kernel/liveupdate/kho_block.c 637315c): the block sets grow up to
+ *  KHO_MAX_BLOCKS blocks, -ENOSPC beyond; luv never gets near it, so it is not modelled. */
 
 export function liveupdateOpen(k: Kern): Ret<number> {
   // exclusive: a second open is EBUSY (luo_core.c)
@@ -40,7 +43,8 @@ function outgoingOf(k: Kern, fd: number): Ret<LuoSession> {
   return sf.dir === 'out' ? k.outgoing.find((x) => x.file === sf)! : 'EINVAL'
 }
 
-/** A retrieved incoming session; an outgoing or finished one is EINVAL (inferred). */
+/** A retrieved incoming session (a finished one stays until its fd is released); an outgoing
+ *  one is EINVAL (LUO-2026 luo_ioctl_type_valid). */
 function incomingOf(k: Kern, fd: number): Ret<IncomingSession> {
   const sf = sessionOf(k, fd)
   if (isErr(sf)) return sf
@@ -48,12 +52,20 @@ function incomingOf(k: Kern, fd: number): Ret<IncomingSession> {
   return sess ?? 'EINVAL'
 }
 
+/** luo_session_insert(&outgoing): the 6.19-era LUO checks room in its serialization array
+ *  first (-ENOMEM), then walks the list for the name (-EEXIST); the 2026 LUO grows its
+ *  kho_block set (kho_block_set_grow(&sh->block_set, sh->count + 1)) where the array was. */
+function sessionInsert(k: Kern, name: string): Ret<void> {
+  if (k.design.luoCapacity === 'fixed-arrays' && k.outgoing.length === LUO_SESSION_MAX) return 'ENOMEM'
+  for (const it of k.outgoing) if (it.name === name) return 'EEXIST'
+}
+
 export function createSession(k: Kern, a: ArgsOf<'LIVEUPDATE_IOCTL_CREATE_SESSION'>): Ret<number> {
   if (k.luoFile === undefined) return 'EBADF'
   if (a.name.length === 0 || Buffer.byteLength(a.name) > SESSION_NAME_MAX) return 'EINVAL'
   // unique within the outgoing list; the incoming list is separate
-  if (k.outgoing.some((x) => x.name === a.name)) return 'EEXIST'
-  if (k.outgoing.length >= LUO_SESSION_MAX) return 'ENOMEM'
+  const e = sessionInsert(k, a.name)
+  if (isErr(e)) return e
   const file = newFile<SessionFile>(k, { kind: 'session', name: a.name, dir: 'out' })
   k.outgoing.push({ name: a.name, file, files: [] })
   return installFd(k, file)
@@ -76,10 +88,10 @@ export function preserveFd(k: Kern, a: ArgsOf<'LIVEUPDATE_SESSION_PRESERVE_FD'>)
   const sess = outgoingOf(k, a.session)
   if (isErr(sess)) return sess
   if (sess.files.some((p) => p.token === a.token)) return 'EEXIST'
-  if (sess.files.length >= LUO_FILE_MAX) return 'ENOSPC'
+  if (k.design.luoCapacity === 'fixed-arrays' && sess.files.length >= LUO_FILE_MAX) return 'ENOSPC'
   const f = fileOfFd(k, a.fd)
   if (isErr(f)) return f
-  const h = FILE_HANDLERS.find((x) => x.canPreserve(k, f))
+  const h = fileHandlers(k).find((x) => x.canPreserve(k, f))
   if (h === undefined) return 'ENOENT'
   // a file is preserved once (inferred EBUSY)
   if (f.luo !== undefined) return 'EBUSY'
@@ -101,7 +113,7 @@ export function retrieveFd(k: Kern, a: ArgsOf<'LIVEUPDATE_SESSION_RETRIEVE_FD'>)
   // (luo_file.c luo_retrieve_file)
   if (isErr(inf.retrieved)) return inf.retrieved
   if (inf.retrieved !== undefined) return installFd(k, inf.retrieved)
-  const f = handlerOf(inf.data.kind).retrieve(k, sess, inf)
+  const f = handlerOf(k, inf.data.kind).retrieve(k, sess, inf)
   if (isErr(f)) {
     inf.retrieved = f
     return f
@@ -112,14 +124,19 @@ export function retrieveFd(k: Kern, a: ArgsOf<'LIVEUPDATE_SESSION_RETRIEVE_FD'>)
 }
 
 function canFinish(k: Kern, sess: IncomingSession): boolean {
-  return sess.files.every((inf) => handlerOf(inf.data.kind).canFinish(k, inf))
+  return sess.files.every((inf) => handlerOf(k, inf.data.kind).canFinish(k, inf))
 }
 
-/** Finish every file in reverse order; whatever was not reclaimed is discarded and groups
- *  still on it lose their translation (unfinished=finish-discards, the old LUO uapi). */
-function doFinish(k: Kern, sess: IncomingSession): void {
+/** luo_file_finish(): an empty file set is 0 at once ("if (!file_set->count) return 0");
+ *  otherwise every can_finish must agree (-EBUSY, nothing finished, unless the old uAPI's
+ *  finish-discards), then each file is finished last to first and dropped from the set.
+ *  The session stays: only luo_session_release removes it. Whatever was not reclaimed is
+ *  discarded and groups still on it lose their translation (finish-discards). */
+function fileSetFinish(k: Kern, sess: IncomingSession): Ret<void> {
+  if (sess.files.length === 0) return
+  if (k.design.unfinished === 'finish-fails' && !canFinish(k, sess)) return 'EBUSY'
   const discarded = new Set<Domain>()
-  for (const inf of [...sess.files].reverse()) handlerOf(inf.data.kind).finish(k, sess, inf, discarded)
+  for (const inf of [...sess.files].reverse()) handlerOf(k, inf.data.kind).finish(k, sess, inf, discarded)
   for (const g of k.groups) {
     // PASIDs on a discarded domain are blocked; the RID is handled below
     for (const [pasid, dom] of [...g.pasids.entries()].sort((x, y) => x[0] - y[0]))
@@ -131,8 +148,8 @@ function doFinish(k: Kern, sess: IncomingSession): void {
       resetGroup(k, g)
     } else if (isErr(setGroupDomain(k, g, 0, 'blocking'))) throw new Error('luv: blocking a group allocated')
   }
-  k.incoming.splice(k.incoming.indexOf(sess), 1)
-  for (const inf of sess.files) {
+  const files = sess.files.splice(0)
+  for (const inf of files) {
     if (inf.retrieved !== undefined && !isErr(inf.retrieved)) fput(k, inf.retrieved)
     // records of an iommufd that was never retrieved stop holding their domains
     else if (inf.data.kind === 'iommufd') for (const r of inf.data.records) domainPut(k, r.domain)
@@ -140,12 +157,23 @@ function doFinish(k: Kern, sess: IncomingSession): void {
   reapDomains(k)
 }
 
+/** luo_session_finish(): luo_session_finish_one -> luo_file_finish; the session is not removed
+ *  (samikhawaja/linux kernel/liveupdate/luo_session.c). */
 export function finish(k: Kern, a: ArgsOf<'LIVEUPDATE_SESSION_FINISH'>): Ret<void> {
   const sess = incomingOf(k, a.session)
   if (isErr(sess)) return sess
-  // any can_finish false: EBUSY and nothing finished; it may be retried
-  if (k.design.unfinished === 'finish-fails' && !canFinish(k, sess)) return 'EBUSY'
-  doFinish(k, sess)
+  return fileSetFinish(k, sess)
+}
+
+/** luo_session_get_name() (LUO-2026): copies session->name out; `reserved` must be zero. The
+ *  6.19-era luo_session_ioctl has three ops (FINISH, PRESERVE_FD, RETRIEVE_FD): 0x43 is past
+ *  its table, "return -EINVAL" (luo_session.c 0f15271). */
+export function getName(k: Kern, a: ArgsOf<'LIVEUPDATE_SESSION_GET_NAME'>): Ret<{ name: string }> {
+  const sf = sessionOf(k, a.session)
+  if (isErr(sf)) return sf
+  if (k.design.luoCapacity === 'fixed-arrays') return 'EINVAL'
+  if ((a.reserved ?? 0) !== 0) return 'EINVAL'
+  return { name: sf.name }
 }
 
 /** A session fd's ->release: an outgoing session unpreserves its files in reverse order; a
@@ -155,15 +183,20 @@ export function releaseSession(k: Kern, sf: SessionFile): void {
     const sess = k.outgoing.find((x) => x.file === sf)
     if (sess === undefined) return
     for (const e of [...sess.files].reverse()) {
-      handlerOf(e.kind).unpreserve(k, e)
+      handlerOf(k, e.kind).unpreserve(k, e)
       e.file.luo = undefined
     }
     k.outgoing.splice(k.outgoing.indexOf(sess), 1)
     for (const e of sess.files) fput(k, e.file)
     return
   }
+  // luo_session_release of a retrieved session: finish it; an error leaves it on the incoming
+  // list (retrieved stays true, so it cannot be retrieved again); success removes it
   const sess = k.incoming.find((x) => x.retrievedAs === sf)
   if (sess === undefined) return
-  if (k.design.unfinished === 'finish-discards' || canFinish(k, sess)) doFinish(k, sess)
-  else sess.closedUnfinished = true
+  if (isErr(fileSetFinish(k, sess))) {
+    sess.closedUnfinished = true
+    return
+  }
+  k.incoming.splice(k.incoming.indexOf(sess), 1)
 }

@@ -14,9 +14,10 @@ import { Idr } from './idr.ts'
 import { dropLu } from './iommufd.ts'
 import { newFile } from './files.ts'
 import { pagePut } from './memfd.ts'
-import type { Domain, FileKind, HandlerData, IncomingFile, IncomingSession, IommufdCtx, KFile, Kern, LuRecord, MemfdFile, LuoFile, Ret } from './state.ts'
+import type { Domain, FileKind, HandlerData, Hwpt, IncomingFile, IncomingSession, IommufdCtx, KFile, Kern, LuRecord, MemfdFile, LuoFile, Ret } from './state.ts'
 import { isErr } from './state.ts'
 import { newCdev } from './vfio.ts'
+import { iommufdAttached, iommufdDevicePreserve, iommuUnpreserveDevice, pciLiveupdatePreserve, pciLiveupdateUnpreserve } from './device_preserve.ts'
 
 export interface SerializeCtx {
   domainIndex: Map<Domain, number>
@@ -50,54 +51,62 @@ const retrievedFile = (inf: IncomingFile): KFile | undefined => (inf.retrieved =
 
 // ---------------------------------------------------------------- memfd
 
-const memfdHandler: FileHandler = {
-  compatible: 'memfd-v1',
-  kind: 'memfd',
-  canPreserve: (_k, f) => f.kind === 'memfd',
-  preserve(k, e) {
-    const f = e.file as MemfdFile
-    // memfd_luo_preserve: KHO-preserve every folio and freeze the mapping's size
-    for (const p of f.pages) k.m.phys.preserve(p)
-    f.frozen = k.bug.freezeMemfd
-  },
-  unpreserve(k, e) {
-    const f = e.file as MemfdFile
-    for (const p of f.pages) k.m.phys.unpreserve(p)
-    f.frozen = false
-  },
-  freeze: () => undefined,
-  unfreeze: () => undefined,
-  serialize(_k, e, w) {
-    const f = e.file as MemfdFile
-    w.u32(f.pages.length).u8(f.seals)
-    for (const p of f.pages) w.u64n(p)
-  },
-  deserialize(r, { k }) {
-    const n = r.u32()
-    const seals = r.u8()
-    if (seals > 15) reject(`memfd seals 0x${seals.toString(16)}`)
-    const pfns: number[] = []
-    const seen = new Set<number>()
-    for (let i = 0; i < n; i++) {
-      const p = r.u64n()
-      if (k.m.phys.zoneOf(p) !== 'memory' || !k.m.phys.isIncoming(p) || seen.has(p)) reject(`memfd page ${p} is not a preserved page`)
-      seen.add(p)
-      pfns.push(p)
-    }
-    return { kind: 'memfd', pfns, seals }
-  },
-  retrieve(k, _sess, inf) {
-    const d = inf.data as Extract<HandlerData, { kind: 'memfd' }>
-    // kho_restore_folio for each page; the file owns them from now on
-    for (const p of d.pfns) k.m.phys.restore(p)
-    return newFile<MemfdFile>(k, { kind: 'memfd', pages: [...d.pfns], seals: d.seals, frozen: false })
-  },
-  canFinish: () => true,
-  finish(k, _sess, inf) {
-    // memfd_luo_finish without retrieve: the preserved folios are put back
-    if (retrievedFile(inf) !== undefined) return
-    for (const p of (inf.data as Extract<HandlerData, { kind: 'memfd' }>).pfns) pagePut(k, p)
-  },
+/** memfd-v1 (torvalds/linux mm/memfd_luo.c 02e117b: "Seals: File seals are not preserved. The
+ *  file is unsealed on restore") and memfd-v2 (newer memfd_luo.c, include/linux/kho/abi/
+ *  memfd.h MEMFD_LUO_ALL_SEALS: the seals are serialized and re-applied). Which one the
+ *  kernel registers is the memfdSeals axis. */
+function memfdHandler(compatible: 'memfd-v1' | 'memfd-v2'): FileHandler {
+  const v2 = compatible === 'memfd-v2'
+  return {
+    compatible,
+    kind: 'memfd',
+    canPreserve: (_k, f) => f.kind === 'memfd',
+    preserve(k, e) {
+      const f = e.file as MemfdFile
+      // memfd_luo_preserve: KHO-preserve every folio and freeze the mapping's size
+      for (const p of f.pages) k.m.phys.preserve(p)
+      f.frozen = k.bug.freezeMemfd
+    },
+    unpreserve(k, e) {
+      const f = e.file as MemfdFile
+      for (const p of f.pages) k.m.phys.unpreserve(p)
+      f.frozen = false
+    },
+    freeze: () => undefined,
+    unfreeze: () => undefined,
+    serialize(_k, e, w) {
+      const f = e.file as MemfdFile
+      w.u32(f.pages.length)
+      if (v2) w.u8(f.seals)
+      for (const p of f.pages) w.u64n(p)
+    },
+    deserialize(r, { k }) {
+      const n = r.u32()
+      const seals = v2 ? r.u8() : 0
+      if (seals > 15) reject(`memfd seals 0x${seals.toString(16)}`)
+      const pfns: number[] = []
+      const seen = new Set<number>()
+      for (let i = 0; i < n; i++) {
+        const p = r.u64n()
+        if (k.m.phys.zoneOf(p) !== 'memory' || !k.m.phys.isIncoming(p) || seen.has(p)) reject(`memfd page ${p} is not a preserved page`)
+        seen.add(p)
+        pfns.push(p)
+      }
+      return { kind: 'memfd', pfns, seals }
+    },
+    retrieve(k, _sess, inf) {
+      const d = inf.data as Extract<HandlerData, { kind: 'memfd' }>
+      // kho_restore_folio for each page; the file owns them from now on
+      for (const p of d.pfns) k.m.phys.restore(p)
+      return newFile<MemfdFile>(k, { kind: 'memfd', pages: [...d.pfns], seals: d.seals, frozen: false })
+    },
+    canFinish: () => true,
+    finish(k, _sess, inf) {
+      // memfd_luo_finish without retrieve: the preserved folios are put back
+      if (retrievedFile(inf) !== undefined) return
+      for (const p of (inf.data as Extract<HandlerData, { kind: 'memfd' }>).pfns) pagePut(k, p)
+    },
+  }
 }
 
 // ---------------------------------------------------------------- iommufd
@@ -117,9 +126,20 @@ const iommufdHandler: FileHandler = {
   preserve(k, e) {
     const ictx = e.file as IommufdCtx
     const marked = markedHwpts(ictx)
+    // markImpl=token-xarray-ref (V3a): the preserve walks ictx->liveupdate_tokens, one entry
+    // per token; two entries for one HWPT preserve its domain twice, and the second
+    // iommu_preserve_domain sees domain->preserved_state: -EBUSY
+    if (k.design.markImpl === 'token-xarray-ref') {
+      const seen = new Set<Hwpt>()
+      for (const h of ictx.marks.values()) {
+        if (seen.has(h)) return 'EBUSY'
+        seen.add(h)
+      }
+    }
     for (const h of marked) {
       if (h.ioas === undefined) continue
-      for (const { value: area } of h.ioas.areas) {
+      // memoryRule=none: V1 iommufd_save_hwpts looks at nothing but hwpt->common.domain
+      if (k.design.memoryRule !== 'none') for (const { value: area } of h.ioas.areas) {
         // file-backed (EINVAL), sealed at map time (EINVAL, D7), backed by a memfd already
         // preserved in this session (ENOENT)
         if (area.kind !== 'file') return 'EINVAL'
@@ -163,7 +183,8 @@ const iommufdHandler: FileHandler = {
     for (const h of recs) {
       const devs = new Set<string>()
       for (const per of ictx.attach.values()) for (const at of per.values()) if (at.hwpt === h) for (const d of at.devices) devs.add(d.bdf)
-      w.u64(ctx.token(h.mark!)).u32(ctx.domainIndex.get(h.domain)!).u16(devs.size)
+      // the token taken at preserve: a mark after it does not reach the record
+      w.u64(ctx.token(h.domain.preserved!.token)).u32(ctx.domainIndex.get(h.domain)!).u16(devs.size)
       for (const bdf of [...devs].sort()) w.str(bdf)
     }
   },
@@ -230,67 +251,82 @@ const iommufdHandler: FileHandler = {
 const vfioHandler: FileHandler = {
   compatible: 'vfio-pci-v1',
   kind: 'vfio',
-  // a cdev-opened vfio-pci device in a singleton iommu group (VFIO v3, at Jason's request)
-  canPreserve: (_k, f) => f.kind === 'vfio' && f.dev.group.devices.length === 1,
-  /** iommufd_device_preserve → iommu_preserve_device (live-update.md §3, §4.1). */
+  // vfio_pci_liveupdate_can_preserve: a cdev-opened vfio-pci device; nothing about its group
+  // (samikhawaja/linux drivers/vfio/pci/vfio_pci_liveupdate.c 03855e7)
+  canPreserve: (_k, f) => f.kind === 'vfio',
+  /** vfio_pci_liveupdate_preserve: "If iommufd is attached, preserve the underlying domain"
+   *  (iommufd_device_preserve), then pci_liveupdate_preserve; its failure unwinds the first. */
   preserve(k, e) {
     if (e.file.kind !== 'vfio') return
     const vf = e.file
     const dev = vf.dev
-    // not bound: no IOMMU_NO_PASID attachment
-    if (vf.bound === undefined) return 'ENOENT'
-    const ictx = vf.bound.ictx
-    const per = ictx.attach.get(dev.group)
-    for (const [pasid, at] of [...(per ?? [])].sort((a, b) => a[0] - b[0])) {
-      if (pasid === 0 || !at.devices.includes(dev)) continue
-      // pasidPreservation=none: a PASID attachment makes preserve fail (V2/V3 EOPNOTSUPP);
-      // all: every PASID's HWPT must be preserved too; selective: the others are dropped
-      if (k.design.pasidPreservation === 'none') return 'EOPNOTSUPP'
-      if (k.design.pasidPreservation === 'all' && at.hwpt.domain.preserved === undefined) return 'EINVAL'
+    const attached = vf.bound !== undefined && iommufdAttached(vf.bound.ictx, dev)
+    if (attached) {
+      const r = iommufdDevicePreserve(k, e.session, vf.bound!.ictx, dev)
+      if (isErr(r)) return r
     }
-    const rid = per?.get(0)
-    if (rid === undefined || !rid.devices.includes(dev)) return 'ENOENT'
-    // the attached HWPT must be a preserved paging HWPT
-    if (rid.hwpt.domain.preserved === undefined) return 'EINVAL'
-    // the iommufd must be preserved in this session (order memfd -> iommufd -> cdev)
-    if (ictx.luo?.session !== e.session) return 'ENOENT'
-    // iommu_preserve_device: EINVAL if the group's DMA owner is not claimed
-    if (dev.group.ownerCnt === 0) return 'EINVAL'
-    dev.preservedIn = e.session.name
+    const p = pciLiveupdatePreserve(dev)
+    if (isErr(p)) {
+      if (attached) iommuUnpreserveDevice(dev) // err_iommufd_unpreserve
+      return p
+    }
+    e.iommu = attached
   },
   unpreserve(_k, e) {
-    if (e.file.kind === 'vfio') e.file.dev.preservedIn = undefined
+    if (e.file.kind !== 'vfio') return
+    if (e.iommu) iommuUnpreserveDevice(e.file.dev)
+    pciLiveupdateUnpreserve(e.file.dev)
   },
   // vfio_pci_liveupdate freeze: interrupts still enabled is EINVAL, reboot() fails
   freeze: (_k, e) => (e.file.kind === 'vfio' && e.file.irqs ? 'EINVAL' : undefined),
   unfreeze: () => undefined,
   serialize(_k, e, w, ctx) {
     if (e.file.kind !== 'vfio') return
-    w.str(e.file.dev.bdf).u64(ctx.token(e.file.bound!.ictx.luo!.token))
+    // our record: the BDF, then whether IOMMU state went with it and the iommufd's token
+    w.str(e.file.dev.bdf).u8(e.iommu ? 1 : 0)
+    if (e.iommu) w.u64(ctx.token(e.file.bound!.ictx.luo!.token))
   },
   deserialize(r, { k }) {
     const bdf = r.str()
     if (!k.deviceByBdf.has(bdf)) reject(`vfio file names unknown device ${bdf}`)
-    return { kind: 'vfio', bdf, iommufdToken: r.u64() }
+    const iommu = r.u8()
+    if (iommu > 1) reject(`vfio file for ${bdf}: iommu flag ${iommu}`)
+    return iommu === 1 ? { kind: 'vfio', bdf, iommufdToken: r.u64() } : { kind: 'vfio', bdf }
   },
+  /** vfio_pci_liveupdate_retrieve: find the device, open a cdev file for it, and keep the
+   *  record in vdev->liveupdate_incoming_state until vfio_pci_core_enable is done with it. */
   retrieve(k, _sess, inf) {
     const dev = k.deviceByBdf.get((inf.data as Extract<HandlerData, { kind: 'vfio' }>).bdf)!
     dev.incoming = undefined
+    dev.liveupdateIncomingState = inf.data
     return newCdev(k, dev)
   },
-  canFinish: (_k, inf) => retrievedFile(inf) !== undefined,
+  /** vfio_pci_liveupdate_can_finish: retrieve_status > 0 and !vdev->liveupdate_incoming_state. */
+  canFinish(k, inf) {
+    if (retrievedFile(inf) === undefined) return false
+    return k.deviceByBdf.get((inf.data as Extract<HandlerData, { kind: 'vfio' }>).bdf)!.liveupdateIncomingState === undefined
+  },
   finish(k, _sess, inf) {
-    k.deviceByBdf.get((inf.data as Extract<HandlerData, { kind: 'vfio' }>).bdf)!.incoming = undefined
+    const dev = k.deviceByBdf.get((inf.data as Extract<HandlerData, { kind: 'vfio' }>).bdf)!
+    dev.incoming = undefined
+    dev.liveupdateIncomingState = undefined
   },
 }
 
-/** liveupdate_register_file_handler order. */
-export const FILE_HANDLERS: readonly FileHandler[] = [memfdHandler, iommufdHandler, vfioHandler]
+/** The registered handlers, in liveupdate_register_file_handler order: the memfd handler is
+ *  memfd-v1 or memfd-v2 (memfdSeals). */
+const HANDLERS_V1: readonly FileHandler[] = [memfdHandler('memfd-v1'), iommufdHandler, vfioHandler]
+const HANDLERS_V2: readonly FileHandler[] = [memfdHandler('memfd-v2'), iommufdHandler, vfioHandler]
 
-export function handlerOf(kind: FileKind): FileHandler {
-  return FILE_HANDLERS.find((h) => h.kind === kind)!
+export function fileHandlers(k: { design: Kern['design'] }): readonly FileHandler[] {
+  return k.design.memfdSeals === 'reapplied' ? HANDLERS_V2 : HANDLERS_V1
 }
 
-export function handlerByCompatible(compatible: string): FileHandler | undefined {
-  return FILE_HANDLERS.find((h) => h.compatible === compatible)
+export function handlerOf(k: { design: Kern['design'] }, kind: FileKind): FileHandler {
+  return fileHandlers(k).find((h) => h.kind === kind)!
+}
+
+/** The next kernel finds a handler by the compatible string the old one wrote. */
+export function handlerByCompatible(k: { design: Kern['design'] }, compatible: string): FileHandler | undefined {
+  return fileHandlers(k).find((h) => h.compatible === compatible)
 }

@@ -56,7 +56,8 @@ function memfdOf(k: Kern, fd: number): Ret<MemfdFile> {
 export function memfdCreate(k: Kern, a: ArgsOf<'MEMFD_CREATE'>): Ret<number> {
   const pages = allocPages(k, a.pages)
   if (isErr(pages)) return pages
-  const f = newFile<MemfdFile>(k, { kind: 'memfd', pages, seals: 0, frozen: false })
+  // memfd_create without MFD_ALLOW_SEALING keeps F_SEAL_SEAL set (mm/memfd.c)
+  const f = newFile<MemfdFile>(k, { kind: 'memfd', pages, seals: a.allowSealing === false ? SEAL_BITS.SEAL : 0, frozen: false })
   return installFd(k, f)
 }
 

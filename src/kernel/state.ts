@@ -116,6 +116,11 @@ export interface KDevice {
   cdevs: number
   /** the cdev file bound to an iommufd, if any */
   boundBy?: VfioFile
+  /** vdev->liveupdate_incoming_state: the vfio record, set by the LUO retrieve and dropped
+   *  by vfio_pci_core_enable (the retrieved cdev's bind) */
+  liveupdateIncomingState?: HandlerData
+  /** pci_liveupdate_preserve took this device (any of its files, with or without IOMMU state) */
+  pciPreserved?: boolean
 }
 
 // ---------------------------------------------------------------- files
@@ -232,7 +237,8 @@ export type FileKind = 'memfd' | 'iommufd' | 'vfio'
 export type HandlerData =
   | { kind: 'memfd'; pfns: number[]; seals: number }
   | { kind: 'iommufd'; records: LuRecord[] }
-  | { kind: 'vfio'; bdf: string; iommufdToken: bigint }
+  /** iommufdToken: the iommufd's LUO token when IOMMU state was preserved with the device */
+  | { kind: 'vfio'; bdf: string; iommufdToken?: bigint }
 
 /** A luo_file in an outgoing session. */
 export interface LuoFile {
@@ -242,6 +248,8 @@ export interface LuoFile {
   kind: FileKind
   /** iommufd: the IOAS this preserve made immutable */
   froze?: Ioas[]
+  /** vfio: iommufd_device_preserve ran (device->iommufd_attached at preserve time) */
+  iommu?: boolean
   frozen: boolean
 }
 

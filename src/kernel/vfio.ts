@@ -160,6 +160,9 @@ export function bind(k: Kern, a: ArgsOf<'VFIO_DEVICE_BIND_IOMMUFD'>): Ret<number
     hwptId = id
   }
   claimCommit(k, g, ictx)
+  // vfio_df_open -> vfio_pci_core_enable: the retrieved device is enabled and "set
+  // liveupdate_incoming_state to NULL ... once it's done using it" (mail by David Matlack)
+  dev.liveupdateIncomingState = undefined
   ictx.objects.set(devId, { type: 'DEVICE', id: devId, users: 2, dev })
   vf.bound = { ictx, devId }
   dev.boundBy = vf

@@ -42,7 +42,7 @@ const opt = <K extends ArgKind>(kind: K) => ({ kind, optional: true as const })
 
 /** Argument order here is the order files and renderings use. */
 const TABLE: ArgTable = {
-  MEMFD_CREATE: { pages: req('int') },
+  MEMFD_CREATE: { pages: req('int'), allowSealing: opt('bool') },
   MEMFD_SEAL: { fd: req('int'), seals: req('seals') },
   MEMFD_TRUNCATE: { fd: req('int'), pages: req('int') },
   IOMMUFD_OPEN: {},
@@ -66,6 +66,9 @@ const TABLE: ArgTable = {
     preserve: opt('bool'),
   },
   IOMMU_HWPT_LU_RESTORE: { iommufd: req('int'), token: req('token') },
+  // fidelity (issue 8): the newer names of the mark ioctl
+  IOMMU_HWPT_LU_MARK_PRESERVE: { iommufd: req('int'), hwpt_id: req('int'), token: req('token') },
+  IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE: { iommufd: req('int'), hwpt_id: req('int'), token: req('token') },
   VFIO_CDEV_OPEN: { bdf: req('str') },
   VFIO_DEVICE_BIND_IOMMUFD: { cdev: req('int'), iommufd: req('int') },
   VFIO_DEVICE_ATTACH_IOMMUFD_PT: { cdev: req('int'), pt_id: req('int'), pasid: opt('int') },
@@ -78,6 +81,7 @@ const TABLE: ArgTable = {
   LIVEUPDATE_IOCTL_RETRIEVE_SESSION: { name: req('str') },
   LIVEUPDATE_SESSION_RETRIEVE_FD: { session: req('int'), token: req('token') },
   LIVEUPDATE_SESSION_FINISH: { session: req('int') },
+  LIVEUPDATE_SESSION_GET_NAME: { session: req('int'), reserved: opt('int') },
   CLOSE: { fd: req('int') },
   KEXEC: {},
   DMA: { bdf: req('str'), pasid: opt('int'), iova: req('u64'), write: opt('bool') },

@@ -109,7 +109,13 @@ const outNum = (r: Result): number | undefined => (r.ok && r.out !== undefined ?
 function callOf(o: Op, n: Names): Call {
   switch (o.op) {
     case 'MEMFD_CREATE':
-      return { style: 'ret', fn: 'create_memfd', args: [hex(BigInt(o.args.pages) << 12n)], out: { kind: 'mfd', fd: true } }
+      // fidelity (issue 8): allowSealing false = memfd_create(name, 0)
+      return {
+        style: 'ret',
+        fn: o.args.allowSealing === false ? 'create_memfd_unsealable' : 'create_memfd',
+        args: [hex(BigInt(o.args.pages) << 12n)],
+        out: { kind: 'mfd', fd: true },
+      }
     case 'MEMFD_SEAL':
       return {
         style: 'sys',
@@ -160,6 +166,12 @@ function callOf(o: Op, n: Names): Call {
       const a = o.args
       const fn = a.preserve === false ? 'test_cmd_hwpt_lu_unset_preserve' : 'test_cmd_hwpt_lu_set_preserve'
       return { style: 'test', fn, args: [n.fd(a.iommufd), n.obj(a.iommufd, a.hwpt_id), token(a.token)] }
+    }
+    case 'IOMMU_HWPT_LU_MARK_PRESERVE':
+    case 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE': {
+      // fidelity (issue 8): the newer names of the mark ioctl
+      const a = o.args
+      return { style: 'test', fn: 'test_cmd_hwpt_lu_mark_preserve', args: [n.fd(a.iommufd), n.obj(a.iommufd, a.hwpt_id), token(a.token)] }
     }
     case 'IOMMU_HWPT_LU_RESTORE':
       return {
@@ -216,6 +228,9 @@ function callOf(o: Op, n: Names): Call {
       }
     case 'LIVEUPDATE_SESSION_FINISH':
       return { style: 'ret', fn: 'luo_session_finish', args: [n.fd(o.args.session)] }
+    case 'LIVEUPDATE_SESSION_GET_NAME':
+      // fidelity (issue 8)
+      return { style: 'ret', fn: 'luo_session_get_name', args: [n.fd(o.args.session), String(o.args.reserved ?? 0)] }
     case 'CLOSE':
       return { style: 'sys', fn: 'close', args: [n.fd(o.args.fd)] }
     case 'KEXEC':

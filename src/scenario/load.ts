@@ -10,7 +10,7 @@ import type { DesignSpec } from '../../models/design.ts'
 import { DEFAULT_PLATFORM, PlatformError, checkPlatform } from '../../models/platform.ts'
 import type { Platform } from '../../models/platform.ts'
 import type { PropertyName } from '../check/executor.types.ts'
-import { FILE_KEYS, STEP_KEYS, argSpecs, scenarioFileSchema } from './schema.ts'
+import { FILE_KEYS, STEP_KEYS, U64_DEC_RE, U64_HEX_RE, argSpecs, scenarioFileSchema } from './schema.ts'
 import type { ScenarioFile } from './schema.ts'
 import { ScenarioError, fieldPath } from './error.ts'
 import { isRef } from './types.ts'
@@ -95,6 +95,13 @@ function toU64(v: unknown): bigint | { ref: string } {
   return BigInt(v as string | number)
 }
 
+/** fidelity (issue 8): `{ "out": "vm0" }`, a string that is neither a u64 nor a "$name", is a
+ *  string output (LIVEUPDATE_SESSION_GET_NAME's name) and stays a string. */
+function expectOut(v: string | number): bigint | { ref: string } | string {
+  if (typeof v === 'string' && !v.startsWith('$') && !U64_HEX_RE.test(v) && !U64_DEC_RE.test(v)) return v
+  return toU64(v)
+}
+
 function convertStep(raw: RawStep, index: number): ScenarioStep {
   const specs = argSpecs(raw.op)
   const args: Record<string, ArgValue> = {}
@@ -108,7 +115,7 @@ function convertStep(raw: RawStep, index: number): ScenarioStep {
   const step: ScenarioStep = { index, op: raw.op, args }
   if (raw.as !== undefined) step.as = raw.as
   if (raw.expect !== undefined)
-    step.expect = (typeof raw.expect === 'string' ? raw.expect : { out: toU64(raw.expect.out) }) as Expect
+    step.expect = (typeof raw.expect === 'string' ? raw.expect : { out: expectOut(raw.expect.out) }) as Expect
   return step
 }
 

@@ -72,6 +72,8 @@ function violationLine(v: Violation, expected: ReadonlySet<string> = new Set()):
 /** An expected output is shown the way the result shows outputs: fds decimal, addresses hex. */
 export function expectToString(e: ResolvedExpect, like?: Result): string {
   if (typeof e === 'string') return e
+  // fidelity (issue 8): a string output (GET_NAME) prints as JSON
+  if (typeof e.out === 'string') return `out=${JSON.stringify(e.out)}`
   const decimal = like?.ok && typeof like.out === 'number'
   return `out=${decimal ? e.out.toString() : hex(e.out)}`
 }

@@ -11,7 +11,7 @@ import { isRef } from './types.ts'
 import type { Expect, Scenario, ScenarioStep } from './types.ts'
 
 /** An `expect` with its "$name" resolved. */
-export type ResolvedExpect = Expect<bigint>
+export type ResolvedExpect = Expect<bigint | string>
 
 export interface StepRecord {
   index: number
@@ -128,6 +128,8 @@ export function expectMatches(expect: ResolvedExpect, r: Result): boolean {
   if (expect === 'ok') return r.ok
   if (expect === 'fault') return 'fault' in r
   if (typeof expect === 'string') return sameResult(r, err(expect))
+  // fidelity (issue 8): a string output (GET_NAME) is Result.text
+  if (typeof expect.out === 'string') return r.ok && 'text' in r && r.text === expect.out
   return r.ok && r.out !== undefined && BigInt(r.out) === expect.out
 }
 

@@ -35,7 +35,7 @@ type SpecOf<T> = undefined extends T ? `${KindOf<NonNullable<T>>}?` : KindOf<T>
 type OpArgSpec = { [N in OpName]: { [K in keyof ArgsOf<N>]-?: SpecOf<ArgsOf<N>[K]> } }
 
 export const OP_ARGS: OpArgSpec = {
-  MEMFD_CREATE: { pages: 'int' },
+  MEMFD_CREATE: { pages: 'int', allowSealing: 'bool?' },
   MEMFD_SEAL: { fd: 'int', seals: 'seals' },
   MEMFD_TRUNCATE: { fd: 'int', pages: 'int' },
   IOMMUFD_OPEN: {},
@@ -47,6 +47,8 @@ export const OP_ARGS: OpArgSpec = {
   IOMMU_DESTROY: { iommufd: 'int', id: 'int' },
   IOMMU_HWPT_LU_SET_PRESERVE: { iommufd: 'int', hwpt_id: 'int', token: 'u64', preserve: 'bool?' },
   IOMMU_HWPT_LU_RESTORE: { iommufd: 'int', token: 'u64' },
+  IOMMU_HWPT_LU_MARK_PRESERVE: { iommufd: 'int', hwpt_id: 'int', token: 'u64' },
+  IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE: { iommufd: 'int', hwpt_id: 'int', token: 'u64' },
   VFIO_CDEV_OPEN: { bdf: 'bdf' },
   VFIO_DEVICE_BIND_IOMMUFD: { cdev: 'int', iommufd: 'int' },
   VFIO_DEVICE_ATTACH_IOMMUFD_PT: { cdev: 'int', pt_id: 'int', pasid: 'int?' },
@@ -59,6 +61,7 @@ export const OP_ARGS: OpArgSpec = {
   LIVEUPDATE_IOCTL_RETRIEVE_SESSION: { name: 'string' },
   LIVEUPDATE_SESSION_RETRIEVE_FD: { session: 'int', token: 'u64' },
   LIVEUPDATE_SESSION_FINISH: { session: 'int' },
+  LIVEUPDATE_SESSION_GET_NAME: { session: 'int', reserved: 'int?' },
   CLOSE: { fd: 'int' },
   KEXEC: {},
   DMA: { bdf: 'bdf', pasid: 'int?', iova: 'u64', write: 'bool?' },
@@ -136,6 +139,9 @@ export const expectSchema = z.union(
   [
     z.enum(['ok', 'fault', ...ERRNO_NAMES], msg(MSG.expect)),
     z.strictObject({ out: u64Schema }),
+    // a string output (LIVEUPDATE_SESSION_GET_NAME's name); a string that reads as a u64 or a
+    // "$name" is taken as one of those first
+    z.strictObject({ out: z.string(msg(MSG.expect)) }),
   ],
   msg(MSG.expect),
 ).meta({ id: 'expect', description: '"ok", "fault", an errno name, or { "out": V }' })

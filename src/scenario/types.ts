@@ -14,7 +14,8 @@ export const isRef = (v: unknown): v is Ref => typeof v === 'object' && v !== nu
 
 export type ArgValue = number | bigint | boolean | string | string[] | Ref
 
-export type Expect<V = bigint | Ref> = 'ok' | 'fault' | Errno | { out: V }
+/** `out` may be a string: the name LIVEUPDATE_SESSION_GET_NAME returns (Result.text). */
+export type Expect<V = bigint | Ref | string> = 'ok' | 'fault' | Errno | { out: V }
 
 export interface ScenarioStep {
   /** position in `steps`, as error messages and traces number it (0-based) */

@@ -49,7 +49,8 @@ describe('handover round trip', () => {
     expect(h.domains[0]).toMatchObject({ session: 'vm0', token: 0x1234n, level: 4 })
     expect(h.sessions).toHaveLength(1)
     expect(h.sessions[0].files.map((f) => [f.compatible, f.token])).toEqual([
-      ['memfd-v1', 1n],
+      // lpc2025 registers the memfd-v2 handler (memfdSeals=reapplied); memfd-v1 drops seals
+      ['memfd-v2', 1n],
       ['iommufd-v1', 2n],
       ['vfio-pci-v1', 3n],
     ])

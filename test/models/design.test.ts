@@ -14,7 +14,9 @@ describe('design resolution', () => {
   it('profiles carry the table of DESIGN.md §2.3 and unknown names are errors', () => {
     expect(PROFILES['rfc-v2'].design.replaceSwap).toBe('teardown-then-setup')
     expect(PROFILES.phase1.design.restoreFlow).toBe('boot-only')
-    expect(PROFILES['rfc-v2'].inferred).toEqual(['ownership', 'memoryRule', 'didReservation'])
+    // memoryRule is read now (V1 iommufd_save_hwpts checks no areas: 'none'); see profiles.test.ts
+    expect(PROFILES['rfc-v2'].inferred).toEqual(['ownership', 'replaceSwap', 'didReservation', 'pasidPreservation', 'devicePreserve'])
+    expect(PROFILES['rfc-v2'].design.memoryRule).toBe('none')
     expect(() => resolveDesign({ profile: 'v9' })).toThrow(DesignError)
     expect(() => resolveDesign({ overrides: { ownership: 'maybe' } })).toThrow(/unknown option 'maybe' for axis 'ownership'/)
     expect(() => resolveDesign({ overrides: { colour: 'red' } })).toThrow(/unknown design axis 'colour'/)
@@ -108,10 +110,12 @@ describe('markSemantics', () => {
     }
   })
 
-  it('pin refuses a second mark of the same HWPT; no-unmark overwrites the token', () => {
+  it('pin holds a reference (destroy EBUSY) but refuses no re-mark (audit I12: V3a fails later, at preserve); no-unmark overwrites the token', () => {
     const p = new Model({ markSemantics: 'pin' })
     const a = vmSetup(p)
-    expect(p.errno('IOMMU_HWPT_LU_SET_PRESERVE', { iommufd: a.ifd, hwpt_id: a.hwpt, token: 5n })).toBe('EBUSY')
+    expect(p.errno('IOMMU_HWPT_LU_SET_PRESERVE', { iommufd: a.ifd, hwpt_id: a.hwpt, token: 5n })).toBe('ok')
+    p.out('VFIO_DEVICE_DETACH_IOMMUFD_PT', { cdev: a.cdev })
+    expect(p.errno('IOMMU_DESTROY', { iommufd: a.ifd, id: a.hwpt })).toBe('EBUSY')
     const n = new Model({ markSemantics: 'no-unmark' })
     const b = vmSetup(n)
     expect(n.errno('IOMMU_HWPT_LU_SET_PRESERVE', { iommufd: b.ifd, hwpt_id: b.hwpt, token: 5n })).toBe('ok')

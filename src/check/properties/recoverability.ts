@@ -2,7 +2,7 @@
 // (models/recovery.ts: retrieve, bind, restore, new HWPT, replace, destroy, finish) succeeds;
 // and once every session has finished, nothing preserved leaks (handover pages, DIDs).
 
-import { leaks, recover, type Recovery } from '../../../models/recovery.ts'
+import { leaks, recover, unfinishedSessions, type Recovery } from '../../../models/recovery.ts'
 import type { State } from '../../../models/state.ts'
 import type { TraceStep } from './types.ts'
 
@@ -23,6 +23,6 @@ export function recoverability(t: TraceStep): string[] {
     return leaks(r.final).map((l) => `after the documented recovery: ${l}`)
   }
   if (t.op.op === 'LIVEUPDATE_SESSION_FINISH' || t.op.op === 'CLOSE')
-    if (t.prev.luo.incoming.length > 0) return leaks(t.next)
+    if (unfinishedSessions(t.prev)) return leaks(t.next)
   return []
 }

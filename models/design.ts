@@ -57,6 +57,10 @@ export const AXES = {
    *  preserved before its iommufd is ENOENT) or that the HWPT was preserved with the iommufd
    *  (V3 `liveupdate_preserved`, so the same order is EINVAL). */
   devicePreserve: ['mark-checked', 'preserved-checked'],
+  /** fidelity-audit K5 / M-I1: which preserved domains the next kernel rebuilds: only those a
+   *  preserved device's record names (iommu_restore_domain at probe; LU_RESTORE of any other
+   *  record is ENOENT, restored_domain NULL) or every preserved domain. */
+  restoreScope: ['preserved-device-records', 'every-preserved-domain'],
 } as const
 
 export type Axis = keyof typeof AXES
@@ -139,6 +143,10 @@ export const AXIS_OPTIONS: { [A in Axis]: Record<(typeof AXES)[A][number], Citat
     'token-xarray-ref': { source: 'drivers/iommu/iommufd/liveupdate.c V3a iommufd_hwpt_liveupdate_mark_preserve (xa_cmpxchg(&ictx->liveupdate_tokens, token, ...)); the second entry makes iommu_preserve_domain -EBUSY at preserve' },
     'v3-mark': { source: 'drivers/iommu/iommufd/liveupdate.c V3b iommufd_hwpt_liveupdate_mark_preserve (xa_for_each_marked(..., IOMMUFD_OBJ_LIVEUPDATE_MARK) without skipping the target, __xa_set_mark; liveupdate_mutex serialises, does not refuse)' },
   },
+  restoreScope: {
+    'preserved-device-records': { source: 'mail "[PATCH 00/14] iommu: Add live update state preservation" (V2 __iommu_group_maybe_restore_domain -> iommu_restore_domain, per preserved device at probe); samikhawaja/linux drivers/iommu/iommufd/liveupdate.c (V1) iommufd_hwpt_lu_restore: domain_ser->restored_domain NULL -> -ENOENT' },
+    'every-preserved-domain': { inferred: 'luv\'s first model: every HWPT the VMM marked comes back and can be reclaimed; no posted code does this' },
+  },
   devicePreserve: {
     'mark-checked': { source: 'mail "iommufd: … preserve/unpreserve device" (V2 drivers/iommu/iommufd/device.c iommufd_device_preserve: !hwpt_paging->lu_preserve -> -EINVAL, then liveupdate_get_token_outgoing -> -ENOENT)' },
     'preserved-checked': { source: 'samikhawaja/linux drivers/iommu/iommufd/device.c 027f82d iommufd_device_preserve (!hwpt_paging->liveupdate_preserved -> -EINVAL, set only by the iommufd\'s preserve)' },
@@ -190,7 +198,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
   lpc2025: profile(
     "LPC 2025 talk: the talk's design with its ongoing work landed (default)",
     {
-      series: 'LPC 2025 talk "IOMMU persistence for live update" with the RFC v2 flow; no single posted version: each axis names the version it takes its rule from',
+      series: 'the LPC 2025 talk on IOMMU live update (its two discussions) with the RFC v2 flow; no single posted version: each axis names the version it takes its rule from',
       date: '2025-12 (talk), rules up to 2026-06',
       trees: [V1_IOMMUFD, 'samikhawaja/linux drivers/iommu/iommufd/device.c 027f82d (V3 preserve checks)', LUO_2026, VFIO],
     },
@@ -211,6 +219,13 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['reapplied'],
       markImpl: ['v3-mark'],
       devicePreserve: ['preserved-checked'],
+      restoreScope: [
+        'every-preserved-domain',
+        {
+          inferred:
+            'the talk\'s flow restores every marked HWPT; the posted code rebuilds a domain only from a preserved device\'s record, and then a marked HWPT without a preserved device can never be reclaimed, so FINISH stays EBUSY (shown under rfc-v2)',
+        },
+      ],
     },
   ),
   'rfc-v2': profile(
@@ -237,6 +252,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['dropped'],
       markImpl: ['v1-overwrite-unmark'],
       devicePreserve: ['mark-checked', { inferred: 'V1 marks with the lu_preserved flag; its device preserve was not read, so V2\'s flag check is assumed' }],
+      restoreScope: ['preserved-device-records'],
     },
   ),
   phase1: profile(
@@ -263,6 +279,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['dropped', { inferred: 'memfd-v1 was the mainline memfd handler in Feb 2026; the series does not touch it' }],
       markImpl: ['v3-mark', { inferred: 'the V2 mark ioctl body was not read; V3b\'s loop assumed (same EADDRINUSE for another HWPT)' }],
       devicePreserve: ['mark-checked'],
+      restoreScope: ['preserved-device-records'],
     },
   ),
   v3: profile(
@@ -295,11 +312,45 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['reapplied'],
       markImpl: ['v3-mark'],
       devicePreserve: ['preserved-checked'],
+      restoreScope: ['preserved-device-records'],
     },
   ),
 }
 
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[]
+
+const citationProblem = (c: Citation | undefined): string | undefined => {
+  if (c === undefined) return 'has neither a source nor an inferred mark'
+  const text = isInferred(c) ? c.inferred : (c as { source?: string }).source
+  if (typeof text !== 'string' || text.trim().length < 8) return `has an empty ${isInferred(c) ? 'inference' : 'source'}`
+  return undefined
+}
+
+/** What docs/fidelity.md promises of this file, checked: every profile says which version it
+ *  is, every axis value of every profile and every option of every axis has a source or an
+ *  inferred mark with its reason. Empty when all is well (test/models/profiles.test.ts). */
+export function fidelityProblems(
+  profiles: Record<string, Profile> = PROFILES,
+  options: Record<string, Record<string, Citation>> = AXIS_OPTIONS,
+): string[] {
+  const out: string[] = []
+  for (const axis of AXIS_NAMES)
+    for (const o of AXES[axis] as readonly string[]) {
+      const p = citationProblem(options[axis]?.[o])
+      if (p) out.push(`axis option ${axis}=${o} ${p}`)
+    }
+  for (const [name, prof] of Object.entries(profiles)) {
+    const v = prof.version
+    if (!v || !v.series?.trim() || !v.date?.trim() || !(v.trees?.length > 0)) out.push(`profile ${name} does not say which posted version it is (series, date, trees)`)
+    for (const axis of AXIS_NAMES) {
+      const p = citationProblem(prof.cite?.[axis])
+      if (p) out.push(`profile ${name} axis ${axis}=${prof.design[axis]} ${p}`)
+    }
+    const inferred = AXIS_NAMES.filter((a) => prof.cite?.[a] !== undefined && isInferred(prof.cite[a]))
+    if (inferred.join() !== prof.inferred.join()) out.push(`profile ${name}: inferred list ${prof.inferred.join(',')} does not match its citations (${inferred.join(',')})`)
+  }
+  return out
+}
 export const DEFAULT_PROFILE: ProfileName = 'lpc2025'
 
 /** A design as written in a scenario file or on the command line. */

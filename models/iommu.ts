@@ -280,6 +280,8 @@ export function liveDomains(s: State | D): Set<DomainId> {
   }
   for (const sess of s.luo.incoming)
     for (const f of sess.files) if (f.ser.kind === 'iommufd' && typeof f.retrieved !== 'number') for (const r of f.ser.records) live.add(r.domain)
+  // a preserved page table nothing rebuilt stays held by KHO for the whole boot
+  for (const dom of Object.values(s.domains)) if (dom.unrebuilt) live.add(dom.id)
   return live
 }
 

@@ -358,6 +358,9 @@ export function luRestore(d: D, a: ArgsOf<'IOMMU_HWPT_LU_RESTORE'>): Result {
     if (d.design.replaceFlow === 'reassociate-at-bind' && f.objects[rec.reclaimedAs]) return ok(rec.reclaimedAs)
     fail('ENOENT')
   }
+  // V1 iommufd_hwpt_lu_restore: domain_ser->restored_domain NULL (no preserved device's
+  // record rebuilt it, restoreScope=preserved-device-records) is -ENOENT, record untouched
+  if (d.domains[rec.domain]?.unrebuilt) fail('ENOENT')
   // restoreHwpt=needs-rebind: ENODEV until every device that was attached is bound here,
   // then re-attach them all (V1 variant, live-update.md §2.3)
   const rebind = d.design.restoreHwpt === 'needs-rebind'

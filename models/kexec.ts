@@ -76,11 +76,22 @@ function nextKernel(s: State): State {
     incoming.push(inc)
   }
 
-  // KHO keeps the preserved domains' table pages; the domains come back as restored ones
+  // KHO keeps the preserved domains' table pages; the domains come back as restored ones.
+  // restoreScope=preserved-device-records: only a preserved device's record rebuilds its
+  // domain (V2 __iommu_group_maybe_restore_domain -> iommu_restore_domain); any other stays
+  // an unclaimed KHO page table whose record LU_RESTORE cannot use (V1: restored_domain NULL)
+  const named = new Set(devices.flatMap((pd) => [pd.rid.domain, ...Object.values(pd.pasids).map((e) => e.domain)]))
+  const everyDomain = s.design.restoreScope === 'every-preserved-domain'
   const domains: Record<DomainId, Domain> = {}
   for (const dom of Object.values(s.domains))
     if (dom.preserved)
-      domains[dom.id] = { id: dom.id, extents: dom.extents, slots: dom.slots, restored: dom.preserved }
+      domains[dom.id] = {
+        id: dom.id,
+        extents: dom.extents,
+        slots: dom.slots,
+        restored: dom.preserved,
+        ...(!everyDomain && !named.has(dom.id) && { unrebuilt: true }),
+      }
 
   const units: Record<string, Unit> = {}
   for (const u of s.platform.units) units[u.name] = { ida: [], context: {}, pasid: {} }

@@ -152,6 +152,8 @@ export function leaks(s: State): string[] {
     const stale = u.ida.filter((did) => !used.has(did))
     if (stale.length > 0) out.push(`${name}: DID ${stale.join(', ')} reserved but used by no domain`)
   }
+  const unclaimed = Object.values(s.domains).filter((d) => d.unrebuilt)
+  if (unclaimed.length > 0) out.push(`${unclaimed.length} preserved domain(s) no preserved device rebuilt still hold their KHO table pages`)
   return out
 }
 

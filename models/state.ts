@@ -121,6 +121,10 @@ export interface Domain {
   preserved?: { session: string; token: string }
   /** incoming: restored at boot from a preserved domain */
   restored?: { session: string; token: string }
+  /** incoming, restoreScope=preserved-device-records: preserved, but no preserved device's
+   *  record names it, so nothing rebuilt it (restored_domain NULL): its KHO table pages stay
+   *  held for this boot and LU_RESTORE of its record is ENOENT */
+  unrebuilt?: boolean
 }
 
 /** A context entry (RID) or PASID entry: the domain and the DID it is tagged with. */

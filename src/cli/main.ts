@@ -8,6 +8,7 @@ import { campaignCommand, CAMPAIGN_USAGE } from './campaign.ts'
 import type { CliDeps } from './deps.ts'
 import { lintCommand, LINT_USAGE } from './lint.ts'
 import { mergeCommand, MERGE_USAGE } from './merge.ts'
+import { profilesCommand, PROFILES_USAGE } from './profiles.ts'
 import { replayCommand, REPLAY_USAGE } from './replay.ts'
 import { runCommand, RUN_USAGE } from './run.ts'
 import { EXIT, UsageError } from './usage.ts'
@@ -26,6 +27,7 @@ export const COMMANDS: Record<string, Command> = {
   replay: { summary: 'replay a failure bundle, scenario.json or trace.itf.json', usage: REPLAY_USAGE, handler: replayCommand },
   merge: { summary: 'merge sharded campaign reports', usage: MERGE_USAGE, handler: mergeCommand },
   defects: { summary: 'list the seeded-defect catalogue', usage: DEFECTS_USAGE, handler: defectsCommand },
+  profiles: { summary: 'every design profile: its posted version, axis values and their sources', usage: PROFILES_USAGE, handler: profilesCommand },
   compare: { summary: 'design-comparison matrix', usage: 'usage: luv compare ...' },
   explore: { summary: 'bounded-exhaustive exploration', usage: 'usage: luv explore ...' },
   'lint-scenarios': { summary: 'validate scenario files without running them', usage: LINT_USAGE, handler: lintCommand },

@@ -343,7 +343,7 @@ export function releaseIommufd(k: Kern, ictx: IommufdCtx): void {
 /** ictx->lu goes (finish, or the ictx is released): its records stop holding their domains. */
 export function dropLu(k: Kern, ictx: IommufdCtx): void {
   if (ictx.lu === undefined) return
-  for (const r of ictx.lu.records) domainPut(k, r.domain)
+  for (const r of ictx.lu.records) if (r.domain !== undefined) domainPut(k, r.domain)
   ictx.lu = undefined
 }
 
@@ -432,6 +432,10 @@ export function luRestore(k: Kern, a: ArgsOf<'IOMMU_HWPT_LU_RESTORE'>): Ret<numb
   if (ictx.lu === undefined) return 'ENOTTY'
   const rec = ictx.lu.records.find((r) => r.token === a.token)
   if (rec === undefined) return 'ENOENT'
+  // V1 iommufd_hwpt_lu_restore: `domain = domain_ser->restored_domain; if (!domain) rc =
+  // -ENOENT` (the HWPT it began to allocate is aborted; the record stays unreclaimed)
+  const domain = rec.domain
+  if (domain === undefined) return 'ENOENT'
   if (rec.reclaimedAs !== undefined) {
     // reassociate-at-bind reclaimed it at bind: hand back that HWPT (inferred)
     if (k.design.replaceFlow === 'reassociate-at-bind' && ictx.objects.has(rec.reclaimedAs)) return rec.reclaimedAs
@@ -448,7 +452,7 @@ export function luRestore(k: Kern, a: ArgsOf<'IOMMU_HWPT_LU_RESTORE'>): Ret<numb
     }
   const id = ictx.ids.alloc(k.faults)
   if (isErr(id)) return id
-  const h = addHwpt(ictx, id, rec.domain, undefined, false, false, true)
+  const h = addHwpt(ictx, id, domain, undefined, false, false, true)
   rec.reclaimedAs = id
   // ... then re-attach them all (V1 variant)
   for (const dev of devs) {

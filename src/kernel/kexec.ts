@@ -330,9 +330,17 @@ export function bootFromHandover(p: BootParams, blob: Uint8Array): Kern | Panic 
     if (why !== undefined) return die(why)
   }
   for (const u of k.units) if (!h.units.some((x) => x.index === u.index) && isErr(allocRoot(k, u))) return die('no memory for a root table')
-  // 2. preserved domains: each page table adopted once, shared by its devices
-  const domains: Domain[] = []
+  // 2. preserved domains: each page table adopted once, shared by its devices. With
+  // restoreScope=preserved-device-records a domain is rebuilt only for a preserved device
+  // (V2 __iommu_group_maybe_restore_domain -> iommu_restore_domain at probe): a DOMAIN no
+  // DEVICE record names is never claimed, its table pages stay KHO-incoming for this boot
+  const named = new Set(h.devices.flatMap((d) => [d.domain, ...d.pasids.map((x) => x.domain)]))
+  const domains: (Domain | undefined)[] = []
   for (const [i, d] of h.domains.entries()) {
+    if (p.design.restoreScope === 'preserved-device-records' && !named.has(i)) {
+      domains[i] = undefined
+      continue
+    }
     const pt = PageTable.adopt(k.m.phys, d.root)
     if (isPanic(pt)) return pt
     const dom: Domain = { serial: k.nextDomain++, pt, synced: true, iommus: new Map(), refs: 0, slots: 0, restored: { session: d.session, token: d.token }, tablesGone: false }
@@ -362,7 +370,7 @@ export function bootFromHandover(p: BootParams, blob: Uint8Array): Kern | Panic 
     for (const inf of sess.files) {
       if (inf.data.kind === 'memfd') for (const pfn of inf.data.pfns) k.pageRef[pfn] = 1
       // an iommufd nobody retrieved yet still holds its restored domains
-      if (inf.data.kind === 'iommufd') for (const r of inf.data.records) domainGet(r.domain)
+      if (inf.data.kind === 'iommufd') for (const r of inf.data.records) if (r.domain !== undefined) domainGet(r.domain)
     }
   // every preserved vfio device is held for its LUO file: a cdev open is EBUSY until
   // RETRIEVE_FD (vfio_pci_liveupdate.c DOC), with or without IOMMU state

@@ -152,7 +152,7 @@ function fileSetFinish(k: Kern, sess: IncomingSession): Ret<void> {
   for (const inf of files) {
     if (inf.retrieved !== undefined && !isErr(inf.retrieved)) fput(k, inf.retrieved)
     // records of an iommufd that was never retrieved stop holding their domains
-    else if (inf.data.kind === 'iommufd') for (const r of inf.data.records) domainPut(k, r.domain)
+    else if (inf.data.kind === 'iommufd') for (const r of inf.data.records) if (r.domain !== undefined) domainPut(k, r.domain)
   }
   reapDomains(k)
 }

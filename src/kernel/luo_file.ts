@@ -27,7 +27,8 @@ export interface SerializeCtx {
 
 export interface DeserializeCtx {
   k: Kern
-  domains: Domain[]
+  /** the DOMAIN records by index; undefined where nothing rebuilt the domain */
+  domains: (Domain | undefined)[]
 }
 
 export interface FileHandler {
@@ -235,10 +236,10 @@ const iommufdHandler: FileHandler = {
   finish(k, _sess, inf, discarded) {
     const ictx = retrievedFile(inf) as IommufdCtx | undefined
     const recs = ictx !== undefined ? (ictx.lu?.records ?? []) : (inf.data as Extract<HandlerData, { kind: 'iommufd' }>).records
-    for (const r of recs) if (r.reclaimedAs === undefined) discarded.add(r.domain)
+    for (const r of recs) if (r.reclaimedAs === undefined && r.domain !== undefined) discarded.add(r.domain)
     if (k.bug.freeTablesAtFinish)
       for (const r of recs)
-        if (!r.domain.tablesGone) {
+        if (r.domain !== undefined && !r.domain.tablesGone) {
           for (const p of r.domain.pt.tablePages()) k.m.phys.free(p)
           r.domain.tablesGone = true
         }

@@ -191,7 +191,9 @@ export interface AttachRec {
 
 export interface LuRecord {
   token: bigint
-  domain: Domain
+  /** domain_ser->restored_domain: undefined when no preserved device's record rebuilt it at
+   *  boot (restoreScope=preserved-device-records); LU_RESTORE of it is then ENOENT */
+  domain: Domain | undefined
   /** BDFs attached to the HWPT when preserved (restoreHwpt=needs-rebind) */
   devices: string[]
   reclaimedAs?: number

@@ -170,7 +170,7 @@ export function bind(k: Kern, a: ArgsOf<'VFIO_DEVICE_BIND_IOMMUFD'>): Ret<number
   if (rec !== undefined) {
     if (needHwpt) {
       rec.reclaimedAs = hwptId
-      addHwpt(ictx, hwptId!, rec.domain, undefined, false, false, true)
+      addHwpt(ictx, hwptId!, rec.domain!, undefined, false, false, true) // found by g.domain: rebuilt
     }
     const per = mapFor(ictx, g)
     let at = per.get(0)

@@ -62,7 +62,9 @@ const GROUPED = {
   ],
 }
 
-/** Run the steps on the model and on the kernel implementation, each alone; the mismatches. */
+/** Run the steps on the model and on the kernel implementation, each alone (each must meet
+ *  every expectation), then on both together (their observations must agree at every step);
+ *  what went wrong. */
 function check(name: string, steps: Step[], design: Record<string, string> = {}, platform?: unknown): string[] {
   const sc = parseScenario({ name, design, ...(platform !== undefined && { platform }), steps }, name)
   const out: string[] = []
@@ -70,6 +72,11 @@ function check(name: string, steps: Step[], design: Record<string, string> = {},
     const run = runScenario(sc, { executor: createExecutor(sc.platform, sc.design, { impl }) })
     for (const s of run.steps)
       if (!s.expectOk) out.push(`${impl}: steps[${s.index}] ${s.op.op} returned ${resultToString(s.result)}, expected ${JSON.stringify(s.expect, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))}`)
+  }
+  const both = runScenario(sc, { executor: createExecutor(sc.platform, sc.design, { impl: 'both' }) })
+  for (const s of both.steps) {
+    if (s.diverged) out.push(`both: steps[${s.index}] ${s.op.op}: the results diverge`)
+    for (const v of s.violations) if (v.property === 'conformance') out.push(`both: steps[${s.index}] ${s.op.op}: ${v.message}`)
   }
   return out
 }
@@ -135,6 +142,26 @@ describe('audit item 2: rules fixed against the kernel source', () => {
       { op: 'LIVEUPDATE_SESSION_FINISH', args: { session: '$in' }, expect: 'ok' },
     ]
     expect(check('vfio-can-finish-after-bind', steps)).toEqual([])
+  })
+
+  it('K5/M-I1: LU_RESTORE finds only domains a preserved device rebuilt (V1 restored_domain NULL -> ENOENT)', () => {
+    // the HWPT is marked and its iommufd preserved, but its device is not
+    const steps = (restore: string, finish: string): Step[] => [
+      ...vm(),
+      { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: '$s', fd: '$mfd', token: 1 }, expect: 'ok' },
+      { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: '$s', fd: '$ifd', token: 2 }, expect: 'ok' },
+      { op: 'KEXEC', expect: 'ok' },
+      { op: 'LIVEUPDATE_OPEN', as: 'luo2' },
+      { op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION', args: { name: 'vm0' }, as: 'in' },
+      { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session: '$in', token: 1 }, expect: 'ok' },
+      { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session: '$in', token: 2 }, as: 'ifd2', expect: 'ok' },
+      { op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd: '$ifd2', token: '0x1234' }, as: 'old', expect: restore },
+      ...(restore === 'ok' ? [{ op: 'IOMMU_DESTROY', args: { iommufd: '$ifd2', id: '$old' }, expect: 'ok' }] : []),
+      // V1 can_finish: a record never reclaimed keeps FINISH at EBUSY
+      { op: 'LIVEUPDATE_SESSION_FINISH', args: { session: '$in' }, expect: finish },
+    ]
+    expect(check('restore-scope-records', steps('ENOENT', 'EBUSY'), { profile: 'rfc-v2' })).toEqual([])
+    expect(check('restore-scope-every', steps('ok', 'ok'), { profile: 'lpc2025' })).toEqual([])
   })
 
   it('I4: a map on a frozen IOAS is EBUSY before the length check (iopt_alloc_area_pages)', () => {

@@ -57,10 +57,11 @@ const TEST_VS_CODE: Record<string, Gap> = {
 /** Files that need an op, argument or profile luv does not have yet, and what is missing. */
 const CANNOT_LOAD: Record<string, string> = {}
 
-function run(file: string): { run: ScenarioRun; aborted?: string } {
+function run(file: string, defect?: string): { run: ScenarioRun; aborted?: string } {
   const sc = loadScenario(join(DIR, file))
   try {
-    return { run: runScenario(sc, { executor: createExecutor(sc.platform, sc.design, { impl: 'both' }) }) }
+    const executor = createExecutor(sc.platform, sc.design, { impl: 'both', ...(defect !== undefined && { defect }) })
+    return { run: runScenario(sc, { executor }) }
   } catch (e) {
     if (e instanceof UnboundNameError) return { run: e.partial, aborted: e.message }
     throw e
@@ -82,6 +83,19 @@ function firstFailingStep(r: ScenarioRun): number | undefined {
 describe('kselftest translations (properties/kselftests)', () => {
   it('the committed files are what generate.mjs writes', () => {
     execFileSync(process.execPath, [join(DIR, 'generate.mjs'), '--check'], { stdio: 'pipe' })
+  })
+
+  // The translations are worth something only if they can fail: two of the seeded kernel
+  // defects (src/kernel, `luv defects`) that the selftests catch, each at the step named.
+  it.each([
+    // a DID off by one: the first attach already diverges from the model (isolation/conformance)
+    ['did-alloc-off-by-one', 'iommufd_liveupdate_kexec_test.json', 14],
+    // preserve never freezes the IOAS: V1's verify_immutable() territory
+    ['ioas-mutable-after-preserve', 'iommufd_liveupdate.rfc-v2.json', 12],
+  ])('seeded defect %s is caught by %s at step %i', (defect, file, step) => {
+    const r = run(file, defect)
+    expect(r.run.passed, trace(r)).toBe(false)
+    expect(firstFailingStep(r.run), trace(r)).toBe(step)
   })
 
   it('every list entry names a file that exists', () => {

@@ -98,6 +98,17 @@ describe('kselftest translations (properties/kselftests)', () => {
     expect(firstFailingStep(r.run), trace(r)).toBe(step)
   })
 
+  it('every file names its source and runs under an explicit profile', () => {
+    for (const f of FILES) {
+      if (CANNOT_LOAD[f] !== undefined) continue
+      const sc = loadScenario(join(DIR, f))
+      // liveupdate.create_duplicate_session.json is "liveupdate-create_duplicate_session"
+      expect(sc.name, f).toBe(f.replace(/\.json$/, '').replace('.', '-'))
+      expect(sc.description ?? '', f).toMatch(/(torvalds|samikhawaja)\/linux tools\/testing\/selftests\//)
+      expect(sc.designSpec.profile, f).toBeDefined()
+    }
+  })
+
   it('every list entry names a file that exists', () => {
     for (const f of [...Object.keys(KNOWN_GAPS), ...Object.keys(TEST_VS_CODE), ...Object.keys(CANNOT_LOAD)])
       expect(FILES, `${f} is listed in test/kselftests.test.ts but not in ${DIR}`).toContain(f)

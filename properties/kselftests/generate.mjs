@@ -24,7 +24,27 @@ const SRC = {
   multiSession: `${T}/luo_multi_session.c @ 7b24dd46a70e94d8db83b50a04d46690fac216d0`,
   stressSessions: `${T}/luo_stress_sessions.c @ 7b24dd46a70e94d8db83b50a04d46690fac216d0`,
   stressFiles: `${T}/luo_stress_files.c @ 637315cb400eed1dbe721954fea437a61a2d65b2`,
+  // the LUO-6.19 texts (fixed session/file arrays; no GET_NAME, no name checks)
+  liveupdate619: `${T}/liveupdate.c @ cc4adab164b772a34b3340d644b7c4728498581e`,
+  utils619: `${T}/luo_test_utils.c @ 5add3c3c280a35f7e258e9cef7607db5a2e56fdc`,
+  kexecSimple619: `${T}/luo_kexec_simple.c @ ec496f77b4c11036cc835d6f045fb5e5ef1e6530`,
+  multiSession619: `${T}/luo_multi_session.c @ ec496f77b4c11036cc835d6f045fb5e5ef1e6530`,
 }
+
+/** The tests in the LUO-6.19 text of liveupdate.c (cc4adab): the first eight of the newest. */
+const LU_619 = new Set([
+  'basic_open_close',
+  'exclusive_open',
+  'create_duplicate_session',
+  'create_distinct_sessions',
+  'preserve_memfd',
+  'preserve_multiple_memfds',
+  'preserve_complex_scenario',
+  'preserve_unsupported_fd',
+])
+/** The profile on the LUO-6.19 text: phase1 (the Feb 2026 series is on that LUO; rfc-v2 has
+ *  the same LUO axis values, luoCapacity=fixed-arrays). */
+const LU_619_PROFILE = 'phase1'
 
 // Kernel functions the errnos were read from (LUO-2026 unless said otherwise).
 const WHY = {
@@ -192,6 +212,17 @@ function luTest(test, what, memoryPages, build, extra = '') {
     design: { profile: LU_PROFILE },
     steps: s.list,
   })
+  if (!LU_619.has(test)) return
+  scenario(`liveupdate.${test}-luo-6.19.json`, {
+    name: `liveupdate-${test}-luo-6.19`,
+    description:
+      `${SRC.liveupdate619}, TEST_F(liveupdate_device, ${test}); the file's own create_session()/preserve_fd() helpers (strncpy of the name, the same ioctls). ${what}` +
+      (extra ? ` ${extra}` : '') +
+      ` The LUO-6.19 text of the test (the same steps as the newest), run under ${LU_619_PROFILE}, a profile on that LUO (luoCapacity=fixed-arrays).`,
+    platform: luoPlatform(memoryPages),
+    design: { profile: LU_619_PROFILE },
+    steps: s.list,
+  })
 }
 
 const NOREAD = 'The write()/read() of the memfd contents is not translated (luv has no file I/O op).'
@@ -337,18 +368,25 @@ luTest(
 
 // ======== torvalds/linux liveupdate kexec tests (luo_test(): stage 1, kexec, stage 2) ==========
 
-function kexecTest(stem, src, what, memoryPages, build) {
+function kexecTest(stem, src, what, memoryPages, build, v619) {
+  kexecScenario(stem, src, SRC.utils, what, memoryPages, build, LU_PROFILE, 'Profile v3: the LUO-2026 text.')
+  if (v619)
+    kexecScenario(`${stem}-luo-6.19`, v619, SRC.utils619, what, memoryPages, build, LU_619_PROFILE,
+      `The LUO-6.19 text of the test (the same steps as the newest), run under ${LU_619_PROFILE}, a profile on that LUO.`)
+}
+
+function kexecScenario(stem, src, utils, what, memoryPages, build, profile, version) {
   const s = new Steps()
   build(s)
-  scenario(`${stem}.json`, {
+  scenario(`${stem.replace('-luo-6.19', '.luo-6.19')}.json`, {
     name: stem,
     description:
-      `${src}, run_stage_1() then (kexec) run_stage_2() through luo_test(); helpers from ${SRC.utils}. ${what} ` +
+      `${src}, run_stage_1() then (kexec) run_stage_2() through luo_test(); helpers from ${utils}. ${what} ` +
       'Stage 1 ends in daemonize_and_wait(): a child keeps the session fds open across the kexec, so no session fd is closed before KEXEC (the memfds are: create_and_preserve_memfd() closes its fd, the session holds the file). close() results are not checked by these tests, so CLOSE steps carry no expect. ' +
       `The first RETRIEVE_SESSION of the state session is luo_test() detecting stage 1 (${WHY.enoentState}). ` +
-      'The memfd contents written and compared (snprintf into the mmap, strcmp in restore_and_verify_memfd, the stage number) are not translated: luv has no file I/O op. Profile v3: the LUO-2026 text.',
+      `The memfd contents written and compared (snprintf into the mmap, strcmp in restore_and_verify_memfd, the stage number) are not translated: luv has no file I/O op. ${version}`,
     platform: luoPlatform(memoryPages),
-    design: { profile: LU_PROFILE },
+    design: { profile },
     steps: s.list,
   })
 }
@@ -374,6 +412,7 @@ kexecTest(
       .finish('state2', 'ok')
       .close('state2')
   },
+  SRC.kexecSimple619,
 )
 
 kexecTest(
@@ -407,6 +446,7 @@ kexecTest(
     for (const x of ['e1b', 'e2b', 'f1b', 'f2b']) s.finish(x, 'ok').close(x)
     s.finish('state2', 'ok').close('state2')
   },
+  SRC.multiSession619,
 )
 
 kexecTest(

@@ -13,8 +13,12 @@ export const FINDINGS: Record<ProfileName, Partial<Record<PropertyName, string>>
       'replaceSwap=teardown-then-setup: replacing the restored domain after KEXEC clears the entry before setting the new one, so the running device faults in that window',
     ownership:
       'ownership=allow-if-preserved (inferred for the RFC): a fresh iommufd that was not retrieved with the token takes DMA ownership of a preserved device',
+    recoverability:
+      'restoreScope=preserved-device-records (V1/V2 code): a marked HWPT preserved without its device is never rebuilt, LU_RESTORE is ENOENT and V1 can_finish keeps FINISH at EBUSY (properties/scenarios/rfc-v2-marked-hwpt-without-device.json)',
   },
   phase1: {
+    'dma-safety':
+      'memfdSeals=dropped (memfd-v1, inferred for Feb 2026): the retrieved memfd is unsealed, so truncating it frees pages the domain restored at boot still maps (properties/scenarios/phase1-unsealed-memfd-after-kexec.json)',
     recoverability:
       'restoreFlow=boot-only: the iommufd cannot be retrieved (EOPNOTSUPP), so no restored HWPT can be reclaimed and the session never finishes',
   },

@@ -109,6 +109,12 @@ function recoverStep(s: State, p: Picker): Op {
   if (dev && p.chance(1, 4)) return { op: 'DMA', args: { bdf: dev.bdf, iova: IOVA + BigInt(p.int(4)) * 4096n } }
   if (!Object.values(s.files).some((x) => x.kind === 'liveupdate')) return { op: 'LIVEUPDATE_OPEN', args: {} }
   const sess = s.luo.incoming.find((x) => !x.closedUnfinished)!
+  // a finished session stays until its fd is closed (luo_session_release): close it, the
+  // last step of the documented flow, so the next cycle can begin
+  if (sess.finished) {
+    const fd = sess.retrievedAs !== undefined ? fdOfFile(s, sess.retrievedAs) : undefined
+    return fd === undefined ? kexecOrDma(s, p) : { op: 'CLOSE', args: { fd } }
+  }
   if (sess.retrievedAs === undefined || !s.files[sess.retrievedAs]) {
     if (sess.retrievedAs !== undefined) return kexecOrDma(s, p)
     return { op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION', args: { name: sess.name } }

@@ -6,6 +6,7 @@ import type { Op, OpName, Seal } from '../models/ops.ts'
 import { OP_NAMES, SEALS } from '../models/ops.ts'
 import type { IommufdFile, State } from '../models/state.ts'
 import { liveProbes } from '../models/index.ts'
+import { groupOf } from '../models/platform.ts'
 import type { Picker } from './picker.ts'
 
 // ---------------------------------------------------------------- state queries
@@ -102,7 +103,12 @@ export const RESOLVE: Record<OpName, Resolver> = {
     return { op: 'MEMFD_CREATE', args: p.chance(1, 10) ? { pages, allowSealing: false } : { pages } }
   },
   MEMFD_SEAL: (s, p) => ({ op: 'MEMFD_SEAL', args: { fd: memfdArg(s, p), seals: sealsArg(p) } }),
-  MEMFD_TRUNCATE: (s, p) => ({ op: 'MEMFD_TRUNCATE', args: { fd: memfdArg(s, p), pages: p.chance(1, 12) ? 300 : p.int(8) } }),
+  MEMFD_TRUNCATE: (s, p) => {
+    // now and then a memfd preserved in an outgoing session (its size is frozen: EPERM)
+    const preserved = Object.entries(s.fds).flatMap(([fd, id]) => (s.luo.outgoing.some((x) => x.files.some((f) => f.file === id && f.kind === 'memfd')) ? [Number(fd)] : []))
+    const fd = preserved.length > 0 && p.chance(1, 3) ? p.pick(preserved)! : memfdArg(s, p)
+    return { op: 'MEMFD_TRUNCATE', args: { fd, pages: p.chance(1, 12) ? 300 : p.int(8) } }
+  },
   IOMMUFD_OPEN: () => ({ op: 'IOMMUFD_OPEN', args: {} }),
   IOMMU_IOAS_ALLOC: (s, p) => ({ op: 'IOMMU_IOAS_ALLOC', args: { iommufd: iommufdArg(s, p) } }),
   IOMMU_IOAS_MAP_FILE: (s, p) => {
@@ -178,7 +184,11 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const vf = s.files[s.fds[cdev]]
     const fd = (vf?.kind === 'vfio' && vf.bound ? fdOfFile(s, vf.bound.iommufd) : undefined) ?? iommufdArg(s, p)
     const pt_id = objArg(s, fd, p, p.chance(1, 3) ? 'IOAS' : 'HWPT_PAGING')
-    return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: p.chance(1, 6) ? { cdev, pt_id, pasid: 1 + p.int(2) } : { cdev, pt_id } }
+    if (!p.chance(1, 6)) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id } }
+    // a PASID attach: half the time to the HWPT already on the RID, so one domain holds one DID
+    // through the RID and a PASID (what a later RID replace has to get right)
+    const rid = vf?.kind === 'vfio' && vf.bound ? ictx(s, fd)?.attach[groupOf(s.platform, vf.bdf)]?.[0]?.hwpt : undefined
+    return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: rid !== undefined && p.chance(1, 2) ? rid : pt_id, pasid: 1 + p.int(2) } }
   },
   VFIO_DEVICE_DETACH_IOMMUFD_PT: (s, p) => {
     const cdev = cdevArg(s, p)

@@ -13,6 +13,8 @@ export const FINDINGS: Record<ProfileName, Partial<Record<PropertyName, string>>
       'replaceSwap=teardown-then-setup: replacing the restored domain after KEXEC clears the entry before setting the new one, so the running device faults in that window',
     ownership:
       'ownership=allow-if-preserved (inferred for the RFC): a fresh iommufd that was not retrieved with the token takes DMA ownership of a preserved device',
+    'dma-safety':
+      'memoryRule=none (V1 iommufd_save_hwpts checks no areas): a preserved domain may map anonymous memory, which is not KHO memory, so after KEXEC the device translates to freed pages (properties/scenarios/rfc-v2-anonymous-mapping-preserved.json)',
     recoverability:
       'restoreScope=preserved-device-records (V1/V2 code): a marked HWPT preserved without its device is never rebuilt, LU_RESTORE is ENOENT and V1 can_finish keeps FINISH at EBUSY (properties/scenarios/rfc-v2-marked-hwpt-without-device.json)',
   },

@@ -182,6 +182,15 @@ function recoverStep(s: State, p: Picker): Op {
       return { op: 'IOMMU_DESTROY', args: { iommufd: ifd, id: restored } }
     }
   }
+  // a cdev preserved without IOMMU state is enabled by binding it to an iommufd of its own:
+  // the vfio can_finish waits for that (vfio_pci_liveupdate_can_finish)
+  for (const vfi of sess.files) {
+    if (vfi.ser.kind !== 'vfio' || vfi.ser.iommufdToken !== undefined) continue
+    const cdev = fileFd(vfi.retrieved)
+    if (cdev === undefined || (s.files[s.fds[cdev]] as VfioFile).bound) continue
+    const own = fdsOf(s, 'iommufd', (x) => x.kind === 'iommufd' && !x.lu)[0]
+    return own === undefined ? { op: 'IOMMUFD_OPEN', args: {} } : { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd: own } }
+  }
   return { op: 'LIVEUPDATE_SESSION_FINISH', args: { session } }
 }
 

@@ -187,8 +187,10 @@ export const RESOLVE: Record<OpName, Resolver> = {
     if (!p.chance(1, 6)) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id } }
     // a PASID attach: half the time to the HWPT already on the RID, so one domain holds one DID
     // through the RID and a PASID (what a later RID replace has to get right)
-    const rid = vf?.kind === 'vfio' && vf.bound ? ictx(s, fd)?.attach[groupOf(s.platform, vf.bdf)]?.[0]?.hwpt : undefined
-    return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: rid !== undefined && p.chance(1, 2) ? rid : pt_id, pasid: 1 + p.int(2) } }
+    const f = ictx(s, fd)
+    const rid = vf?.kind === 'vfio' && vf.bound ? f?.attach[groupOf(s.platform, vf.bdf)]?.[0]?.hwpt : undefined
+    const compat = rid !== undefined && f?.objects[rid]?.type === 'HWPT_PAGING' && (f.objects[rid] as { pasidCompat: boolean }).pasidCompat
+    return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: compat && p.chance(1, 2) ? rid! : pt_id, pasid: 1 + p.int(2) } }
   },
   VFIO_DEVICE_DETACH_IOMMUFD_PT: (s, p) => {
     const cdev = cdevArg(s, p)

@@ -22,7 +22,7 @@ describe('luv campaign: bad usage and bad input', () => {
   const cases: [string, string[], RegExp][] = [
     ['an unknown flag', ['--frobnicate'], /unknown option '--frobnicate'/],
     ['a positional argument', ['extra'], /unexpected argument 'extra'/],
-    ['an unknown profile', ['--profile', 'rfc-v9'], /--profile rfc-v9: unknown profile 'rfc-v9' \(known: lpc2025, rfc-v2, phase1\)/],
+    ['an unknown profile', ['--profile', 'rfc-v9'], /--profile rfc-v9: unknown profile 'rfc-v9' \(known: lpc2025, rfc-v2, phase1, v3\)/],
     ['an unknown axis', ['--set', 'nosuch=x'], /--set nosuch=x: unknown design axis 'nosuch'/],
     ['an unknown option', ['--set', 'ownership=anyone'], /--set ownership=anyone: unknown option 'anyone' for axis 'ownership'/],
     ['a --set without =', ['--set', 'ownership'], /--set ownership: expected AXIS=OPTION/],

@@ -178,7 +178,7 @@ describe('luv run: bad usage or bad input exits 2 with a one-line message', () =
     [['run', '--frobnicate', 'x.json'], "luv run: unknown option '--frobnicate'"],
     [['run', '--impl', 'qemu', 'x.json'], "luv run: --impl: unknown implementation 'qemu' (known: model, kernel, both)"],
     [['run', '--impl', 'model', '--defect', 'did-reuse', 'x.json'], 'luv run: --defect seeds the kernel implementation; it needs --impl kernel or --impl both'],
-    [['run', '--profile', 'v9', 'x.json'], "luv run: --profile v9: unknown profile 'v9' (known: lpc2025, rfc-v2, phase1)"],
+    [['run', '--profile', 'v9', 'x.json'], "luv run: --profile v9: unknown profile 'v9' (known: lpc2025, rfc-v2, phase1, v3)"],
     [['run', '--set', 'hitless=yes', 'x.json'], "luv run: --set hitless=yes: unknown design axis 'hitless'"],
     [['run', '--set', 'replaceSwap=fast', 'x.json'], "luv run: --set replaceSwap=fast: unknown option 'fast' for axis 'replaceSwap'"],
     [['run', '--set', 'replaceSwap', 'x.json'], 'luv run: --set replaceSwap: expected AXIS=OPTION'],

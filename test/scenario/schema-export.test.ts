@@ -11,7 +11,9 @@ describe('reports/schema/scenario.schema.json', () => {
     const schema = JSON.parse(scenarioJsonSchema())
     const branches = schema.properties.steps.items.oneOf as { properties: { op: { const: string } } }[]
     expect(branches.map((b) => b.properties.op.const)).toContain('IOMMU_HWPT_LU_SET_PRESERVE')
-    expect(branches).toHaveLength(27)
+    // 27 ops of DESIGN.md §2.1 + GET_NAME and the two newer names of the mark ioctl (issue 8)
+    expect(branches).toHaveLength(30)
+    expect(branches.map((b) => b.properties.op.const)).toEqual(expect.arrayContaining(['LIVEUPDATE_SESSION_GET_NAME', 'IOMMU_HWPT_LU_MARK_PRESERVE', 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE']))
     expect(schema.$defs.u64.anyOf.length).toBeGreaterThan(1)
   })
 })

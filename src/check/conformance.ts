@@ -129,7 +129,7 @@ function ownersAfterKexec(prev: State, obs: Observation): string[] {
 
 /** Kernel invariants come prefixed with the property they break ('dma-safety: ...'); a panic
  *  of the next kernel stops every recovery ('panic: ...' is recoverability). */
-function invariantViolation(message: string): Violation {
+export function invariantViolation(message: string): Violation {
   const m = /^([a-z-]+): /.exec(message)
   const named = m && (PROPERTY_NAMES as readonly string[]).includes(m[1]) ? (m[1] as PropertyName) : undefined
   const property: PropertyName = named ?? (m?.[1] === 'panic' ? 'recoverability' : 'isolation')

@@ -11,6 +11,8 @@ import { mergeCommand, MERGE_USAGE } from './merge.ts'
 import { replayCommand, REPLAY_USAGE } from './replay.ts'
 import { runCommand, RUN_USAGE } from './run.ts'
 import { EXIT, UsageError } from './usage.ts'
+// issue 13 (exhaustive tier): luv explore, luv failnth
+import { exploreCommand, EXPLORE_USAGE } from './explore.ts'
 
 type Handler = (argv: string[], deps: CliDeps) => Promise<number>
 
@@ -27,7 +29,7 @@ export const COMMANDS: Record<string, Command> = {
   merge: { summary: 'merge sharded campaign reports', usage: MERGE_USAGE, handler: mergeCommand },
   defects: { summary: 'list the seeded-defect catalogue', usage: DEFECTS_USAGE, handler: defectsCommand },
   compare: { summary: 'design-comparison matrix', usage: 'usage: luv compare ...' },
-  explore: { summary: 'bounded-exhaustive exploration', usage: 'usage: luv explore ...' },
+  explore: { summary: 'breadth-first exploration of the model within a scope (TLC-style)', usage: EXPLORE_USAGE, handler: exploreCommand },
   'lint-scenarios': { summary: 'validate scenario files without running them', usage: LINT_USAGE, handler: lintCommand },
 }
 

@@ -1,0 +1,414 @@
+// The exhaustive tier (DESIGN.md §2: src/explore/): breadth-first exploration of the reference
+// model within a declared scope, TLC-style.
+//
+//  * From each initial state of the scope (an op prefix run on the model), every transition
+//    (actions.ts) is taken, level by level up to the depth bound. Successor states are
+//    canonicalised (canonical.ts: ids, fds, pages and DIDs renamed in order of first
+//    appearance) and fingerprinted; the visited set holds fingerprints and, per distinct
+//    state, its parent and the op that led there: the shortest trace to every distinct state
+//    (breadth-first: no shorter one exists within the scope).
+//  * Every named safety property (src/check/properties/) is checked on every transition, so on
+//    every state reached. A violation keeps its trace; the first one per property is a
+//    shortest counterexample.
+//  * Conformance: the kernel implementation (src/kernel/) replays the shortest trace of every
+//    state it expands and then takes each of that state's transitions too, compared with the
+//    model after each (result, observation, intermediate hardware states, kernel invariants),
+//    as src/check/conformance.ts compares them. Transitions whose model step fails (the error
+//    paths, most of them) run one after the other on one kernel, which must stay unchanged;
+//    a transition that changes the state runs on a fresh replay. The last level's states are
+//    replayed once each.
+//  * Coverage in model terms (src/coverage/) is counted on every transition.
+
+import { isDeepStrictEqual } from 'node:util'
+import type { Design } from '../../models/design.ts'
+import { liveProbes, observe, sortProbes, step, translations } from '../../models/index.ts'
+import type { Probe } from '../../models/observation.ts'
+import { opToString, resultToString, sameResult, type Op, type OpName } from '../../models/ops.ts'
+import type { State } from '../../models/state.ts'
+import { firstDifference, invariantViolation } from '../check/conformance.ts'
+import { PROPERTY_NAMES, type PropertyName, type Violation } from '../check/executor.types.ts'
+import { ModelExecutor } from '../check/executor.ts'
+import { checkStep } from '../check/properties/index.ts'
+import { Coverage, type CoverageData } from '../coverage/coverage.ts'
+import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
+import { Kernel } from '../kernel/index.ts'
+import { parseScenario } from '../scenario/load.ts'
+import { runScenario } from '../scenario/run.ts'
+import { enabledOps, exploredOps, opsWithoutEnumerator } from './actions.ts'
+import { canonicalForm, collisionProbability, fingerprint } from './canonical.ts'
+import type { Scope } from './scope.ts'
+
+export interface ExploreOptions {
+  scope: Scope
+  design: Design
+  /** overrides scope.depth */
+  depth?: number
+  /** stop after this long (the report says what was explored) */
+  timeLimitMs?: number
+  /** replay on the kernel implementation (default true) */
+  conformance?: boolean
+  /** symmetry reduction (default true) */
+  symmetry?: boolean
+  /** properties to check (default: all) */
+  properties?: ReadonlySet<PropertyName>
+  /** a seeded kernel defect (tests of the conformance replay) */
+  defect?: string
+  signal?: AbortSignal
+  onProgress?: (p: ExploreProgress) => void
+  progressEveryMs?: number
+}
+
+export interface ExploreProgress {
+  elapsedMs: number
+  depth: number
+  maxDepth: number
+  distinct: number
+  generated: number
+  transitions: number
+  queue: number
+  /** states of the current level expanded, and the level's size */
+  levelDone: number
+  levelSize: number
+  violations: number
+}
+
+export interface InitReport {
+  name: string
+  ops: Op[]
+  /** prefix steps that failed on this design (the state after them is still explored) */
+  failed: string[]
+  /** distinct: a new state; otherwise the same state as an earlier init's */
+  distinct: boolean
+}
+
+export interface ExploreViolation {
+  property: PropertyName
+  message: string
+  /** the initial state's name and the whole op list from a fresh machine (prefix included) */
+  init: string
+  ops: Op[]
+  /** ops after the initial state's prefix */
+  depth: number
+}
+
+export interface ExploreStats {
+  /** successor states computed (duplicates included), TLC's "states generated" */
+  generated: number
+  distinct: number
+  /** (state, op) pairs taken, failing ops included */
+  transitions: number
+  /** the deepest level any distinct state sits at */
+  depthReached: number
+  maxDepth: number
+  /** distinct states per level (0 = the initial states) */
+  levels: number[]
+  leftOnQueue: number
+  complete: boolean
+  stoppedBy?: 'time' | 'signal'
+  seconds: number
+  distinctPerMinute: number
+  generatedPerMinute: number
+  collisionProbability: number
+  /** seconds spent in each part (profiling; they add up to about `seconds`) */
+  time: { model: number; properties: number; canonical: number; kernel: number; coverage: number }
+}
+
+export interface ConformanceStats {
+  enabled: boolean
+  /** transitions the kernel took and was compared on */
+  transitions: number
+  /** kernel replays of a shortest trace (one per expanded state, per state-changing
+   *  transition, per last-level state) */
+  replays: number
+  divergences: number
+}
+
+export interface ExploreResult {
+  scope: string
+  design: Design
+  symmetry: boolean
+  stats: ExploreStats
+  conformance: ConformanceStats
+  init: InitReport[]
+  /** the first (shortest) violation of each property */
+  violations: ExploreViolation[]
+  /** transitions that violated each property */
+  violationCounts: Partial<Record<PropertyName, number>>
+  coverage: CoverageData
+  ops: OpName[]
+  opsNotExplored: OpName[]
+}
+
+interface Node {
+  parent: number
+  op: Op | undefined
+  depth: number
+  init: number
+}
+
+const now = () => performance.now()
+
+export async function explore(o: ExploreOptions): Promise<ExploreResult> {
+  const t0 = now()
+  const scope = o.scope
+  const maxDepth = o.depth ?? scope.depth
+  const symmetry = o.symmetry ?? true
+  const conformanceOn = o.conformance ?? true
+  const props = o.properties
+  const ops = exploredOps(scope)
+  const platform = scope.platform
+  const time = { model: 0, properties: 0, canonical: 0, kernel: 0, coverage: 0 }
+  const coverage = new Coverage()
+  // the parent's state of each state on the frontier (its tree edge is compared at its replay)
+  const parentState = new Map<number, State>()
+
+  const nodes: Node[] = []
+  const seen = new Map<number, number>()
+  const violations = new Map<PropertyName, ExploreViolation>()
+  const violationCounts: Partial<Record<PropertyName, number>> = {}
+  const conf: ConformanceStats = { enabled: conformanceOn, transitions: 0, replays: 0, divergences: 0 }
+  let generated = 0
+  let transitions = 0
+
+  // ---- initial states
+  const inits: InitReport[] = []
+  const initOps: Op[][] = []
+  let frontier: { id: number; state: State }[] = []
+  for (const [i, spec] of scope.init.entries()) {
+    const sc = parseScenario({ name: spec.name, platform, steps: spec.steps }, `init '${spec.name}'`)
+    const exec = new ModelExecutor(platform, o.design, new Set())
+    const run = runScenario(sc, { executor: exec })
+    const failed = run.steps.filter((s) => !s.result.ok && !('fault' in s.result)).map((s) => `steps[${s.index}] ${s.op.op} ${resultToString(s.result)}`)
+    const state = exec.modelState()
+    initOps.push(run.steps.map((s) => s.op))
+    const fp = fingerprint(canonicalForm(state, symmetry))
+    const distinct = !seen.has(fp)
+    inits.push({ name: spec.name, ops: initOps[i], failed, distinct })
+    if (!distinct) continue
+    const id = nodes.length
+    nodes.push({ parent: -1, op: undefined, depth: 0, init: i })
+    seen.set(fp, id)
+    frontier.push({ id, state })
+    coverage.visit(state)
+  }
+
+  const traceOf = (id: number): Op[] => {
+    const path: Op[] = []
+    let n = nodes[id]
+    while (n.parent >= 0) {
+      path.push(n.op!)
+      n = nodes[n.parent]
+    }
+    return [...initOps[n.init], ...path.reverse()]
+  }
+
+  const record = (v: Violation, from: number, op: Op | undefined) => {
+    violationCounts[v.property] = (violationCounts[v.property] ?? 0) + 1
+    if (violations.has(v.property)) return
+    const n = nodes[from]
+    violations.set(v.property, {
+      property: v.property,
+      message: v.message,
+      init: scope.init[n.init].name,
+      ops: op ? [...traceOf(from), op] : traceOf(from),
+      depth: n.depth + (op ? 1 : 0),
+    })
+  }
+
+  // ---- the kernel side
+  const newKernel = () => new Kernel(platform, o.design, { defect: o.defect })
+  /** A kernel at node `id`: its trace replayed; with `check`, the last op is compared with
+   *  the model's step into `state` (the tree edge that discovered it). */
+  const kernelAt = (id: number, check?: { prev: State; state: State }): Kernel => {
+    const t = now()
+    const k = newKernel()
+    const trace = traceOf(id)
+    conf.replays++
+    const last = check && nodes[id].parent >= 0 ? trace.length - 1 : trace.length
+    for (let i = 0; i < last; i++) k.apply(trace[i], [])
+    if (last < trace.length) {
+      const op = trace[last]
+      const m = step(check!.prev, op)
+      compare(k, check!.prev, op, m.result, m.state, m.transient, nodes[id].parent)
+    }
+    time.kernel += now() - t
+    return k
+  }
+
+  /** Apply `op` to `k` and compare with the model's step prev -> next. Returns true when the
+   *  kernel agreed. */
+  const compare = (k: Kernel, prev: State, op: Op, result: Step['result'], next: State, transient: State[], from: number): boolean => {
+    conf.transitions++
+    const before = sortProbes([...liveProbes(prev), ...k.liveProbes()])
+    let kr
+    try {
+      kr = k.apply(op, before)
+    } catch (e) {
+      const v: Violation = { property: 'conformance', message: `${opToString(op)}: the kernel implementation threw: ${(e as Error).message}` }
+      conf.divergences++
+      if (want('conformance')) record(v, from, op)
+      return false
+    }
+    const out: Violation[] = []
+    if (!sameResult(result, kr.result)) out.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(kr.result)}, the model ${resultToString(result)}` })
+    const probes: Probe[] = sortProbes([...before, ...liveProbes(next), ...k.liveProbes()])
+    const diff = firstDifference(observe(next, probes), k.observe(probes))
+    if (diff) out.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
+    const mid = transient.map((s) => translations(s, before))
+    if (!isDeepStrictEqual(mid, kr.transient)) out.push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
+    for (const message of k.invariants()) out.push(invariantViolation(message))
+    const relevant = out.filter((v) => want(v.property))
+    if (relevant.length) conf.divergences++
+    for (const v of relevant) record(v, from, op)
+    return relevant.length === 0 && sameResult(result, kr.result)
+  }
+  const want = (p: PropertyName) => !props || props.has(p)
+
+  // ---- breadth-first search
+  const everyMs = o.progressEveryMs ?? 250
+  let lastProgress = now()
+  let stoppedBy: ExploreStats['stoppedBy']
+  const deadline = o.timeLimitMs !== undefined ? t0 + o.timeLimitMs : Infinity
+  const levels = [frontier.length]
+  let depth = 0
+  let leftOnQueue = 0
+  const progress = (levelDone: number, levelSize: number, queue: number) => {
+    o.onProgress?.({
+      elapsedMs: now() - t0,
+      depth,
+      maxDepth,
+      distinct: nodes.length,
+      generated,
+      transitions,
+      queue,
+      levelDone,
+      levelSize,
+      violations: Object.values(violationCounts).reduce((a, b) => a + (b ?? 0), 0),
+    })
+  }
+
+  for (; depth < maxDepth && frontier.length > 0 && !stoppedBy; depth++) {
+    const next: { id: number; state: State }[] = []
+    for (let fi = 0; fi < frontier.length; fi++) {
+      const t = now()
+      if (t > deadline) stoppedBy = 'time'
+      else if (o.signal?.aborted) stoppedBy = 'signal'
+      if (stoppedBy) {
+        leftOnQueue = frontier.length - fi + next.length
+        break
+      }
+      if (t - lastProgress >= everyMs) {
+        lastProgress = t
+        progress(fi, frontier.length, frontier.length - fi + next.length)
+        // let signal handlers and timers run (SIGINT stops the search at the next state)
+        await new Promise((r) => setImmediate(r))
+      }
+      const { id, state } = frontier[fi]
+      const labels = { devices: deviceStates(state), sessions: sessionStates(state) }
+      let k: Kernel | undefined
+      if (conformanceOn) k = kernelAt(id, nodes[id].parent >= 0 ? { prev: stateOfParent(id), state } : undefined)
+      for (const op of enabledOps(state, scope, ops)) {
+        transitions++
+        let t1 = now()
+        const s = step(state, op)
+        let t2 = now()
+        time.model += t2 - t1
+        for (const v of checkStep({ prev: state, op, result: s.result, next: s.state, transient: s.transient }, props)) record(v, id, op)
+        t1 = now()
+        time.properties += t1 - t2
+        coverage.step(state, op, s.result, s.state, labels)
+        t2 = now()
+        time.coverage += t2 - t1
+        const changed = s.state !== state
+        let newId = -1
+        if (changed) {
+          generated++
+          const fp = fingerprint(canonicalForm(s.state, symmetry))
+          if (!seen.has(fp)) {
+            newId = nodes.length
+            nodes.push({ parent: id, op, depth: depth + 1, init: nodes[id].init })
+            seen.set(fp, newId)
+            next.push({ id: newId, state: s.state })
+            if (conformanceOn) parentState.set(newId, state)
+          }
+        }
+        t1 = now()
+        time.canonical += t1 - t2
+        if (!conformanceOn) continue
+        if (!changed) {
+          // the error paths (and DMA): on the node's kernel, which must stay as it was
+          if (!compare(k!, state, op, s.result, s.state, s.transient, id)) k = kernelAt(id)
+        } else if (newId < 0) {
+          // a state-changing transition into a state already seen: a fresh replay, then the op
+          const k2 = kernelAt(id)
+          const t3 = now()
+          compare(k2, state, op, s.result, s.state, s.transient, id)
+          time.kernel += now() - t3
+          continue
+        }
+        // a new state's tree edge is compared when that state's own replay is built
+        time.kernel += now() - t1
+      }
+      parentState.delete(id)
+    }
+    if (stoppedBy) {
+      // what was discovered at the next level still counts as distinct states
+      if (next.length) levels.push(next.length)
+      break
+    }
+    frontier = next
+    if (frontier.length) levels.push(frontier.length)
+  }
+  // the deepest level is not expanded: replay each of its states once, for its tree edge
+  if (conformanceOn && !stoppedBy && depth >= maxDepth)
+    for (const [fi, { id, state }] of frontier.entries()) {
+      if (o.signal?.aborted || now() > deadline) {
+        stoppedBy = o.signal?.aborted ? 'signal' : 'time'
+        leftOnQueue = frontier.length - fi
+        break
+      }
+      if (now() - lastProgress >= everyMs) {
+        lastProgress = now()
+        progress(fi, frontier.length, frontier.length - fi)
+        await new Promise((r) => setImmediate(r))
+      }
+      kernelAt(id, { prev: stateOfParent(id), state })
+    }
+
+  const seconds = (now() - t0) / 1000
+  for (const k of Object.keys(time) as (keyof typeof time)[]) time[k] = Math.round(time[k]) / 1000
+  return {
+    scope: scope.name,
+    design: o.design,
+    symmetry,
+    stats: {
+      generated,
+      distinct: nodes.length,
+      transitions,
+      depthReached: levels.length - 1,
+      maxDepth,
+      levels,
+      leftOnQueue,
+      complete: !stoppedBy,
+      ...(stoppedBy && { stoppedBy }),
+      seconds: Math.round(seconds * 1000) / 1000,
+      distinctPerMinute: seconds > 0 ? Math.round((nodes.length / seconds) * 60) : 0,
+      generatedPerMinute: seconds > 0 ? Math.round((generated / seconds) * 60) : 0,
+      collisionProbability: collisionProbability(nodes.length),
+      time,
+    },
+    conformance: conf,
+    init: inits,
+    violations: PROPERTY_NAMES.flatMap((p) => (violations.has(p) ? [violations.get(p)!] : [])),
+    violationCounts,
+    coverage: coverage.data(),
+    ops,
+    opsNotExplored: opsWithoutEnumerator(),
+  }
+
+  function stateOfParent(id: number): State {
+    return parentState.get(id)!
+  }
+}
+
+type Step = ReturnType<typeof step>

@@ -12,6 +12,7 @@
 import { AXES, AXIS_NAMES, type Design } from '../../models/design.ts'
 import { OP_NAMES, type Op, type Result } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
+import type { Executor } from '../check/executor.types.ts'
 import { DOCUMENTED_ERRNOS } from '../../properties/errnos.ts'
 import { DEVICE_STATES, SESSION_STATES, deviceStates, sessionStates } from './model-terms.ts'
 
@@ -212,4 +213,27 @@ export function renderCoverageMd(c: CoverageData | undefined, unit = 'steps'): s
 /** (op, result) pairs in `want` that `have` never reached. */
 export function unreachedPairs(have: CoverageData, want: Iterable<string>): string[] {
   return [...want].filter((k) => !(k in have.ops)).sort()
+}
+
+// ---------------------------------------------------------------- the campaign hook
+
+/** An executor that counts every step it takes into `cov` (the campaign block wraps each
+ *  run's executor with it: properties/run.ts wrapExecutor). */
+export function countingExecutor(e: Executor, cov: Coverage): Executor {
+  let started = false
+  return {
+    impl: e.impl,
+    step(op) {
+      const prev = e.modelState()
+      if (!started) {
+        cov.start(prev)
+        started = true
+      }
+      const out = e.step(op)
+      cov.step(prev, op, out.result, e.modelState())
+      return out
+    },
+    finish: () => e.finish(),
+    modelState: () => e.modelState(),
+  }
 }

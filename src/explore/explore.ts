@@ -21,7 +21,7 @@
 
 import { isDeepStrictEqual } from 'node:util'
 import type { Design } from '../../models/design.ts'
-import { liveProbes, observe, sortProbes, step, translations } from '../../models/index.ts'
+import { initState, liveProbes, observe, sortProbes, step, translations } from '../../models/index.ts'
 import type { Probe } from '../../models/observation.ts'
 import { opToString, resultToString, sameResult, type Op, type OpName } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
@@ -161,6 +161,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   const coverage = new Coverage()
   // the parent's state of each state on the frontier (its tree edge is compared at its replay)
   const parentState = new Map<number, State>()
+  const rootsChecked = new Set<number>()
 
   const nodes: Node[] = []
   const seen = new Map<number, number>()
@@ -202,7 +203,8 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     return [...initOps[n.init], ...path.reverse()]
   }
 
-  const record = (v: Violation, from: number, op: Op | undefined) => {
+  /** `prefixLength`: the violation is at that step of the node's (initial) prefix */
+  const record = (v: Violation, from: number, op: Op | undefined, prefixLength?: number) => {
     violationCounts[v.property] = (violationCounts[v.property] ?? 0) + 1
     if (violations.has(v.property)) return
     const n = nodes[from]
@@ -210,8 +212,8 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
       property: v.property,
       message: v.message,
       init: scope.init[n.init].name,
-      ops: op ? [...traceOf(from), op] : traceOf(from),
-      depth: n.depth + (op ? 1 : 0),
+      ops: prefixLength !== undefined ? initOps[n.init].slice(0, prefixLength) : op ? [...traceOf(from), op] : traceOf(from),
+      depth: prefixLength !== undefined ? 0 : n.depth + (op ? 1 : 0),
     })
   }
 
@@ -225,6 +227,18 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     const trace = traceOf(id)
     conf.replays++
     const last = check && nodes[id].parent >= 0 ? trace.length - 1 : trace.length
+    if (nodes[id].parent < 0 && !rootsChecked.has(id)) {
+      // an initial state's prefix: every step compared once, on the model's own run of it
+      rootsChecked.add(id)
+      let prev = initState(platform, o.design)
+      for (const [i, op] of trace.entries()) {
+        const m = step(prev, op)
+        compare(k, prev, op, m.result, m.state, m.transient, id, i + 1)
+        prev = m.state
+      }
+      time.kernel += now() - t
+      return k
+    }
     for (let i = 0; i < last; i++) k.apply(trace[i], [])
     if (last < trace.length) {
       const op = trace[last]
@@ -237,7 +251,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
 
   /** Apply `op` to `k` and compare with the model's step prev -> next. Returns true when the
    *  kernel agreed. */
-  const compare = (k: Kernel, prev: State, op: Op, result: Step['result'], next: State, transient: State[], from: number): boolean => {
+  const compare = (k: Kernel, prev: State, op: Op, result: Step['result'], next: State, transient: State[], from: number, prefixLength?: number): boolean => {
     conf.transitions++
     const before = sortProbes([...liveProbes(prev), ...k.liveProbes()])
     let kr
@@ -246,7 +260,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     } catch (e) {
       const v: Violation = { property: 'conformance', message: `${opToString(op)}: the kernel implementation threw: ${(e as Error).message}` }
       conf.divergences++
-      if (want('conformance')) record(v, from, op)
+      if (want('conformance')) record(v, from, op, prefixLength)
       return false
     }
     const out: Violation[] = []
@@ -259,7 +273,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     for (const message of k.invariants()) out.push(invariantViolation(message))
     const relevant = out.filter((v) => want(v.property))
     if (relevant.length) conf.divergences++
-    for (const v of relevant) record(v, from, op)
+    for (const v of relevant) record(v, from, op, prefixLength)
     return relevant.length === 0 && sameResult(result, kr.result)
   }
   const want = (p: PropertyName) => !props || props.has(p)

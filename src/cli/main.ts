@@ -13,6 +13,7 @@ import { runCommand, RUN_USAGE } from './run.ts'
 import { EXIT, UsageError } from './usage.ts'
 // issue 13 (exhaustive tier): luv explore, luv failnth
 import { exploreCommand, EXPLORE_USAGE } from './explore.ts'
+import { failnthCommand, FAILNTH_USAGE } from './failnth.ts'
 
 type Handler = (argv: string[], deps: CliDeps) => Promise<number>
 
@@ -30,6 +31,7 @@ export const COMMANDS: Record<string, Command> = {
   defects: { summary: 'list the seeded-defect catalogue', usage: DEFECTS_USAGE, handler: defectsCommand },
   compare: { summary: 'design-comparison matrix', usage: 'usage: luv compare ...' },
   explore: { summary: 'breadth-first exploration of the model within a scope (TLC-style)', usage: EXPLORE_USAGE, handler: exploreCommand },
+  failnth: { summary: 'sweep allocation failures over a scenario or a bundle (fail-nth)', usage: FAILNTH_USAGE, handler: failnthCommand },
   'lint-scenarios': { summary: 'validate scenario files without running them', usage: LINT_USAGE, handler: lintCommand },
 }
 

@@ -10,9 +10,10 @@
 //   reclaimed   DMA ownership moved to an iommufd in this boot, its session not finished yet
 //   finished    the step that finished (or discarded) its incoming session just released it;
 //               afterwards it is an ordinary device again (bound / attached / unbound)
-//   frozen      its cdev is preserved and so is the iommufd it is bound to, whose preserve
-//               froze the IOAS behind it (LuoPreserved.froze, models/luo.ts: no map/unmap)
-//   preserved   its cdev is preserved in an outgoing session (attach/detach EBUSY)
+//   frozen      its cdev is preserved and the domain it translates through is preserved
+//               (Domain.preserved: its page table is what crosses the KEXEC, unchangeable)
+//   preserved   its cdev is preserved in an outgoing session (attach/detach EBUSY), its
+//               domain is not (not attached, or attached to an unmarked HWPT)
 //   attached    a cdev bound to an iommufd and a user domain on its RID or a PASID
 //   bound       a cdev bound to an iommufd (VFIO_DEVICE_BIND_IOMMUFD), nothing attached
 //   unbound     no cdev bound (closed, or open and not bound)
@@ -54,10 +55,8 @@ export function deviceState(s: State, bdf: string, prev?: State): DeviceState {
   if (prev && carriedIn(prev, bdf) !== undefined) return 'finished'
   const vf = boundCdev(s, bdf)
   if (dev.preservedIn !== undefined) {
-    const sess = s.luo.outgoing.find((x) => x.name === dev.preservedIn)
-    const ifd = vf?.bound?.iommufd
-    const froze = sess?.files.some((p) => p.file === ifd && p.kind === 'iommufd' && (p.froze?.length ?? 0) > 0)
-    return froze ? 'frozen' : 'preserved'
+    const rid = group?.domain
+    return typeof rid === 'number' && s.domains[rid]?.preserved !== undefined ? 'frozen' : 'preserved'
   }
   if (!vf) return 'unbound'
   const attached = group !== undefined && (typeof group.domain === 'number' || Object.keys(group.pasids).length > 0)

@@ -56,6 +56,9 @@ export interface ExploreOptions {
   signal?: AbortSignal
   onProgress?: (p: ExploreProgress) => void
   progressEveryMs?: number
+  /** called for every distinct state when found (tests; exporting the shortest traces as a
+   *  corpus): its depth, its state, and its shortest trace on demand */
+  onState?: (s: { depth: number; init: string; state: State; trace: () => Op[] }) => void
 }
 
 export interface ExploreProgress {
@@ -175,6 +178,16 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   const inits: InitReport[] = []
   const initOps: Op[][] = []
   let frontier: { id: number; state: State }[] = []
+  const traceOf = (id: number): Op[] => {
+    const path: Op[] = []
+    let n = nodes[id]
+    while (n.parent >= 0) {
+      path.push(n.op!)
+      n = nodes[n.parent]
+    }
+    return [...initOps[n.init], ...path.reverse()]
+  }
+
   for (const [i, spec] of scope.init.entries()) {
     const sc = parseScenario({ name: spec.name, platform, steps: spec.steps }, `init '${spec.name}'`)
     const exec = new ModelExecutor(platform, o.design, new Set())
@@ -191,16 +204,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     seen.set(fp, id)
     frontier.push({ id, state })
     coverage.visit(state)
-  }
-
-  const traceOf = (id: number): Op[] => {
-    const path: Op[] = []
-    let n = nodes[id]
-    while (n.parent >= 0) {
-      path.push(n.op!)
-      n = nodes[n.parent]
-    }
-    return [...initOps[n.init], ...path.reverse()]
+    o.onState?.({ depth: 0, init: spec.name, state, trace: () => traceOf(id) })
   }
 
   /** `prefixLength`: the violation is at that step of the node's (initial) prefix */
@@ -343,6 +347,10 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
             nodes.push({ parent: id, op, depth: depth + 1, init: nodes[id].init })
             seen.set(fp, newId)
             next.push({ id: newId, state: s.state })
+            if (o.onState) {
+              const nid = newId
+              o.onState({ depth: depth + 1, init: scope.init[nodes[id].init].name, state: s.state, trace: () => traceOf(nid) })
+            }
             if (conformanceOn) parentState.set(newId, state)
           }
         }

@@ -11,12 +11,13 @@
 //    every state reached. A violation keeps its trace; the first one per property is a
 //    shortest counterexample.
 //  * Conformance: the kernel implementation (src/kernel/) replays the shortest trace of every
-//    state it expands and then takes each of that state's transitions too, compared with the
-//    model after each (result, observation, intermediate hardware states, kernel invariants),
-//    as src/check/conformance.ts compares them. Transitions whose model step fails (the error
-//    paths, most of them) run one after the other on one kernel, which must stay unchanged;
-//    a transition that changes the state runs on a fresh replay. The last level's states are
-//    replayed once each.
+//    state the search expands and takes each of that state's transitions too. A transition
+//    that changes the model state runs on a copy of that kernel (clone.ts) and is compared in
+//    full, as src/check/conformance.ts compares: result, observation, intermediate hardware
+//    states, kernel invariants. The others (error paths and DMA, most transitions) run one
+//    after the other on the kernel itself: each result is compared, and the observation and
+//    invariants once after all of them; on any difference each is taken again alone on a
+//    fresh copy, so the violation names the transition and its trace replays.
 //  * Coverage in model terms (src/coverage/) is counted on every transition.
 
 import { isDeepStrictEqual } from 'node:util'
@@ -34,6 +35,7 @@ import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
 import { Kernel } from '../kernel/index.ts'
 import { parseScenario } from '../scenario/load.ts'
 import { runScenario } from '../scenario/run.ts'
+import { cloneGraph } from './clone.ts'
 import { enabledOps, exploredOps, opsWithoutEnumerator } from './actions.ts'
 import { canonicalForm, collisionProbability, fingerprint } from './canonical.ts'
 import type { Scope } from './scope.ts'
@@ -120,9 +122,10 @@ export interface ConformanceStats {
   enabled: boolean
   /** transitions the kernel took and was compared on */
   transitions: number
-  /** kernel replays of a shortest trace (one per expanded state, per state-changing
-   *  transition, per last-level state) */
+  /** kernel replays of a shortest trace (one per expanded state) */
   replays: number
+  /** kernel copies taken (one per state-changing transition, one per expanded state) */
+  forks: number
   divergences: number
 }
 
@@ -162,15 +165,13 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   const platform = scope.platform
   const time = { model: 0, properties: 0, canonical: 0, kernel: 0, coverage: 0 }
   const coverage = new Coverage()
-  // the parent's state of each state on the frontier (its tree edge is compared at its replay)
-  const parentState = new Map<number, State>()
   const rootsChecked = new Set<number>()
 
   const nodes: Node[] = []
   const seen = new Map<number, number>()
   const violations = new Map<PropertyName, ExploreViolation>()
   const violationCounts: Partial<Record<PropertyName, number>> = {}
-  const conf: ConformanceStats = { enabled: conformanceOn, transitions: 0, replays: 0, divergences: 0 }
+  const conf: ConformanceStats = { enabled: conformanceOn, transitions: 0, replays: 0, forks: 0, divergences: 0 }
   let generated = 0
   let transitions = 0
 
@@ -223,16 +224,14 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
 
   // ---- the kernel side
   const newKernel = () => new Kernel(platform, o.design, { defect: o.defect })
-  /** A kernel at node `id`: its trace replayed; with `check`, the last op is compared with
-   *  the model's step into `state` (the tree edge that discovered it). */
-  const kernelAt = (id: number, check?: { prev: State; state: State }): Kernel => {
-    const t = now()
+  const shared = new Set<unknown>([platform, o.design])
+  /** A kernel at node `id`: its trace replayed (an initial state's prefix is compared step
+   *  by step, once). */
+  const kernelAt = (id: number): Kernel => {
     const k = newKernel()
     const trace = traceOf(id)
     conf.replays++
-    const last = check && nodes[id].parent >= 0 ? trace.length - 1 : trace.length
     if (nodes[id].parent < 0 && !rootsChecked.has(id)) {
-      // an initial state's prefix: every step compared once, on the model's own run of it
       rootsChecked.add(id)
       let prev = initState(platform, o.design)
       for (const [i, op] of trace.entries()) {
@@ -240,17 +239,54 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
         compare(k, prev, op, m.result, m.state, m.transient, id, i + 1)
         prev = m.state
       }
-      time.kernel += now() - t
       return k
     }
-    for (let i = 0; i < last; i++) k.apply(trace[i], [])
-    if (last < trace.length) {
-      const op = trace[last]
-      const m = step(check!.prev, op)
-      compare(k, check!.prev, op, m.result, m.state, m.transient, nodes[id].parent)
-    }
-    time.kernel += now() - t
+    for (const op of trace) k.apply(op, [])
     return k
+  }
+  /** A copy of `k` to take one transition on (src/explore/clone.ts). */
+  const fork = (k: Kernel): Kernel => {
+    conf.forks++
+    return cloneGraph(k, shared)
+  }
+
+  /** The kernel side of one expanded state: every state-changing transition on a fork of the
+   *  state's kernel, compared in full; the others (error paths, DMA) one after the other on
+   *  the kernel itself, results compared, and its observation and invariants compared once
+   *  after all of them; on a difference each is taken again alone to name the one. */
+  const kernelTransitions = (id: number, state: State, taken: { op: Op; s: Step }[]) => {
+    const k = kernelAt(id)
+    const quiet: { op: Op; s: Step }[] = []
+    for (const t of taken) {
+      if (t.s.state === state) quiet.push(t)
+      else compare(fork(k), state, t.op, t.s.result, t.s.state, t.s.transient, id)
+    }
+    if (!quiet.length) return
+    let suspect = false
+    const before = sortProbes([...liveProbes(state), ...k.liveProbes()])
+    for (const t of quiet) {
+      conf.transitions++
+      let r
+      try {
+        r = k.apply(t.op, before).result
+      } catch {
+        suspect = true
+        break
+      }
+      if (!sameResult(r, t.s.result)) {
+        suspect = true
+        break
+      }
+    }
+    if (!suspect) {
+      const probes = sortProbes([...before, ...k.liveProbes()])
+      suspect = firstDifference(observe(state, probes), k.observe(probes)) !== undefined || k.invariants().length > 0
+    }
+    if (!suspect) return
+    // name the transition(s): each alone, on a fork of the state's kernel
+    conf.transitions -= quiet.length
+    const pristine = kernelAt(id)
+    for (const t of quiet) compare(fork(pristine), state, t.op, t.s.result, t.s.state, t.s.transient, id)
   }
 
   /** Apply `op` to `k` and compare with the model's step prev -> next. Returns true when the
@@ -323,8 +359,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
       }
       const { id, state } = frontier[fi]
       const labels = { devices: deviceStates(state), sessions: sessionStates(state) }
-      let k: Kernel | undefined
-      if (conformanceOn) k = kernelAt(id, nodes[id].parent >= 0 ? { prev: stateOfParent(id), state } : undefined)
+      const taken: { op: Op; s: Step }[] = []
       for (const op of enabledOps(state, scope, ops)) {
         transitions++
         let t1 = now()
@@ -337,41 +372,24 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
         coverage.step(state, op, s.result, s.state, labels)
         t2 = now()
         time.coverage += t2 - t1
-        const changed = s.state !== state
-        let newId = -1
-        if (changed) {
-          generated++
-          const fp = fingerprint(canonicalForm(s.state, symmetry))
-          if (!seen.has(fp)) {
-            newId = nodes.length
-            nodes.push({ parent: id, op, depth: depth + 1, init: nodes[id].init })
-            seen.set(fp, newId)
-            next.push({ id: newId, state: s.state })
-            if (o.onState) {
-              const nid = newId
-              o.onState({ depth: depth + 1, init: scope.init[nodes[id].init].name, state: s.state, trace: () => traceOf(nid) })
-            }
-            if (conformanceOn) parentState.set(newId, state)
-          }
+        if (conformanceOn) taken.push({ op, s })
+        if (s.state === state) continue
+        generated++
+        const fp = fingerprint(canonicalForm(s.state, symmetry))
+        if (!seen.has(fp)) {
+          const newId = nodes.length
+          nodes.push({ parent: id, op, depth: depth + 1, init: nodes[id].init })
+          seen.set(fp, newId)
+          next.push({ id: newId, state: s.state })
+          o.onState?.({ depth: depth + 1, init: scope.init[nodes[id].init].name, state: s.state, trace: () => traceOf(newId) })
         }
-        t1 = now()
-        time.canonical += t1 - t2
-        if (!conformanceOn) continue
-        if (!changed) {
-          // the error paths (and DMA): on the node's kernel, which must stay as it was
-          if (!compare(k!, state, op, s.result, s.state, s.transient, id)) k = kernelAt(id)
-        } else if (newId < 0) {
-          // a state-changing transition into a state already seen: a fresh replay, then the op
-          const k2 = kernelAt(id)
-          const t3 = now()
-          compare(k2, state, op, s.result, s.state, s.transient, id)
-          time.kernel += now() - t3
-          continue
-        }
-        // a new state's tree edge is compared when that state's own replay is built
-        time.kernel += now() - t1
+        time.canonical += now() - t2
       }
-      parentState.delete(id)
+      if (conformanceOn) {
+        const t3 = now()
+        kernelTransitions(id, state, taken)
+        time.kernel += now() - t3
+      }
     }
     if (stoppedBy) {
       // what was discovered at the next level still counts as distinct states
@@ -381,22 +399,6 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     frontier = next
     if (frontier.length) levels.push(frontier.length)
   }
-  // the deepest level is not expanded: replay each of its states once, for its tree edge
-  if (conformanceOn && !stoppedBy && depth >= maxDepth)
-    for (const [fi, { id, state }] of frontier.entries()) {
-      if (o.signal?.aborted || now() > deadline) {
-        stoppedBy = o.signal?.aborted ? 'signal' : 'time'
-        leftOnQueue = frontier.length - fi
-        break
-      }
-      if (now() - lastProgress >= everyMs) {
-        lastProgress = now()
-        progress(fi, frontier.length, frontier.length - fi)
-        await new Promise((r) => setImmediate(r))
-      }
-      kernelAt(id, { prev: stateOfParent(id), state })
-    }
-
   const seconds = (now() - t0) / 1000
   for (const k of Object.keys(time) as (keyof typeof time)[]) time[k] = Math.round(time[k]) / 1000
   return {
@@ -426,10 +428,6 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     coverage: coverage.data(),
     ops,
     opsNotExplored: opsWithoutEnumerator(),
-  }
-
-  function stateOfParent(id: number): State {
-    return parentState.get(id)!
   }
 }
 

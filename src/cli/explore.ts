@@ -8,8 +8,8 @@ import type { CliDeps } from './deps.ts'
 import { EXIT, UsageError, parseArgsMessage } from './usage.ts'
 
 export const EXPLORE_USAGE = `usage: luv explore [--scope FILE] [--depth N] [--time D] [--profile P] [--set AXIS=OPTION]...
-                   [--properties a,b] [--conformance on|off] [--symmetry on|off] [--defect NAME]
-                   [--out DIR] [--print-scope]
+                   [--properties a,b] [--conformance on|off] [--symmetry on|off] [--recheck-failed]
+                   [--defect NAME] [--out DIR] [--print-scope]
 
 Explore every state of the reference model reachable within a scope, breadth first: every
 property checked on every transition, every transition replayed on the kernel implementation,
@@ -23,6 +23,8 @@ the shortest trace to each distinct state kept, a failure bundle per violated pr
   --properties L    properties to check (default: all)
   --conformance X   replay transitions on the kernel implementation (default on)
   --symmetry X      symmetry reduction: fds, serials, pages, DIDs renamed (default on)
+  --recheck-failed  also evaluate the properties on ops that failed and changed nothing
+                    (by default their verdict is the state's, already checked)
   --defect NAME     seed a defect into the kernel implementation
   --out DIR         report folder (default reports/explore-<scope>-<design>)
   --print-scope     print the scope (resolved, as JSON a scope file can start from) and exit
@@ -41,6 +43,7 @@ function parse(argv: string[]) {
         properties: { type: 'string' },
         conformance: { type: 'string' },
         symmetry: { type: 'string' },
+        'recheck-failed': { type: 'boolean' },
         defect: { type: 'string' },
         out: { type: 'string' },
         'print-scope': { type: 'boolean' },
@@ -128,6 +131,7 @@ export async function exploreCommand(argv: string[], deps: CliDeps): Promise<num
       ...(timeLimitMs !== undefined && { timeLimitMs }),
       conformance,
       symmetry,
+      ...(v['recheck-failed'] && { recheckFailed: true }),
       properties: new Set(properties),
       ...(v.defect !== undefined && { defect: v.defect }),
       signal: stop.signal,

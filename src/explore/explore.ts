@@ -8,8 +8,15 @@
 //    state, its parent and the op that led there: the shortest trace to every distinct state
 //    (breadth-first: no shorter one exists within the scope).
 //  * Every named safety property (src/check/properties/) is checked on every transition, so on
-//    every state reached. A violation keeps its trace; the first one per property is a
-//    shortest counterexample.
+//    every state reached (the initial states' prefixes included). A violation keeps its
+//    trace; the first one per property is a shortest counterexample. One shortcut: a
+//    transition that fails with an errno and returns the very same state object (the model's
+//    atomicity by construction, models/step.ts) is not evaluated again, since each property
+//    (DESIGN.md §2.4) is either about what a step changed — nothing here: no translation,
+//    owner or observation moved, no KEXEC happened — or about the state, which was checked
+//    when it was reached. DMA, successes and sticky failures are always evaluated;
+//    `recheckFailed` (luv explore --recheck-failed) evaluates these too, and test/explore
+//    checks that both find the same violations.
 //  * Conformance: the kernel implementation (src/kernel/) replays the shortest trace of every
 //    state the search expands and takes each of that state's transitions too. A transition
 //    that changes the model state runs on a copy of that kernel (clone.ts) and is compared in
@@ -55,6 +62,10 @@ export interface ExploreOptions {
   properties?: ReadonlySet<PropertyName>
   /** a seeded kernel defect (tests of the conformance replay) */
   defect?: string
+  /** evaluate the properties on transitions that fail with an errno and leave the state as
+   *  it was, too (default false: see the header — the answer is the one already given for
+   *  that state) */
+  recheckFailed?: boolean
   signal?: AbortSignal
   onProgress?: (p: ExploreProgress) => void
   progressEveryMs?: number
@@ -102,6 +113,9 @@ export interface ExploreStats {
   distinct: number
   /** (state, op) pairs taken, failing ops included */
   transitions: number
+  /** of those, transitions that failed with an errno and left the state identical, whose
+   *  properties were therefore not evaluated again (0 with recheckFailed) */
+  unchangedNotRechecked: number
   /** the deepest level any distinct state sits at */
   depthReached: number
   maxDepth: number
@@ -174,6 +188,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   const conf: ConformanceStats = { enabled: conformanceOn, transitions: 0, replays: 0, forks: 0, divergences: 0 }
   let generated = 0
   let transitions = 0
+  let quietChecks = 0
 
   // ---- initial states
   const inits: InitReport[] = []
@@ -189,25 +204,6 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     return [...initOps[n.init], ...path.reverse()]
   }
 
-  for (const [i, spec] of scope.init.entries()) {
-    const sc = parseScenario({ name: spec.name, platform, steps: spec.steps }, `init '${spec.name}'`)
-    const exec = new ModelExecutor(platform, o.design, new Set())
-    const run = runScenario(sc, { executor: exec })
-    const failed = run.steps.filter((s) => !s.result.ok && !('fault' in s.result)).map((s) => `steps[${s.index}] ${s.op.op} ${resultToString(s.result)}`)
-    const state = exec.modelState()
-    initOps.push(run.steps.map((s) => s.op))
-    const fp = fingerprint(canonicalForm(state, symmetry))
-    const distinct = !seen.has(fp)
-    inits.push({ name: spec.name, ops: initOps[i], failed, distinct })
-    if (!distinct) continue
-    const id = nodes.length
-    nodes.push({ parent: -1, op: undefined, depth: 0, init: i })
-    seen.set(fp, id)
-    frontier.push({ id, state })
-    coverage.visit(state)
-    o.onState?.({ depth: 0, init: spec.name, state, trace: () => traceOf(id) })
-  }
-
   /** `prefixLength`: the violation is at that step of the node's (initial) prefix */
   const record = (v: Violation, from: number, op: Op | undefined, prefixLength?: number) => {
     violationCounts[v.property] = (violationCounts[v.property] ?? 0) + 1
@@ -220,6 +216,27 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
       ops: prefixLength !== undefined ? initOps[n.init].slice(0, prefixLength) : op ? [...traceOf(from), op] : traceOf(from),
       depth: prefixLength !== undefined ? 0 : n.depth + (op ? 1 : 0),
     })
+  }
+
+  for (const [i, spec] of scope.init.entries()) {
+    const sc = parseScenario({ name: spec.name, platform, steps: spec.steps }, `init '${spec.name}'`)
+    // the prefix is held to the properties too: its steps are transitions into the state
+    const exec = new ModelExecutor(platform, o.design, props)
+    const run = runScenario(sc, { executor: exec })
+    const failed = run.steps.filter((s) => !s.result.ok && !('fault' in s.result)).map((s) => `steps[${s.index}] ${s.op.op} ${resultToString(s.result)}`)
+    const state = exec.modelState()
+    initOps.push(run.steps.map((s) => s.op))
+    const fp = fingerprint(canonicalForm(state, symmetry))
+    const distinct = !seen.has(fp)
+    inits.push({ name: spec.name, ops: initOps[i], failed, distinct })
+    if (!distinct) continue
+    const id = nodes.length
+    nodes.push({ parent: -1, op: undefined, depth: 0, init: i })
+    run.steps.forEach((st, j) => st.violations.forEach((v) => record(v, id, undefined, j + 1)))
+    seen.set(fp, id)
+    frontier.push({ id, state })
+    coverage.visit(state)
+    o.onState?.({ depth: 0, init: spec.name, state, trace: () => traceOf(id) })
   }
 
   // ---- the kernel side
@@ -366,7 +383,11 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
         const s = step(state, op)
         let t2 = now()
         time.model += t2 - t1
-        for (const v of checkStep({ prev: state, op, result: s.result, next: s.state, transient: s.transient }, props)) record(v, id, op)
+        // a transition that failed with an errno and left the very same state needs no second
+        // look (header); everything else is checked
+        if (o.recheckFailed || s.state !== state || !('errno' in s.result) || s.transient.length)
+          for (const v of checkStep({ prev: state, op, result: s.result, next: s.state, transient: s.transient }, props)) record(v, id, op)
+        else quietChecks++
         t1 = now()
         time.properties += t1 - t2
         coverage.step(state, op, s.result, s.state, labels)
@@ -409,6 +430,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
       generated,
       distinct: nodes.length,
       transitions,
+      unchangedNotRechecked: quietChecks,
       depthReached: levels.length - 1,
       maxDepth,
       levels,

@@ -72,52 +72,56 @@ function roleOf(key: string, inDomains: boolean): Role {
   return 'plain'
 }
 
-function ser(v: unknown, key: string, n: Names, out: string[], inDomains = false): void {
+interface Buf {
+  s: string
+}
+
+function ser(v: unknown, key: string, n: Names, out: Buf, inDomains = false): void {
   switch (typeof v) {
     case 'undefined':
       return
     case 'number': {
       const r = roleOf(key, inDomains)
-      out.push(r === 'plain' || r === 'pages' ? String(v) : `${r[0]}${nameOf(n, r, v)}`)
+      out.s += (r === 'plain' || r === 'pages' ? String(v) : `${r[0]}${nameOf(n, r, v)}`) + ' '
       return
     }
     case 'bigint':
-      out.push(`n${v}`)
+      out.s += `n${v}` + ' '
       return
     case 'string':
-      out.push(`s${v.length}:${v}`)
+      out.s += `s${v.length}:${v}` + ' '
       return
     case 'boolean':
-      out.push(v ? 'T' : 'F')
+      out.s += v ? 'T ' : 'F '
       return
     case 'object': {
       if (v === null) {
-        out.push('null')
+        out.s += 'null' + ' '
         return
       }
       if (Array.isArray(v)) {
-        out.push('[')
-        if (key === 'pages' && (v.length === 0 || typeof v[0] === 'number')) for (const p of v as number[]) out.push(n.identity ? String(p) : `p${n.page.name(p)}`)
+        out.s += '[' + ' '
+        if (key === 'pages' && (v.length === 0 || typeof v[0] === 'number')) for (const p of v as number[]) out.s += (n.identity ? String(p) : `p${n.page.name(p)}`) + ' '
         else for (const x of v) ser(x, key, n, out, inDomains)
-        out.push(']')
+        out.s += ']' + ' '
         return
       }
       const o = v as Record<string, unknown>
       // a group's PASID table: pasid -> domain
       const valueRole = key === 'pasids' && inGroups(n) ? 'domain' : undefined
-      out.push('{')
+      out.s += '{' + ' '
       for (const k of Object.keys(o).sort()) {
         const x = o[k]
         if (x === undefined) continue
-        out.push(k, '=')
-        if (valueRole && typeof x === 'number') out.push(`d${nameOf(n, 'domain', x)}`)
+        out.s += k + ' ' + '=' + ' '
+        if (valueRole && typeof x === 'number') out.s += `d${nameOf(n, 'domain', x)}` + ' '
         else ser(x, k, n, out, inDomains)
       }
-      out.push('}')
+      out.s += '}' + ' '
       return
     }
     default:
-      out.push(String(v))
+      out.s += String(v) + ' '
   }
 }
 
@@ -145,7 +149,7 @@ function fdSignature(s: State, fd: number): string {
 /** The canonical form of `s` as a string. `symmetry: false` keeps every name as it is. */
 export function canonicalForm(s: State, symmetry = true): string {
   const n: Names = { file: new Namer(), domain: new Namer(), page: new Namer(), did: new Map(), identity: !symmetry }
-  const out: string[] = [`b${s.boot}`, `t${s.tablePagesUsed}`]
+  const out: Buf = { s: `b${s.boot} t${s.tablePagesUsed} ` }
   // 1. the fd table, fds sorted by what they are (then by number), renamed 0, 1, ...
   const fds = Object.keys(s.fds).map(Number)
   const sigs = new Map(fds.map((fd) => [fd, fdSignature(s, fd)]))
@@ -154,43 +158,43 @@ export function canonicalForm(s: State, symmetry = true): string {
     const y = sigs.get(b)!
     return x < y ? -1 : x > y ? 1 : a - b
   })
-  out.push('F[')
-  for (const [i, fd] of fds.entries()) out.push(`${symmetry ? i : fd}:f${nameOf(n, 'file', s.fds[fd])}`)
-  out.push(']')
+  out.s += 'F[' + ' '
+  for (const [i, fd] of fds.entries()) out.s += `${symmetry ? i : fd}:f${nameOf(n, 'file', s.fds[fd])}` + ' '
+  out.s += ']' + ' '
   // 2. LUO, groups, devices, units: more file and domain names
-  out.push('L')
+  out.s += 'L' + ' '
   ser(s.luo, 'luo', n, out)
-  out.push('G')
+  out.s += 'G' + ' '
   walkingGroups = true
   try {
     ser(s.groups, 'groups', n, out)
   } finally {
     walkingGroups = false
   }
-  out.push('V')
+  out.s += 'V' + ' '
   ser(s.devices, 'devices', n, out)
-  out.push('U')
+  out.s += 'U' + ' '
   for (const u of Object.keys(s.units).sort()) {
     const unit = s.units[u]
     n.unit = u
-    out.push(`u${u}{context=`)
+    out.s += `u${u}{context=` + ' '
     ser(unit.context, 'context', n, out)
-    out.push('pasid=')
+    out.s += 'pasid=' + ' '
     ser(unit.pasid, 'pasid', n, out)
     // the allocated DIDs, named after the entries that use them, as a sorted set
     const dids = unit.ida.map((d) => nameOf(n, 'did', d)).sort((a, b) => a - b)
-    out.push(`ida=${dids.join(',')}`)
+    out.s += `ida=${dids.join(',')}` + ' '
     for (const [k, v] of Object.entries(unit)) if (k !== 'context' && k !== 'pasid' && k !== 'ida') ser({ [k]: v }, 'unit', n, out)
-    out.push('}')
+    out.s += '}' + ' '
   }
   n.unit = undefined
   // 3. files in the order they were named; files no one names follow, by serial
-  out.push('FILES')
+  out.s += 'FILES' + ' '
   const fileIds = Object.keys(s.files).map(Number)
   const done = new Set<number>()
   const emitFile = (id: number) => {
     done.add(id)
-    out.push(`f${nameOf(n, 'file', id)}`)
+    out.s += `f${nameOf(n, 'file', id)}` + ' '
     ser(s.files[id], 'files', n, out)
   }
   for (let progress = true; progress; ) {
@@ -204,12 +208,12 @@ export function canonicalForm(s: State, symmetry = true): string {
   }
   for (const id of fileIds.sort((a, b) => a - b)) if (!done.has(id)) emitFile(id)
   // 4. domains likewise
-  out.push('DOMAINS')
+  out.s += 'DOMAINS' + ' '
   const domIds = Object.keys(s.domains).map(Number)
   const ddone = new Set<number>()
   const emitDomain = (id: number) => {
     ddone.add(id)
-    out.push(`d${nameOf(n, 'domain', id)}`)
+    out.s += `d${nameOf(n, 'domain', id)}` + ' '
     ser(s.domains[id], 'domains', n, out, true)
   }
   for (let progress = true; progress; ) {
@@ -223,7 +227,7 @@ export function canonicalForm(s: State, symmetry = true): string {
   }
   for (const id of domIds.sort((a, b) => a - b)) if (!ddone.has(id)) emitDomain(id)
   // 5. pages in use, by page name; pages nobody names (incoming, orphaned) by number
-  out.push('PAGES')
+  out.s += 'PAGES' + ' '
   const used: [number, number][] = []
   let free = 0
   for (const [i, p] of s.pages.entries()) {
@@ -234,18 +238,18 @@ export function canonicalForm(s: State, symmetry = true): string {
   for (const [i, p] of s.pages.entries()) if (p.use !== 'free' && !n.identity && !n.page.has(i)) unnamed.push(i)
   for (const i of unnamed) used.push([n.page.name(i), i])
   used.sort((a, b) => a[0] - b[0])
-  out.push(`free=${free}`)
+  out.s += `free=${free}` + ' '
   for (const [name, i] of used) {
-    out.push(`p${name}`)
+    out.s += `p${name}` + ' '
     ser(s.pages[i], 'page', n, out)
   }
   // anything else a newer models/state.ts holds, verbatim
   for (const k of Object.keys(s).sort())
     if (!KNOWN_TOP.has(k)) {
-      out.push(`?${k}`)
+      out.s += `?${k}` + ' '
       ser((s as unknown as Record<string, unknown>)[k], k, n, out)
     }
-  return out.join(' ')
+  return out.s
 }
 
 const KNOWN_TOP = new Set(['platform', 'design', 'boot', 'pages', 'files', 'nextFile', 'fds', 'domains', 'nextDomain', 'tablePagesUsed', 'units', 'groups', 'devices', 'luo'])

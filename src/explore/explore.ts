@@ -33,7 +33,7 @@ import { initState, liveProbes, observe, sortProbes, step, translations } from '
 import type { Probe } from '../../models/observation.ts'
 import { opToString, resultToString, sameResult, type Op, type OpName } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
-import { firstDifference, invariantViolation } from '../check/conformance.ts'
+import { firstDifference, invariantViolation, thrownText } from '../check/conformance.ts'
 import { PROPERTY_NAMES, type PropertyName, type Violation } from '../check/executor.types.ts'
 import { ModelExecutor } from '../check/executor.ts'
 import { checkStep } from '../check/properties/index.ts'
@@ -315,7 +315,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     try {
       kr = k.apply(op, before)
     } catch (e) {
-      const v: Violation = { property: 'conformance', message: `${opToString(op)}: the kernel implementation threw: ${(e as Error).message}` }
+      const v: Violation = { property: 'conformance', message: `${opToString(op)}: the kernel implementation threw ${thrownText(e instanceof Error ? e : new Error(String(e)))} (its result is shown as -EIO)` }
       conf.divergences++
       if (want('conformance')) record(v, from, op, prefixLength)
       return false

@@ -179,7 +179,18 @@ const RETRIEVED_STEPS: InitStep[] = [
   { op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION', args: { name: 's0' }, as: 'in' },
 ]
 
-export const DEFAULT_DEPTH = 4
+/** ... and the first half of the documented recovery: the memfd, iommufd and cdev retrieved,
+ *  the cdev bound to the retrieved iommufd, the preserved HWPT restored by its token. */
+const RESTORED_STEPS: InitStep[] = [
+  ...RETRIEVED_STEPS,
+  { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session: '$in', token: '1' }, as: 'mfd2' },
+  { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session: '$in', token: '2' }, as: 'ifd2' },
+  { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session: '$in', token: '3' }, as: 'cdev2' },
+  { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: '$cdev2', iommufd: '$ifd2' } },
+  { op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd: '$ifd2', token: '3' } },
+]
+
+export const DEFAULT_DEPTH = 5
 
 /** The documented default scope (docs/explore.md). */
 export function defaultScope(): Scope {
@@ -190,6 +201,7 @@ export const DEFAULT_INIT: InitSpec[] = [
   { name: 'cold-boot', description: 'a freshly booted machine: nothing open', steps: [] },
   { name: 'device-preserved', description: 'one device attached to a marked HWPT, its memfd, iommufd and cdev preserved in session s0', steps: PRESERVED_STEPS },
   { name: 'session-retrieved', description: 'after the KEXEC of device-preserved: LUO opened and session s0 retrieved', steps: RETRIEVED_STEPS },
+  { name: 'hwpt-restored', description: "session-retrieved, then its files retrieved, the cdev bound to the retrieved iommufd and the preserved HWPT restored by token: the replace and FINISH are a few ops away", steps: RESTORED_STEPS },
 ]
 
 const toU64 = (v: string | number): bigint => BigInt(v)

@@ -9,7 +9,7 @@ import { EXIT, UsageError, parseArgsMessage } from './usage.ts'
 
 export const EXPLORE_USAGE = `usage: luv explore [--scope FILE] [--depth N] [--time D] [--profile P] [--set AXIS=OPTION]...
                    [--properties a,b] [--conformance on|off] [--symmetry on|off] [--recheck-failed]
-                   [--defect NAME] [--out DIR] [--print-scope]
+                   [--workers N] [--defect NAME] [--out DIR] [--print-scope]
 
 Explore every state of the reference model reachable within a scope, breadth first: every
 property checked on every transition, every transition replayed on the kernel implementation,
@@ -25,6 +25,7 @@ the shortest trace to each distinct state kept, a failure bundle per violated pr
   --symmetry X      symmetry reduction: fds, serials, pages, DIDs renamed (default on)
   --recheck-failed  also evaluate the properties on ops that failed and changed nothing
                     (by default their verdict is the state's, already checked)
+  --workers N       worker threads expanding states (default 1); same result for any N
   --defect NAME     seed a defect into the kernel implementation
   --out DIR         report folder (default reports/explore-<scope>-<design>)
   --print-scope     print the scope (resolved, as JSON a scope file can start from) and exit
@@ -44,6 +45,7 @@ function parse(argv: string[]) {
         conformance: { type: 'string' },
         symmetry: { type: 'string' },
         'recheck-failed': { type: 'boolean' },
+        workers: { type: 'string' },
         defect: { type: 'string' },
         out: { type: 'string' },
         'print-scope': { type: 'boolean' },
@@ -94,6 +96,7 @@ export async function exploreCommand(argv: string[], deps: CliDeps): Promise<num
   if (depth !== undefined && depth > 64) throw new UsageError('explore', `--depth ${depth}: expected at most 64`)
   const timeLimitMs = v.time !== undefined ? (usage(() => opts.parseDuration(v.time!)) as number) : undefined
   const d = usage(() => opts.resolveDesignFlags(v.profile, v.set ?? [])) as ReturnType<typeof opts.resolveDesignFlags>
+  const workers = v.workers !== undefined ? (usage(() => opts.parsePositiveInt(v.workers!, '--workers')) as number) : 1
   const conformance = onOff(v.conformance, '--conformance')
   const symmetry = onOff(v.symmetry, '--symmetry')
   const properties = usage(() => opts.resolveProperties(v.properties, conformance ? 'both' : 'model')) as ReturnType<typeof opts.resolveProperties>
@@ -112,7 +115,7 @@ export async function exploreCommand(argv: string[], deps: CliDeps): Promise<num
   const command = ['luv explore', ...argv].join(' ')
   deps.stdout.write(
     `luv explore: scope '${scope.name}' (${scope.init.length} initial state${scope.init.length === 1 ? '' : 's'}), design ${[d.profile, ...Object.entries(d.overrides).map(([a, o]) => `${a}=${o}`)].join(' ')}, ` +
-      `depth ${depth ?? scope.depth}${timeLimitMs !== undefined ? `, time ${v.time}` : ''}, conformance ${conformance ? 'on' : 'off'}, symmetry ${symmetry ? 'on' : 'off'} -> ${out}/\n`,
+      `depth ${depth ?? scope.depth}${timeLimitMs !== undefined ? `, time ${v.time}` : ''}, conformance ${conformance ? 'on' : 'off'}, symmetry ${symmetry ? 'on' : 'off'}${workers > 1 ? `, ${workers} workers` : ''} -> ${out}/\n`,
   )
   const stop = new AbortController()
   const onSignal = (sig: NodeJS.Signals) => {
@@ -132,6 +135,7 @@ export async function exploreCommand(argv: string[], deps: CliDeps): Promise<num
       conformance,
       symmetry,
       ...(v['recheck-failed'] && { recheckFailed: true }),
+      workers,
       properties: new Set(properties),
       ...(v.defect !== undefined && { defect: v.defect }),
       signal: stop.signal,

@@ -27,24 +27,18 @@
 //    fresh copy, so the violation names the transition and its trace replays.
 //  * Coverage in model terms (src/coverage/) is counted on every transition.
 
-import { isDeepStrictEqual } from 'node:util'
 import type { Design } from '../../models/design.ts'
-import { initState, liveProbes, observe, sortProbes, step, translations } from '../../models/index.ts'
-import type { Probe } from '../../models/observation.ts'
-import { opToString, resultToString, sameResult, type Op, type OpName } from '../../models/ops.ts'
+import { resultToString, type Op, type OpName } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
-import { firstDifference, invariantViolation, thrownText } from '../check/conformance.ts'
 import { PROPERTY_NAMES, type PropertyName, type Violation } from '../check/executor.types.ts'
 import { ModelExecutor } from '../check/executor.ts'
-import { checkStep } from '../check/properties/index.ts'
-import { Coverage, type CoverageData } from '../coverage/coverage.ts'
-import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
-import { Kernel } from '../kernel/index.ts'
+import { Coverage, mergeCoverage, type CoverageData } from '../coverage/coverage.ts'
 import { parseScenario } from '../scenario/load.ts'
-import { runScenario } from '../scenario/run.ts'
-import { cloneGraph } from './clone.ts'
-import { enabledOps, exploredOps, opsWithoutEnumerator } from './actions.ts'
+import { runScenario, UnboundNameError } from '../scenario/run.ts'
+import { exploredOps, opsWithoutEnumerator } from './actions.ts'
 import { canonicalForm, collisionProbability, fingerprint } from './canonical.ts'
+import { addCounters, Expander, type ExpandContext, type ExpandTaskResult, type Found, type Successor } from './expand.ts'
+import { expandPool } from './pool.ts'
 import type { Scope } from './scope.ts'
 
 export interface ExploreOptions {
@@ -72,6 +66,9 @@ export interface ExploreOptions {
   /** called for every distinct state when found (tests; exporting the shortest traces as a
    *  corpus): its depth, its state, and its shortest trace on demand */
   onState?: (s: { depth: number; init: string; state: State; trace: () => Op[] }) => void
+  /** worker threads expanding states (default 1: this thread); the result does not depend
+   *  on it. With workers, onState is not called (the states stay in the workers). */
+  workers?: number
 }
 
 export interface ExploreProgress {
@@ -175,25 +172,18 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   const symmetry = o.symmetry ?? true
   const conformanceOn = o.conformance ?? true
   const props = o.properties
-  const ops = exploredOps(scope)
   const platform = scope.platform
-  const time = { model: 0, properties: 0, canonical: 0, kernel: 0, coverage: 0 }
   const coverage = new Coverage()
-  const rootsChecked = new Set<number>()
 
   const nodes: Node[] = []
   const seen = new Map<number, number>()
   const violations = new Map<PropertyName, ExploreViolation>()
   const violationCounts: Partial<Record<PropertyName, number>> = {}
-  const conf: ConformanceStats = { enabled: conformanceOn, transitions: 0, replays: 0, forks: 0, divergences: 0 }
-  let generated = 0
-  let transitions = 0
-  let quietChecks = 0
 
   // ---- initial states
   const inits: InitReport[] = []
   const initOps: Op[][] = []
-  let frontier: { id: number; state: State }[] = []
+  let frontier: { id: number; state?: State }[] = []
   const traceOf = (id: number): Op[] => {
     const path: Op[] = []
     let n = nodes[id]
@@ -222,8 +212,21 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     const sc = parseScenario({ name: spec.name, platform, steps: spec.steps }, `init '${spec.name}'`)
     // the prefix is held to the properties too: its steps are transitions into the state
     const exec = new ModelExecutor(platform, o.design, props)
-    const run = runScenario(sc, { executor: exec })
-    const failed = run.steps.filter((s) => !s.result.ok && !('fault' in s.result)).map((s) => `steps[${s.index}] ${s.op.op} ${resultToString(s.result)}`)
+    let run
+    let cut: string | undefined
+    try {
+      run = runScenario(sc, { executor: exec })
+    } catch (e) {
+      // a step that needs what an earlier, failed step should have bound (this design refuses
+      // part of the prefix): the initial state is where the prefix stopped
+      if (!(e instanceof UnboundNameError)) throw e
+      run = e.partial
+      cut = e.message
+    }
+    const failed = [
+      ...run.steps.filter((s) => !s.result.ok && !('fault' in s.result)).map((s) => `steps[${s.index}] ${s.op.op} ${resultToString(s.result)}`),
+      ...(cut !== undefined ? [`stopped: ${cut}`] : []),
+    ]
     const state = exec.modelState()
     initOps.push(run.steps.map((s) => s.op))
     const fp = fingerprint(canonicalForm(state, symmetry))
@@ -239,103 +242,21 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     o.onState?.({ depth: 0, init: spec.name, state, trace: () => traceOf(id) })
   }
 
-  // ---- the kernel side
-  const newKernel = () => new Kernel(platform, o.design, { defect: o.defect })
-  const shared = new Set<unknown>([platform, o.design])
-  /** A kernel at node `id`: its trace replayed (an initial state's prefix is compared step
-   *  by step, once). */
-  const kernelAt = (id: number): Kernel => {
-    const k = newKernel()
-    const trace = traceOf(id)
-    conf.replays++
-    if (nodes[id].parent < 0 && !rootsChecked.has(id)) {
-      rootsChecked.add(id)
-      let prev = initState(platform, o.design)
-      for (const [i, op] of trace.entries()) {
-        const m = step(prev, op)
-        compare(k, prev, op, m.result, m.state, m.transient, id, i + 1)
-        prev = m.state
-      }
-      return k
-    }
-    for (const op of trace) k.apply(op, [])
-    return k
-  }
-  /** A copy of `k` to take one transition on (src/explore/clone.ts). */
-  const fork = (k: Kernel): Kernel => {
-    conf.forks++
-    return cloneGraph(k, shared)
-  }
-
-  /** The kernel side of one expanded state: every state-changing transition on a fork of the
-   *  state's kernel, compared in full; the others (error paths, DMA) one after the other on
-   *  the kernel itself, results compared, and its observation and invariants compared once
-   *  after all of them; on a difference each is taken again alone to name the one. */
-  const kernelTransitions = (id: number, state: State, taken: { op: Op; s: Step }[]) => {
-    const k = kernelAt(id)
-    const quiet: { op: Op; s: Step }[] = []
-    for (const t of taken) {
-      if (t.s.state === state) quiet.push(t)
-      else compare(fork(k), state, t.op, t.s.result, t.s.state, t.s.transient, id)
-    }
-    if (!quiet.length) return
-    let suspect = false
-    const before = sortProbes([...liveProbes(state), ...k.liveProbes()])
-    for (const t of quiet) {
-      conf.transitions++
-      let r
-      try {
-        r = k.apply(t.op, before).result
-      } catch {
-        suspect = true
-        break
-      }
-      if (!sameResult(r, t.s.result)) {
-        suspect = true
-        break
-      }
-    }
-    if (!suspect) {
-      const probes = sortProbes([...before, ...k.liveProbes()])
-      suspect = firstDifference(observe(state, probes), k.observe(probes)) !== undefined || k.invariants().length > 0
-    }
-    if (!suspect) return
-    // name the transition(s): each alone, on a fork of the state's kernel
-    conf.transitions -= quiet.length
-    const pristine = kernelAt(id)
-    for (const t of quiet) compare(fork(pristine), state, t.op, t.s.result, t.s.state, t.s.transient, id)
-  }
-
-  /** Apply `op` to `k` and compare with the model's step prev -> next. Returns true when the
-   *  kernel agreed. */
-  const compare = (k: Kernel, prev: State, op: Op, result: Step['result'], next: State, transient: State[], from: number, prefixLength?: number): boolean => {
-    conf.transitions++
-    const before = sortProbes([...liveProbes(prev), ...k.liveProbes()])
-    let kr
-    try {
-      kr = k.apply(op, before)
-    } catch (e) {
-      const v: Violation = { property: 'conformance', message: `${opToString(op)}: the kernel implementation threw ${thrownText(e instanceof Error ? e : new Error(String(e)))} (its result is shown as -EIO)` }
-      conf.divergences++
-      if (want('conformance')) record(v, from, op, prefixLength)
-      return false
-    }
-    const out: Violation[] = []
-    if (!sameResult(result, kr.result)) out.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(kr.result)}, the model ${resultToString(result)}` })
-    const probes: Probe[] = sortProbes([...before, ...liveProbes(next), ...k.liveProbes()])
-    const diff = firstDifference(observe(next, probes), k.observe(probes))
-    if (diff) out.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
-    const mid = transient.map((s) => translations(s, before))
-    if (!isDeepStrictEqual(mid, kr.transient)) out.push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
-    for (const message of k.invariants()) out.push(invariantViolation(message))
-    const relevant = out.filter((v) => want(v.property))
-    if (relevant.length) conf.divergences++
-    for (const v of relevant) record(v, from, op, prefixLength)
-    return relevant.length === 0 && sameResult(result, kr.result)
-  }
-  const want = (p: PropertyName) => !props || props.has(p)
-
   // ---- breadth-first search
+  const ctx: ExpandContext = {
+    scope,
+    design: o.design,
+    ...(props && { properties: props }),
+    conformance: conformanceOn,
+    symmetry,
+    recheckFailed: o.recheckFailed ?? false,
+    ...(o.defect !== undefined && { defect: o.defect }),
+  }
+  const ex = new Expander(ctx)
+  const counters = ex.c
+  const extraCoverage: CoverageData[] = []
+  const workers = Math.max(1, o.workers ?? 1)
+  const pool = workers > 1 ? await expandPool(workers) : undefined
   const everyMs = o.progressEveryMs ?? 250
   let lastProgress = now()
   let stoppedBy: ExploreStats['stoppedBy']
@@ -349,77 +270,87 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
       depth,
       maxDepth,
       distinct: nodes.length,
-      generated,
-      transitions,
+      generated: counters.generated,
+      transitions: counters.transitions,
       queue,
       levelDone,
       levelSize,
       violations: Object.values(violationCounts).reduce((a, b) => a + (b ?? 0), 0),
     })
   }
+  /** One expanded state's outcome, in frontier order: violations, then new states. */
+  const take = (id: number, r: { succ: Successor[]; found: Found[] }, next: { id: number; state?: State }[]) => {
+    for (const f of r.found) record(f, id, f.prefixLength !== undefined ? undefined : f.op, f.prefixLength)
+    for (const x of r.succ) {
+      if (seen.has(x.fp)) continue
+      const newId = nodes.length
+      nodes.push({ parent: id, op: x.op, depth: depth + 1, init: nodes[id].init })
+      seen.set(x.fp, newId)
+      next.push({ id: newId, ...(x.state && { state: x.state }) })
+      if (o.onState && x.state) o.onState({ depth: depth + 1, init: scope.init[nodes[id].init].name, state: x.state, trace: () => traceOf(newId) })
+    }
+  }
+  const stopNow = (): boolean => {
+    if (now() > deadline) stoppedBy = 'time'
+    else if (o.signal?.aborted) stoppedBy = 'signal'
+    return stoppedBy !== undefined
+  }
 
-  for (; depth < maxDepth && frontier.length > 0 && !stoppedBy; depth++) {
-    const next: { id: number; state: State }[] = []
-    for (let fi = 0; fi < frontier.length; fi++) {
-      const t = now()
-      if (t > deadline) stoppedBy = 'time'
-      else if (o.signal?.aborted) stoppedBy = 'signal'
+  try {
+    for (; depth < maxDepth && frontier.length > 0 && !stoppedBy; depth++) {
+      const next: { id: number; state?: State }[] = []
+      if (!pool) {
+        for (let fi = 0; fi < frontier.length; fi++) {
+          if (stopNow()) {
+            leftOnQueue = frontier.length - fi + next.length
+            break
+          }
+          if (now() - lastProgress >= everyMs) {
+            lastProgress = now()
+            progress(fi, frontier.length, frontier.length - fi + next.length)
+            // let signal handlers and timers run (SIGINT stops the search at the next state)
+            await new Promise((r) => setImmediate(r))
+          }
+          const { id, state } = frontier[fi]
+          take(id, ex.expand(traceOf(id), state!, nodes[id].parent < 0, true), next)
+        }
+      } else {
+        // waves of chunks, one chunk per worker in flight; results taken in frontier order
+        const CHUNK = 64
+        for (let fi = 0; fi < frontier.length; ) {
+          if (stopNow()) {
+            leftOnQueue = frontier.length - fi + next.length
+            break
+          }
+          progress(fi, frontier.length, frontier.length - fi + next.length)
+          const wave: { id: number }[][] = []
+          for (let w = 0; w < workers * 2 && fi < frontier.length; w++, fi += CHUNK) wave.push(frontier.slice(fi, fi + CHUNK))
+          const results = await Promise.all(
+            wave.map((chunk) => pool.run({ ctx, items: chunk.map(({ id }) => ({ trace: traceOf(id), root: nodes[id].parent < 0 })) }) as Promise<ExpandTaskResult>),
+          )
+          for (const [wi, chunk] of wave.entries()) {
+            const res = results[wi]
+            chunk.forEach(({ id }, j) => take(id, res.results[j], next))
+            addCounters(counters, res.counters)
+            extraCoverage.push(res.coverage)
+          }
+        }
+      }
       if (stoppedBy) {
-        leftOnQueue = frontier.length - fi + next.length
+        // what was discovered at the next level still counts as distinct states
+        if (next.length) levels.push(next.length)
         break
       }
-      if (t - lastProgress >= everyMs) {
-        lastProgress = t
-        progress(fi, frontier.length, frontier.length - fi + next.length)
-        // let signal handlers and timers run (SIGINT stops the search at the next state)
-        await new Promise((r) => setImmediate(r))
-      }
-      const { id, state } = frontier[fi]
-      const labels = { devices: deviceStates(state), sessions: sessionStates(state) }
-      const taken: { op: Op; s: Step }[] = []
-      for (const op of enabledOps(state, scope, ops)) {
-        transitions++
-        let t1 = now()
-        const s = step(state, op)
-        let t2 = now()
-        time.model += t2 - t1
-        // a transition that failed with an errno and left the very same state needs no second
-        // look (header); everything else is checked
-        if (o.recheckFailed || s.state !== state || !('errno' in s.result) || s.transient.length)
-          for (const v of checkStep({ prev: state, op, result: s.result, next: s.state, transient: s.transient }, props)) record(v, id, op)
-        else quietChecks++
-        t1 = now()
-        time.properties += t1 - t2
-        coverage.step(state, op, s.result, s.state, labels)
-        t2 = now()
-        time.coverage += t2 - t1
-        if (conformanceOn) taken.push({ op, s })
-        if (s.state === state) continue
-        generated++
-        const fp = fingerprint(canonicalForm(s.state, symmetry))
-        if (!seen.has(fp)) {
-          const newId = nodes.length
-          nodes.push({ parent: id, op, depth: depth + 1, init: nodes[id].init })
-          seen.set(fp, newId)
-          next.push({ id: newId, state: s.state })
-          o.onState?.({ depth: depth + 1, init: scope.init[nodes[id].init].name, state: s.state, trace: () => traceOf(newId) })
-        }
-        time.canonical += now() - t2
-      }
-      if (conformanceOn) {
-        const t3 = now()
-        kernelTransitions(id, state, taken)
-        time.kernel += now() - t3
-      }
+      frontier = next
+      if (frontier.length) levels.push(frontier.length)
     }
-    if (stoppedBy) {
-      // what was discovered at the next level still counts as distinct states
-      if (next.length) levels.push(next.length)
-      break
-    }
-    frontier = next
-    if (frontier.length) levels.push(frontier.length)
+  } finally {
+    await pool?.destroy()
   }
+  const { generated, transitions } = counters
+  const conf: ConformanceStats = { enabled: conformanceOn, ...counters.conf }
+  const time = counters.time
+
   const seconds = (now() - t0) / 1000
   for (const k of Object.keys(time) as (keyof typeof time)[]) time[k] = Math.round(time[k]) / 1000
   return {
@@ -430,7 +361,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
       generated,
       distinct: nodes.length,
       transitions,
-      unchangedNotRechecked: quietChecks,
+      unchangedNotRechecked: counters.unchangedNotRechecked,
       depthReached: levels.length - 1,
       maxDepth,
       levels,
@@ -447,10 +378,9 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     init: inits,
     violations: PROPERTY_NAMES.flatMap((p) => (violations.has(p) ? [violations.get(p)!] : [])),
     violationCounts,
-    coverage: coverage.data(),
-    ops,
+    coverage: mergeCoverage([coverage.data(), ex.coverage.data(), ...extraCoverage]),
+    ops: exploredOps(scope),
     opsNotExplored: opsWithoutEnumerator(),
   }
 }
 
-type Step = ReturnType<typeof step>

@@ -143,6 +143,14 @@ describe('luv explore: breadth-first search', () => {
     expect(text).toMatch(/REPRODUCED: conformance/)
   })
 
+  it('gives the same result on worker threads as on one thread', async () => {
+    const strip = (r: Awaited<ReturnType<typeof explore>>) => ({ ...r, stats: { ...r.stats, seconds: 0, distinctPerMinute: 0, generatedPerMinute: 0, time: {} } })
+    const one = await explore({ scope: deviceScope(4), design: lpc, defect: 'group-owner-left-set-after-release' })
+    const two = await explore({ scope: deviceScope(4), design: lpc, defect: 'group-owner-left-set-after-release', workers: 2 })
+    expect(one.violations.length).toBeGreaterThan(0)
+    expect(strip(two)).toEqual(strip(one))
+  })
+
   it('stops when asked and says what it explored', async () => {
     const ac = new AbortController()
     ac.abort()

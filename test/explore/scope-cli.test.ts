@@ -41,7 +41,7 @@ describe('luv explore', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'luv-explore-cli-')), 'r')
     const r = await luv(['explore', '--depth', '1', '--conformance', 'off', '--out', out])
     expect(r.code).toBe(0)
-    expect(r.out).toMatch(/^luv explore: scope 'default' \(3 initial states\), design lpc2025, depth 1/)
+    expect(r.out).toMatch(/^luv explore: scope 'default' \(4 initial states\), design lpc2025, depth 1/)
     expect(r.out).toMatch(/\d+ states generated, \d+ distinct states found, 0 states left on queue\./)
     expect(r.out).toMatch(/PASS: no property violated in scope\./)
     const md = readFileSync(join(out, 'explore.md'), 'utf8')

@@ -16,7 +16,7 @@ property checked on every transition, every transition replayed on the kernel im
 the shortest trace to each distinct state kept, a failure bundle per violated property.
   --scope FILE      a scope file (docs/explore.md); default: the documented default scope
                     (1 unit, 2 devices, 4 pages, <= 2 iommufds / IOAS / HWPTs, 1 memfd,
-                    1 session, 1 KEXEC, depth 4 from 3 initial states)
+                    1 session, 1 KEXEC, depth 5 from 4 initial states)
   --depth N         depth bound (ops after the initial state); overrides the scope's
   --time D          stop after D (60s, 5m, 1h); the report says what was explored
   --profile P       design profile (default lpc2025); --set AXIS=OPT overrides an axis

@@ -32,6 +32,12 @@ export interface CoverageData {
   sessionTransitions: Record<string, number>
 }
 
+/** A state's lifecycle labels (model-terms.ts), per device in platform order and per session. */
+export interface Labels {
+  devices: string[]
+  sessions: Map<string, string>
+}
+
 export const resultKey = (op: Op['op'], r: Result): string => `${op} ${'errno' in r ? r.errno : 'fault' in r ? 'fault' : 'ok'}`
 
 const bump = (m: Record<string, number>, k: string, n = 1) => void (m[k] = (m[k] ?? 0) + n)
@@ -52,18 +58,19 @@ export class Coverage {
     for (const l of sessionStates(s).values()) bump(this.d.sessions, l)
   }
 
-  /** One step: prev --op/result--> next. */
-  step(prev: State, op: Op, result: Result, next: State, prevLabels?: { devices: string[]; sessions: Map<string, string> }): void {
+  /** One step: prev --op/result--> next. Returns next's labels (pass them as the next
+   *  step's `prevLabels` to save recomputing them). */
+  step(prev: State, op: Op, result: Result, next: State, prevLabels?: Labels): Labels {
     bump(this.d.ops, resultKey(op.op, result))
     const key = designKey(prev.design)
     let pd = this.perDesign.get(key)
     if (!pd) this.perDesign.set(key, (pd = { design: prev.design, ops: new Map() }))
     pd.ops.set(op.op, (pd.ops.get(op.op) ?? 0) + 1)
-    this.states(prev, next, prevLabels)
+    return this.states(prev, next, prevLabels)
   }
 
   /** Lifecycle labels of `next` and the transitions from `prev`'s. */
-  states(prev: State, next: State, prevLabels?: { devices: string[]; sessions: Map<string, string> }): void {
+  states(prev: State, next: State, prevLabels?: Labels): Labels {
     const before = prevLabels ?? { devices: deviceStates(prev), sessions: sessionStates(prev) }
     const devs = next === prev ? before.devices : deviceStates(next, prev)
     for (const [i, l] of devs.entries()) {
@@ -76,6 +83,7 @@ export class Coverage {
       const was = before.sessions.get(name)
       if (l !== was) bump(this.d.sessionTransitions, `${was ?? 'none'} -> ${l}`)
     }
+    return { devices: devs, sessions: sess }
   }
 
   /** Count a state's labels once (exploration: per distinct state). */
@@ -221,6 +229,7 @@ export function unreachedPairs(have: CoverageData, want: Iterable<string>): stri
  *  run's executor with it: properties/run.ts wrapExecutor). */
 export function countingExecutor(e: Executor, cov: Coverage): Executor {
   let started = false
+  let labels: Labels | undefined
   return {
     impl: e.impl,
     step(op) {
@@ -230,7 +239,7 @@ export function countingExecutor(e: Executor, cov: Coverage): Executor {
         started = true
       }
       const out = e.step(op)
-      cov.step(prev, op, out.result, e.modelState())
+      labels = cov.step(prev, op, out.result, e.modelState(), labels)
       return out
     },
     finish: () => e.finish(),

@@ -13,6 +13,7 @@ const benches: [string, string[]][] = [
   ['bench/throughput.ts', quick ? ['--runs', '100'] : []],
   ['bench/defects.ts', quick ? ['--seeds', '1', '--budget', '20'] : ['--seeds', '5', '--budget', '30']],
   ['bench/campaign.ts', quick ? ['--runs', '400'] : []],
+  ['bench/explore.ts', quick ? ['--quick'] : []],
 ]
 
 console.log(`# luv benchmarks\n`)

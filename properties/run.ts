@@ -32,6 +32,8 @@ export interface PropertyRunOptions {
   noShrink?: boolean
   /** called after every run with what it reached */
   onRun?: (reach: Reach, steps: number) => void
+  /** wraps each run's executor (coverage in model terms, src/coverage/: the campaign block) */
+  wrapExecutor?: (e: Executor) => Executor
 }
 
 export interface Failure {
@@ -62,7 +64,8 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
   const platforms = o.platforms ?? [o.platform]
   let platform = platforms[0]
   const setup = (): { model: ReturnType<typeof emptyModel>; real: Real } => {
-    const exec = createExecutor(platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
+    const made = createExecutor(platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
+    const exec = o.wrapExecutor ? o.wrapExecutor(made) : made
     const real: Real = { exec, state: () => exec.modelState(), trace: [] }
     lastReal = real
     return { model: emptyModel(), real }

@@ -9,6 +9,8 @@ import { runProperty } from '../../properties/run.ts'
 import type { ImplChoice, PropertyName } from '../check/executor.types.ts'
 import { toCounterexample } from '../report/from-failure.ts'
 import type { Counterexample } from '../report/types.ts'
+// issue 13: coverage in model terms, counted per generated run
+import { Coverage, countingExecutor, mergeCoverage, type CoverageData } from '../coverage/coverage.ts'
 
 export interface BlockTask {
   index: number
@@ -58,6 +60,8 @@ export interface BlockResult {
   failure?: BlockFailure
   /** a harness error (not a property violation), first lines of its stack */
   error?: string
+  /** coverage in model terms over the generated runs (src/coverage/) */
+  coverage?: CoverageData
 }
 
 /** Cumulative figures of a running block, for the progress display. */
@@ -76,6 +80,9 @@ export function runBlock(task: BlockTask): BlockResult {
   let steps = 0
   let lastPost = Date.now()
   const live: BlockProgress = { index: task.index, runs: 0, steps: 0, kexecWithPreservedDma: 0, fullRecovery: 0 }
+  // issue 13: each run's coverage; only the generated runs' are kept (as perRun)
+  const runCoverage: Coverage[] = []
+  let current = new Coverage()
   const result = runProperty({
     platform: task.platforms[0],
     platforms: task.platforms,
@@ -86,11 +93,13 @@ export function runBlock(task: BlockTask): BlockResult {
     seed: task.seed,
     numRuns: task.numRuns,
     ...(task.noShrink && { noShrink: true }),
+    wrapExecutor: (e) => countingExecutor(e, (current = new Coverage())),
     onRun: (reach, n) => {
       steps += n
       // shrinking runs come after the generated ones: keep only the first numRuns
       if (perRun.length < task.numRuns) {
         perRun.push({ kd: reach.kexecWithPreservedDma, fr: reach.fullRecovery, outcomes: reach.outcomes })
+        runCoverage.push(current)
         live.runs++
         if (reach.kexecWithPreservedDma) live.kexecWithPreservedDma++
         if (reach.fullRecovery) live.fullRecovery++
@@ -118,6 +127,7 @@ export function runBlock(task: BlockTask): BlockResult {
       fullRecovery: counted.filter((r) => r.fr).length,
       outcomes: [...outcomes].sort(),
     },
+    coverage: mergeCoverage(runCoverage.slice(0, result.runs).map((c) => c.data())),
   }
   if (result.error !== undefined) return { ...base, passed: false, error: result.error.split('\n').slice(0, 6).join('\n') }
   const f = result.failure

@@ -12,6 +12,8 @@ import { inlineRunner, poolRunner, type BlockRunner } from './pool.ts'
 import { runSchedule, type BlockOutcome, type ScheduleControl } from './scheduler.ts'
 import { buildSummary, fastCheckReplay, type BlockEntry, type CampaignContext, type CampaignSummary, type FailureEntry } from './summary.ts'
 import type { BundleSource } from './write.ts'
+// issue 13: coverage in model terms
+import { mergeCoverage } from '../coverage/coverage.ts'
 
 /** Live figures for the progress display; updated as workers report. */
 export interface LiveProgress {
@@ -219,6 +221,7 @@ export function aggregate(
     finished: run.finished.toISOString(),
     workers: run.workers,
     reruns: run.reruns,
+    coverage: mergeCoverage(outcomes.map((b) => b.coverage)),
   })
   return { summary, bundles }
 }

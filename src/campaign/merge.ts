@@ -2,6 +2,8 @@
 // is the same work in every shard), runs and steps summed over them, a property fails if any
 // shard failed it, failures are deduplicated by bundle hash and their folders copied.
 
+// issue 13
+import { mergeCoverage } from '../coverage/coverage.ts'
 import { readFileSync, statSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
@@ -150,6 +152,8 @@ export function mergeShards(shards: Shard[], out: string): CampaignResult {
     finished: shards.map((sh) => sh.summary.timing?.finished ?? '').sort().reverse()[0],
     workers: sum((s) => s.timing?.workers ?? 0),
     reruns: sum((s) => s.timing?.reruns ?? 0),
+    // issue 13: coverage in model terms, summed over shards
+    coverage: mergeCoverage(shards.map((sh) => sh.summary.coverage)),
     notes: [
       `Merged from ${shards.length} report${shards.length === 1 ? '' : 's'} (${shards.map((sh) => basename(sh.dir)).join(', ')}): seconds is the sum of the shards' seconds (machine time), not wall-clock time.`,
       ...new Set(notes),

@@ -2,6 +2,8 @@
 // summary.json for tools, junit.xml for CI dashboards. Pure functions; timing-dependent values
 // are kept to the Timing section (md), `seconds`/`timing` (json) and time/timestamp (xml).
 
+// issue 13
+import { renderCoverageMd } from '../coverage/coverage.ts'
 import { AXIS_NAMES } from '../../models/design.ts'
 import { formatJson, type Json } from '../report/json.ts'
 import { countLine, counts, joinPath, type CampaignSummary } from './summary.ts'
@@ -99,6 +101,9 @@ export function renderSummaryMd(s: CampaignSummary): string {
   L.push(`| KEXEC with a preserved device, then DMA through it | ${n(r.kexecWithPreservedDma)} | ${r.kexecWithPreservedDmaPercent}% |`)
   L.push(`| full recovery (FINISH after KEXEC) | ${n(r.fullRecovery)} | ${r.fullRecoveryPercent}% |`)
   L.push(`| distinct op outcomes (op, errno) seen | ${r.outcomes.length} | |`, '')
+
+  // issue 13: coverage in model terms
+  L.push(...renderCoverageMd(s.coverage))
 
   L.push('## Notes', '', ...s.notes.map((x) => `* ${x}`), '')
 

@@ -10,6 +10,8 @@ import type { Platform } from '../../models/platform.ts'
 import { FINDINGS } from '../../properties/findings.ts'
 import type { ImplChoice, PropertyName } from '../check/executor.types.ts'
 import { compactRanges } from './blocks.ts'
+// issue 13: coverage in model terms
+import type { CoverageData } from '../coverage/coverage.ts'
 
 export const SUMMARY_FORMAT = 'luv-campaign-summary'
 export const SUMMARY_VERSION = 1
@@ -121,6 +123,8 @@ export interface CampaignSummary {
     outcomes: string[]
   }
   errors: { block: number; seed: number; message: string }[]
+  /** coverage in model terms, summed over blocks (src/coverage/; issue 13) */
+  coverage?: CoverageData
   notes: string[]
   versions: { luv: string; node: string; fastCheck: string; gitRev?: string }
   // ---- the only fields that differ between identical campaigns -------------------------------
@@ -161,6 +165,7 @@ export function buildSummary(
     workers: number
     reruns: number
     notes?: string[]
+    coverage?: CoverageData
   },
 ): CampaignSummary {
   const list = [...blocks].sort((a, b) => a.index - b.index)
@@ -240,6 +245,7 @@ export function buildSummary(
       outcomes: [...new Set(extra.outcomes)].sort(),
     },
     errors: extra.errors,
+    ...(extra.coverage && { coverage: extra.coverage }),
     notes,
     versions: ctx.versions,
     seconds: Math.round(extra.seconds * 1000) / 1000,

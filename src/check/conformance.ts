@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { initState, observe, step, liveProbes, sortProbes, translations } from '../../models/index.ts'
 import type { Design } from '../../models/design.ts'
 import type { Observation, Probe, Translation } from '../../models/observation.ts'
-import { hex, opToString, resultToString, sameResult, type Op } from '../../models/ops.ts'
+import { err, hex, opToString, resultToString, sameResult, type Op } from '../../models/ops.ts'
 import { groupOf, type Platform } from '../../models/platform.ts'
 import type { State } from '../../models/state.ts'
 import { Kernel } from '../kernel/index.ts'
@@ -54,6 +54,8 @@ export class KernelExecutor implements Executor {
   readonly kernel: Kernel
   /** the kernel's observation after the previous step and its probes (kernel atomicity) */
   private lastKernel?: { probes: Probe[]; obs: Observation }
+  /** what the kernel implementation threw, if it did (issue 13) */
+  private broken?: Error
   constructor(
     platform: Platform,
     design: Design,
@@ -68,14 +70,32 @@ export class KernelExecutor implements Executor {
     const prev = this.model
     // probe the IOVAs both sides consider live, before and after: a stale translation left
     // behind by the kernel shows up even where the model has nothing mapped any more
-    const before = sortProbes([...liveProbes(prev), ...this.kernel.liveProbes()])
     const m = step(prev, op)
-    const k = this.kernel.apply(op, before)
     this.model = m.state
-    const probes = sortProbes([...before, ...liveProbes(m.state), ...this.kernel.liveProbes()])
-    const modelObs = observe(m.state, probes)
-    const kernelObs = this.kernel.observe(probes)
     const violations: Violation[] = checkStep({ prev, op, result: m.result, next: m.state, transient: m.transient }, this.opts.properties)
+    // issue 13: an exception inside the kernel implementation is a conformance failure of
+    // the step that raised it (shrunk, bundled and replayed like any other), not a harness
+    // error; the kernel is not used again in this run (its state is whatever the throw left)
+    let k: ReturnType<Kernel['apply']>, probes: Probe[], kernelObs: Observation, before: Probe[]
+    try {
+      if (this.broken) throw this.broken
+      before = sortProbes([...liveProbes(prev), ...this.kernel.liveProbes()])
+      k = this.kernel.apply(op, before)
+      probes = sortProbes([...before, ...liveProbes(m.state), ...this.kernel.liveProbes()])
+      kernelObs = this.kernel.observe(probes)
+    } catch (e) {
+      const first = !this.broken
+      this.broken ??= e instanceof Error ? e : new Error(String(e))
+      probes = sortProbes(liveProbes(m.state))
+      const modelObs = observe(m.state, probes)
+      if (first && this.impl === 'both' && (!this.opts.properties || this.opts.properties.has('conformance')))
+        violations.push({ property: 'conformance', message: `${opToString(op)}: the kernel implementation threw ${thrownText(this.broken)} (its result is shown as -EIO)` })
+      const kr = err('EIO')
+      return this.impl === 'kernel'
+        ? { result: kr, violations, observation: modelObs }
+        : { result: m.result, kernelResult: kr, violations, observation: modelObs, kernelObservation: modelObs }
+    }
+    const modelObs = observe(m.state, probes)
     if (this.impl === 'both' && (!this.opts.properties || this.opts.properties.has('conformance'))) {
       if (!sameResult(m.result, k.result))
         violations.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(k.result)}, the model ${resultToString(m.result)}` })
@@ -113,6 +133,13 @@ export class KernelExecutor implements Executor {
   }
 }
 
+/** `TypeError: x is undefined at src/kernel/iommu.ts:12` — the message and the first frame
+ *  inside luv's sources, one line. */
+export function thrownText(e: Error): string {
+  const frame = (e.stack ?? '').split('\n').slice(1).map((l) => /((?:src|models)\/[\w/.-]+:\d+)/.exec(l)?.[1]).find(Boolean)
+  return `${e.name}: ${e.message.split('\n')[0]}${frame ? ` at ${frame}` : ''}`
+}
+
 function ownersAfterKexec(prev: State, obs: Observation): string[] {
   const out: string[] = []
   for (const sess of prev.luo.outgoing)
@@ -129,7 +156,7 @@ function ownersAfterKexec(prev: State, obs: Observation): string[] {
 
 /** Kernel invariants come prefixed with the property they break ('dma-safety: ...'); a panic
  *  of the next kernel stops every recovery ('panic: ...' is recoverability). */
-function invariantViolation(message: string): Violation {
+export function invariantViolation(message: string): Violation {
   const m = /^([a-z-]+): /.exec(message)
   const named = m && (PROPERTY_NAMES as readonly string[]).includes(m[1]) ? (m[1] as PropertyName) : undefined
   const property: PropertyName = named ?? (m?.[1] === 'panic' ? 'recoverability' : 'isolation')

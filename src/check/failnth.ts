@@ -6,7 +6,8 @@
 
 import { isDeepStrictEqual } from 'node:util'
 import type { Design } from '../../models/design.ts'
-import type { Op } from '../../models/ops.ts'
+import type { Op, Result } from '../../models/ops.ts'
+import type { Probe } from '../../models/observation.ts'
 import { opToString, resultToString } from '../../models/ops.ts'
 import type { Platform } from '../../models/platform.ts'
 import { Kernel } from '../kernel/index.ts'
@@ -34,6 +35,20 @@ export interface FailNthOptions {
   defect?: string
   /** stop an op's sweep after this many points (a guard against runaway loops) */
   maxPoints?: number
+  /** called at every injected point with the kernel as the failed op left it (luv failnth
+   *  reports each point and continues the trace on that kernel) */
+  onPoint?: (p: FailNthPoint) => void
+}
+
+export interface FailNthPoint {
+  step: number
+  op: Op
+  n: number
+  result: Result
+  /** the kernel's observation is the one before the op and no invariant broke */
+  unchanged: boolean
+  probes: Probe[]
+  kernel: Kernel
 }
 
 export function failNthSweep(platform: Platform, design: Design, ops: readonly Op[], opts: FailNthOptions = {}): FailNthReport {
@@ -53,7 +68,9 @@ export function failNthSweep(platform: Platform, design: Design, ops: readonly O
       if (r.result.ok || !('errno' in r.result) || r.result.errno !== 'ENOMEM') finding(`returned ${resultToString(r.result)}, not -ENOMEM`)
       const after = k.observe(probes)
       if (!isDeepStrictEqual(before, after)) finding(`changed the observation: ${firstDifference(before, after)?.replace('model', 'before').replace('kernel', 'after')}`)
-      for (const v of k.invariants()) finding(`broke an invariant: ${v}`)
+      const broken = k.invariants()
+      for (const v of broken) finding(`broke an invariant: ${v}`)
+      opts.onPoint?.({ step: i, op, n, result: r.result, unchanged: isDeepStrictEqual(before, after) && broken.length === 0, probes, kernel: k })
     }
     report.pointsPerOp.push(n - 1)
   }

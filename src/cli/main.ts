@@ -12,6 +12,9 @@ import { profilesCommand, PROFILES_USAGE } from './profiles.ts'
 import { replayCommand, REPLAY_USAGE } from './replay.ts'
 import { runCommand, RUN_USAGE } from './run.ts'
 import { EXIT, UsageError } from './usage.ts'
+// issue 13 (exhaustive tier): luv explore, luv failnth
+import { exploreCommand, EXPLORE_USAGE } from './explore.ts'
+import { failnthCommand, FAILNTH_USAGE } from './failnth.ts'
 
 type Handler = (argv: string[], deps: CliDeps) => Promise<number>
 
@@ -29,7 +32,8 @@ export const COMMANDS: Record<string, Command> = {
   defects: { summary: 'list the seeded-defect catalogue', usage: DEFECTS_USAGE, handler: defectsCommand },
   profiles: { summary: 'every design profile: its posted version, axis values and their sources', usage: PROFILES_USAGE, handler: profilesCommand },
   compare: { summary: 'design-comparison matrix', usage: 'usage: luv compare ...' },
-  explore: { summary: 'bounded-exhaustive exploration', usage: 'usage: luv explore ...' },
+  explore: { summary: 'breadth-first exploration of the model within a scope (TLC-style)', usage: EXPLORE_USAGE, handler: exploreCommand },
+  failnth: { summary: 'sweep allocation failures over a scenario or a bundle (fail-nth)', usage: FAILNTH_USAGE, handler: failnthCommand },
   'lint-scenarios': { summary: 'validate scenario files without running them', usage: LINT_USAGE, handler: lintCommand },
 }
 

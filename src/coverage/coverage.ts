@@ -1,0 +1,248 @@
+// Coverage in model terms: what a campaign or an exploration reached, counted in the words of
+// the model rather than lines of code —
+//   * (op, result) pairs: `IOMMU_DESTROY EBUSY`, `DMA fault`, `KEXEC ok`;
+//   * (op, design option) pairs: the op ran under a design holding that option
+//     (`IOMMU_HWPT_LU_SET_PRESERVE markSemantics=flag`): which rules of which posted version
+//     a campaign exercised; axes and options are read from models/design.ts at run time;
+//   * per-device lifecycle states and the transitions between them (model-terms.ts);
+//   * LUO session states and their transitions.
+// Counts are steps (a campaign) or explored transitions / distinct states (an exploration).
+// CoverageData is plain JSON: summary.json carries it, `luv merge` adds shards' together.
+
+import { AXES, AXIS_NAMES, type Design } from '../../models/design.ts'
+import { OP_NAMES, type Op, type Result } from '../../models/ops.ts'
+import type { State } from '../../models/state.ts'
+import type { Executor } from '../check/executor.types.ts'
+import { DOCUMENTED_ERRNOS } from '../../properties/errnos.ts'
+import { DEVICE_STATES, SESSION_STATES, deviceStates, sessionStates } from './model-terms.ts'
+
+export const COVERAGE_FORMAT = 'luv-coverage'
+
+export interface CoverageData {
+  format: typeof COVERAGE_FORMAT
+  /** `OP ok` / `OP <ERRNO>` / `DMA fault` -> steps */
+  ops: Record<string, number>
+  /** `OP axis=option` -> steps */
+  design: Record<string, number>
+  /** device lifecycle state -> device-steps (a step counts each device once) */
+  devices: Record<string, number>
+  /** `from -> to` -> times a device moved so */
+  deviceTransitions: Record<string, number>
+  sessions: Record<string, number>
+  sessionTransitions: Record<string, number>
+}
+
+/** A state's lifecycle labels (model-terms.ts), per device in platform order and per session. */
+export interface Labels {
+  devices: string[]
+  sessions: Map<string, string>
+}
+
+export const resultKey = (op: Op['op'], r: Result): string => `${op} ${'errno' in r ? r.errno : 'fault' in r ? 'fault' : 'ok'}`
+
+const bump = (m: Record<string, number>, k: string, n = 1) => void (m[k] = (m[k] ?? 0) + n)
+
+export function emptyCoverage(): CoverageData {
+  return { format: COVERAGE_FORMAT, ops: {}, design: {}, devices: {}, deviceTransitions: {}, sessions: {}, sessionTransitions: {} }
+}
+
+/** Accumulates coverage step by step. (op, design) pairs are counted per op and expanded
+ *  over the design's axes once, at `data()`: a step costs one counter, not one per axis. */
+export class Coverage {
+  private d = emptyCoverage()
+  private perDesign = new Map<string, { design: Design; ops: Map<string, number> }>()
+
+  /** The labels of a run's first state (a state no step led to). */
+  start(s: State): void {
+    for (const l of deviceStates(s)) bump(this.d.devices, l)
+    for (const l of sessionStates(s).values()) bump(this.d.sessions, l)
+  }
+
+  /** One step: prev --op/result--> next. Returns next's labels (pass them as the next
+   *  step's `prevLabels` to save recomputing them). */
+  step(prev: State, op: Op, result: Result, next: State, prevLabels?: Labels): Labels {
+    bump(this.d.ops, resultKey(op.op, result))
+    const key = designKey(prev.design)
+    let pd = this.perDesign.get(key)
+    if (!pd) this.perDesign.set(key, (pd = { design: prev.design, ops: new Map() }))
+    pd.ops.set(op.op, (pd.ops.get(op.op) ?? 0) + 1)
+    return this.states(prev, next, prevLabels)
+  }
+
+  /** Lifecycle labels of `next` and the transitions from `prev`'s. */
+  states(prev: State, next: State, prevLabels?: Labels): Labels {
+    const before = prevLabels ?? { devices: deviceStates(prev), sessions: sessionStates(prev) }
+    const devs = next === prev ? before.devices : deviceStates(next, prev)
+    for (const [i, l] of devs.entries()) {
+      bump(this.d.devices, l)
+      if (l !== before.devices[i]) bump(this.d.deviceTransitions, `${before.devices[i]} -> ${l}`)
+    }
+    const sess = next === prev ? before.sessions : sessionStates(next, prev)
+    for (const [name, l] of sess) {
+      bump(this.d.sessions, l)
+      const was = before.sessions.get(name)
+      if (l !== was) bump(this.d.sessionTransitions, `${was ?? 'none'} -> ${l}`)
+    }
+    return { devices: devs, sessions: sess }
+  }
+
+  /** Count a state's labels once (exploration: per distinct state). */
+  visit(s: State): void {
+    this.start(s)
+  }
+
+  /** An op result seen without its states (the exploration's self-loops). */
+  result(design: Design, op: Op['op'], r: Result): void {
+    bump(this.d.ops, resultKey(op, r))
+    const key = designKey(design)
+    let pd = this.perDesign.get(key)
+    if (!pd) this.perDesign.set(key, (pd = { design, ops: new Map() }))
+    pd.ops.set(op, (pd.ops.get(op) ?? 0) + 1)
+  }
+
+  data(): CoverageData {
+    const out = mergeCoverage([this.d])
+    for (const { design, ops } of this.perDesign.values())
+      for (const [op, n] of ops) for (const axis of AXIS_NAMES) bump(out.design, `${op} ${axis}=${design[axis]}`, n)
+    return sortData(out)
+  }
+}
+
+const designKey = (d: Design): string => AXIS_NAMES.map((a) => d[a]).join('|')
+
+function sortRecord(m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
+function sortData(d: CoverageData): CoverageData {
+  return {
+    format: COVERAGE_FORMAT,
+    ops: sortRecord(d.ops),
+    design: sortRecord(d.design),
+    devices: sortRecord(d.devices),
+    deviceTransitions: sortRecord(d.deviceTransitions),
+    sessions: sortRecord(d.sessions),
+    sessionTransitions: sortRecord(d.sessionTransitions),
+  }
+}
+
+/** Sum coverage records (shards, blocks). Missing inputs count as empty. */
+export function mergeCoverage(list: readonly (CoverageData | undefined)[]): CoverageData {
+  const out = emptyCoverage()
+  for (const c of list) {
+    if (!c) continue
+    for (const k of ['ops', 'design', 'devices', 'deviceTransitions', 'sessions', 'sessionTransitions'] as const)
+      for (const [key, n] of Object.entries(c[k] ?? {})) bump(out[k], key, n)
+  }
+  return sortData(out)
+}
+
+// ---------------------------------------------------------------- what could be reached
+
+/** The (op, result) universe: each op's `ok` (DMA's `fault` too) and its documented errnos
+ *  (properties/errnos.ts), for the "not reached" column. */
+export function opUniverse(): Map<string, string[]> {
+  const m = new Map<string, string[]>()
+  for (const op of OP_NAMES) m.set(op, ['ok', ...(op === 'DMA' ? ['fault'] : []), ...(DOCUMENTED_ERRNOS[op] ?? [])])
+  return m
+}
+
+/** Every `axis=option` of models/design.ts. */
+export function optionUniverse(): string[] {
+  return AXIS_NAMES.flatMap((a) => (AXES[a] as readonly string[]).map((o) => `${a}=${o}`))
+}
+
+// ---------------------------------------------------------------- rendering
+
+const n = (x: number) => x.toLocaleString('en-US')
+
+/** The coverage section of summary.md (a campaign) or explore.md (an exploration), as lines. */
+export function renderCoverageMd(c: CoverageData | undefined, unit = 'steps'): string[] {
+  if (!c) return []
+  const L: string[] = ['## Coverage in model terms', '']
+  // (op, result)
+  const universe = opUniverse()
+  const seen = new Map<string, Map<string, number>>()
+  for (const [k, v] of Object.entries(c.ops)) {
+    const [op, r] = k.split(' ')
+    if (!seen.has(op)) seen.set(op, new Map())
+    seen.get(op)!.set(r, v)
+  }
+  let reached = 0
+  let total = 0
+  const rows: string[] = []
+  for (const [op, results] of universe) {
+    const got = seen.get(op) ?? new Map<string, number>()
+    const extra = [...got.keys()].filter((r) => !results.includes(r))
+    const all = [...results, ...extra]
+    total += results.length
+    reached += results.filter((r) => got.has(r)).length
+    const hit = all.filter((r) => got.has(r)).map((r) => `${r} ${n(got.get(r)!)}`)
+    const miss = results.filter((r) => !got.has(r))
+    rows.push(`| ${op} | ${hit.join(', ') || '—'} | ${miss.join(', ') || '—'} |`)
+  }
+  L.push(`### (op, result): ${reached} of ${total} documented pairs reached`, '', `Counts are ${unit}. Not reached: documented results (properties/errnos.ts) no ${unit === 'steps' ? 'step' : 'transition'} returned.`, '')
+  L.push('| op | reached | not reached |', '|---|---|---|', ...rows, '')
+  // (op, design option)
+  const byOption = new Map<string, { steps: number; ops: Set<string> }>()
+  for (const [k, v] of Object.entries(c.design)) {
+    const [op, opt] = k.split(' ')
+    const e = byOption.get(opt) ?? { steps: 0, ops: new Set<string>() }
+    e.steps += v
+    e.ops.add(op)
+    byOption.set(opt, e)
+  }
+  const opts = optionUniverse()
+  const ran = opts.filter((o) => byOption.has(o)).length
+  L.push(`### (op, design option): ${ran} of ${opts.length} options exercised`, '', `An op counts under every option of the design it ran on. Options never run are rules of a posted version this report says nothing about.`, '')
+  L.push(`| option | ${unit} | ops run under it | ops never run under it |`, '|---|--:|--:|---|')
+  for (const o of opts) {
+    const e = byOption.get(o)
+    const never = OP_NAMES.filter((op) => !e?.ops.has(op))
+    L.push(`| ${o} | ${n(e?.steps ?? 0)} | ${e?.ops.size ?? 0} | ${e ? (never.length ? never.join(', ') : '—') : 'all'} |`)
+  }
+  L.push('')
+  // lifecycles
+  const states = (title: string, names: readonly string[], counts: Record<string, number>, trans: Record<string, number>) => {
+    const hit = names.filter((s) => counts[s] !== undefined).length
+    L.push(`### ${title}: ${hit} of ${names.length} states reached`, '', '| state | count |', '|---|--:|')
+    for (const s of names) L.push(`| ${s} | ${counts[s] === undefined ? 'not reached' : n(counts[s])} |`)
+    L.push('', '| transition | count |', '|---|--:|')
+    const ts = Object.entries(trans)
+    for (const [t, v] of ts) L.push(`| ${t} | ${n(v)} |`)
+    if (!ts.length) L.push('| (none) | |')
+    L.push('')
+  }
+  states('Device lifecycle', DEVICE_STATES, c.devices, c.deviceTransitions)
+  states('LUO sessions', SESSION_STATES, c.sessions, c.sessionTransitions)
+  return L
+}
+
+/** (op, result) pairs in `want` that `have` never reached. */
+export function unreachedPairs(have: CoverageData, want: Iterable<string>): string[] {
+  return [...want].filter((k) => !(k in have.ops)).sort()
+}
+
+// ---------------------------------------------------------------- the campaign hook
+
+/** An executor that counts every step it takes into `cov` (the campaign block wraps each
+ *  run's executor with it: properties/run.ts wrapExecutor). */
+export function countingExecutor(e: Executor, cov: Coverage): Executor {
+  let started = false
+  let labels: Labels | undefined
+  return {
+    impl: e.impl,
+    step(op) {
+      const prev = e.modelState()
+      if (!started) {
+        cov.start(prev)
+        started = true
+      }
+      const out = e.step(op)
+      labels = cov.step(prev, op, out.result, e.modelState(), labels)
+      return out
+    },
+    finish: () => e.finish(),
+    modelState: () => e.modelState(),
+  }
+}

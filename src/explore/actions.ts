@@ -1,0 +1,246 @@
+// The transitions the exploration takes from a state: every op of the vocabulary with its
+// arguments drawn from the scope's small domains and resolved against the state (every live
+// fd / object of the right kind, plus, where the scope asks, one of the wrong kind and one
+// that does not exist, so the error paths are explored too; at most one wrong argument per
+// op, see `tuples`), within the scope's bounds.
+//
+// One enumerator per op, in a table keyed by op name. An op of the vocabulary without an
+// enumerator here is not explored, and the exploration report says so (opsNotExplored).
+
+import type { HwptAllocFlag, Op, OpName, Seal } from '../../models/ops.ts'
+import { OP_NAMES } from '../../models/ops.ts'
+import type { IommufdFile, State } from '../../models/state.ts'
+import type { Scope } from './scope.ts'
+
+type Kind = State['files'][number]['kind']
+
+/** An fd that is never open in a scope (fds are allocated lowest first from 3). */
+export const BAD_FD = 99
+/** An iommufd object id no scope reaches. */
+export const BAD_ID = 99
+
+interface Ctx {
+  s: State
+  scope: Scope
+  /** open fds by file kind, ascending */
+  byKind: Map<Kind, number[]>
+  all: number[]
+}
+
+function fdsOfKind(c: Ctx, kind: Kind): number[] {
+  return c.byKind.get(kind) ?? []
+}
+
+/** A candidate argument value; `odd` marks a deliberately wrong one (an fd that is not open
+ *  or of another kind, an object id of another type or that does not exist). */
+interface Cand<T> {
+  v: T
+  odd?: boolean
+}
+const good = <T>(vs: readonly T[]): Cand<T>[] => vs.map((v) => ({ v }))
+
+/** Candidate values for an fd argument expecting `kind`. */
+function fdArg(c: Ctx, kind: Kind): Cand<number>[] {
+  const out = good(fdsOfKind(c, kind))
+  if (c.scope.domains.wrongKindFd) {
+    const other = c.all.find((fd) => c.s.files[c.s.fds[fd]].kind !== kind)
+    if (other !== undefined) out.push({ v: other, odd: true })
+  }
+  if (c.scope.domains.badFd) out.push({ v: BAD_FD, odd: true })
+  return out
+}
+
+function ictxOf(c: Ctx, fd: number): IommufdFile | undefined {
+  const f = c.s.files[c.s.fds[fd]]
+  return f?.kind === 'iommufd' ? f : undefined
+}
+
+type ObjType = 'IOAS' | 'HWPT_PAGING' | 'DEVICE'
+
+/** Candidate object ids of `type` in the iommufd behind `fd`: every one, one of another type,
+ *  and one that does not exist. Behind an fd that is not an iommufd: id 1 only (the op fails
+ *  on the fd first). */
+function objArg(c: Ctx, fd: number, types: ObjType[]): Cand<number>[] {
+  const f = ictxOf(c, fd)
+  if (!f) return [{ v: 1 }]
+  const ids = Object.keys(f.objects).map(Number).sort((a, b) => a - b)
+  const out = good(ids.filter((id) => types.includes(f.objects[id].type)))
+  const other = ids.find((id) => !types.includes(f.objects[id].type))
+  if (other !== undefined) out.push({ v: other, odd: true })
+  out.push({ v: BAD_ID, odd: true })
+  return out
+}
+
+function count(c: Ctx, pred: (o: { type: string }) => boolean): number {
+  let n = 0
+  for (const f of Object.values(c.s.files)) if (f.kind === 'iommufd') for (const o of Object.values(f.objects)) if (pred(o)) n++
+  return n
+}
+
+/**
+ * Argument tuples with at most one deliberately wrong value: every error path a single wrong
+ * argument opens is explored from every state, and the tuples that only repeat an error
+ * already taken (a bad fd combined with every value of the other arguments) are not. Each
+ * argument's candidates may depend on the values before it (`args` is a list of functions of
+ * the tuple so far).
+ */
+function tuples(args: ((prev: unknown[]) => Cand<unknown>[])[]): unknown[][] {
+  const out: unknown[][] = []
+  const go = (i: number, prev: unknown[], odd: boolean) => {
+    if (i === args.length) {
+      out.push(prev)
+      return
+    }
+    let cands = args[i](prev)
+    // after a wrong value, the later arguments take their first well-formed value only
+    if (odd) cands = [cands.find((x) => !x.odd) ?? cands[0]].filter(Boolean) as Cand<unknown>[]
+    for (const x of cands) go(i + 1, [...prev, x.v], odd || !!x.odd)
+  }
+  go(0, [], false)
+  return out
+}
+
+type Enumerator = (c: Ctx) => Op[]
+
+function flagsArg(flags: HwptAllocFlag[]): { flags?: HwptAllocFlag[] } {
+  return flags.length ? { flags } : {}
+}
+
+/** Devices with PASID support get the scope's PASIDs too. */
+function pasidsOf(c: Ctx, bdf: string | undefined): (number | undefined)[] {
+  const dev = c.s.platform.devices.find((d) => d.bdf === bdf)
+  return [undefined, ...((dev?.pasids ?? 0) > 0 ? c.scope.domains.pasids : [])]
+}
+
+const cdevBdf = (c: Ctx, fd: number): string | undefined => {
+  const f = c.s.files[c.s.fds[fd]]
+  return f?.kind === 'vfio' ? f.bdf : undefined
+}
+
+/** The fd of the iommufd a cdev is bound to, if it has one. */
+function boundIommufd(c: Ctx, cdev: number): number | undefined {
+  const vf = c.s.files[c.s.fds[cdev]]
+  if (vf?.kind !== 'vfio' || !vf.bound) return undefined
+  const e = Object.entries(c.s.fds).find(([, id]) => id === vf.bound!.iommufd)
+  return e ? Number(e[0]) : undefined
+}
+
+const iovasOf = (c: Ctx): (bigint | undefined)[] => [...c.scope.domains.iovas, ...(c.scope.domains.autoIova ? [undefined] : [])]
+const N = (x: unknown) => x as number
+
+export const ENUMERATORS: Partial<Record<OpName, Enumerator>> = {
+  MEMFD_CREATE: (c) => (fdsOfKind(c, 'memfd').length >= c.scope.bounds.memfds ? [] : c.scope.domains.memfdPages.map((pages) => ({ op: 'MEMFD_CREATE', args: { pages } }))),
+  MEMFD_SEAL: (c) =>
+    tuples([() => fdArg(c, 'memfd'), () => good(c.scope.domains.seals)]).map(([fd, seals]) => ({ op: 'MEMFD_SEAL', args: { fd: N(fd), seals: seals as Seal[] } })),
+  MEMFD_TRUNCATE: (c) =>
+    tuples([() => fdArg(c, 'memfd'), () => good(c.scope.domains.truncatePages)]).map(([fd, pages]) => ({ op: 'MEMFD_TRUNCATE', args: { fd: N(fd), pages: N(pages) } })),
+  IOMMUFD_OPEN: (c) => (fdsOfKind(c, 'iommufd').length >= c.scope.bounds.iommufds ? [] : [{ op: 'IOMMUFD_OPEN', args: {} }]),
+  IOMMU_IOAS_ALLOC: (c) =>
+    count(c, (o) => o.type === 'IOAS') >= c.scope.bounds.ioas ? [] : fdArg(c, 'iommufd').map(({ v: iommufd }) => ({ op: 'IOMMU_IOAS_ALLOC', args: { iommufd } })),
+  IOMMU_IOAS_MAP_FILE: (c) =>
+    tuples([() => fdArg(c, 'iommufd'), ([fd]) => objArg(c, N(fd), ['IOAS']), () => fdArg(c, 'memfd'), () => good(c.scope.domains.lengths), () => good(iovasOf(c))]).map(
+      ([iommufd, ioas, memfd, length, iova]) => ({
+        op: 'IOMMU_IOAS_MAP_FILE',
+        args: { iommufd: N(iommufd), ioas: N(ioas), memfd: N(memfd), start: 0n, length: length as bigint, ...(iova !== undefined && { iova: iova as bigint }) },
+      }),
+    ),
+  IOMMU_IOAS_MAP: (c) =>
+    tuples([() => fdArg(c, 'iommufd'), ([fd]) => objArg(c, N(fd), ['IOAS']), () => good(c.scope.domains.lengths), () => good(iovasOf(c))]).map(([iommufd, ioas, length, iova]) => ({
+      op: 'IOMMU_IOAS_MAP',
+      args: { iommufd: N(iommufd), ioas: N(ioas), length: length as bigint, ...(iova !== undefined && { iova: iova as bigint }) },
+    })),
+  IOMMU_IOAS_UNMAP: (c) =>
+    tuples([() => fdArg(c, 'iommufd'), ([fd]) => objArg(c, N(fd), ['IOAS']), () => good(c.scope.domains.lengths), () => good(c.scope.domains.iovas)]).map(([iommufd, ioas, length, iova]) => ({
+      op: 'IOMMU_IOAS_UNMAP',
+      args: { iommufd: N(iommufd), ioas: N(ioas), iova: iova as bigint, length: length as bigint },
+    })),
+  IOMMU_HWPT_ALLOC: (c) =>
+    count(c, (o) => o.type === 'HWPT_PAGING') >= c.scope.bounds.hwpts
+      ? []
+      : tuples([() => fdArg(c, 'iommufd'), ([fd]) => objArg(c, N(fd), ['DEVICE']), ([fd]) => objArg(c, N(fd), ['IOAS']), () => good(c.scope.domains.hwptFlags)]).map(
+          ([iommufd, dev_id, pt_id, flags]) => ({ op: 'IOMMU_HWPT_ALLOC', args: { iommufd: N(iommufd), dev_id: N(dev_id), pt_id: N(pt_id), ...flagsArg(flags as HwptAllocFlag[]) } }),
+        ),
+  IOMMU_DESTROY: (c) =>
+    tuples([() => fdArg(c, 'iommufd'), ([fd]) => objArg(c, N(fd), ['IOAS', 'HWPT_PAGING', 'DEVICE'])]).map(([iommufd, id]) => ({ op: 'IOMMU_DESTROY', args: { iommufd: N(iommufd), id: N(id) } })),
+  IOMMU_HWPT_LU_SET_PRESERVE: (c) => {
+    const out: Op[] = []
+    for (const [iommufd, hwpt_id, token] of tuples([() => fdArg(c, 'iommufd'), ([fd]) => objArg(c, N(fd), ['HWPT_PAGING']), () => good(c.scope.domains.tokens)]))
+      out.push({ op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: N(iommufd), hwpt_id: N(hwpt_id), token: token as bigint } })
+    // the V1 unmark (markSemantics=flag; the other options refuse it), on well-formed arguments
+    for (const { v: iommufd } of fdArg(c, 'iommufd').filter((x) => !x.odd))
+      for (const { v: hwpt_id } of objArg(c, iommufd, ['HWPT_PAGING']).filter((x) => !x.odd))
+        out.push({ op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd, hwpt_id, token: c.scope.domains.tokens[0] ?? 1n, preserve: false } })
+    return out
+  },
+  IOMMU_HWPT_LU_RESTORE: (c) =>
+    tuples([() => fdArg(c, 'iommufd'), () => good(c.scope.domains.tokens)]).map(([iommufd, token]) => ({ op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd: N(iommufd), token: token as bigint } })),
+  VFIO_CDEV_OPEN: (c) => (fdsOfKind(c, 'vfio').length >= c.scope.bounds.cdevs ? [] : c.s.platform.devices.map((d) => ({ op: 'VFIO_CDEV_OPEN', args: { bdf: d.bdf } }))),
+  VFIO_DEVICE_BIND_IOMMUFD: (c) =>
+    tuples([() => fdArg(c, 'vfio'), () => fdArg(c, 'iommufd')]).map(([cdev, iommufd]) => ({ op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: N(cdev), iommufd: N(iommufd) } })),
+  VFIO_DEVICE_ATTACH_IOMMUFD_PT: (c) =>
+    tuples([
+      () => fdArg(c, 'vfio'),
+      ([cdev]) => {
+        const fd = boundIommufd(c, N(cdev))
+        return fd !== undefined ? objArg(c, fd, ['HWPT_PAGING', 'IOAS']) : [{ v: 1 }]
+      },
+      ([cdev]) => good(pasidsOf(c, cdevBdf(c, N(cdev)))),
+    ]).map(([cdev, pt_id, pasid]) => ({ op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev: N(cdev), pt_id: N(pt_id), ...(pasid !== undefined && { pasid: N(pasid) }) } })),
+  VFIO_DEVICE_DETACH_IOMMUFD_PT: (c) =>
+    tuples([() => fdArg(c, 'vfio'), ([cdev]) => good(pasidsOf(c, cdevBdf(c, N(cdev))))]).map(([cdev, pasid]) => ({
+      op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT',
+      args: { cdev: N(cdev), ...(pasid !== undefined && { pasid: N(pasid) }) },
+    })),
+  VFIO_DEVICE_SET_IRQS: (c) =>
+    tuples([() => fdArg(c, 'vfio'), () => good([true, false])]).map(([cdev, enabled]) => ({ op: 'VFIO_DEVICE_SET_IRQS', args: { cdev: N(cdev), enabled: enabled as boolean } })),
+  DRIVER_BIND: (c) =>
+    tuples([() => good(c.s.platform.devices.map((d) => d.bdf)), () => good(c.scope.domains.drivers)]).map(([bdf, driver]) => ({ op: 'DRIVER_BIND', args: { bdf: bdf as string, driver: driver as string } })),
+  LIVEUPDATE_OPEN: () => [{ op: 'LIVEUPDATE_OPEN', args: {} }],
+  LIVEUPDATE_IOCTL_CREATE_SESSION: (c) => (c.s.luo.outgoing.length >= c.scope.bounds.sessions ? [] : c.scope.domains.sessions.map((name) => ({ op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name } }))),
+  LIVEUPDATE_SESSION_PRESERVE_FD: (c) =>
+    // any open fd may be offered for preservation (each kind has its own rules), plus one that is not open
+    tuples([() => fdArg(c, 'session'), () => [...good(c.all), ...(c.scope.domains.badFd ? [{ v: BAD_FD, odd: true }] : [])], () => good(c.scope.domains.tokens)]).map(([session, fd, token]) => ({
+      op: 'LIVEUPDATE_SESSION_PRESERVE_FD',
+      args: { session: N(session), fd: N(fd), token: token as bigint },
+    })),
+  LIVEUPDATE_IOCTL_RETRIEVE_SESSION: (c) => c.scope.domains.sessions.map((name) => ({ op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION', args: { name } })),
+  LIVEUPDATE_SESSION_RETRIEVE_FD: (c) =>
+    tuples([() => fdArg(c, 'session'), () => good(c.scope.domains.tokens)]).map(([session, token]) => ({ op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session: N(session), token: token as bigint } })),
+  LIVEUPDATE_SESSION_FINISH: (c) => fdArg(c, 'session').map(({ v: session }) => ({ op: 'LIVEUPDATE_SESSION_FINISH', args: { session } })),
+  CLOSE: (c) => [...c.all, ...(c.scope.domains.badFd ? [BAD_FD] : [])].map((fd) => ({ op: 'CLOSE', args: { fd } })),
+  KEXEC: (c) => (c.s.boot >= c.scope.bounds.kexecs ? [] : [{ op: 'KEXEC', args: {} }]),
+  DMA: (c) => {
+    const out: Op[] = []
+    for (const d of c.s.platform.devices)
+      for (const pasid of pasidsOf(c, d.bdf)) for (const iova of c.scope.domains.iovas) out.push({ op: 'DMA', args: { bdf: d.bdf, iova, ...(pasid !== undefined && { pasid }) } })
+    return out
+  },
+}
+
+/** The ops of the vocabulary this exploration takes (scope.skipOps removed). */
+export function exploredOps(scope: Scope): OpName[] {
+  const skip = new Set(scope.skipOps)
+  return OP_NAMES.filter((n) => ENUMERATORS[n] !== undefined && !skip.has(n))
+}
+
+/** Ops of the vocabulary that have no enumerator (an op added to models/ops.ts since). */
+export const opsWithoutEnumerator = (): OpName[] => OP_NAMES.filter((n) => ENUMERATORS[n] === undefined)
+
+/** Every transition from `s`, in a fixed order (the order is part of what makes a run
+ *  reproducible: the shortest trace kept for a state is the first one found). */
+export function enabledOps(s: State, scope: Scope, ops: readonly OpName[]): Op[] {
+  const byKind = new Map<Kind, number[]>()
+  const all = Object.keys(s.fds)
+    .map(Number)
+    .sort((a, b) => a - b)
+  for (const fd of all) {
+    const k = s.files[s.fds[fd]].kind
+    const l = byKind.get(k)
+    if (l) l.push(fd)
+    else byKind.set(k, [fd])
+  }
+  const c: Ctx = { s, scope, byKind, all }
+  const out: Op[] = []
+  for (const n of ops) for (const o of ENUMERATORS[n]!(c)) out.push(o)
+  return out
+}

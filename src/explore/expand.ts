@@ -1,0 +1,248 @@
+// Expanding one state of the search (explore.ts): every transition on the model, the
+// properties, coverage, the successors' fingerprints, and the same transitions on the kernel
+// implementation. The same code runs in the searching thread (--workers 1) and in worker
+// threads (worker.mjs), which get the state's trace and replay it; both report plain data,
+// so the search's result does not depend on where a state was expanded.
+
+import { isDeepStrictEqual } from 'node:util'
+import type { Design } from '../../models/design.ts'
+import { initState, liveProbes, observe, sortProbes, step, translations } from '../../models/index.ts'
+import type { Probe } from '../../models/observation.ts'
+import { opToString, resultToString, sameResult, type Op, type Result } from '../../models/ops.ts'
+import type { State } from '../../models/state.ts'
+import { firstDifference, invariantViolation, thrownText } from '../check/conformance.ts'
+import type { PropertyName, Violation } from '../check/executor.types.ts'
+import { checkStep } from '../check/properties/index.ts'
+import { Coverage } from '../coverage/coverage.ts'
+import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
+import { Kernel } from '../kernel/index.ts'
+import { enabledOps, exploredOps } from './actions.ts'
+import { canonicalForm, fingerprint } from './canonical.ts'
+import { cloneGraph } from './clone.ts'
+import type { Scope } from './scope.ts'
+
+export interface ExpandContext {
+  scope: Scope
+  design: Design
+  properties?: ReadonlySet<PropertyName>
+  conformance: boolean
+  symmetry: boolean
+  recheckFailed: boolean
+  defect?: string
+}
+
+/** A violation seen while expanding a state: at one of its transitions (`op`), or at step
+ *  `prefixLength` of an initial state's prefix (checked on the kernel once, at the root). */
+export interface Found extends Violation {
+  op?: Op
+  prefixLength?: number
+}
+
+export interface Successor {
+  op: Op
+  fp: number
+  /** the successor state (in-process only; workers send fingerprints) */
+  state?: State
+}
+
+export interface Counters {
+  transitions: number
+  generated: number
+  unchangedNotRechecked: number
+  conf: { transitions: number; replays: number; forks: number; divergences: number }
+  time: { model: number; properties: number; canonical: number; kernel: number; coverage: number }
+}
+
+export const emptyCounters = (): Counters => ({
+  transitions: 0,
+  generated: 0,
+  unchangedNotRechecked: 0,
+  conf: { transitions: 0, replays: 0, forks: 0, divergences: 0 },
+  time: { model: 0, properties: 0, canonical: 0, kernel: 0, coverage: 0 },
+})
+
+export function addCounters(a: Counters, b: Counters): void {
+  a.transitions += b.transitions
+  a.generated += b.generated
+  a.unchangedNotRechecked += b.unchangedNotRechecked
+  for (const k of Object.keys(a.conf) as (keyof Counters['conf'])[]) a.conf[k] += b.conf[k]
+  for (const k of Object.keys(a.time) as (keyof Counters['time'])[]) a.time[k] += b.time[k]
+}
+
+type Step = ReturnType<typeof step>
+const now = () => performance.now()
+
+export class Expander {
+  readonly coverage = new Coverage()
+  readonly c = emptyCounters()
+  private readonly ops
+  private readonly shared: Set<unknown>
+
+  constructor(private readonly x: ExpandContext) {
+    this.ops = exploredOps(x.scope)
+    this.shared = new Set<unknown>([x.scope.platform, x.design])
+  }
+
+  private want(p: PropertyName): boolean {
+    return !this.x.properties || this.x.properties.has(p)
+  }
+
+  /** Expand the state `trace` leads to. `root`: an initial state whose prefix the kernel has
+   *  not been compared on yet. `keepStates`: return the successor states (in-process). */
+  expand(trace: readonly Op[], state: State, root: boolean, keepStates: boolean): { succ: Successor[]; found: Found[] } {
+    const { scope, properties: props, symmetry } = this.x
+    const c = this.c
+    const found: Found[] = []
+    const succ: Successor[] = []
+    const labels = { devices: deviceStates(state), sessions: sessionStates(state) }
+    const taken: { op: Op; s: Step }[] = []
+    for (const op of enabledOps(state, scope, this.ops)) {
+      c.transitions++
+      let t1 = now()
+      const s = step(state, op)
+      let t2 = now()
+      c.time.model += t2 - t1
+      // a transition that failed with an errno and left the very same state needs no second
+      // look (explore.ts header); everything else is checked
+      if (this.x.recheckFailed || s.state !== state || !('errno' in s.result) || s.transient.length)
+        for (const v of checkStep({ prev: state, op, result: s.result, next: s.state, transient: s.transient }, props)) found.push({ ...v, op })
+      else c.unchangedNotRechecked++
+      t1 = now()
+      c.time.properties += t1 - t2
+      this.coverage.step(state, op, s.result, s.state, labels)
+      t2 = now()
+      c.time.coverage += t2 - t1
+      if (this.x.conformance) taken.push({ op, s })
+      if (s.state === state) continue
+      c.generated++
+      succ.push({ op, fp: fingerprint(canonicalForm(s.state, symmetry)), ...(keepStates && { state: s.state }) })
+      c.time.canonical += now() - t2
+    }
+    if (this.x.conformance) {
+      const t3 = now()
+      this.kernelTransitions(trace, state, taken, root, found)
+      c.time.kernel += now() - t3
+    }
+    return { succ, found }
+  }
+
+  private newKernel(): Kernel {
+    return new Kernel(this.x.scope.platform, this.x.design, { defect: this.x.defect })
+  }
+
+  /** A kernel at the end of `trace`; at a root, each prefix step compared on the way. */
+  private kernelAt(trace: readonly Op[], root: boolean, found: Found[]): Kernel {
+    const k = this.newKernel()
+    this.c.conf.replays++
+    if (root) {
+      let prev = initState(this.x.scope.platform, this.x.design)
+      for (const [i, op] of trace.entries()) {
+        const m = step(prev, op)
+        this.compare(k, prev, op, m.result, m.state, m.transient, found, i + 1)
+        prev = m.state
+      }
+      return k
+    }
+    for (const op of trace) k.apply(op, [])
+    return k
+  }
+
+  private fork(k: Kernel): Kernel {
+    this.c.conf.forks++
+    return cloneGraph(k, this.shared)
+  }
+
+  /** The kernel side of one expanded state: every state-changing transition on a fork of the
+   *  state's kernel, compared in full; the others (error paths, DMA) one after the other on
+   *  the kernel itself, results compared, and its observation and invariants compared once
+   *  after all of them; on a difference each is taken again alone to name the one. */
+  private kernelTransitions(trace: readonly Op[], state: State, taken: { op: Op; s: Step }[], root: boolean, found: Found[]): void {
+    const conf = this.c.conf
+    const k = this.kernelAt(trace, root, found)
+    const quiet: { op: Op; s: Step }[] = []
+    for (const t of taken) {
+      if (t.s.state === state) quiet.push(t)
+      else this.compare(this.fork(k), state, t.op, t.s.result, t.s.state, t.s.transient, found)
+    }
+    if (!quiet.length) return
+    let suspect = false
+    const before = sortProbes([...liveProbes(state), ...k.liveProbes()])
+    for (const t of quiet) {
+      conf.transitions++
+      let r: Result
+      try {
+        r = k.apply(t.op, before).result
+      } catch {
+        suspect = true
+        break
+      }
+      if (!sameResult(r, t.s.result)) {
+        suspect = true
+        break
+      }
+    }
+    if (!suspect) {
+      const probes = sortProbes([...before, ...k.liveProbes()])
+      suspect = firstDifference(observe(state, probes), k.observe(probes)) !== undefined || k.invariants().length > 0
+    }
+    if (!suspect) return
+    // name the transition(s): each alone, on a fork of a fresh replay of the state's kernel
+    conf.transitions -= quiet.length
+    const pristine = this.kernelAt(trace, false, found)
+    for (const t of quiet) this.compare(this.fork(pristine), state, t.op, t.s.result, t.s.state, t.s.transient, found)
+  }
+
+  /** Apply `op` to `k` and compare with the model's step prev -> next, as
+   *  src/check/conformance.ts compares. */
+  private compare(k: Kernel, prev: State, op: Op, result: Result, next: State, transient: State[], found: Found[], prefixLength?: number): void {
+    const conf = this.c.conf
+    conf.transitions++
+    const where = { op, ...(prefixLength !== undefined && { prefixLength }) }
+    const before = sortProbes([...liveProbes(prev), ...k.liveProbes()])
+    let kr
+    try {
+      kr = k.apply(op, before)
+    } catch (e) {
+      conf.divergences++
+      if (this.want('conformance'))
+        found.push({ property: 'conformance', message: `${opToString(op)}: the kernel implementation threw ${thrownText(e instanceof Error ? e : new Error(String(e)))} (its result is shown as -EIO)`, ...where })
+      return
+    }
+    const out: Violation[] = []
+    if (!sameResult(result, kr.result)) out.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(kr.result)}, the model ${resultToString(result)}` })
+    const probes: Probe[] = sortProbes([...before, ...liveProbes(next), ...k.liveProbes()])
+    const diff = firstDifference(observe(next, probes), k.observe(probes))
+    if (diff) out.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
+    const mid = transient.map((s) => translations(s, before))
+    if (!isDeepStrictEqual(mid, kr.transient)) out.push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
+    for (const message of k.invariants()) out.push(invariantViolation(message))
+    const relevant = out.filter((v) => this.want(v.property))
+    if (relevant.length) conf.divergences++
+    for (const v of relevant) found.push({ ...v, ...where })
+  }
+}
+
+/** What a worker thread gets: the context and the traces of the states to expand. */
+export interface ExpandTask {
+  ctx: ExpandContext
+  items: { trace: Op[]; root: boolean }[]
+}
+
+export interface ExpandTaskResult {
+  results: { succ: Successor[]; found: Found[] }[]
+  coverage: ReturnType<Coverage['data']>
+  counters: Counters
+}
+
+/** A worker's job (worker.mjs): replay each trace on the model, expand the state. */
+export function runExpandTask(task: ExpandTask): ExpandTaskResult {
+  const ex = new Expander(task.ctx)
+  const results = task.items.map(({ trace, root }) => {
+    let s = initState(task.ctx.scope.platform, task.ctx.design)
+    const t = now()
+    for (const op of trace) s = step(s, op).state
+    ex.c.time.model += now() - t
+    return ex.expand(trace, s, root, false)
+  })
+  return { results, coverage: ex.coverage.data(), counters: ex.c }
+}

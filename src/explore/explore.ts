@@ -1,0 +1,386 @@
+// The exhaustive tier (DESIGN.md §2: src/explore/): breadth-first exploration of the reference
+// model within a declared scope, TLC-style.
+//
+//  * From each initial state of the scope (an op prefix run on the model), every transition
+//    (actions.ts) is taken, level by level up to the depth bound. Successor states are
+//    canonicalised (canonical.ts: ids, fds, pages and DIDs renamed in order of first
+//    appearance) and fingerprinted; the visited set holds fingerprints and, per distinct
+//    state, its parent and the op that led there: the shortest trace to every distinct state
+//    (breadth-first: no shorter one exists within the scope).
+//  * Every named safety property (src/check/properties/) is checked on every transition, so on
+//    every state reached (the initial states' prefixes included). A violation keeps its
+//    trace; the first one per property is a shortest counterexample. One shortcut: a
+//    transition that fails with an errno and returns the very same state object (the model's
+//    atomicity by construction, models/step.ts) is not evaluated again, since each property
+//    (DESIGN.md §2.4) is either about what a step changed — nothing here: no translation,
+//    owner or observation moved, no KEXEC happened — or about the state, which was checked
+//    when it was reached. DMA, successes and sticky failures are always evaluated;
+//    `recheckFailed` (luv explore --recheck-failed) evaluates these too, and test/explore
+//    checks that both find the same violations.
+//  * Conformance: the kernel implementation (src/kernel/) replays the shortest trace of every
+//    state the search expands and takes each of that state's transitions too. A transition
+//    that changes the model state runs on a copy of that kernel (clone.ts) and is compared in
+//    full, as src/check/conformance.ts compares: result, observation, intermediate hardware
+//    states, kernel invariants. The others (error paths and DMA, most transitions) run one
+//    after the other on the kernel itself: each result is compared, and the observation and
+//    invariants once after all of them; on any difference each is taken again alone on a
+//    fresh copy, so the violation names the transition and its trace replays.
+//  * Coverage in model terms (src/coverage/) is counted on every transition.
+
+import type { Design } from '../../models/design.ts'
+import { resultToString, type Op, type OpName } from '../../models/ops.ts'
+import type { State } from '../../models/state.ts'
+import { PROPERTY_NAMES, type PropertyName, type Violation } from '../check/executor.types.ts'
+import { ModelExecutor } from '../check/executor.ts'
+import { Coverage, mergeCoverage, type CoverageData } from '../coverage/coverage.ts'
+import { parseScenario } from '../scenario/load.ts'
+import { runScenario, UnboundNameError } from '../scenario/run.ts'
+import { exploredOps, opsWithoutEnumerator } from './actions.ts'
+import { canonicalForm, collisionProbability, fingerprint } from './canonical.ts'
+import { addCounters, Expander, type ExpandContext, type ExpandTaskResult, type Found, type Successor } from './expand.ts'
+import { expandPool } from './pool.ts'
+import type { Scope } from './scope.ts'
+
+export interface ExploreOptions {
+  scope: Scope
+  design: Design
+  /** overrides scope.depth */
+  depth?: number
+  /** stop after this long (the report says what was explored) */
+  timeLimitMs?: number
+  /** replay on the kernel implementation (default true) */
+  conformance?: boolean
+  /** symmetry reduction (default true) */
+  symmetry?: boolean
+  /** properties to check (default: all) */
+  properties?: ReadonlySet<PropertyName>
+  /** a seeded kernel defect (tests of the conformance replay) */
+  defect?: string
+  /** evaluate the properties on transitions that fail with an errno and leave the state as
+   *  it was, too (default false: see the header — the answer is the one already given for
+   *  that state) */
+  recheckFailed?: boolean
+  signal?: AbortSignal
+  onProgress?: (p: ExploreProgress) => void
+  progressEveryMs?: number
+  /** called for every distinct state when found (tests; exporting the shortest traces as a
+   *  corpus): its depth, its state, and its shortest trace on demand */
+  onState?: (s: { depth: number; init: string; state: State; trace: () => Op[] }) => void
+  /** worker threads expanding states (default 1: this thread); the result does not depend
+   *  on it. With workers, onState is not called (the states stay in the workers). */
+  workers?: number
+}
+
+export interface ExploreProgress {
+  elapsedMs: number
+  depth: number
+  maxDepth: number
+  distinct: number
+  generated: number
+  transitions: number
+  queue: number
+  /** states of the current level expanded, and the level's size */
+  levelDone: number
+  levelSize: number
+  violations: number
+}
+
+export interface InitReport {
+  name: string
+  ops: Op[]
+  /** prefix steps that failed on this design (the state after them is still explored) */
+  failed: string[]
+  /** distinct: a new state; otherwise the same state as an earlier init's */
+  distinct: boolean
+}
+
+export interface ExploreViolation {
+  property: PropertyName
+  message: string
+  /** the initial state's name and the whole op list from a fresh machine (prefix included) */
+  init: string
+  ops: Op[]
+  /** ops after the initial state's prefix */
+  depth: number
+}
+
+export interface ExploreStats {
+  /** successor states computed (duplicates included), TLC's "states generated" */
+  generated: number
+  distinct: number
+  /** (state, op) pairs taken, failing ops included */
+  transitions: number
+  /** of those, transitions that failed with an errno and left the state identical, whose
+   *  properties were therefore not evaluated again (0 with recheckFailed) */
+  unchangedNotRechecked: number
+  /** the deepest level any distinct state sits at */
+  depthReached: number
+  maxDepth: number
+  /** distinct states per level (0 = the initial states) */
+  levels: number[]
+  leftOnQueue: number
+  complete: boolean
+  stoppedBy?: 'time' | 'signal'
+  seconds: number
+  distinctPerMinute: number
+  generatedPerMinute: number
+  collisionProbability: number
+  /** seconds spent in each part (profiling; they add up to about `seconds`) */
+  time: { model: number; properties: number; canonical: number; kernel: number; coverage: number }
+}
+
+export interface ConformanceStats {
+  enabled: boolean
+  /** transitions the kernel took and was compared on */
+  transitions: number
+  /** kernel replays of a shortest trace (one per expanded state) */
+  replays: number
+  /** kernel copies taken (one per state-changing transition, one per expanded state) */
+  forks: number
+  divergences: number
+}
+
+export interface ExploreResult {
+  scope: string
+  design: Design
+  symmetry: boolean
+  stats: ExploreStats
+  conformance: ConformanceStats
+  init: InitReport[]
+  /** the first (shortest) violation of each property */
+  violations: ExploreViolation[]
+  /** transitions that violated each property */
+  violationCounts: Partial<Record<PropertyName, number>>
+  coverage: CoverageData
+  ops: OpName[]
+  opsNotExplored: OpName[]
+}
+
+interface Node {
+  parent: number
+  op: Op | undefined
+  depth: number
+  init: number
+}
+
+const now = () => performance.now()
+
+export async function explore(o: ExploreOptions): Promise<ExploreResult> {
+  const t0 = now()
+  const scope = o.scope
+  const maxDepth = o.depth ?? scope.depth
+  const symmetry = o.symmetry ?? true
+  const conformanceOn = o.conformance ?? true
+  const props = o.properties
+  const platform = scope.platform
+  const coverage = new Coverage()
+
+  const nodes: Node[] = []
+  const seen = new Map<number, number>()
+  const violations = new Map<PropertyName, ExploreViolation>()
+  const violationCounts: Partial<Record<PropertyName, number>> = {}
+
+  // ---- initial states
+  const inits: InitReport[] = []
+  const initOps: Op[][] = []
+  let frontier: { id: number; state?: State }[] = []
+  const traceOf = (id: number): Op[] => {
+    const path: Op[] = []
+    let n = nodes[id]
+    while (n.parent >= 0) {
+      path.push(n.op!)
+      n = nodes[n.parent]
+    }
+    return [...initOps[n.init], ...path.reverse()]
+  }
+
+  /** `prefixLength`: the violation is at that step of the node's (initial) prefix */
+  const record = (v: Violation, from: number, op: Op | undefined, prefixLength?: number) => {
+    violationCounts[v.property] = (violationCounts[v.property] ?? 0) + 1
+    if (violations.has(v.property)) return
+    const n = nodes[from]
+    violations.set(v.property, {
+      property: v.property,
+      message: v.message,
+      init: scope.init[n.init].name,
+      ops: prefixLength !== undefined ? initOps[n.init].slice(0, prefixLength) : op ? [...traceOf(from), op] : traceOf(from),
+      depth: prefixLength !== undefined ? 0 : n.depth + (op ? 1 : 0),
+    })
+  }
+
+  for (const [i, spec] of scope.init.entries()) {
+    const sc = parseScenario({ name: spec.name, platform, steps: spec.steps }, `init '${spec.name}'`)
+    // the prefix is held to the properties too: its steps are transitions into the state
+    const exec = new ModelExecutor(platform, o.design, props)
+    let run
+    let cut: string | undefined
+    try {
+      run = runScenario(sc, { executor: exec })
+    } catch (e) {
+      // a step that needs what an earlier, failed step should have bound (this design refuses
+      // part of the prefix): the initial state is where the prefix stopped
+      if (!(e instanceof UnboundNameError)) throw e
+      run = e.partial
+      cut = e.message
+    }
+    const failed = [
+      ...run.steps.filter((s) => !s.result.ok && !('fault' in s.result)).map((s) => `steps[${s.index}] ${s.op.op} ${resultToString(s.result)}`),
+      ...(cut !== undefined ? [`stopped: ${cut}`] : []),
+    ]
+    const state = exec.modelState()
+    initOps.push(run.steps.map((s) => s.op))
+    const fp = fingerprint(canonicalForm(state, symmetry))
+    const distinct = !seen.has(fp)
+    inits.push({ name: spec.name, ops: initOps[i], failed, distinct })
+    if (!distinct) continue
+    const id = nodes.length
+    nodes.push({ parent: -1, op: undefined, depth: 0, init: i })
+    run.steps.forEach((st, j) => st.violations.forEach((v) => record(v, id, undefined, j + 1)))
+    seen.set(fp, id)
+    frontier.push({ id, state })
+    coverage.visit(state)
+    o.onState?.({ depth: 0, init: spec.name, state, trace: () => traceOf(id) })
+  }
+
+  // ---- breadth-first search
+  const ctx: ExpandContext = {
+    scope,
+    design: o.design,
+    ...(props && { properties: props }),
+    conformance: conformanceOn,
+    symmetry,
+    recheckFailed: o.recheckFailed ?? false,
+    ...(o.defect !== undefined && { defect: o.defect }),
+  }
+  const ex = new Expander(ctx)
+  const counters = ex.c
+  const extraCoverage: CoverageData[] = []
+  const workers = Math.max(1, o.workers ?? 1)
+  const pool = workers > 1 ? await expandPool(workers) : undefined
+  const everyMs = o.progressEveryMs ?? 250
+  let lastProgress = now()
+  let stoppedBy: ExploreStats['stoppedBy']
+  const deadline = o.timeLimitMs !== undefined ? t0 + o.timeLimitMs : Infinity
+  const levels = [frontier.length]
+  let depth = 0
+  let leftOnQueue = 0
+  const progress = (levelDone: number, levelSize: number, queue: number) => {
+    o.onProgress?.({
+      elapsedMs: now() - t0,
+      depth,
+      maxDepth,
+      distinct: nodes.length,
+      generated: counters.generated,
+      transitions: counters.transitions,
+      queue,
+      levelDone,
+      levelSize,
+      violations: Object.values(violationCounts).reduce((a, b) => a + (b ?? 0), 0),
+    })
+  }
+  /** One expanded state's outcome, in frontier order: violations, then new states. */
+  const take = (id: number, r: { succ: Successor[]; found: Found[] }, next: { id: number; state?: State }[]) => {
+    for (const f of r.found) record(f, id, f.prefixLength !== undefined ? undefined : f.op, f.prefixLength)
+    for (const x of r.succ) {
+      if (seen.has(x.fp)) continue
+      const newId = nodes.length
+      nodes.push({ parent: id, op: x.op, depth: depth + 1, init: nodes[id].init })
+      seen.set(x.fp, newId)
+      next.push({ id: newId, ...(x.state && { state: x.state }) })
+      if (o.onState && x.state) o.onState({ depth: depth + 1, init: scope.init[nodes[id].init].name, state: x.state, trace: () => traceOf(newId) })
+    }
+  }
+  const stopNow = (): boolean => {
+    if (now() > deadline) stoppedBy = 'time'
+    else if (o.signal?.aborted) stoppedBy = 'signal'
+    return stoppedBy !== undefined
+  }
+
+  try {
+    for (; depth < maxDepth && frontier.length > 0 && !stoppedBy; depth++) {
+      const next: { id: number; state?: State }[] = []
+      if (!pool) {
+        for (let fi = 0; fi < frontier.length; fi++) {
+          if (stopNow()) {
+            leftOnQueue = frontier.length - fi + next.length
+            break
+          }
+          if (now() - lastProgress >= everyMs) {
+            lastProgress = now()
+            progress(fi, frontier.length, frontier.length - fi + next.length)
+            // let signal handlers and timers run (SIGINT stops the search at the next state)
+            await new Promise((r) => setImmediate(r))
+          }
+          const { id, state } = frontier[fi]
+          take(id, ex.expand(traceOf(id), state!, nodes[id].parent < 0, true), next)
+        }
+      } else {
+        // waves of chunks, one chunk per worker in flight; results taken in frontier order
+        const CHUNK = 64
+        for (let fi = 0; fi < frontier.length; ) {
+          if (stopNow()) {
+            leftOnQueue = frontier.length - fi + next.length
+            break
+          }
+          progress(fi, frontier.length, frontier.length - fi + next.length)
+          const wave: { id: number }[][] = []
+          for (let w = 0; w < workers * 2 && fi < frontier.length; w++, fi += CHUNK) wave.push(frontier.slice(fi, fi + CHUNK))
+          const results = await Promise.all(
+            wave.map((chunk) => pool.run({ ctx, items: chunk.map(({ id }) => ({ trace: traceOf(id), root: nodes[id].parent < 0 })) }) as Promise<ExpandTaskResult>),
+          )
+          for (const [wi, chunk] of wave.entries()) {
+            const res = results[wi]
+            chunk.forEach(({ id }, j) => take(id, res.results[j], next))
+            addCounters(counters, res.counters)
+            extraCoverage.push(res.coverage)
+          }
+        }
+      }
+      if (stoppedBy) {
+        // what was discovered at the next level still counts as distinct states
+        if (next.length) levels.push(next.length)
+        break
+      }
+      frontier = next
+      if (frontier.length) levels.push(frontier.length)
+    }
+  } finally {
+    await pool?.destroy()
+  }
+  const { generated, transitions } = counters
+  const conf: ConformanceStats = { enabled: conformanceOn, ...counters.conf }
+  const time = counters.time
+
+  const seconds = (now() - t0) / 1000
+  for (const k of Object.keys(time) as (keyof typeof time)[]) time[k] = Math.round(time[k]) / 1000
+  return {
+    scope: scope.name,
+    design: o.design,
+    symmetry,
+    stats: {
+      generated,
+      distinct: nodes.length,
+      transitions,
+      unchangedNotRechecked: counters.unchangedNotRechecked,
+      depthReached: levels.length - 1,
+      maxDepth,
+      levels,
+      leftOnQueue,
+      complete: !stoppedBy,
+      ...(stoppedBy && { stoppedBy }),
+      seconds: Math.round(seconds * 1000) / 1000,
+      distinctPerMinute: seconds > 0 ? Math.round((nodes.length / seconds) * 60) : 0,
+      generatedPerMinute: seconds > 0 ? Math.round((generated / seconds) * 60) : 0,
+      collisionProbability: collisionProbability(nodes.length),
+      time,
+    },
+    conformance: conf,
+    init: inits,
+    violations: PROPERTY_NAMES.flatMap((p) => (violations.has(p) ? [violations.get(p)!] : [])),
+    violationCounts,
+    coverage: mergeCoverage([coverage.data(), ex.coverage.data(), ...extraCoverage]),
+    ops: exploredOps(scope),
+    opsNotExplored: opsWithoutEnumerator(),
+  }
+}
+

@@ -67,12 +67,17 @@ function stepTable(cx: Counterexample): string[] {
   const both = kernelRan(cx)
   const div = divergingStep(cx)
   const head = both ? ['| # | op | model | kernel | |', '|--:|---|---|---|---|'] : ['| # | op | model | |', '|--:|---|---|---|']
+  const obs = observingStep(cx)
   const rows = cx.steps.map((s) => {
-    const hot = s.index === div.index
+    const seen = s.index === obs.index && s.index !== div.index
+    const hot = s.index === div.index || seen
     const res = (r: Result) => (hot ? `**${code(resultToString(r))}**` : code(resultToString(r)))
     const cols = [String(s.index), code(opToString(s.op)), res(s.model)]
     if (both) cols.push(s.kernel === undefined ? '—' : res(s.kernel))
-    cols.push(hot ? '**◀ diverges**' : s.op.op === 'KEXEC' && s.model.ok ? '*the next kernel boots*' : '')
+    const probe = cx.observable?.kind === 'probe' && s.index >= cx.observable.from && !seen ? '*probe*' : ''
+    cols.push(
+      seen ? '**◀ the result differs**' : s.index === div.index ? '**◀ diverges**' : s.op.op === 'KEXEC' && s.model.ok ? '*the next kernel boots*' : probe,
+    )
     return `| ${cols.map(cell).join(' | ')} |`
   })
   return [...head, ...rows]
@@ -188,6 +193,36 @@ function replay(cx: Counterexample, dir: string): string[] {
   return out
 }
 
+/** How the failure shows as a result: the observing step, the probe that reached it, or why none can. */
+function howItShows(cx: Counterexample): string[] {
+  const o = cx.observable
+  if (o === undefined) return []
+  const last = cx.steps[cx.steps.length - 1]
+  const res = (r?: Result) => (r === undefined ? '—' : code(resultToString(r)))
+  switch (o.kind) {
+    case 'result':
+      return ['## How it shows', '', `Step ${o.step} itself returns something else in the kernel (${res(last.kernel)}) than in the model (${res(last.model)}).`, '']
+    case 'probe':
+      return [
+        '## How it shows',
+        '',
+        `The trace as found ended on a difference of state, which no call asserts. luv searched for the shortest probe after it ` +
+          `that turns it into a result difference and found ${o.step === o.from ? `step ${o.step}` : `steps ${o.from}-${o.step}`}: ${o.reason}. ` +
+          `Step ${o.step} returns ${res(last.kernel)} in the kernel where the model returns ${res(last.model)}; the trace was shrunk again with the probe kept.`,
+        '',
+      ]
+    case 'state-only':
+      return [
+        '## How it shows',
+        '',
+        `No call shows it as a result: ${o.reason}. Kernel state to inspect:`,
+        '',
+        ...o.inspect.map((x) => `- ${x}`),
+        '',
+      ]
+  }
+}
+
 /** report.md. */
 export function renderMarkdown(cx: Counterexample, opts: MarkdownOptions = {}): string {
   const dir = opts.bundleDir ?? '<bundle-dir>'
@@ -208,6 +243,7 @@ export function renderMarkdown(cx: Counterexample, opts: MarkdownOptions = {}): 
     '',
     ...violations.map((v) => `- ${code(v.property)}: ${v.message}`),
     '',
+    ...howItShows(cx),
     '## Sequence diagram',
     '',
     ...mermaidDiagram(cx),
@@ -220,7 +256,7 @@ export function renderMarkdown(cx: Counterexample, opts: MarkdownOptions = {}): 
     ...replay(cx, dir),
     '',
     `The bundle also holds ${code(SCENARIO_FILE)} (the scenario format), ${code(ITF_FILE)} (Informal Trace Format), ` +
-      `${code('repro.c')} (kselftest-shaped pseudo-C) and ${code('email.txt')} (plain text for a mailing list).`,
+      `${code('repro.c')} (a kselftest for the kernel tree, two stages across a kexec) and ${code('email.txt')} (plain text for a mailing list).`,
   ]
   return lines.join('\n') + '\n'
 }

@@ -188,7 +188,7 @@ const outNum = (r: Result): number | undefined => (r.ok && r.out !== undefined ?
 /** The value a helper returns for the model's result: 0 (or an fd: "fd"), or -ERRNO. */
 const expected = (r: Result): string | undefined => ('errno' in r ? `-${r.errno}` : r.ok ? '0' : undefined)
 
-function stepC(s: CounterexampleStep, n: Names, series: SeriesUapi, luo: { fd: string; reused: boolean }, last: boolean): CStep {
+function stepC(s: CounterexampleStep, n: Names, series: SeriesUapi, luo: { fd: string; reused: boolean }, dma: { needed: boolean; skipped: boolean }): CStep {
   const o = s.op
   const r = s.model
   const e = expected(r)
@@ -319,17 +319,20 @@ function stepC(s: CounterexampleStep, n: Names, series: SeriesUapi, luo: { fd: s
       const a = o.args
       const who = `${a.bdf}${a.pasid === undefined ? '' : ` PASID ${a.pasid}`}`
       const what = 'fault' in r ? `faults (${r.fault})` : r.ok && r.out !== undefined ? `reaches PA ${hex(r.out)}` : resultToString(r)
-      if (!last)
+      // the last check is an ioctl: a DMA changes no ioctl's result, so leave it out
+      if (!dma.needed || dma.skipped)
         return {
-          lines: [`/* DMA ${a.write ? 'write' : 'read'} by ${who} at IOVA ${hex(a.iova)} (the model: it ${what}): needs a DMA-capable device, left out here: a DMA changes no ioctl's result */`],
+          lines: [`/* DMA ${a.write ? 'write' : 'read'} by ${who} at IOVA ${hex(a.iova)}: the model says it ${what}${dma.skipped ? '' : "; left out (a DMA changes no ioctl's result)"} */`],
           uses: [],
         }
+      dma.skipped = true
       return {
         lines: [
           `/*`,
           ` * DMA ${a.write ? 'write' : 'read'} by ${who} at IOVA ${hex(a.iova)}: the model says it ${what}.`,
-          ` * Needs a DMA-capable test device: a vfio selftest driver (ioat, dsa) doing`,
-          ` * vfio_pci_driver_memcpy() from this IOVA shows where it lands.`,
+          ` * From here on the test needs a DMA-capable test device: a vfio selftest`,
+          ` * driver (ioat, dsa) doing vfio_pci_driver_memcpy() from this IOVA to a`,
+          ` * scratch buffer shows where each DMA lands. Wire it in here and below.`,
           ` */`,
           `SKIP(return, "step ${s.index}: DMA needs a DMA-capable test device");`,
         ],
@@ -354,6 +357,8 @@ export function renderRepro(cx: Counterexample, opts: { bundleDir?: string } = {
   const staged = kexecs > 0
   const needsLuo = staged || cx.steps.some((s) => s.op.op.startsWith('LIVEUPDATE_'))
   const luo = { fd: 'luo_fd', reused: false }
+  // a DMA as the last check: every DMA matters (an earlier one may fill the IOTLB it hits)
+  const dma = { needed: obs.op.op === 'DMA' && cx.observable?.kind !== 'state-only', skipped: false }
   const uses = new Set<string>()
   if (needsLuo) uses.add('sys_ret')
   if (staged) ['stages', 'create_session', 'retrieve_session', 'retrieve_fd', 'preserve_fd', 'finish'].forEach((h) => uses.add(h))
@@ -363,10 +368,10 @@ export function renderRepro(cx: Counterexample, opts: { bundleDir?: string } = {
   const ind = () => (staged ? '\t\t' : '\t')
   if (staged) body.push(`\tif (stage == 1) {`)
   for (const s of cx.steps) {
-    const c = stepC(s, names, series, luo, s === cx.steps[cx.steps.length - 1])
+    const c = stepC(s, names, series, luo, dma)
     c.uses.forEach((u) => uses.add(u))
     const notes: string[] = []
-    if (s.index === div.index && s.index !== obs.index) notes.push(`the state diverges here (${cx.property})`)
+    if (s.index === div.index && s.index !== obs.index) notes.push(`the state diverges here: ${cx.property}`)
     if (cx.observable?.kind === 'probe' && s.index === cx.observable.from) notes.push('the probe starts: the calls below make the difference observable')
     const kernelNote =
       s.kernel !== undefined && resultsDiffer(s) ? `; luv's kernel: ${resultToString(s.kernel)}` : ''
@@ -415,9 +420,11 @@ export function renderRepro(cx: Counterexample, opts: { bundleDir?: string } = {
         ]
       : kernelSays !== undefined
         ? [
-            `The last check (step ${obs.index}, ${obs.op.op}) expects what the model gives: it ${outcome(obs.model, obs.op.op === 'DMA')}. ` +
-              `luv's kernel-shaped implementation${cx.defect ? ` with the seeded defect ${cx.defect}` : ''} ${outcome(obs.kernel!, obs.op.op === 'DMA')} there, ` +
-              'so on a kernel with this bug the test fails at that line.',
+            `The last check (step ${obs.index}, ${obs.op.op}) expects what the model gives: it ${said(obs.model, obs.kernel!, obs.op.op === 'DMA')[0]}. ` +
+              `luv's kernel-shaped implementation${cx.defect ? ` with the seeded defect ${cx.defect}` : ''} ${said(obs.model, obs.kernel!, obs.op.op === 'DMA')[1]} there, ` +
+              (obs.op.op === 'DMA'
+                ? 'so with a DMA-capable test device wired into its DMA steps the test fails at that line on a kernel with this bug; without one it SKIPs at the first DMA.'
+                : 'so on a kernel with this bug the test fails at that line.'),
           ]
         : []
   const header = [
@@ -441,8 +448,8 @@ export function renderRepro(cx: Counterexample, opts: { bundleDir?: string } = {
             `after each reboot run it again (${stage} stages).`
           : ''),
     ),
-    ...(cx.steps.some((s) => s.op.op === 'DMA')
-      ? [' *', ...commentLines('DMA steps need a DMA-capable test device; without one the test SKIPs at the first of them.')]
+    ...(cx.steps.some((s) => s.op.op === 'DMA') && !dma.needed
+      ? [' *', ...commentLines("Its DMA steps are comments: a DMA changes no ioctl's result, and the last check is an ioctl.")]
       : []),
     ' *',
     ...commentLines(`Generated by luv ${cx.versions.luv}${cx.versions.gitRev ? ` (git ${cx.versions.gitRev})` : ''} from ${SCENARIO_FILE} of bundle ${bundleName(cx)}; step N is steps[N] there.`),
@@ -487,6 +494,12 @@ export function renderRepro(cx: Counterexample, opts: { bundleDir?: string } = {
     'TEST_HARNESS_MAIN',
   ]
   return [...header, ...order.map((h) => helperText[h]), ...test].join('\n') + '\n'
+}
+
+/** Model and kernel outcomes in words, precise enough to differ. */
+function said(model: Result, kernel: Result, dma: boolean): [string, string] {
+  const [m, k] = [outcome(model, dma), outcome(kernel, dma)]
+  return m === k ? [`returns ${resultToString(model)}`, `returns ${resultToString(kernel)}`] : [m, k]
 }
 
 const cIdent = (s: string): string => s.replace(/[^A-Za-z0-9_]/g, '_')

@@ -92,14 +92,18 @@ export function subsystemPrefix(cx: Counterexample): string {
   const obs = observingStep(cx)
   const text = [cx.message, ...div.violations.map((v) => v.message), ...(cx.observable?.kind === 'state-only' ? cx.observable.inspect : [])].join(' ')
   if (/IOTLB|DID|context entr|domain_ida|table page|page-table|present entry/i.test(text)) return 'iommu/vt-d'
-  const op = div.op.op
-  if (cx.property === 'ownership' || /owner/.test(text)) return op.startsWith('VFIO_') ? 'vfio/pci' : 'iommu'
-  if (op.startsWith('MEMFD_') || obs.op.op.startsWith('MEMFD_')) return 'mm: memfd_luo'
-  if (op.startsWith('VFIO_') || op === 'DRIVER_BIND') return 'vfio/pci'
+  if (cx.property === 'ownership' || /owner/.test(text)) return 'iommu'
+  // the call that shows it names the subsystem; a DMA is shown by whatever set it up
+  const op = obs.op.op === 'DMA' ? div.op.op : obs.op.op
+  if (op.startsWith('MEMFD_')) return 'mm: memfd_luo'
   if (op.startsWith('IOMMU')) return 'iommufd'
-  if (op.startsWith('LIVEUPDATE_')) return 'liveupdate'
+  if (op.startsWith('VFIO_') || op === 'DRIVER_BIND') return 'vfio/pci'
+  if (op.startsWith('LIVEUPDATE_') || op === 'KEXEC') return 'liveupdate'
   return 'iommu'
 }
+
+/** The first of these that fits a subject line; else the last (mail clients fold it). */
+const fitting = (xs: string[]): string => xs.find((x) => `Subject: ${x}`.length <= EMAIL_WIDTH) ?? xs[xs.length - 1]
 
 /** "iommu/vt-d: DMA reaches PA 0x0 after IOMMU_IOAS_UNMAP, expected a fault". */
 export function mailSubject(cx: Counterexample): string {
@@ -108,14 +112,17 @@ export function mailSubject(cx: Counterexample): string {
   const dma = obs.op.op === 'DMA'
   const prefix = subsystemPrefix(cx)
   if (obs.kernel !== undefined && resultsDiffer(obs)) {
-    const after = obs.index !== div.index ? ` after ${div.op.op}` : ''
-    const base = `${prefix}: ${obs.op.op} ${outcome(obs.kernel, dma)}${after}`
-    const full = `${base}, expected: ${outcome(obs.model, dma).replace(/^returns /, '')}`
-    return `Subject: ${full}`.length <= EMAIL_WIDTH ? full : base
+    const kexecs = cx.steps.filter((x) => x.index < obs.index && x.op.op === 'KEXEC' && x.model.ok).length
+    const after = obs.index !== div.index ? ` after ${div.op.op}` : kexecs > 0 ? ' after kexec' : ''
+    const got = `${prefix}: ${obs.op.op} ${outcome(obs.kernel, dma)}`
+    const want = `, expected ${outcome(obs.model, dma).replace(/^returns /, '')}`
+    return fitting([`${got}${after}${want}`, `${got}${want}`, `${got}${after}`, got])
   }
-  const what = cx.observable?.kind === 'state-only' ? cx.observable.inspect[0] : undefined
-  const named = what !== undefined ? `${prefix}: ${what} after ${div.op.op}` : ''
-  return what !== undefined && `Subject: ${named}`.length <= EMAIL_WIDTH ? named : `${prefix}: state left behind by ${div.op.op} (${cx.property})`
+  const inspect = cx.observable?.kind === 'state-only' ? cx.observable.inspect[0] : undefined
+  const fallback = `${prefix}: state left behind by ${div.op.op} (${cx.property})`
+  if (inspect === undefined) return fallback
+  const short = inspect.replace(/ \(.*\)$/, '')
+  return fitting([`${prefix}: ${inspect} after ${div.op.op}`, `${prefix}: ${short} after ${div.op.op}`, `${prefix}: ${inspect}`, `${prefix}: ${short}`, fallback])
 }
 
 const firstSentence = (t: string): string => (/^(.*?\.)(\s|$)/.exec(t)?.[1] ?? t)
@@ -123,7 +130,8 @@ const firstSentence = (t: string): string => (/^(.*?\.)(\s|$)/.exec(t)?.[1] ?? t
 /** What was checked against what, for the mail's first paragraph. */
 function whatWasChecked(cx: Counterexample): string {
   const series = seriesOf(cx.profile)
-  const model = `luv ${cx.versions.luv} (the Live Update Verifier) ran its reference model of ${series.title} (luv profile ${cx.profile}, design ${cx.designLabel})`
+  const design = cx.designLabel === cx.profile ? '' : `, design ${cx.designLabel}`
+  const model = `luv ${cx.versions.luv} (the Live Update Verifier) ran its reference model of ${series.title} (luv profile ${cx.profile}${design})`
   if (!kernelRan(cx))
     return `${model} alone: the design itself breaks the ${cx.property} property (a design finding, no kernel code involved).`
   const d = cx.defect !== undefined ? DEFECTS.find((x) => x.name === cx.defect) : undefined
@@ -205,7 +213,11 @@ export function renderEmail(cx: Counterexample, opts: { bundleDir?: string } = {
       `${seriesOf(cx.profile).title}) for tools/testing/selftests/liveupdate/` +
       (cx.steps.some((s) => s.op.op === 'KEXEC' && s.model.ok) ? ', run once before and once after the kexec' : '') +
       '; every step asserts the model\'s result.' +
-      (cx.steps.some((s) => s.op.op === 'DMA') ? ' Its DMA steps need a DMA-capable test device.' : ''),
+      (!cx.steps.some((s) => s.op.op === 'DMA')
+        ? ''
+        : obs.op.op === 'DMA' && cx.observable?.kind !== 'state-only'
+          ? ' Its last check is a DMA: it needs a DMA-capable test device (a vfio selftest driver) and SKIPs without one.'
+          : " Its DMA steps are comments: a DMA changes no ioctl's result."),
   )
   blank()
   para(`Replay in luv (no fast-check needed), from a fresh checkout of luv ${v.luv}${v.gitRev ? ` at ${v.gitRev}` : ''}, with the attached ${SCENARIO_FILE}:`)

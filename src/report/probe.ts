@@ -47,6 +47,8 @@ export const PROBE_BUDGET = 400
 export const PROBE_SHRINK_BUDGET = 200
 
 const differs = (o: StepOutcome): boolean => o.kernelResult !== undefined && resultToString(o.kernelResult) !== resultToString(o.result)
+/** A difference a test can assert: not only the reason of a fault (a device sees a fault either way). */
+const strong = (o: StepOutcome): boolean => differs(o) && !('fault' in o.result && 'fault' in o.kernelResult!)
 
 /** A candidate probe: plays ops through `run` (which returns the model's result) until done. */
 type Candidate = { reason: string; play: (run: (op: Op) => Result | undefined) => void }
@@ -255,27 +257,29 @@ export function findObservable(input: ProbeInput): ProbeResult {
 
   const base = input.ops.length
   let tried = 0
+  // the first candidate whose last call differs only in a fault's reason is kept as a fallback
+  let weak: { probe: Op[]; reason: string } | undefined
   for (const cand of candidates(mObs, kObs, first.exec, input.platform)) {
     if (tried++ >= PROBE_BUDGET) break
     const exec = freshBoth(input)
     for (const op of input.ops) exec.step(op)
     const probe: Op[] = []
-    let hit = false
+    let hit: 'strong' | 'weak' | undefined
     cand.play((op) => {
       if (hit) return undefined
       probe.push(op)
       const o = exec.step(op)
       if (differs(o)) {
-        hit = true
+        hit = strong(o) ? 'strong' : 'weak'
         return undefined
       }
       return o.result
     })
-    if (!hit) continue
-    const shrunk = shrinkKeepingDifference(input, [...input.ops, ...probe])
-    const from = Math.min(shrunk.probeFrom ?? base, shrunk.ops.length - 1)
-    return { ops: shrunk.ops, observable: { kind: 'probe', from, step: shrunk.ops.length - 1, reason: cand.reason } }
+    if (hit === 'weak') weak ??= { probe, reason: cand.reason }
+    if (hit !== 'strong') continue
+    return probed(input, probe, cand.reason, base, true)
   }
+  if (weak) return probed(input, weak.probe, `${weak.reason} (the two sides differ only in why the DMA faults)`, base, false)
   const inspect = kernelState(first.outcomes, mObs, kObs)
   return {
     ops: [...input.ops],
@@ -290,11 +294,18 @@ export function findObservable(input: ProbeInput): ProbeResult {
   }
 }
 
+function probed(input: ProbeInput, probe: Op[], reason: string, base: number, keepStrong: boolean): ProbeResult {
+  const shrunk = shrinkKeepingDifference(input, [...input.ops, ...probe], keepStrong)
+  const from = Math.min(shrunk.probeFrom ?? base, shrunk.ops.length - 1)
+  return { ops: shrunk.ops, observable: { kind: 'probe', from, step: shrunk.ops.length - 1, reason } }
+}
+
 /**
  * Delta debugging of trace + probe: drop steps (with the steps using their outputs) as long
- * as the last step still returns differently and no earlier step does.
+ * as the last step still returns differently (as strongly: not only in a fault's reason) and
+ * no earlier step does.
  */
-function shrinkKeepingDifference(input: ProbeInput, ops: Op[]): { ops: Op[]; probeFrom?: number } {
+function shrinkKeepingDifference(input: ProbeInput, ops: Op[], keepStrong: boolean): { ops: Op[]; probeFrom?: number } {
   const probeStart = input.ops.length
   const first = freshBoth(input)
   const results = ops.map((op) => first.step(op).result)
@@ -314,12 +325,15 @@ function shrinkKeepingDifference(input: ProbeInput, ops: Op[]): { ops: Op[]; pro
       replays++
       const exec = freshBoth(input)
       const diffs: boolean[] = []
+      let lastStrong = false
       const m = materialize(steps, cand, (op) => {
         const o = exec.step(op)
         diffs.push(differs(o))
+        lastStrong = strong(o)
         return { result: o.result }
       })
-      const lastDiffers = diffs[m.ops.length - 1] === true
+      // a shrink must not weaken a difference a test can assert into a fault reason
+      const lastDiffers = diffs[m.ops.length - 1] === true && (!keepStrong || lastStrong)
       const earlier = diffs.slice(0, -1).some(Boolean)
       if (lastDiffers && !earlier) {
         keep = cand

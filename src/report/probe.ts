@@ -286,9 +286,10 @@ export function findObservable(input: ProbeInput): ProbeResult {
     observable: {
       kind: 'state-only',
       reason:
-        `no call luv tried after the last step returns differently (${Math.min(tried, PROBE_BUDGET)} probes: a DMA through every ` +
-        'live translation, alone and in pairs, destroy/map/unmap of the objects that differ, claims on the devices whose owner ' +
-        'differs, and the documented recovery after a KEXEC); the difference stays inside the kernel',
+        `no call luv tried after the last step returns differently (${Math.min(tried, PROBE_BUDGET)} probes: a DMA at every ` +
+        'live translation, alone and in pairs; destroy, map and unmap of the objects that differ; a kernel driver or a fresh ' +
+        'iommufd claiming a device whose owner differs; a new domain on each IOMMU unit; re-attaching a device; the ' +
+        'documented recovery after a KEXEC); the difference stays inside the kernel',
       inspect,
     },
   }

@@ -392,6 +392,12 @@ export function renderRepro(cx: Counterexample, opts: { bundleDir?: string } = {
     body.push(`${ind()}${head}`)
     for (const l of c.lines) body.push(`${ind()}${l}`)
   }
+  if (cx.observable?.kind === 'state-only') {
+    body.push(`${ind()}/*`)
+    for (const l of commentLines(`No call shows this failure as a result (the step above passes on a kernel with the bug too). Inspect instead: ${cx.observable.inspect.join('; ')}.`, 72))
+      body.push(`${ind()}${l}`)
+    body.push(`${ind()} */`)
+  }
   if (staged) body.push('\t}')
 
   const helperText = helpers(series)
@@ -433,7 +439,7 @@ export function renderRepro(cx: Counterexample, opts: { bundleDir?: string } = {
     ...commentLines(`luv reproducer: ${titleSentence(cx)}.`),
     ' *',
     ...commentLines(
-      `Targets ${series.title} (luv profile ${cx.profile}, design ${cx.designLabel}), with ${series.mark.ioctl} ` +
+      `Targets ${series.title} (luv profile ${cx.profile}${cx.designLabel === cx.profile ? '' : `, design ${cx.designLabel}`}), with ${series.mark.ioctl} ` +
         `(hwpt_token u${series.mark.tokenBits})${series.restore ? ' and IOMMU_HWPT_LU_RESTORE' : ''}. ` +
         'Every step asserts the result of luv\'s reference model of that version.',
     ),

@@ -4,9 +4,9 @@
  * in the kernel where the model returns -EPERM.
  *
  * Targets the LPC 2025 talk's design (V3 mark, V1 restore flow) (luv
- * profile lpc2025, design lpc2025), with IOMMU_HWPT_LU_MARK_PRESERVE
- * (hwpt_token u64) and IOMMU_HWPT_LU_RESTORE. Every step asserts the
- * result of luv's reference model of that version.
+ * profile lpc2025), with IOMMU_HWPT_LU_MARK_PRESERVE (hwpt_token u64) and
+ * IOMMU_HWPT_LU_RESTORE. Every step asserts the result of luv's reference
+ * model of that version.
  *
  * The last check (step 21, VFIO_DEVICE_BIND_IOMMUFD) expects what the
  * model gives: it returns -EPERM. luv's kernel-shaped implementation with

@@ -41,7 +41,7 @@ describe('every seeded defect ends on an observable step', () => {
         // says why, and names the kernel state to inspect
         expect(o.reason).toMatch(/no call/)
         expect(o.inspect.length).toBeGreaterThan(0)
-        expect(renderEmail(cx)).toContain('Kernel state to inspect')
+        expect(renderEmail(cx).replace(/\s+/g, ' ')).toContain('Kernel state to inspect:')
       } else {
         expect(observingStep(cx)).toBe(last)
         expect(resultToString(last.kernel!)).not.toBe(resultToString(last.model))

@@ -49,7 +49,7 @@ export function renderSummaryMd(s: CampaignSummary): string {
   L.push('')
 
   if (s.failures.length > 0) {
-    L.push('## Failures', '', 'Bucketed by title (property, diverging op, errno), as syzbot groups crashes; one bundle per distinct op list.', '')
+    L.push('## Failures', '', 'Bucketed by title (property, diverging op, the op that shows it, result classes), as syzbot groups crashes; one bundle per bucket, listing every block that found it. Step N is steps[N] of the bundle\'s scenario.json.', '')
     L.push('| bucket | bundle | steps | found in block | fast-check seed |', '|---|---|--:|---|---|')
     for (const b of s.buckets)
       for (const h of b.bundles) {

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest'
 import { aggregate, campaignContext } from '../../src/campaign/campaign.ts'
+import { mergeShards } from '../../src/campaign/merge.ts'
 import type { BlockOutcome } from '../../src/campaign/scheduler.ts'
 import { createExecutor } from '../../src/check/index.ts'
 import { bucketTitle, bundleName } from '../../src/report/bucket.ts'
@@ -65,5 +66,16 @@ describe('one bundle per distinct failure', () => {
     expect(r.summary.failures[0].blocks).toEqual([0, 1])
     expect([...r.bundles.keys()]).toEqual([bundleName(a)])
     expect(r.summary.blocks.list.map((x) => x.bundle)).toEqual([bundleName(a), bundleName(a)])
+
+    // two shards, each with one of them: the merge keeps one bundle too, the lower block's
+    const shard = (i: number, cx: Counterexample) =>
+      aggregate({ ...campaignContext(o), shard: { index: i + 1, count: 2 } }, [block(i, cx)], { interrupted: false, aborted: [], reruns: 0, workers: 1, started: now, finished: now }).summary
+    for (const order of [[0, 1], [1, 0]]) {
+      const shards = [shard(0, a), shard(1, b)]
+      const m = mergeShards(order.map((i) => ({ dir: `/shards/s${i}`, summary: shards[i] })), '/tmp/luv-dedup-merged-not-written')
+      expect(m.summary.failures.map((f) => [f.bundle, f.blocks])).toEqual([[bundleName(a), [0, 1]]])
+      expect([...m.bundles.entries()]).toEqual([[bundleName(a), { dir: `/shards/s0/${bundleName(a)}` }]])
+      expect(m.summary.blocks.list.map((x) => x.bundle)).toEqual([bundleName(a), bundleName(a)])
+    }
   })
 })

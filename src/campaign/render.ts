@@ -165,7 +165,7 @@ export function renderJunit(s: CampaignSummary): string {
     else {
       // one <failure> per testcase: the first bundle in the message, every bundle in the body
       const body = fs
-        .map((f) => [f.sentence, `step ${f.divergenceIndex}: ${f.message}`, `bundle: ${f.bundle}/ (beside junit.xml)`, `replay: npx luv replay ${f.bundle}`].join('\n'))
+        .map((f) => [f.sentence, `step ${f.divergenceIndex}: ${f.message}`, `bundle: ${f.bundle}/ (beside junit.xml)`, `replay (in the report folder): npx luv replay ${f.bundle}`].join('\n'))
         .join('\n\n')
       const more = fs.length > 1 ? ` (+${fs.length - 1} more)` : ''
       L.push(`      <failure message="${xml(`${fs[0].title} (bundle ${fs[0].bundle}/)${more}`)}" type="${xml(name)}">${xml(body)}</failure>`)

@@ -18,6 +18,7 @@ import { renderRepro } from '../../src/report/repro.ts'
 import { seriesOf } from '../../src/report/series.ts'
 import type { Counterexample } from '../../src/report/types.ts'
 import { defectCounterexample, DEFECT_LIST } from './defect-bundles.ts'
+import { goldenCounterexample } from './fixture.ts'
 
 const cxs = new Map<string, Counterexample>(DEFECT_LIST.map((d) => [d, defectCounterexample(d)]))
 const HEADERS = process.env.LUV_KERNEL_HEADERS ?? '/var/cache/luv/linux-headers'
@@ -159,5 +160,24 @@ describe('ITF', () => {
 describe('the check can fail', () => {
   it('xmllint is there (CI installs libxml2-utils)', () => {
     expect(() => execFileSync('xmllint', ['--version'], { stdio: 'pipe' })).not.toThrow()
+  })
+})
+
+describe("the Mermaid diagram parses with Mermaid's own parser", () => {
+  it('every seeded defect bundle and the hand-built one; a broken diagram is refused', async () => {
+    const { default: mermaid } = await import('mermaid')
+    const body = (lines: string[]) => lines.slice(1, -1).join('\n') // without the ``` fence
+    const failures: string[] = []
+    for (const [d, cx] of [...cxs, ['hand-built', goldenCounterexample()] as const]) {
+      const r = await mermaid.parse(body(mermaidDiagram(cx))).then(
+        (x) => x,
+        (e: Error) => e,
+      )
+      if (r instanceof Error) failures.push(`${d}: ${r.message.split('\n').slice(0, 3).join(' ')}`)
+      else expect(r).toMatchObject({ diagramType: 'sequence' })
+    }
+    expect(failures).toEqual([])
+    // an unescaped ';' in a message ends it: the parser must refuse a broken line
+    await expect(mermaid.parse('sequenceDiagram\n    participant VMM\n    VMM->>: x\n')).rejects.toThrow(/Parse error/)
   })
 })

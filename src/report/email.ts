@@ -1,7 +1,7 @@
 // email.txt: the counterexample as plain text for a mailing list. No Markdown, no Mermaid,
 // every line at most 75 columns (long lines wrap with a continuation indent).
 
-import { opToString, resultToString } from '../../models/ops.ts'
+import { hex, opToString, resultToString, type Result } from '../../models/ops.ts'
 import { DEFECTS } from '../kernel/defects/index.ts'
 import {
   divergingStep,
@@ -102,6 +102,14 @@ export function subsystemPrefix(cx: Counterexample): string {
   return 'iommu'
 }
 
+/** "success", "-EPERM", "a fault", "PA 0x1000": what the model expects, as a noun. */
+function expectedNoun(r: Result, dma: boolean): string {
+  if ('errno' in r) return `-${r.errno}`
+  if ('fault' in r) return 'a fault'
+  if (dma && r.out !== undefined) return `PA ${hex(r.out)}`
+  return 'success'
+}
+
 /** The first of these that fits a subject line; else the last (mail clients fold it). */
 const fitting = (xs: string[]): string => xs.find((x) => `Subject: ${x}`.length <= EMAIL_WIDTH) ?? xs[xs.length - 1]
 
@@ -115,7 +123,7 @@ export function mailSubject(cx: Counterexample): string {
     const kexecs = cx.steps.filter((x) => x.index < obs.index && x.op.op === 'KEXEC' && x.model.ok).length
     const after = obs.index !== div.index ? ` after ${div.op.op}` : kexecs > 0 ? ' after kexec' : ''
     const got = `${prefix}: ${obs.op.op} ${outcome(obs.kernel, dma)}`
-    const want = `, expected ${outcome(obs.model, dma).replace(/^returns /, '')}`
+    const want = `, expected ${expectedNoun(obs.model, dma)}`
     return fitting([`${got}${after}${want}`, `${got}${want}`, `${got}${after}`, got])
   }
   const inspect = cx.observable?.kind === 'state-only' ? cx.observable.inspect[0] : undefined

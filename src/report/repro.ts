@@ -385,7 +385,7 @@ export function renderRepro(cx: Counterexample, opts: { bundleDir?: string } = {
       stage++
       names.kexec()
       luo.reused = false
-      body.push(`${ind()}/* step ${s.index}: KEXEC: stage ${stage - 1} ends, the next kernel runs stage ${stage} */`)
+      body.push(`${ind()}/* step ${s.index}: KEXEC: stage ${stage - 1} ends, the next kernel runs stage ${stage}${notes.length ? ` (${notes.join('; ')})` : ''} */`)
       body.push(`${ind()}next_stage(_metadata, luo_fd, ${stage});`, `${ind()}return;`, `\t}`, '', `\tif (stage == ${stage}) {`)
       continue
     }

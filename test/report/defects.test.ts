@@ -80,6 +80,7 @@ describe('repro.c builds with gcc against the kernel selftest harness and uapi h
         ['-Wall', '-I', join(C_INCLUDE, series.headers), '-I', join(C_INCLUDE, 'common'), '-isystem', join(HEADERS, 'usr/include'), file, '-o', join(dir, d)],
         { encoding: 'utf8' },
       )
+      if (r.error) throw new Error(`gcc could not run (apt-get install gcc libc6-dev): ${r.error.message}`)
       if (r.status !== 0 || /warning:/.test(r.stderr)) failures.push(`${d}:\n${r.stderr}`)
     }
     expect(failures).toEqual([])

@@ -185,16 +185,19 @@ export function aggregate(
     }
     const f = b.failure
     if (f) {
-      const hash = bundleName(f.cx)
+      // one bundle per distinct failure: blocks that found the same failure (same property,
+      // diverging op and observed result, whatever the shrunk op list) share the first one's
+      const title = bucketTitle(f.cx)
+      const seen = failures.get(title)
+      const hash = seen?.bundle ?? bundleName(f.cx)
       entry.failed = f.property
       entry.bundle = hash
-      const seen = failures.get(hash)
       if (seen) seen.blocks.push(b.index)
       else {
-        failures.set(hash, {
+        failures.set(title, {
           property: f.property,
           bundle: hash,
-          title: bucketTitle(f.cx),
+          title,
           sentence: titleSentence(f.cx),
           message: f.cx.message,
           length: f.cx.steps.length,

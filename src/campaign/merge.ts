@@ -1,6 +1,7 @@
 // `luv merge`: shard reports of one campaign → one report. Blocks are united by index (a block
 // is the same work in every shard), runs and steps summed over them, a property fails if any
-// shard failed it, failures are deduplicated by bundle hash and their folders copied.
+// shard failed it, failures are deduplicated (one per property and bucket title, as a campaign keeps
+// them) and their bundle folders copied.
 
 // issue 13
 import { mergeCoverage } from '../coverage/coverage.ts'
@@ -105,18 +106,38 @@ export function mergeShards(shards: Shard[], out: string): CampaignResult {
       }
       blocks.set(b.index, b)
     }
+  // one bundle per distinct failure (property and bucket title), as a campaign keeps them: the
+  // one found in the lowest block stands, whatever the order of the inputs
   const failures = new Map<string, FailureEntry>()
-  const bundles = new Map<string, BundleSource>()
+  const sources = new Map<string, string>()
+  const alias = new Map<string, string>()
   for (const sh of shards)
     for (const x of sh.summary.failures) {
-      const seen = failures.get(x.bundle)
-      if (seen) {
-        seen.blocks = [...new Set([...seen.blocks, ...x.blocks])].sort((a, b) => a - b)
+      const key = `${x.property}\u0000${x.title}`
+      const seen = failures.get(key)
+      const blocksOf = (a: FailureEntry, b: FailureEntry) => [...new Set([...a.blocks, ...b.blocks])].sort((m, n) => m - n)
+      if (!seen) {
+        failures.set(key, { ...x, blocks: [...x.blocks] })
+        sources.set(key, join(sh.dir, x.bundle))
         continue
       }
-      failures.set(x.bundle, { ...x, blocks: [...x.blocks] })
-      bundles.set(x.bundle, { dir: join(sh.dir, x.bundle) })
+      if (x.bundle === seen.bundle) {
+        seen.blocks = blocksOf(seen, x)
+        continue
+      }
+      const [keep, drop] = Math.min(...x.blocks) < Math.min(...seen.blocks) ? [x, seen] : [seen, x]
+      failures.set(key, { ...keep, blocks: blocksOf(seen, x) })
+      if (keep === x) sources.set(key, join(sh.dir, x.bundle))
+      alias.set(drop.bundle, keep.bundle)
     }
+  const bundles = new Map<string, BundleSource>()
+  for (const [key, f] of failures) bundles.set(f.bundle, { dir: sources.get(key)! })
+  const kept = (b: string): string => {
+    let x = b
+    while (alias.has(x)) x = alias.get(x)!
+    return x
+  }
+  for (const b of blocks.values()) if (b.bundle !== undefined) b.bundle = kept(b.bundle)
 
   const shardList = shards
     .map((sh) => ({ index: sh.summary.shard?.index ?? 1, count: sh.summary.shard?.count ?? 1, name: sh.summary.name }))

@@ -6,7 +6,7 @@
 import { renderCoverageMd } from '../coverage/coverage.ts'
 import { AXIS_NAMES } from '../../models/design.ts'
 import { formatJson, type Json } from '../report/json.ts'
-import { countLine, counts, joinPath, type CampaignSummary } from './summary.ts'
+import { countLine, counts, type CampaignSummary } from './summary.ts'
 
 const n = (x: number) => x.toLocaleString('en-US')
 const code = (s: string) => '`' + s + '`'
@@ -51,7 +51,7 @@ export function renderSummaryMd(s: CampaignSummary): string {
   L.push('')
 
   if (s.failures.length > 0) {
-    L.push('## Failures', '', 'Bucketed by title (property, diverging op, errno), as syzbot groups crashes; one bundle per distinct op list.', '')
+    L.push('## Failures', '', 'Bucketed by title (property, diverging op, the op that shows it, result classes), as syzbot groups crashes; one bundle per bucket, listing every block that found it. Step N is steps[N] of the bundle\'s scenario.json.', '')
     L.push('| bucket | bundle | steps | found in block | fast-check seed |', '|---|---|--:|---|---|')
     for (const b of s.buckets)
       for (const h of b.bundles) {
@@ -123,14 +123,22 @@ export function renderSummaryJson(s: CampaignSummary): string {
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
-/** junit.xml: one testcase per property; a failure carries the bundle path and title. */
+/**
+ * junit.xml in the JUnit format the Jenkins xUnit plugin validates (test/report/schema/):
+ * one testcase per property, with at most one <failure> naming its bundle(s), paths relative
+ * to the report folder (where junit.xml is).
+ */
 export function renderJunit(s: CampaignSummary): string {
   const { failed, skipped } = counts(s)
   const tests = Object.keys(s.properties).length + (s.errors.length ? 1 : 0)
   const errors = s.errors.length ? 1 : 0
   const suite = `luv campaign ${s.name}`
-  const attrs = `tests="${tests}" failures="${failed}" errors="${errors}" time="${s.seconds}" timestamp="${xml(s.timing.started)}" skipped="${skipped}"`
-  const L = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="${xml(suite)}" ${attrs}>`, `  <testsuite name="${xml(suite)}" ${attrs}>`]
+  const totals = `tests="${tests}" failures="${failed}" errors="${errors}" time="${s.seconds}"`
+  const L = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="${xml(suite)}" ${totals}>`,
+    `  <testsuite name="${xml(suite)}" ${totals} skipped="${skipped}" timestamp="${xml(s.timing.started)}">`,
+  ]
   L.push('    <properties>')
   const props: [string, string][] = [
     ['seed', String(s.seed)],
@@ -157,18 +165,22 @@ export function renderJunit(s: CampaignSummary): string {
       continue
     }
     L.push(`    <testcase name="${xml(name)}" classname="${xml(cls)}">`)
-    for (const b of p.bundles) {
-      const f = s.failures.find((x) => x.bundle === b)!
-      const path = joinPath(s.out, b)
-      const body = [f.sentence, `step ${f.divergenceIndex}: ${f.message}`, `bundle: ${path}`, `replay: npx ${f.replay.bundle}`, `fast-check replay: npx ${f.replay.fastCheck}`].join('\n')
-      L.push(`      <failure message="${xml(`${f.title} (bundle ${path})`)}" type="${xml(name)}">${xml(body)}</failure>`)
+    const fs = p.bundles.map((b) => s.failures.find((x) => x.bundle === b)!)
+    if (fs.length === 0) L.push(`      <failure message="${xml(`${name} failed`)}" type="${xml(name)}"/>`)
+    else {
+      // one <failure> per testcase: the first bundle in the message, every bundle in the body
+      const body = fs
+        .map((f) => [f.sentence, `step ${f.divergenceIndex}: ${f.message}`, `bundle: ${f.bundle}/ (beside junit.xml)`, `replay (in the report folder): npx luv replay ${f.bundle}`].join('\n'))
+        .join('\n\n')
+      const more = fs.length > 1 ? ` (+${fs.length - 1} more)` : ''
+      L.push(`      <failure message="${xml(`${fs[0].title} (bundle ${fs[0].bundle}/)${more}`)}" type="${xml(name)}">${xml(body)}</failure>`)
     }
-    if (p.bundles.length === 0) L.push(`      <failure message="${xml(`${name} failed`)}" type="${xml(name)}"/>`)
     L.push('    </testcase>')
   }
   if (s.errors.length) {
     L.push(`    <testcase name="harness" classname="${xml(cls)}">`)
-    for (const e of s.errors) L.push(`      <error message="${xml(`block ${e.block} (seed ${e.seed}): ${e.message.split('\n')[0]}`)}">${xml(e.message)}</error>`)
+    const body = s.errors.map((e) => `block ${e.block} (seed ${e.seed}): ${e.message}`).join('\n\n')
+    L.push(`      <error message="${xml(`${s.errors.length} harness error(s); first: block ${s.errors[0].block}: ${s.errors[0].message.split('\n')[0]}`)}">${xml(body)}</error>`)
     L.push('    </testcase>')
   }
   L.push('  </testsuite>', '</testsuites>', '')

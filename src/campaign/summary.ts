@@ -198,7 +198,13 @@ export function buildSummary(
   }
   const verdict: Verdict = Object.values(properties).some((p) => p.verdict === 'fail') || extra.errors.length > 0 ? 'fail' : 'pass'
   const notes = [
-    'A property that fails in a block is not checked in later blocks, so one design finding does not starve the others: each property has at most one failure per campaign (per shard when sharded).',
+    'A property that fails in a block is not checked in later blocks, so one design finding does not starve the others. Blocks that ran at the same time may fail the same property; failures are kept once per bucket title (one bundle each, listing every block that found it).',
+    ...(ctx.budget.runs !== undefined && runs < ctx.budget.runs
+      ? [
+          `${runs} of the ${ctx.budget.runs} runs asked for (--runs) were generated: a block stops at its first failing run (fast-check then shrinks that run), ` +
+            `and blocks with no property left to check do not run${list.some((b) => b.failed) ? ` (failing blocks: ${list.filter((b) => b.failed).map((b) => `${b.index} at run ${b.runs}`).join(', ')})` : ''}.`,
+        ]
+      : []),
     ...(ctx.budget.time !== undefined
       ? [`A time-boxed campaign (--time ${ctx.budget.time}): no block starts after the budget, so the number of blocks depends on the machine's speed. Use --runs N for a reproducible block set.`]
       : []),

@@ -113,10 +113,10 @@ async function pathReplay(path: string, v: Record<string, string | string[] | un
   ]
   const rec = input.recorded
   const recordedText =
-    rec.property !== undefined ? `recorded: ${rec.property}${rec.divergenceIndex !== undefined ? ` at [${rec.divergenceIndex - 1}]` : ''}` : undefined
+    rec.property !== undefined ? `recorded: ${rec.property}${rec.divergenceIndex !== undefined ? ` at [${rec.divergenceIndex}]` : ''}` : undefined
   if (out.first) {
     const what = out.first.property === 'divergence' ? 'model/kernel divergence' : out.first.property
-    const same = rec.property === undefined || (rec.property === out.first.property && (rec.divergenceIndex === undefined || rec.divergenceIndex - 1 === out.first.step))
+    const same = rec.property === undefined || (rec.property === out.first.property && (rec.divergenceIndex === undefined || rec.divergenceIndex === out.first.step))
     lines.push({ text: `REPRODUCED: ${what} at [${out.first.step}]${recordedText ? ` (${recordedText}${same ? '' : '; this differs'})` : ''}`, tone: 'fail' })
   } else lines.push({ text: `NOT REPRODUCED: no property violation and no divergence${recordedText ? ` (${recordedText})` : ''}`, tone: 'pass' })
   lines.push(summaryLine(out.reproduced ? 0 : 1, out.reproduced ? 1 : 0))

@@ -19,6 +19,15 @@ export function divergingStep(cx: Counterexample): CounterexampleStep {
   return s
 }
 
+/**
+ * The step that shows the failure: the last one when the probe search ran (the diverging
+ * step itself, or the end of the probe appended after it), else the diverging step.
+ */
+export function observingStep(cx: Counterexample): CounterexampleStep {
+  if (cx.observable !== undefined && cx.observable.kind !== 'state-only') return cx.steps[cx.steps.length - 1]
+  return divergingStep(cx)
+}
+
 /** `ok`, an errno name or `fault`: the part of a result that is stable across runs. */
 export function resultClass(r: Result): string {
   if ('errno' in r) return r.errno
@@ -44,32 +53,37 @@ function afterKexec(cx: Counterexample, at: CounterexampleStep): string {
 }
 
 /**
- * The report's title sentence, e.g. "ownership: VFIO_DEVICE_BIND_IOMMUFD after KEXEC succeeds
- * in the kernel where the model returns -EPERM".
+ * The report's title sentence, from the step that shows the failure, e.g. "ownership:
+ * VFIO_DEVICE_BIND_IOMMUFD after KEXEC returns -EPERM in the kernel where the model succeeds".
  */
 export function titleSentence(cx: Counterexample): string {
-  const s = divergingStep(cx)
+  const s = observingStep(cx)
+  const div = divergingStep(cx)
   const dma = s.op.op === 'DMA'
   const head = `${cx.property}: ${s.op.op}${afterKexec(cx, s)}`
+  const after = s.index !== div.index ? ` (the state diverged at step ${div.index}, ${div.op.op})` : ''
   if (s.kernel !== undefined && resultsDiffer(s)) {
     let [k, m] = [outcome(s.kernel, dma), outcome(s.model, dma)]
     if (k === m) [k, m] = [`returns ${resultToString(s.kernel)}`, `returns ${resultToString(s.model)}`]
-    return `${head} ${k} in the kernel where the model ${m}`
+    return `${head} ${k} in the kernel where the model ${m}${after}`
   }
-  if (s.kernel !== undefined && cx.property === 'conformance')
-    return `${head} ${outcome(s.model, dma)} but leaves the kernel's state different from the model's`
+  if (s.kernel !== undefined) return `${cx.property}: after ${div.op.op}${afterKexec(cx, div)} the kernel's state differs from the model's, and no call luv tried shows it`
   return `${head} ${outcome(s.model, dma)}`
 }
 
 /**
- * The syzbot-like title failures are grouped by: property, diverging op and result classes,
- * no numbers. "ownership: VFIO_DEVICE_BIND_IOMMUFD kernel=ok model=EPERM".
+ * The syzbot-like title failures are grouped by: property, diverging op, the op that shows
+ * it and its result classes, no numbers. "ownership: KEXEC then VFIO_DEVICE_BIND_IOMMUFD
+ * kernel=EPERM model=ok".
  */
 export function bucketTitle(cx: Counterexample): string {
-  const s = divergingStep(cx)
-  const head = `${cx.property}: ${s.op.op}`
+  const s = observingStep(cx)
+  const div = divergingStep(cx)
+  const head = `${cx.property}: ${div.op.op}${s.index !== div.index ? ` then ${s.op.op}` : ''}`
   if (s.kernel !== undefined && resultClass(s.kernel) !== resultClass(s.model))
     return `${head} kernel=${resultClass(s.kernel)} model=${resultClass(s.model)}`
+  if (s.kernel !== undefined && resultsDiffer(s)) return `${head} kernel!=model ${resultClass(s.model)}`
+  if (s.kernel !== undefined && cx.observable?.kind === 'state-only') return `${head} state-only`
   return `${head} ${resultClass(s.model)}`
 }
 

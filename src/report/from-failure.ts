@@ -11,6 +11,8 @@ import { initState, observe } from '../../models/index.ts'
 import type { Op } from '../../models/ops.ts'
 import type { Platform } from '../../models/platform.ts'
 import type { StepOutcome, Violation } from '../check/executor.types.ts'
+import { createExecutor } from '../check/index.ts'
+import { findObservable, type Observable } from './probe.ts'
 import type { Counterexample } from './types.ts'
 
 let versions: Counterexample['versions'] | undefined
@@ -60,9 +62,27 @@ export function toCounterexample(
   const profile = ctx.profile ?? closestProfile(ctx.design)
   const init = observe(initState(ctx.platform, ctx.design))
   const bothRan = f.outcomes.some((o) => o.kernelResult !== undefined)
+  let ops = f.ops
+  let outcomes = f.outcomes
+  let observable: Observable | undefined
+  if (bothRan) {
+    // end on a step whose result differs (a probe appended where the trace ends on state)
+    const r = findObservable({ ops: f.ops, design: ctx.design, platform: ctx.platform, ...(ctx.defect !== undefined && { defect: ctx.defect }) })
+    ops = r.ops
+    observable = r.observable
+    const exec = createExecutor(ctx.platform, ctx.design, { impl: 'both', ...(ctx.defect !== undefined && { defect: ctx.defect }) })
+    outcomes = ops.map((op) => exec.step(op))
+  }
+  // the headline comes from the trace as shrunk, never from the run fast-check first failed
+  const property = f.violation.property
+  let divergence = outcomes.findIndex((o) => o.violations.some((v) => v.property === property))
+  if (divergence < 0) divergence = outcomes.findIndex((o) => o.violations.length > 0)
+  if (divergence < 0) divergence = Math.min(f.divergenceIndex - 1, outcomes.length - 1)
+  const at = outcomes[divergence]
+  const message = at?.violations.find((v) => v.property === property)?.message ?? at?.violations[0]?.message ?? f.violation.message
   return {
-    property: f.violation.property,
-    message: f.violation.message,
+    property,
+    message,
     design: ctx.design,
     profile,
     designLabel: describeDesign(ctx.design, profile),
@@ -70,16 +90,17 @@ export function toCounterexample(
     ...(f.seed !== undefined && { seed: f.seed }),
     ...(f.path !== undefined && f.path !== '' && { path: f.path }),
     ...(ctx.defect !== undefined && { defect: ctx.defect }),
-    divergenceIndex: f.divergenceIndex,
-    steps: f.ops.map((op, i) => ({
-      index: i + 1,
+    divergenceIndex: Math.max(0, divergence),
+    steps: ops.map((op, i) => ({
+      index: i,
       op,
-      model: f.outcomes[i].result,
-      ...(f.outcomes[i].kernelResult && { kernel: f.outcomes[i].kernelResult }),
-      violations: f.outcomes[i].violations,
-      model_obs: f.outcomes[i].observation,
-      ...(f.outcomes[i].kernelObservation && { kernel_obs: f.outcomes[i].kernelObservation }),
+      model: outcomes[i].result,
+      ...(outcomes[i].kernelResult && { kernel: outcomes[i].kernelResult }),
+      violations: outcomes[i].violations,
+      model_obs: outcomes[i].observation,
+      ...(outcomes[i].kernelObservation && { kernel_obs: outcomes[i].kernelObservation }),
     })),
+    ...(observable && { observable }),
     versions: luvVersions(),
     ...(ctx.timestamp && { timestamp: ctx.timestamp }),
     initial_obs: init,

@@ -10,6 +10,7 @@ import { PROPERTY_NAMES, type PropertyName, type Violation } from '../check/exec
 import { designOverrides, divergingStep, EMPTY_OBSERVATION, kernelRan, titleSentence } from './common.ts'
 import { formatJson, type Json } from './json.ts'
 import { argSpecs, isOpName, type ArgSpec } from './opArgs.ts'
+import type { Observable } from './probe.ts'
 import type { Counterexample } from './types.ts'
 
 export const ITF_FORMAT_DESCRIPTION = 'https://apalache-mc.org/docs/adr/015adr-trace.html'
@@ -106,14 +107,14 @@ function argToItf(spec: ArgSpec, v: unknown): Json {
   }
 }
 
-/** The op's arguments as `mbt::nondetPicks`: optional arguments as Option variants. */
+/**
+ * The op's arguments as `mbt::nondetPicks` in Quint's MBT shape: a record with one field per
+ * argument of the op, each an Option variant (`Some(v)`, or `None` for an argument left out).
+ */
 export function nondetPicks(o: Op): Json {
   const given = o.args as Record<string, unknown>
   const picks: { [k: string]: Json } = {}
-  for (const [name, spec] of argSpecs(o.op)) {
-    const v = given[name]
-    picks[name] = spec.optional ? option(v, (x) => argToItf(spec, x)) : argToItf(spec, v)
-  }
+  for (const [name, spec] of argSpecs(o.op)) picks[name] = option(given[name], (x) => argToItf(spec, x))
   return picks
 }
 
@@ -143,6 +144,7 @@ export function renderItf(cx: Counterexample): string {
   meta.property = cx.property
   meta.message = cx.message
   meta.divergenceIndex = div.index
+  if (cx.observable !== undefined) meta.observable = observableJson(cx.observable)
   meta.design = { profile: cx.profile, ...Object.fromEntries(designOverrides(cx)) }
   meta.designLabel = cx.designLabel
   if (cx.defect !== undefined) meta.defect = cx.defect
@@ -163,9 +165,13 @@ export function renderItf(cx: Counterexample): string {
     op: Op | undefined,
     violations: Violation[],
   ): Json => {
-    const sm: { [k: string]: Json } = { index }
+    // #meta.index is the state's position (state 0: before any step); `step` the step that led here
+    const sm: { [k: string]: Json } = { index: index + 1 }
+    if (index >= 0) sm.step = index
     const primary = violations.find((v) => v.property === cx.property) ?? violations[0]
     if (index === div.index) sm.divergence = true
+    if (cx.observable && cx.observable.kind !== 'state-only' && index === cx.steps.length - 1) sm.observed = true
+    if (cx.observable?.kind === 'probe' && index >= cx.observable.from) sm.probe = true
     if (primary) sm.violation = violationJson(primary)
     const others = violations.filter((v) => v !== primary)
     if (others.length > 0) sm.otherViolations = others.map(violationJson)
@@ -183,10 +189,21 @@ export function renderItf(cx: Counterexample): string {
   }
 
   const states: Json[] = [
-    state(0, cx.initial_obs, cx.initial_kernel_obs ?? cx.initial_obs, undefined, undefined, undefined, []),
+    state(-1, cx.initial_obs, cx.initial_kernel_obs ?? cx.initial_obs, undefined, undefined, undefined, []),
     ...cx.steps.map((st) => state(st.index, st.model_obs, st.kernel_obs, st.model, st.kernel, st.op, st.violations)),
   ]
   return formatJson({ '#meta': meta, vars, states }, { width: 140 })
+}
+
+function observableJson(o: Observable): Json {
+  switch (o.kind) {
+    case 'result':
+      return { kind: o.kind, step: o.step }
+    case 'probe':
+      return { kind: o.kind, from: o.from, step: o.step, reason: o.reason }
+    case 'state-only':
+      return { kind: o.kind, reason: o.reason, inspect: o.inspect }
+  }
 }
 
 export function platformJson(p: Platform): Json {
@@ -269,7 +286,7 @@ function decodeArg(spec: ArgSpec, v: unknown, where: string): unknown {
 }
 
 function decodeOp(state: unknown, i: number): Op {
-  const at = `states[${i}] (step ${i})`
+  const at = `states[${i}] (step ${i - 1})`
   if (!isObj(state)) throw new ItfError(`${at}: expected an object`)
   const name = state['mbt::actionTaken']
   if (!isOpName(name)) throw new ItfError(`${at}: mbt::actionTaken: unknown op ${show(name)}`)
@@ -283,12 +300,16 @@ function decodeOp(state: unknown, i: number): Op {
   for (const [k, spec] of specs) {
     const where = `${at}: mbt::nondetPicks.${k}`
     let v = picks[k]
-    if (spec.optional) {
+    const isOption = isObj(v) && (v.tag === 'Some' || v.tag === 'None') && 'value' in v
+    if (isOption) {
+      if ((v as Record<string, unknown>).tag === 'None') {
+        if (!spec.optional) throw new ItfError(`${where}: None, but ${name} needs it`)
+        continue
+      }
+      v = (v as Record<string, unknown>).value
+    } else if (spec.optional) {
       if (v === undefined) continue
-      if (!isObj(v) || (v.tag !== 'Some' && v.tag !== 'None'))
-        throw new ItfError(`${where}: expected an Option ({"tag": "Some"|"None", "value": ...}), got ${show(v)}`)
-      if (v.tag === 'None') continue
-      v = v.value
+      throw new ItfError(`${where}: expected an Option ({"tag": "Some"|"None", "value": ...}), got ${show(v)}`)
     } else if (v === undefined) {
       throw new ItfError(`${where}: missing (${name} needs it)`)
     }

@@ -10,6 +10,7 @@ import {
   EMPTY_OBSERVATION,
   ITF_FILE,
   kernelRan,
+  observingStep,
   previousObs,
   resultsDiffer,
   SCENARIO_FILE,
@@ -17,7 +18,7 @@ import {
   titleSentence,
 } from './common.ts'
 import { diffLines, diffObservations } from './obsdiff.ts'
-import type { Counterexample, CounterexampleStep } from './types.ts'
+import type { Counterexample } from './types.ts'
 
 /** Steps the diagram shows at most (Mermaid hosts cap the diagram's text size). */
 export const MERMAID_MAX_STEPS = 60
@@ -66,52 +67,90 @@ function stepTable(cx: Counterexample): string[] {
   const both = kernelRan(cx)
   const div = divergingStep(cx)
   const head = both ? ['| # | op | model | kernel | |', '|--:|---|---|---|---|'] : ['| # | op | model | |', '|--:|---|---|---|']
+  const obs = observingStep(cx)
   const rows = cx.steps.map((s) => {
-    const hot = s.index === div.index
+    const seen = s.index === obs.index && s.index !== div.index
+    const hot = s.index === div.index || seen
     const res = (r: Result) => (hot ? `**${code(resultToString(r))}**` : code(resultToString(r)))
     const cols = [String(s.index), code(opToString(s.op)), res(s.model)]
     if (both) cols.push(s.kernel === undefined ? '—' : res(s.kernel))
-    cols.push(hot ? '**◀ diverges**' : s.op.op === 'KEXEC' && s.model.ok ? '*the next kernel boots*' : '')
+    const probe = cx.observable?.kind === 'probe' && s.index >= cx.observable.from && !seen ? '*probe*' : ''
+    cols.push(
+      seen ? '**◀ the result differs**' : s.index === div.index ? '**◀ diverges**' : s.op.op === 'KEXEC' && s.model.ok ? '*the next kernel boots*' : probe,
+    )
     return `| ${cols.map(cell).join(' | ')} |`
   })
   return [...head, ...rows]
 }
 
-/** The sequence diagram, capped at MERMAID_MAX_STEPS steps around the divergence. */
+/** Mermaid note text wrapped at this many characters per line (<br/> breaks). */
+export const MERMAID_NOTE_WIDTH = 60
+
+/** Wrap note text into lines joined by <br/> (Mermaid does not wrap notes by itself). */
+export function mermaidWrap(text: string, width = MERMAID_NOTE_WIDTH): string {
+  const lines: string[] = []
+  let cur = ''
+  for (const w of text.split(/\s+/).filter(Boolean)) {
+    if (cur && cur.length + 1 + w.length > width) {
+      lines.push(cur)
+      cur = w
+    } else cur = cur ? `${cur} ${w}` : w
+    while (cur.length > width) {
+      lines.push(cur.slice(0, width))
+      cur = cur.slice(width)
+    }
+  }
+  if (cur) lines.push(cur)
+  return lines.map(mermaidEscape).join('<br/>')
+}
+
+/**
+ * The sequence diagram, capped at MERMAID_MAX_STEPS steps around the divergence. The VMM
+ * makes the calls; a DMA is drawn from the Device; with the kernel run beside the model, the
+ * two are separate participants, so a step where only the state differs shows as a note
+ * over both.
+ */
 export function mermaidDiagram(cx: Counterexample): string[] {
   const both = kernelRan(cx)
   const div = divergingStep(cx)
+  const obs = observingStep(cx)
   const n = cx.steps.length
-  const start = Math.max(0, cx.steps.indexOf(div) - (MERMAID_MAX_STEPS - 1))
+  const start = Math.max(0, cx.steps.indexOf(obs) - (MERMAID_MAX_STEPS - 1))
   const end = Math.min(n, start + MERMAID_MAX_STEPS)
-  const out = ['```mermaid', 'sequenceDiagram', '    participant VMM', `    participant K as ${both ? 'Kernel / Model' : 'Model'}`]
-  const note = (text: string, ind = '    ') => out.push(`${ind}Note over VMM,K: ${mermaidEscape(text)}`)
-  if (start > 0) note(`steps 1-${cx.steps[start - 1].index} not shown: see ${ITF_FILE}`)
+  const dev = cx.steps.some((s) => s.op.op === 'DMA')
+  const out = ['```mermaid', 'sequenceDiagram', '    participant VMM']
+  if (dev) out.push('    participant Device')
+  out.push('    participant M as Model')
+  if (both) out.push("    participant K as Kernel (luv's implementation)")
+  const last = both ? 'K' : 'M'
+  const note = (text: string, ind = '    ', over = `VMM,${last}`) => out.push(`${ind}Note over ${over}: ${mermaidWrap(text)}`)
+  if (start > 0) note(`steps 0-${cx.steps[start - 1].index} not shown: see ${ITF_FILE}`)
   for (const s of cx.steps.slice(start, end)) {
-    const hot = s.index === div.index
+    const hot = s.index === div.index || s.index === obs.index
     const ind = hot ? '        ' : '    '
-    if (hot) out.push('    rect rgb(255, 220, 220)')
-    // autonumber N numbers the call with its step number; returns are not numbered
-    out.push(`${ind}autonumber ${s.index}`)
-    out.push(`${ind}VMM->>K: ${mermaidEscape(opToString(s.op))}`)
-    out.push(`${ind}autonumber off`)
-    out.push(`${ind}K-->>VMM: ${mermaidEscape(returned(s))}`)
+    if (hot) out.push(s.index === obs.index ? '    rect rgb(255, 220, 220)' : '    rect rgb(255, 240, 200)')
+    const from = s.op.op === 'DMA' ? 'Device' : 'VMM'
+    const call = mermaidWrap(`${s.index}. ${opToString(s.op)}`)
+    out.push(`${ind}${from}->>M: ${call}`)
+    if (both) out.push(`${ind}${from}->>K: ${s.index}.`)
+    out.push(`${ind}M-->>${from}: ${mermaidWrap(resultToString(s.model))}`)
+    if (both && s.kernel !== undefined) out.push(`${ind}K-->>${from}: ${mermaidWrap(resultToString(s.kernel) + (resultsDiffer(s) ? ' (differs)' : ''))}`)
     if (s.op.op === 'KEXEC' && s.model.ok) note('the next kernel boots: preserved state restored', ind)
-    if (hot) {
-      const vs = s.violations.length > 0 ? s.violations.map((v) => `${v.property}: ${v.message}`) : [cx.message]
-      for (const v of vs) note(v, ind)
-      out.push('    end')
+    if (s.index === div.index && both && s.model_obs && s.kernel_obs) {
+      const d = diffObservations(s.model_obs, s.kernel_obs)
+      if (d.length > 0)
+        note(`state differs after step ${s.index}: ` + d.slice(0, 3).map((c) => `${c.path} model ${c.before ?? 'absent'}, kernel ${c.after ?? 'absent'}`).join('; '), ind, 'M,K')
     }
+    if (s.index === div.index) {
+      const vs = s.violations.length > 0 ? s.violations.map((v) => `${v.property}: ${v.message}`) : [cx.message]
+      for (const v of vs.slice(0, 3)) note(v, ind, both ? 'M,K' : `VMM,${last}`)
+    }
+    if (s.index === obs.index && s.index !== div.index) note(`step ${s.index} shows it: the results differ`, ind, 'M,K')
+    if (hot) out.push('    end')
   }
   if (end < n) note(`steps ${cx.steps[end].index}-${cx.steps[n - 1].index} not shown: see ${ITF_FILE}`)
   out.push('```')
   return out
-}
-
-function returned(s: CounterexampleStep): string {
-  if (s.kernel === undefined) return resultToString(s.model)
-  if (!resultsDiffer(s)) return resultToString(s.model)
-  return `kernel ${resultToString(s.kernel)}, model ${resultToString(s.model)}`
 }
 
 function stateDiffs(cx: Counterexample): string[] {
@@ -154,6 +193,36 @@ function replay(cx: Counterexample, dir: string): string[] {
   return out
 }
 
+/** How the failure shows as a result: the observing step, the probe that reached it, or why none can. */
+function howItShows(cx: Counterexample): string[] {
+  const o = cx.observable
+  if (o === undefined) return []
+  const last = cx.steps[cx.steps.length - 1]
+  const res = (r?: Result) => (r === undefined ? '—' : code(resultToString(r)))
+  switch (o.kind) {
+    case 'result':
+      return ['## How it shows', '', `Step ${o.step} itself returns something else in the kernel (${res(last.kernel)}) than in the model (${res(last.model)}).`, '']
+    case 'probe':
+      return [
+        '## How it shows',
+        '',
+        `The trace as found ended on a difference of state, which no call asserts. luv searched for the shortest probe after it ` +
+          `that turns it into a result difference and found ${o.step === o.from ? `step ${o.step}` : `steps ${o.from}-${o.step}`}: ${o.reason}. ` +
+          `Step ${o.step} returns ${res(last.kernel)} in the kernel where the model returns ${res(last.model)}; the trace was shrunk again with the probe kept.`,
+        '',
+      ]
+    case 'state-only':
+      return [
+        '## How it shows',
+        '',
+        `No call shows it as a result: ${o.reason}. Kernel state to inspect:`,
+        '',
+        ...o.inspect.map((x) => `- ${x}`),
+        '',
+      ]
+  }
+}
+
 /** report.md. */
 export function renderMarkdown(cx: Counterexample, opts: MarkdownOptions = {}): string {
   const dir = opts.bundleDir ?? '<bundle-dir>'
@@ -174,6 +243,7 @@ export function renderMarkdown(cx: Counterexample, opts: MarkdownOptions = {}): 
     '',
     ...violations.map((v) => `- ${code(v.property)}: ${v.message}`),
     '',
+    ...howItShows(cx),
     '## Sequence diagram',
     '',
     ...mermaidDiagram(cx),
@@ -186,7 +256,7 @@ export function renderMarkdown(cx: Counterexample, opts: MarkdownOptions = {}): 
     ...replay(cx, dir),
     '',
     `The bundle also holds ${code(SCENARIO_FILE)} (the scenario format), ${code(ITF_FILE)} (Informal Trace Format), ` +
-      `${code('repro.c')} (kselftest-shaped pseudo-C) and ${code('email.txt')} (plain text for a mailing list).`,
+      `${code('repro.c')} (a kselftest for the kernel tree, two stages across a kexec) and ${code('email.txt')} (plain text for a mailing list).`,
   ]
   return lines.join('\n') + '\n'
 }

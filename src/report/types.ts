@@ -6,9 +6,10 @@ import type { Observation } from '../../models/observation.ts'
 import type { Op, Result } from '../../models/ops.ts'
 import type { Platform } from '../../models/platform.ts'
 import type { PropertyName, Violation } from '../check/executor.types.ts'
+import type { Observable } from './probe.ts'
 
 export interface CounterexampleStep {
-  /** 1-based step number as printed */
+  /** the step's 0-based index in the scenario's `steps` ("step N" everywhere) */
   index: number
   op: Op
   /** the model's result */
@@ -34,9 +35,11 @@ export interface Counterexample {
   seed?: number
   path?: string
   defect?: string
-  /** 1-based step index where it failed */
+  /** 0-based index of the step where the state first diverged (the property's first violation) */
   divergenceIndex: number
   steps: CounterexampleStep[]
+  /** how the last step shows the failure (set when the kernel ran beside the model) */
+  observable?: Observable
   versions: { luv: string; node: string; fastCheck: string; gitRev?: string }
   /** the only field allowed to differ between identical runs */
   timestamp?: string

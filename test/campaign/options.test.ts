@@ -97,7 +97,7 @@ describe('luv merge / replay: bad input', () => {
     const trace = platformFile('bad.itf.json', JSON.stringify({ vars: ['mbt::actionTaken', 'mbt::nondetPicks'], states: [{}, { 'mbt::actionTaken': 'IOCTL_NOPE', 'mbt::nondetPicks': {} }] }))
     r = await luv(['replay', trace, '--impl', 'model'])
     expect(r.code).toBe(2)
-    expect(r.err).toMatch(/bad\.itf\.json: states\[1\] \(step 1\): mbt::actionTaken: unknown op "IOCTL_NOPE"/)
+    expect(r.err).toMatch(/bad\.itf\.json: states\[1\] \(step 0\): mbt::actionTaken: unknown op "IOCTL_NOPE"/)
     r = await luv(['replay', platformFile('garbage.json', 'nope')])
     expect(r.code).toBe(2)
     expect(r.err).toMatch(/garbage\.json: invalid JSON/)

@@ -62,7 +62,7 @@ const itf = {
     format: 'ITF',
     source: 'hand-written',
     property: 'dma-continuity',
-    divergenceIndex: 16,
+    divergenceIndex: 15, // 0-based: steps[15]
     design: { profile: 'rfc-v2' },
     platform: PLATFORM,
   },

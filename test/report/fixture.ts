@@ -141,7 +141,7 @@ function buildSteps(): CounterexampleStep[] {
     const next = structuredClone(obs)
     edit?.(next)
     obs = next
-    return { index: i + 1, op, model, kernel: model, violations: [], model_obs: next, kernel_obs: next }
+    return { index: i, op, model, kernel: model, violations: [], model_obs: next, kernel_obs: next }
   })
   const last = steps[steps.length - 1]
   const kernelObs = structuredClone(last.model_obs!)
@@ -169,8 +169,9 @@ export function goldenCounterexample(): Counterexample {
     seed: 424242,
     path: '17:3:0:2',
     defect: 'bind-ignores-lu-token',
-    divergenceIndex: steps.length,
+    divergenceIndex: steps.length - 1,
     steps,
+    observable: { kind: 'result', step: steps.length - 1 },
     versions: { luv: '0.1.0', node: 'v20.20.2', fastCheck: '4.10.2', gitRev: 'a1b2c3d4e5f6' },
     timestamp: '2026-03-01T12:00:00.000Z',
     initial_obs: structuredClone(INITIAL),

@@ -21,12 +21,14 @@ describe('ITF', () => {
       { op: 'IOMMU_IOAS_MAP', args: { iommufd: 3, ioas: 1, length: 0x1000n } },
       { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: 3, hwpt_id: 2, token: (1n << 64n) - 1n, preserve: false } },
     ]
-    const withOps = { ...cx, divergenceIndex: 1, steps: ops.map((op, i) => ({ index: i + 1, op, model: { ok: true as const }, violations: [] })) }
+    const withOps = { ...cx, divergenceIndex: 0, steps: ops.map((op, i) => ({ index: i, op, model: { ok: true as const }, violations: [] })) }
     const text = renderItf(withOps)
     expect(itfToOps(text)).toEqual(ops)
     const doc = JSON.parse(text)
     expect(doc.states[2]['mbt::nondetPicks'].pasid).toEqual({ tag: 'None', value: { '#tup': [] } })
-    expect(doc.states[1]['mbt::nondetPicks'].iova).toEqual({ '#bigint': String(0xfffff000) })
+    // Quint's MBT shape: every pick an Option, present ones Some
+    expect(doc.states[1]['mbt::nondetPicks'].iova).toEqual({ tag: 'Some', value: { '#bigint': String(0xfffff000) } })
+    expect(doc.states[1]['mbt::nondetPicks'].bdf).toEqual({ tag: 'Some', value: '0000:00:02.0' })
   })
 
   it('puts the run parameters in #meta and marks the diverging state', () => {
@@ -35,7 +37,8 @@ describe('ITF', () => {
     expect(doc.states).toHaveLength(cx.steps.length + 1)
     expect(doc.states[0]['mbt::actionTaken']).toBe('init')
     const last = doc.states[cx.steps.length]['#meta']
-    expect(last).toMatchObject({ index: 22, divergence: true, violation: { property: 'ownership' } })
+    expect(last).toMatchObject({ index: 22, step: 21, divergence: true, observed: true, violation: { property: 'ownership' } })
+    expect(doc['#meta']).toMatchObject({ divergenceIndex: 21, observable: { kind: 'result', step: 21 } })
     expect(doc.vars).toContain('impl::owners')
     const { meta } = parseItf(doc)
     expect(meta).toMatchObject({ property: 'ownership', seed: 424242, path: '17:3:0:2', design: { profile: 'lpc2025' } })
@@ -54,17 +57,17 @@ describe('ITF', () => {
 
   it('names the state and the field of a bad trace', () => {
     const doc = JSON.parse(renderItf(cx))
-    doc.states[5]['mbt::nondetPicks'].length = '0x2000'
+    doc.states[5]['mbt::nondetPicks'].length = { tag: 'Some', value: '0x2000' }
     expect(() => itfToOps(doc)).toThrow(ItfError)
-    expect(() => itfToOps(doc)).toThrow(/states\[5\] \(step 5\): mbt::nondetPicks\.length: expected a u64/)
+    expect(() => itfToOps(doc)).toThrow(/states\[5\] \(step 4\): mbt::nondetPicks\.length: expected a u64/)
 
     const doc2 = JSON.parse(renderItf(cx))
     doc2.states[3]['mbt::actionTaken'] = 'IOMMU_FROB'
-    expect(() => itfToOps(doc2)).toThrow(/states\[3\] \(step 3\): mbt::actionTaken: unknown op "IOMMU_FROB"/)
+    expect(() => itfToOps(doc2)).toThrow(/states\[3\] \(step 2\): mbt::actionTaken: unknown op "IOMMU_FROB"/)
 
     const doc3 = JSON.parse(renderItf(cx))
     delete doc3.states[4]['mbt::nondetPicks'].iommufd
-    expect(() => itfToOps(doc3)).toThrow(/states\[4\] \(step 4\): mbt::nondetPicks\.iommufd: missing/)
+    expect(() => itfToOps(doc3)).toThrow(/states\[4\] \(step 3\): mbt::nondetPicks\.iommufd: missing/)
 
     const doc4 = JSON.parse(renderItf(cx))
     doc4.states[10]['mbt::nondetPicks'].pasid = 1

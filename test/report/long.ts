@@ -21,11 +21,11 @@ export function longCounterexample(n = 90): Counterexample {
   ]
   const steps: CounterexampleStep[] = Array.from({ length: n }, (_, i) => {
     const [op, model] = ops[i % ops.length]
-    const s: CounterexampleStep = { index: i + 1, op, model, kernel: model, violations: [] }
+    const s: CounterexampleStep = { index: i, op, model, kernel: model, violations: [] }
     return s
   })
   const last = steps[n - 1]
   last.kernel = ok(0xfffffffffffff000n)
   last.violations = [{ property: 'dma-safety', message: 'x'.repeat(120) + ' then a long explanation of what went wrong' }]
-  return { ...base, property: 'dma-safety', message: 'y'.repeat(100), steps, divergenceIndex: n, defect: 'a-defect-with-a-name-long-enough-to-push-the-replay-line-past-the-limit' }
+  return { ...base, property: 'dma-safety', message: 'y'.repeat(100), steps, divergenceIndex: n - 1, defect: 'a-defect-with-a-name-long-enough-to-push-the-replay-line-past-the-limit' }
 }

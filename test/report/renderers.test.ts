@@ -5,7 +5,7 @@ import { bucketTitle, bundleName, canonicalOps, opsHash } from '../../src/report
 import { renderBundle } from '../../src/report/bundle.ts'
 import { designFlags, titleSentence } from '../../src/report/common.ts'
 import { EMAIL_WIDTH, renderEmail, wrap, wrapCommand } from '../../src/report/email.ts'
-import { MERMAID_MAX_STEPS, mermaidDiagram, mermaidEscape } from '../../src/report/markdown.ts'
+import { MERMAID_MAX_STEPS, MERMAID_NOTE_WIDTH, mermaidDiagram, mermaidEscape, mermaidWrap } from '../../src/report/markdown.ts'
 import { renderRepro } from '../../src/report/repro.ts'
 import { scenarioJson } from '../../src/report/scenario.ts'
 import type { Counterexample } from '../../src/report/types.ts'
@@ -103,8 +103,9 @@ describe('titles and flags', () => {
     )
     const cx = goldenCounterexample()
     for (const s of cx.steps) delete s.kernel
+    delete cx.observable
     cx.steps[9].model = { ok: false, fault: 'no-mapping' }
-    cx.divergenceIndex = 10
+    cx.divergenceIndex = 9
     cx.property = 'dma-continuity'
     expect(titleSentence(cx)).toBe('dma-continuity: DMA faults (no-mapping)')
   })
@@ -160,46 +161,63 @@ describe('Mermaid', () => {
     cx.steps[21].violations = [{ property: 'ownership', message: 'owner #2; not #3' }]
     const text = mermaidDiagram(cx).join('\n')
     expect(text).toContain('LIVEUPDATE_IOCTL_CREATE_SESSION(name="vm#35;1#59;x")')
-    expect(text).toContain('Note over VMM,K: ownership: owner #35;2#59; not #35;3')
+    expect(text).toContain('Note over M,K: ownership: owner #35;2#59; not #35;3')
     // nothing unescaped in a message or a note
     for (const l of text.split('\n').filter((x) => /(->>|-->>|Note over)/.test(x)))
       expect(l.split(':').slice(1).join(':').replace(/#(35|59);/g, '')).not.toMatch(/[#;]/)
   })
 
-  it('numbers each call with its step number and highlights the diverging step', () => {
+  it('numbers each call with its step number, model and kernel apart, the diverging step highlighted', () => {
     const text = mermaidDiagram(goldenCounterexample()).join('\n')
-    expect(text).toContain('    autonumber 22\n')
-    expect(text).toMatch(/rect rgb\(255, 220, 220\)\n {8}autonumber 22\n {8}VMM->>K: VFIO_DEVICE_BIND_IOMMUFD/)
-    expect(text).toContain('K-->>VMM: kernel 1, model -EPERM')
+    expect(text).toMatch(/rect rgb\(255, 220, 220\)\n {8}VMM->>M: 21\. VFIO_DEVICE_BIND_IOMMUFD/)
+    expect(text).toContain('        M-->>VMM: -EPERM\n        K-->>VMM: 1 (differs)')
+    expect(text).toContain('Device->>M: 9. DMA(bdf=0000:01:00.0, iova=0x101000)')
+    // the state difference is drawn over both participants
+    expect(text).toMatch(/Note over M,K: state differs after step 21: owners\[0000:01:00\.0\] model/)
+  })
+
+  it('wraps notes: no line of a note is longer than the note width', () => {
+    const cx = goldenCounterexample()
+    cx.steps[21].violations = [{ property: 'ownership', message: 'a '.repeat(80) + 'x'.repeat(150) }]
+    for (const l of mermaidDiagram(cx).filter((x) => x.includes('Note over')))
+      for (const part of l.replace(/^[^:]*: /, '').split('<br/>')) expect(part.length).toBeLessThanOrEqual(MERMAID_NOTE_WIDTH)
+    expect(mermaidWrap('one two three', 8)).toBe('one two<br/>three')
   })
 
   it(`shows at most ${MERMAID_MAX_STEPS} steps and points at the ITF file`, () => {
     const lines = mermaidDiagram(longCounterexample(90))
-    expect(lines.filter((l) => l.includes('VMM->>K:'))).toHaveLength(MERMAID_MAX_STEPS)
-    expect(lines.join('\n')).toContain('Note over VMM,K: steps 1-30 not shown: see trace.itf.json')
-    expect(lines.join('\n')).toContain('autonumber 90')
+    expect(lines.filter((l) => / {4,8}(VMM|Device)->>M:/.test(l))).toHaveLength(MERMAID_MAX_STEPS)
+    expect(lines.join('\n')).toContain('Note over VMM,K: steps 0-29 not shown: see trace.itf.json')
+    expect(lines.join('\n')).toContain('->>M: 89. ')
   })
 })
 
 describe('repro.c', () => {
-  it('names fds and ids, expects the model, and marks the diverging line', () => {
+  it('two stages across the kexec, raw ioctls on the series uapi, the model results asserted', () => {
     const text = renderRepro(goldenCounterexample())
-    expect(text).toContain('test_cmd_hwpt_alloc(self->iommufd1, dev_id1, ioas1, 0, &hwpt1);')
-    expect(text).toContain('/* ---- kexec: the test continues in the next kernel ---- */')
-    expect(text).toContain(
-      'test_err_vfio_device_bind_iommufd(EPERM, self->cdev2, self->iommufd2, NULL); /* step 22: model=-EPERM kernel=1 */',
-    )
-    expect(text).toContain('ASSERT_EQ(0x1000, device_dma_read("0000:01:00.0", 0x101000));')
+    expect(text).toContain('#include "../kselftest_harness.h"')
+    expect(text).toContain('#include <linux/liveupdate.h>')
+    expect(text).toContain('ASSERT_EQ(0, hwpt_alloc(iommufd1, dev_id1, ioas1, 0, &hwpt1));')
+    expect(text).toContain('struct iommu_hwpt_lu_mark_preserve cmd = {')
+    expect(text).toContain('ioctl(iommufd, IOMMU_HWPT_LU_MARK_PRESERVE, &cmd)')
+    expect(text).toMatch(/if \(stage == 1\) \{[\s\S]*next_stage\(_metadata, luo_fd, 2\);\n\t\treturn;\n\t\}\n\n\tif \(stage == 2\) \{/)
+    expect(text).toContain("/* step 21: VFIO_DEVICE_BIND_IOMMUFD = -EPERM; luv's kernel: 1 */")
+    expect(text).toMatch(/ASSERT_EQ\(-EPERM, bind_iommufd\(cdev2, iommufd2, &dev_id2\)\);\n\t\}\n\}/)
+    // one TEST: no TEST_F whose forked child would close the sessions across the kexec
+    expect(text).not.toContain('TEST_F(')
+    expect(text.match(/^TEST\(/gm)).toHaveLength(1)
   })
 
-  it('writes faults, errnos, flags and big tokens as C', () => {
-    const text = renderRepro(longCounterexample(5))
-    expect(text).toContain('ASSERT_EQ(DMA_FAULT, device_dma_write_pasid("0000:00:02.0", 3, 0xfffffffffffff000));')
-    expect(text).toContain('test_err_ioctl_ioas_map_fixed_file(EOVERFLOW, 12, 7, 11, 0xfffffffffffff000, 0x7ffffffffffff000, 0xffffffffffe00000);')
-    expect(text).toContain(
-      'test_err_hwpt_alloc(EOPNOTSUPP, 12, 4, 7, IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | IOMMU_HWPT_ALLOC_PASID, NULL);',
-    )
-    expect(text).toContain('test_cmd_hwpt_lu_set_preserve(12, 9, 18446744073709551615ULL);')
+  it('writes errnos, flags and big tokens as C; marks a final DMA as needing a DMA-capable device', () => {
+    const text = renderRepro(longCounterexample(3))
+    expect(text).toContain('SKIP(return, "step 2: DMA needs a DMA-capable test device");')
+    expect(text).toContain('vfio_pci_driver_memcpy()')
+    expect(text).toContain('ASSERT_EQ(-EOVERFLOW, ioas_map_file(12 /* no fd 12 in this boot */')
+    expect(renderRepro(longCounterexample(4))).toContain('IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | IOMMU_HWPT_ALLOC_PASID')
+    const rfc = { ...longCounterexample(5), profile: 'rfc-v2' }
+    expect(renderRepro(longCounterexample(5)).replace(/\n \* /g, ' ')).toContain('expects what the model gives: it returns 0.')
+    expect(renderRepro(rfc)).toContain('struct iommu_hwpt_lu_set_preserve cmd = {')
+    expect(renderRepro(rfc)).toContain('.preserve = preserve,')
   })
 })
 

@@ -5,6 +5,7 @@
 import { DEFECTS_USAGE, defectsCommand } from '../kernel/defects/command.ts'
 import { ScenarioError } from '../scenario/error.ts'
 import { campaignCommand, CAMPAIGN_USAGE } from './campaign.ts'
+import { compareCommand, COMPARE_USAGE } from './compare.ts'
 import type { CliDeps } from './deps.ts'
 import { lintCommand, LINT_USAGE } from './lint.ts'
 import { mergeCommand, MERGE_USAGE } from './merge.ts'
@@ -26,7 +27,7 @@ export const COMMANDS: Record<string, Command> = {
   replay: { summary: 'replay a failure bundle, scenario.json or trace.itf.json', usage: REPLAY_USAGE, handler: replayCommand },
   merge: { summary: 'merge sharded campaign reports', usage: MERGE_USAGE, handler: mergeCommand },
   defects: { summary: 'list the seeded-defect catalogue', usage: DEFECTS_USAGE, handler: defectsCommand },
-  compare: { summary: 'design-comparison matrix', usage: 'usage: luv compare ...' },
+  compare: { summary: 'design-comparison matrix (one campaign per design, same seed)', usage: COMPARE_USAGE, handler: compareCommand },
   explore: { summary: 'bounded-exhaustive exploration', usage: 'usage: luv explore ...' },
   'lint-scenarios': { summary: 'validate scenario files without running them', usage: LINT_USAGE, handler: lintCommand },
 }

@@ -7,11 +7,13 @@
 // test: the same seed gives the same matrix.
 
 import { AXES, AXIS_NAMES, PROFILES, type Axis, type ProfileName } from '../../models/design.ts'
+import { bucketTitle, bundleName } from '../report/bucket.ts'
 import { luvVersions } from '../report/from-failure.ts'
 import type { BundleSource } from '../campaign/write.ts'
 import type { PropertyName } from '../check/executor.types.ts'
 import type { DesignRow, RowKind } from './designs.ts'
 import { explain, failingStep } from './explain.ts'
+import { STORY_DIRS } from './stories.ts'
 import type { CompareOptions } from './options.ts'
 import type { CellStatus, CompareRun } from './run.ts'
 
@@ -34,6 +36,10 @@ export interface MatrixCell {
   step?: number
   /** breaks: `luv replay <bundle>` */
   replay?: string
+  /** breaks: what found it: the random campaign, or a committed story scenario replayed */
+  foundBy?: 'campaign' | 'scenario'
+  /** foundBy scenario: the scenario file */
+  scenario?: string
 }
 
 export interface MatrixRow {
@@ -53,6 +59,8 @@ export interface MatrixRow {
   report?: string
   runs: number
   steps: number
+  /** the committed story scenarios replayed under this design, and their steps */
+  scenarios: { count: number; steps: number }
   cells: Partial<Record<PropertyName, MatrixCell>>
   /** harness errors (not property violations) */
   errors: string[]
@@ -121,6 +129,7 @@ function matrixRow(o: CompareOptions, c: CompareRun['cells'][number]): MatrixRow
     ...(c.reason && { reason: c.reason }),
     runs: 0,
     steps: 0,
+    scenarios: { count: c.stories?.scenarios ?? 0, steps: c.stories?.steps ?? 0 },
     cells: {},
     errors: [],
   }
@@ -152,8 +161,29 @@ function matrixRow(o: CompareOptions, c: CompareRun['cells'][number]): MatrixRow
         steps_in_trace: failure.length,
         ...(src && { step: failingStep(src.cx) }),
         replay: `luv replay ${join(o.out, bundle)}`,
+        foundBy: 'campaign',
       }
-    } else row.cells[p] = { verdict: sp?.verdict === 'pass' ? 'holds' : sp?.verdict === 'fail' ? 'breaks' : 'not-checked', runs, steps }
+      continue
+    }
+    const story = c.stories?.findings.find((f) => f.property === p)
+    if (story) {
+      const bundle = `${r.id}/${bundleName(story.cx)}`
+      row.cells[p] = {
+        verdict: 'breaks',
+        runs,
+        steps,
+        bundle,
+        explanation: `${explain(story.cx)}; found by the committed scenario ${story.scenario}`,
+        title: bucketTitle(story.cx),
+        steps_in_trace: story.cx.steps.length,
+        step: failingStep(story.cx),
+        replay: `luv replay ${join(o.out, bundle)}`,
+        foundBy: 'scenario',
+        scenario: story.scenario,
+      }
+      continue
+    }
+    row.cells[p] = { verdict: sp?.verdict === 'pass' ? 'holds' : sp?.verdict === 'fail' ? 'breaks' : 'not-checked', runs, steps }
   }
   return row
 }
@@ -246,6 +276,7 @@ export function buildMatrix(o: CompareOptions, run: CompareRun): Matrix {
   const notes: string[] = [
     'Each cell is a campaign (src/campaign) on the same seed, so every design meets the same block seeds; a property that breaks in a block is not checked in later blocks of that cell, so each cell has at most one failure per property.',
     'A breaking cell’s trace is the first failing run, delta-debugged (luv’s minimizer) to the steps the failure needs; its bundle replays with `luv replay`.',
+    `Beside its random runs, every design replays the committed story scenarios (${STORY_DIRS.join(', ')}: the documented flows, both talk discussions, the error paths, earlier findings) with its own design, expectations ignored and properties checked; a finding found only there says so. "holds (runs, steps)" counts the random runs.`,
     'conformance compares the kernel implementation with the model (is the code the design?); the other columns hold the model to the safety properties (is the design safe?).',
     ...(o.cellTime !== undefined || o.totalTime !== undefined
       ? ['A time budget was given: a cell stopped by it covers fewer runs, and how many depends on the machine. Use --runs alone for a reproducible matrix.']

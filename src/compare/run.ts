@@ -9,6 +9,7 @@ import { runCampaign, type CampaignResult, type LiveProgress } from '../campaign
 import { inlineRunner, poolRunner, type BlockRunner } from '../campaign/pool.ts'
 import type { DesignRow } from './designs.ts'
 import { minimizeOutcome } from './minimize.ts'
+import { runStories, type StoryResult } from './stories.ts'
 import { cellCampaignOptions, type CompareOptions } from './options.ts'
 
 export type CellStatus =
@@ -25,6 +26,8 @@ export interface CellResult {
   /** why a cell was interrupted or not run */
   reason?: 'signal' | 'total-budget'
   result?: CampaignResult
+  /** the committed story scenarios replayed under the design (src/compare/stories.ts) */
+  stories?: StoryResult
   /** wall-clock seconds of the cell (timing only; not part of the matrix) */
   seconds?: number
 }
@@ -124,6 +127,10 @@ export async function runCompare(o: CompareOptions, hooks: CompareHooks = {}, co
       },
       { runner, stop, ...(control.kill && { kill: control.kill }), graceMs: control.graceMs ?? 3000, refine: (b) => minimizeOutcome(b, opts) },
     )
+    if (!control.kill?.aborted) {
+      const broken = new Set(result.summary.failures.map((f) => f.property))
+      cell.stories = runStories({ design: cell.row.design, profile: cell.row.profile, impl: o.impl, properties: o.properties, skip: broken })
+    }
     running.delete(i)
     const bySignal = control.stop?.aborted === true
     const byBudget = cutByTotal && (budgetStop.signal.aborted || (totalDeadline !== undefined && Date.now() >= totalDeadline))
@@ -132,7 +139,7 @@ export async function runCompare(o: CompareOptions, hooks: CompareHooks = {}, co
     cell.status = result.summary.interrupted || bySignal || (byBudget && o.runs !== undefined && result.summary.runs < o.runs) ? 'interrupted' : 'done'
     if (cell.status === 'interrupted') cell.reason = bySignal ? 'signal' : 'total-budget'
     done.cells++
-    done.findings += result.summary.failures.length
+    done.findings += result.summary.failures.length + (cell.stories?.findings.length ?? 0)
     done.runs += result.summary.runs
     done.steps += result.summary.steps
     hooks.onCellDone?.(cell)

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { writeFileAtomic } from '../campaign/atomic.ts'
 import { writeReport } from '../campaign/write.ts'
+import { writeBundle } from '../report/bundle.ts'
 import type { Matrix } from './matrix.ts'
 import { renderMatrixJson, renderMatrixJunit, renderMatrixMd } from './render.ts'
 import type { CompareRun } from './run.ts'
@@ -22,7 +23,12 @@ export function linkRootFor(doc: string, out: string): string {
 
 export async function writeComparison(m: Matrix, run: CompareRun, doc?: string): Promise<void> {
   await mkdir(m.out, { recursive: true })
-  for (const c of run.cells) if (c.result) await writeReport(c.result.summary, c.result.bundles)
+  for (const c of run.cells) {
+    if (!c.result) continue
+    await writeReport(c.result.summary, c.result.bundles)
+    // after the campaign's report: writeReport removes bundle folders its summary does not list
+    for (const f of c.stories?.findings ?? []) await writeBundle(c.result.summary.out, f.cx)
+  }
   await writeFileAtomic(join(m.out, 'junit.xml'), renderMatrixJunit(m))
   await writeFileAtomic(join(m.out, 'design-matrix.md'), renderMatrixMd(m))
   await writeFileAtomic(join(m.out, 'design-matrix.json'), renderMatrixJson(m))

@@ -28,9 +28,12 @@ export function designFileSchema() {
   const axes: Record<string, z.ZodType> = {}
   for (const a of AXIS_NAMES) {
     const options = AXES[a] as readonly string[]
-    axes[a] = z.string({ error: `expected one of ${options.join(', ')}` }).refine((v) => options.includes(v), {
-      error: (iss) => `unknown option '${String(iss.input)}' for axis '${a}' (known: ${options.join(', ')})`,
-    })
+    axes[a] = z
+      .string({ error: `expected one of ${options.join(', ')}` })
+      .refine((v) => options.includes(v), {
+        error: (iss) => `unknown option '${String(iss.input)}' for axis '${a}' (known: ${options.join(', ')})`,
+      })
+      .optional()
   }
   return z
     .object({
@@ -108,7 +111,7 @@ export function loadDesignFile(path: string): DesignFile {
   try {
     json = JSON.parse(text)
   } catch (e) {
-    throw new InputError(`${path}: invalid JSON: ${jsonErrorWhere(text, (e as Error).message)}`)
+    throw new InputError(`${path}: invalid JSON: ${jsonErrorWhere(text, (e as Error).message).replace(/\s+/g, ' ')}`)
   }
   return parseDesignFile(json, path)
 }

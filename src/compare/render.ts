@@ -29,32 +29,28 @@ function rowName(m: Matrix, r: MatrixRow): string {
   return code(r.label)
 }
 
-/** Findings are numbered in matrix order: row by row, property by property. */
-function findingIds(m: Matrix): Map<string, number> {
-  const ids = new Map<string, number>()
-  for (const r of m.rows) for (const p of m.properties) if (r.cells[p]?.verdict === 'breaks' && r.cells[p]?.bundle && !ids.has(r.cells[p]!.bundle!)) ids.set(r.cells[p]!.bundle!, ids.size + 1)
-  return ids
-}
+/** A bundle's name (the op-list hash): a breaking cell's link text, the same in every matrix
+ *  that holds the cell, so one design's row reads the same whatever else was compared. */
+const bundleHash = (bundle: string) => bundle.slice(bundle.lastIndexOf('/') + 1)
 
-function cellText(c: MatrixCell | undefined, ids: Map<string, number>, root: string, r: MatrixRow): string {
+function cellText(c: MatrixCell | undefined, root: string, r: MatrixRow): string {
   if (!c || c.verdict === 'not-checked') return r.status === 'not-run' ? 'not run' : 'not checked'
   if (c.verdict === 'holds') return `holds (${n(c.runs)}, ${n(c.steps)})`
   if (!c.bundle) return '**breaks**'
-  return `**breaks** [F${ids.get(c.bundle)}](${root}${c.bundle}/report.md)`
+  return `**breaks** [${bundleHash(c.bundle)}](${root}${c.bundle}/report.md)`
 }
 
-function table(m: Matrix, rows: MatrixRow[], ids: Map<string, number>, root: string): string[] {
+function table(m: Matrix, rows: MatrixRow[], root: string, plain = false): string[] {
   const L = [`| design | ${m.properties.join(' | ')} |`, `|---|${m.properties.map(() => '---').join('|')}|`]
   for (const r of rows) {
     const extra = r.status === 'interrupted' ? ' (interrupted)' : r.status === 'not-run' ? ' (not run)' : ''
-    L.push(`| ${rowName(m, r)}${extra} | ${m.properties.map((p) => cell(cellText(r.cells[p], ids, root, r))).join(' | ')} |`)
+    L.push(`| ${plain ? code(r.label) : rowName(m, r)}${extra} | ${m.properties.map((p) => cell(cellText(r.cells[p], root, r))).join(' | ')} |`)
   }
   return L
 }
 
 export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
   const root = opts.linkRoot ?? ''
-  const ids = findingIds(m)
   const L: string[] = []
   const breaking = m.rows.filter((r) => m.properties.some((p) => r.cells[p]?.verdict === 'breaks')).length
   L.push(`# luv compare ${code(m.name)}${m.interrupted ? ' (interrupted)' : ''}`, '')
@@ -94,7 +90,7 @@ export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
   for (const s of sections) {
     L.push(`## ${s.title}`, '')
     if (s.intro) L.push(s.intro, '')
-    L.push(...table(m, s.rows, ids, root), '')
+    L.push(...table(m, s.rows, root, s.rows === profileRows), '')
     if (s.rows === axisRows && m.axisSummaries.length) {
       L.push('### Per axis', '')
       for (const a of m.axisSummaries) L.push(`* **${a.axis}** — ${a.text}`)
@@ -118,15 +114,14 @@ export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
     }
   }
 
-  if (ids.size) {
+  if (m.rows.some((r) => m.properties.some((p) => r.cells[p]?.verdict === 'breaks'))) {
     L.push('## Findings', '', 'Each breaking cell, with the one-line explanation generated from its shrunk trace (steps are 0-based indices into the bundle’s scenario.json).', '')
     for (const r of m.rows)
       for (const p of m.properties) {
         const c = r.cells[p]
         if (c?.verdict !== 'breaks' || !c.bundle) continue
         L.push(
-          `* **F${ids.get(c.bundle)}** ${code(r.label)} × **${p}** — ${c.explanation ?? ''}`,
-          `  [bundle](${root}${c.bundle}/report.md), ${c.steps_in_trace} steps: ${code(`npx ${c.replay}`)}`,
+          `* ${code(r.label)} × **${p}** — ${c.explanation ?? ''} ([${bundleHash(c.bundle)}](${root}${c.bundle}/report.md), ${c.steps_in_trace} steps: ${code(`npx ${c.replay}`)})`,
         )
       }
     L.push('')

@@ -104,8 +104,9 @@ export function resolveCompareOptions(f: CompareFlags, defaults: { reportsRoot?:
   const totalTimeMs = f.total !== undefined ? parseDuration(f.total, '--total') : undefined
   const workers = f.workers !== undefined ? parsePositiveInt(f.workers, '--workers') : availableParallelism()
 
-  const profiles = f.profiles !== undefined ? parseProfiles(f.profiles) : []
   const files = (f.design ?? []).map((path) => fileRow(loadDesignFile(path), path))
+  // a design file is compared with the profiles given, or else with its own base profile
+  const profiles = f.profiles !== undefined ? parseProfiles(f.profiles) : [...new Set(files.map((r) => r.profile))]
   const seenFile = new Map<string, string>()
   for (const r of files) {
     const other = seenFile.get(r.id)
@@ -114,7 +115,7 @@ export function resolveCompareOptions(f: CompareFlags, defaults: { reportsRoot?:
   }
   if (f.cross && f.axes === undefined) throw new InputError('--cross needs --axes: name the few axes whose every combination to run')
   // axes are compared when asked for, or when nothing else is: the default is every axis
-  const compareAxes = f.axes !== undefined || (profiles.length === 0 && files.length === 0) || f.profile !== undefined || (f.set?.length ?? 0) > 0
+  const compareAxes = f.axes !== undefined || (f.profiles === undefined && files.length === 0) || f.profile !== undefined || (f.set?.length ?? 0) > 0
   const axes = compareAxes ? parseAxes(f.axes ?? 'all') : []
   let base: DesignRow | undefined
   const rows: DesignRow[] = []

@@ -49,6 +49,19 @@ function table(m: Matrix, rows: MatrixRow[], root: string, plain = false): strin
   return L
 }
 
+/** `; where lpc2025 keeps ownership, and breaks …`: a design file's row against its profile's. */
+function baseDiff(m: Matrix, r: MatrixRow): string {
+  const base = m.rows.find((x) => x.profile === r.profile && x.kind !== 'file' && Object.keys(x.overrides).length === 0)
+  if (!base || base.status === 'not-run') return ''
+  const breaks = (x: MatrixRow) => m.properties.filter((p) => x.cells[p]?.verdict === 'breaks')
+  const [mine, theirs] = [breaks(r), breaks(base)]
+  const parts = [
+    ...(mine.some((p) => !theirs.includes(p)) ? [`where ${code(base.label)} keeps ${mine.filter((p) => !theirs.includes(p)).join(', ')}`] : []),
+    ...(theirs.some((p) => !mine.includes(p)) ? [`and keeps ${theirs.filter((p) => !mine.includes(p)).join(', ')}, which ${code(base.label)} breaks`] : []),
+  ]
+  return parts.length ? ` (${parts.join('; ')})` : ''
+}
+
 export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
   const root = opts.linkRoot ?? ''
   const L: string[] = []
@@ -107,7 +120,9 @@ export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
         const over = Object.entries(r.overrides).map(([a, o]) => `${a}=${o}`)
         L.push(
           `* **${r.label}** (${code(r.source ?? '')}): ${r.description ?? ''} — ${code(r.profile)}${over.length ? ` with ${over.map(code).join(', ')}` : ' as it is'}; ` +
-            (broke.length ? `breaks ${broke.join(', ')}.` : 'keeps every property.'),
+            (broke.length ? `breaks ${broke.join(', ')}` : 'keeps every property') +
+            baseDiff(m, r) +
+            '.',
         )
       }
       L.push('')

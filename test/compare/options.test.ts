@@ -4,6 +4,7 @@
 
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { AXES, AXIS_NAMES, DEFAULT_PROFILE, PROFILES, PROFILE_NAMES, type Axis } from '../../models/design.ts'
 import { InputError } from '../../src/campaign/errors.ts'
@@ -76,6 +77,14 @@ describe('luv compare: the designs of a comparison', () => {
     const row = o.rows.find((r) => r.kind === 'file')!
     expect(row).toMatchObject({ label: 'my-alternative', id: 'design-my-alternative', profile: DEFAULT_PROFILE, overrides: { [axis]: other }, source: p })
     expect(o.rows.filter((r) => r.kind === 'profile').length).toBe(PROFILE_NAMES.length)
+    // alone, a design file is compared with its own base profile
+    const alone = resolveCompareOptions({ design: [p], out: join(dir, 'x') })
+    expect(alone.rows.map((r) => [r.kind, r.label])).toEqual([['profile', DEFAULT_PROFILE], ['file', 'my-alternative']])
+  })
+
+  it("the README's example design file is valid", () => {
+    const f = loadDesignFile(fileURLToPath(new URL('../../docs/designs/strict-claim-at-bind.json', import.meta.url)))
+    expect(f.name).toBe('strict-claim-at-bind')
   })
 })
 

@@ -195,7 +195,8 @@ const code = (s: string) => '`' + s + '`'
 
 /** Per axis: which options keep every property, and why each other one fails. */
 function axisSummaries(o: CompareOptions, rows: MatrixRow[]): AxisSummary[] {
-  if (!o.base || o.cross) return []
+  if (!o.base) return []
+  if (o.cross) return [crossSummary(o, rows)]
   const baseRow = rows.find((r) => r.id === o.base!.id)
   const baseBroken = broken(baseRow)
   const out: AxisSummary[] = []
@@ -237,6 +238,24 @@ function axisSummaries(o: CompareOptions, rows: MatrixRow[]): AxisSummary[] {
     out.push({ axis, base: baseOption, options, text: parts.join(' ') })
   }
   return out
+}
+
+/** A cross-product in one paragraph: the combinations that keep every property, and what
+ *  each other one breaks. */
+function crossSummary(o: CompareOptions, rows: MatrixRow[]): AxisSummary {
+  const combos = rows.filter((r) => r.combination && r.status !== 'not-run')
+  const text = (r: MatrixRow) => code(Object.entries(r.combination!).map(([a, v]) => `${a}=${v}`).join(' '))
+  const keep = combos.filter((r) => broken(r).length === 0)
+  const parts = [
+    `Of ${combos.length} combinations of ${o.axes.join(', ')}, ${keep.length} keep every property${keep.length ? `: ${keep.map(text).join(', ')}` : ''}.`,
+    ...combos.filter((r) => broken(r).length).map((r) => `${text(r)} breaks ${broken(r).join(', ')}.`),
+  ]
+  return {
+    axis: o.axes[0],
+    base: o.base!.design[o.axes[0]],
+    options: combos.map((r) => ({ option: text(r).slice(1, -1), row: r.id, keeps: broken(r).length === 0, breaks: broken(r), fixes: [] })),
+    text: parts.join(' '),
+  }
 }
 
 /** What changed between consecutive profiles of a version comparison. */

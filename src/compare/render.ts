@@ -105,8 +105,8 @@ export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
     if (s.intro) L.push(s.intro, '')
     L.push(...table(m, s.rows, root, s.rows === profileRows), '')
     if (s.rows === axisRows && m.axisSummaries.length) {
-      L.push('### Per axis', '')
-      for (const a of m.axisSummaries) L.push(`* **${a.axis}** — ${a.text}`)
+      L.push(m.cross ? '### The combinations' : '### Per axis', '')
+      for (const a of m.axisSummaries) L.push(m.cross ? a.text : `* **${a.axis}** — ${a.text}`)
       L.push('')
     }
     if (s.rows === profileRows && m.versions.length) {

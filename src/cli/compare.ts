@@ -147,9 +147,12 @@ export function resultLines(m: Matrix, doc?: string): TraceLine[] {
     }
   }
   const breaking = m.rows.filter((r) => m.properties.some((p) => r.cells[p]?.verdict === 'breaks')).length
+  const notRun = m.rows.filter((r) => r.status === 'not-run').length
+  const cut = m.rows.filter((r) => r.status === 'interrupted').length
+  const incomplete = [...(notRun ? [`${notRun} not run`] : []), ...(cut ? [`${cut} cut short`] : [])].join(', ')
   L.push({ text: '', tone: 'plain' })
   L.push({
-    text: `${breaking ? 'FINDINGS' : 'PASS'}: ${m.rows.length - breaking} of ${m.rows.length} designs keep every property${m.interrupted ? ' (interrupted)' : ''}, seed ${m.seed}, ${m.seconds.toFixed(1)} s`,
+    text: `${breaking ? 'FINDINGS' : 'PASS'}: ${m.rows.length - breaking - notRun} of ${m.rows.length} designs keep every property${incomplete ? ` (${incomplete})` : ''}${m.interrupted ? ' (interrupted)' : ''}, seed ${m.seed}, ${m.seconds.toFixed(1)} s`,
     tone: breaking ? 'fail' : 'pass',
   })
   L.push({ text: `matrix: ${m.out.replace(/\/+$/, '')}/design-matrix.md${doc ? ` (and ${doc})` : ''}`, tone: 'dim' })

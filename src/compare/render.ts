@@ -66,9 +66,10 @@ export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
   const root = opts.linkRoot ?? ''
   const L: string[] = []
   const breaking = m.rows.filter((r) => m.properties.some((p) => r.cells[p]?.verdict === 'breaks')).length
+  const notRun = m.rows.filter((r) => r.status === 'not-run').length
   L.push(`# luv compare ${code(m.name)}${m.interrupted ? ' (interrupted)' : ''}`, '')
   L.push(
-    `**${m.rows.length} design${m.rows.length === 1 ? '' : 's'} × ${m.properties.length} properties: ${m.rows.length - breaking} keep every property, ${breaking} break at least one** · ` +
+    `**${m.rows.length} design${m.rows.length === 1 ? '' : 's'} × ${m.properties.length} properties: ${m.rows.length - breaking - notRun} keep every property, ${breaking} break at least one${notRun ? `, ${notRun} not run` : ''}** · ` +
       `seed ${seedText(m.seed)} · ${m.budget.runsPerCell !== undefined ? `${n(m.budget.runsPerCell)} runs per cell` : 'no run budget'}` +
       `${m.budget.cellTime ? ` · --time ${m.budget.cellTime} per cell` : ''}${m.budget.totalTime ? ` · --total ${m.budget.totalTime}` : ''} · impl ${code(m.impl)} · platform ${code(m.platform)}`,
     '',

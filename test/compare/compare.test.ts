@@ -118,6 +118,21 @@ describe('luv compare', () => {
     expect([0, 1]).toContain(code)
   })
 
+  it('--total: no design starts after the total budget; those are listed as not run', async () => {
+    const out = join(tmp('luv-compare-'), 'm')
+    const r = await luv(['compare', '--total', '1ms', '--runs', '25', '--impl', 'model', '--out', out], inline)
+    expect(r.code).toBe(0)
+    const m = matrixOf(out)
+    expect(m.rows.length).toBeGreaterThan(1)
+    for (const row of m.rows) {
+      expect(row.status).not.toBe('done')
+      expect(row.reason).toBe('total-budget')
+    }
+    expect(m.notes.join('\n')).toMatch(/The total budget \(--total\) ran out/)
+    // (the first design may have started within the millisecond, and then is cut short)
+    expect(r.out).toMatch(new RegExp(`PASS: [01] of ${m.rows.length} designs keep every property \\(\\d+ not run`))
+  })
+
   it('progress line: cells done, the cells running, findings so far', () => {
     const line = compareLine(
       {

@@ -280,7 +280,16 @@ function versionChanges(o: CompareOptions, rows: MatrixRow[]): VersionChange[] {
         : `${code(from)} and ${code(to)} take the same option on every axis.`,
     )
     if (appear.length) parts.push(`Appear in ${code(to)}: ${appear.map((x) => `${x.property} (${x.explanation})`).join('; ')}.`)
-    if (disappear.length) parts.push(`Disappear (broken in ${code(from)}, kept in ${code(to)}): ${disappear.map((x) => x.property).join(', ')}.`)
+    // a property can disappear because the flow that broke it no longer gets that far: say so
+    // when an axis option the new version still takes breaks it alone (the one-axis rows)
+    const masked = (p: PropertyName) => {
+      const by = rows.filter((r) => r.kind === 'axis' && r.varied && broken(r).includes(p) && PROFILES[to].design[r.varied.axis] === r.varied.option)
+      return by.length
+        ? ` (but ${code(to)} still takes ${by.map((r) => code(`${r.varied!.axis}=${r.varied!.option}`)).join(', ')}, which breaks it alone: most likely masked by an earlier failure)`
+        : ''
+    }
+    if (disappear.length)
+      parts.push(`Disappear (broken in ${code(from)}, not broken in ${code(to)} within this budget): ${disappear.map((x) => x.property + masked(x.property)).join(', ')}.`)
     if (stay.length)
       parts.push(`Stay broken: ${stay.map((x) => `${x.property} (${x.same ? 'the same failure' : 'a different failure'})`).join(', ')}.`)
     if (!appear.length && !disappear.length && !stay.length) parts.push('Both keep every property.')

@@ -91,9 +91,9 @@ export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
     const off = ran.filter((r) => r.cells.conformance?.verdict === 'breaks')
     L.push(
       off.length
-        ? `**Is the code the design?** No for ${off.map((r) => code(r.label)).join(', ')}: the kernel implementation differs from the model there (a luv bug, see the conformance findings).`
-        : `**Is the code the design?** Yes on every design run: the kernel implementation conforms to the model in all ${ran.length} (the conformance column).`,
-      `**Is the design safe?** ${ran.length - ran.filter((r) => m.properties.some((p) => p !== 'conformance' && r.cells[p]?.verdict === 'breaks')).length} of ${ran.length} designs keep every safety property (the other columns).`,
+        ? `* **Is the code the design?** No for ${off.map((r) => code(r.label)).join(', ')}: the kernel implementation differs from the model there (a luv bug, see the conformance findings).`
+        : `* **Is the code the design?** Yes on every design run: the kernel implementation conforms to the model in all ${ran.length} (the conformance column).`,
+      `* **Is the design safe?** ${ran.length - ran.filter((r) => m.properties.some((p) => p !== 'conformance' && r.cells[p]?.verdict === 'breaks')).length} of ${ran.length} designs keep every safety property (the other columns).`,
       '',
     )
   }

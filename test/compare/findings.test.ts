@@ -78,6 +78,12 @@ describe('known findings, rediscovered by luv compare', () => {
     for (const p of PROFILE_NAMES) expect(broken(row(p))).toEqual(expect.arrayContaining(Object.keys(FINDINGS[p])))
   })
 
+  it('rfc-v2 → phase1: dma-continuity disappears only because boot-only stops the recovery before the replace (masked, not fixed)', () => {
+    const v = m.versions.find((x) => x.from === 'rfc-v2' && x.to === 'phase1')!
+    expect(v.disappear.map((x) => x.property)).toContain('dma-continuity')
+    expect(v.text).toMatch(/dma-continuity \(but `phase1` still takes `replaceSwap=teardown-then-setup`, which breaks it alone: most likely masked/)
+  })
+
   it('the version comparison says what appears, disappears and stays between consecutive profiles', () => {
     expect(m.versions).toHaveLength(PROFILE_NAMES.length - 1)
     for (const v of m.versions) {

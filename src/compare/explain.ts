@@ -27,6 +27,7 @@ type FdInfo = { kind: 'cdev' | 'iommufd' | 'memfd' | 'liveupdate' | 'session' | 
 
 const RECOVERY_AT = /^during the documented recovery after KEXEC, at ([A-Z_0-9]+)\([^)]*\): /
 const RECOVERY_FAILS = /^the documented recovery fails after KEXEC: /
+const RECOVERY_LEAKS = /^after the documented recovery: /
 
 const outOf = (r: Result): unknown => (r.ok && 'out' in r ? (r as { out?: unknown }).out : undefined)
 
@@ -195,6 +196,8 @@ export function explain(cx: Counterexample): string {
   const rec = RECOVERY_AT.exec(msg)
   if (rec) return oneLine(`the documented recovery after the KEXEC at step ${n}, at ${rec[1]}: ${gloss} (${msg.slice(rec[0].length)})`)
   if (RECOVERY_FAILS.test(msg)) return oneLine(`after the KEXEC at step ${n} ${gloss}: ${msg.replace(RECOVERY_FAILS, '')}`)
+  if (at.op.op === 'KEXEC' && RECOVERY_LEAKS.test(msg))
+    return oneLine(`after the KEXEC at step ${n} the documented recovery completes but leaves preserved state behind: ${msg.replace(RECOVERY_LEAKS, '')}`)
   const kexecs = cx.steps.slice(0, n).filter((s) => s.op.op === 'KEXEC' && s.model.ok).length
   const after = at.op.op === 'KEXEC' || kexecs === 0 ? '' : kexecs === 1 ? ' after KEXEC' : ` after ${kexecs} KEXECs`
   const result =

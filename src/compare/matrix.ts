@@ -64,6 +64,8 @@ export interface MatrixRow {
   cells: Partial<Record<PropertyName, MatrixCell>>
   /** harness errors (not property violations) */
   errors: string[]
+  /** what the reader of this row should know (e.g. a property that starved the others) */
+  warnings: string[]
 }
 
 export interface AxisSummary {
@@ -132,6 +134,7 @@ function matrixRow(o: CompareOptions, c: CompareRun['cells'][number]): MatrixRow
     scenarios: { count: c.stories?.scenarios ?? 0, steps: c.stories?.steps ?? 0 },
     cells: {},
     errors: [],
+    warnings: [],
   }
   const res = c.result
   if (!res) {
@@ -143,6 +146,14 @@ function matrixRow(o: CompareOptions, c: CompareRun['cells'][number]): MatrixRow
   row.runs = s.runs
   row.steps = s.steps
   row.errors = s.errors.map((e) => `block ${e.block} (seed ${e.seed}): ${e.message.split('\n')[0]}`)
+  // a block that fails a property it was not asked to check: the executor reported it anyway
+  // (the kernel implementation's invariants are not filtered by property), so later blocks
+  // end at their first run and the other properties get few runs
+  const unasked = s.blocks.list.filter((b) => b.failed !== undefined && !b.properties.includes(b.failed))
+  if (unasked.length)
+    row.warnings.push(
+      `${[...new Set(unasked.map((b) => b.failed))].join(', ')} kept failing in ${unasked.length} block${unasked.length === 1 ? '' : 's'} that no longer checked it (the kernel implementation reports its invariants whatever the property set), so the other properties of this design got ${s.runs} of ${o.runs ?? 'the'} runs`,
+    )
   for (const p of o.properties) {
     const sp = s.properties[p]
     const steps = s.blocks.list.filter((b) => b.properties.includes(p)).reduce((n, b) => n + b.steps, 0)

@@ -155,6 +155,12 @@ export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
     L.push('')
   }
 
+  const warned = m.rows.filter((r) => r.warnings.length)
+  if (warned.length) {
+    L.push('## Warnings', '')
+    for (const r of warned) for (const w of r.warnings) L.push(`* ${code(r.label)}: ${w}.`)
+    L.push('')
+  }
   const errors = m.rows.filter((r) => r.errors.length)
   if (errors.length) {
     L.push('## Harness errors', '', 'Not property violations: luv itself failed. Please report them with the block seed.', '')

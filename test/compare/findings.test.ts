@@ -94,3 +94,14 @@ describe('known findings, rediscovered by luv compare', () => {
     }
   })
 })
+
+describe('a property the kernel keeps reporting after it is set aside', () => {
+  it('didReservation=none with the kernel: isolation starves the other properties, and the matrix warns', async () => {
+    const o = resolveCompareOptions({ profile: DEFAULT_PROFILE, set: ['didReservation=none'], axes: 'didReservation', runs: '50', seed: '437', out: tmp('luv-compare-starve-') })
+    const mm = buildMatrix({ ...o, rows: o.rows.slice(0, 1) }, await runCompare({ ...o, rows: o.rows.slice(0, 1) }, {}, { inline: true }))
+    const r = mm.rows[0]
+    expect(r.cells.isolation?.verdict).toBe('breaks')
+    expect(r.runs).toBeLessThan(50)
+    expect(r.warnings.join('\n')).toMatch(/^isolation kept failing in \d+ blocks? that no longer checked it .* got \d+ of 50 runs$/)
+  })
+})

@@ -124,13 +124,11 @@ describe('luv compare', () => {
     expect(r.code).toBe(0)
     const m = matrixOf(out)
     expect(m.rows.length).toBeGreaterThan(1)
-    for (const row of m.rows) {
-      expect(row.status).not.toBe('done')
-      expect(row.reason).toBe('total-budget')
-    }
+    // the first design may have started within the millisecond; no other one did
+    for (const row of m.rows.slice(1)) expect(row).toMatchObject({ status: 'not-run', reason: 'total-budget' })
+    if (m.rows[0].status !== 'done') expect(m.rows[0].reason).toBe('total-budget')
     expect(m.notes.join('\n')).toMatch(/The total budget \(--total\) ran out/)
-    // (the first design may have started within the millisecond, and then is cut short)
-    expect(r.out).toMatch(new RegExp(`PASS: [01] of ${m.rows.length} designs keep every property \\(\\d+ not run`))
+    expect(r.out).toMatch(new RegExp(`PASS: [01] of ${m.rows.length} designs keep every property \\(${m.rows.length - 1 + (m.rows[0].status === 'not-run' ? 1 : 0)} not run`))
   })
 
   it('progress line: cells done, the cells running, findings so far', () => {

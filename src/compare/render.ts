@@ -83,6 +83,9 @@ export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
     'broke it; **breaks**: the link is its minimal failure bundle (report.md, scenario.json, trace.itf.json, repro.c,',
     'email.txt) and the finding below says what broke, where, and why. Each design is also a campaign report of its own.',
     '',
+    ...(root !== ''
+      ? [`The links point into ${code(m.out.replace(/\/+$/, '') + '/')} (generated output, not committed): the command above with ${code(`--out ${m.out}`)} writes it.`, '']
+      : []),
   )
 
   // the two questions apart: is each design safe, and is the code the design

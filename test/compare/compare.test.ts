@@ -90,22 +90,29 @@ describe('luv compare', () => {
 
   it('SIGINT: no new designs; the matrix of what finished is written', async () => {
     const out = join(tmp('luv-compare-signal-'), 'm')
-    const child = spawn(process.execPath, [LUV, 'compare', '--runs', '25', '--impl', 'model', '--workers', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // enough runs that the comparison outlasts the first progress lines even on a quiet machine
+    const child = spawn(process.execPath, [LUV, 'compare', '--runs', '400', '--impl', 'model', '--workers', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
     child.stderr.on('data', (d) => (stderr += d))
     // a progress line (every 5 s when not a terminal) that counts a finished design
-    await new Promise<void>((resolve) => {
-      const t = setInterval(() => {
-        if (/cells [1-9]\d*\//.test(stderr)) {
-          clearInterval(t)
-          resolve()
-        }
-      }, 100)
-    })
+    const exited = new Promise<number | null>((r) => child.once('exit', r))
+    const early = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((resolve) => {
+        const t = setInterval(() => {
+          if (/cells [1-9]\d*\//.test(stderr)) {
+            clearInterval(t)
+            resolve(false)
+          }
+        }, 100)
+        void exited.then(() => clearInterval(t))
+      }),
+    ])
+    expect(early, `the comparison ended before it could be interrupted:\n${stderr}`).toBe(false)
     child.kill('SIGINT')
-    const code = await new Promise<number | null>((r) => child.once('exit', r))
+    const code = await exited
     expect(stderr).toContain('luv compare: SIGINT: no new designs')
     const m = matrixOf(out)
     expect(m.interrupted).toBe(true)

@@ -40,6 +40,10 @@ export interface CampaignHooks {
 export interface CampaignRunControl extends Pick<ScheduleControl, 'stop' | 'kill' | 'graceMs'> {
   /** run blocks on the calling thread instead of a worker pool (tests) */
   inline?: boolean
+  /** run blocks on this runner (shared by several campaigns: luv compare); not closed here */
+  runner?: BlockRunner
+  /** rework each block outcome before aggregation (luv compare minimizes unshrunk failures) */
+  refine?: (outcome: BlockOutcome) => BlockOutcome
 }
 
 export interface CampaignResult {
@@ -101,7 +105,7 @@ export async function runCampaign(o: CampaignOptions, hooks: CampaignHooks = {},
     hooks.onProgress?.(live)
   }
 
-  const runner: BlockRunner = control.inline ? inlineRunner() : poolRunner(o.workers)
+  const runner: BlockRunner = control.runner ?? (control.inline ? inlineRunner() : poolRunner(o.workers))
   let schedule
   try {
     schedule = await runSchedule(
@@ -143,14 +147,14 @@ export async function runCampaign(o: CampaignOptions, hooks: CampaignHooks = {},
       },
     )
   } finally {
-    await runner.close()
+    if (!control.runner) await runner.close()
   }
   const finished = new Date()
-  return aggregate(ctx, schedule.blocks, {
+  return aggregate(ctx, control.refine ? schedule.blocks.map(control.refine) : schedule.blocks, {
     interrupted: schedule.interrupted,
     aborted: schedule.aborted,
     reruns: schedule.reruns,
-    workers: control.inline ? 1 : o.workers,
+    workers: control.runner ? control.runner.workers : control.inline ? 1 : o.workers,
     started,
     finished,
   })

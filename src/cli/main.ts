@@ -5,6 +5,7 @@
 import { DEFECTS_USAGE, defectsCommand } from '../kernel/defects/command.ts'
 import { ScenarioError } from '../scenario/error.ts'
 import { campaignCommand, CAMPAIGN_USAGE } from './campaign.ts'
+import { compareCommand, COMPARE_USAGE } from './compare.ts'
 import type { CliDeps } from './deps.ts'
 import { lintCommand, LINT_USAGE } from './lint.ts'
 import { mergeCommand, MERGE_USAGE } from './merge.ts'
@@ -31,7 +32,7 @@ export const COMMANDS: Record<string, Command> = {
   merge: { summary: 'merge sharded campaign reports', usage: MERGE_USAGE, handler: mergeCommand },
   defects: { summary: 'list the seeded-defect catalogue', usage: DEFECTS_USAGE, handler: defectsCommand },
   profiles: { summary: 'every design profile: its posted version, axis values and their sources', usage: PROFILES_USAGE, handler: profilesCommand },
-  compare: { summary: 'design-comparison matrix', usage: 'usage: luv compare ...' },
+  compare: { summary: 'design-comparison matrix (one campaign per design, same seed)', usage: COMPARE_USAGE, handler: compareCommand },
   explore: { summary: 'breadth-first exploration of the model within a scope (TLC-style)', usage: EXPLORE_USAGE, handler: exploreCommand },
   failnth: { summary: 'sweep allocation failures over a scenario or a bundle (fail-nth)', usage: FAILNTH_USAGE, handler: failnthCommand },
   'lint-scenarios': { summary: 'validate scenario files without running them', usage: LINT_USAGE, handler: lintCommand },

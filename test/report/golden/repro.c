@@ -57,9 +57,9 @@ static int sys_ret(int ret)
 	return ret < 0 ? -errno : ret;
 }
 
-static int memfd(size_t pages)
+static int memfd(size_t pages, unsigned int flags)
 {
-	int fd = memfd_create("luv", MFD_ALLOW_SEALING);
+	int fd = memfd_create("luv", flags);
 
 	if (fd < 0)
 		return -errno;
@@ -302,7 +302,7 @@ TEST(ownership_21e5b707093c)
 
 	if (stage == 1) {
 		/* step 0: MEMFD_CREATE = 3 */
-		mfd1 = memfd(2);
+		mfd1 = memfd(2, MFD_ALLOW_SEALING);
 		ASSERT_LE(0, mfd1);
 		/* step 1: MEMFD_SEAL = 0 */
 		ASSERT_EQ(0, sys_ret(fcntl(mfd1, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_GROW | F_SEAL_SHRINK)));

@@ -68,8 +68,10 @@ describe('repro.c builds with gcc against the kernel selftest harness and uapi h
         `kernel headers missing at ${HEADERS}: apt-get install linux-source-6.12 unifdef && bash src/report/c/kernel-headers.sh` +
           ' (or set LUV_KERNEL_HEADERS)',
       )
-    mkdirSync(join(dir, 'liveupdate'))
-    cpSync(join(HEADERS, 'selftests'), dir, { recursive: true })
+    if (!existsSync(join(dir, 'liveupdate'))) {
+      mkdirSync(join(dir, 'liveupdate'))
+      cpSync(join(HEADERS, 'selftests'), dir, { recursive: true })
+    }
     const failures: string[] = []
     for (const [d, cx] of cxs) {
       const file = join(dir, 'liveupdate', `${d}.c`)
@@ -85,6 +87,42 @@ describe('repro.c builds with gcc against the kernel selftest harness and uapi h
     }
     expect(failures).toEqual([])
     expect(readdirSync(dir).filter((f) => DEFECT_LIST.includes(f)).length).toBe(DEFECT_LIST.length)
+  })
+
+  it('the ops added for the series versions (GET_NAME, the MARK_PRESERVE names, a memfd without sealing) build under every series uapi', () => {
+    if (!existsSync(join(HEADERS, '.done'))) throw new Error(`kernel headers missing at ${HEADERS}`)
+    const base = cxs.get('token-truncated-to-u32')!
+    // the defect's trace with its mark under the newest name, a GET_NAME after the session
+    // is created and an unsealable memfd in front (results as the model gives them)
+    const steps = base.steps.flatMap((s) => {
+      if (s.op.op === 'IOMMU_HWPT_LU_SET_PRESERVE') return [{ ...s, op: { op: 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE' as const, args: { iommufd: s.op.args.iommufd, hwpt_id: s.op.args.hwpt_id, token: s.op.args.token } } }]
+      if (s.op.op === 'LIVEUPDATE_IOCTL_CREATE_SESSION' && s.model.ok && s.model.out !== undefined) {
+        const getName = { ...s, op: { op: 'LIVEUPDATE_SESSION_GET_NAME' as const, args: { session: Number(s.model.out) } }, model: { ok: true as const, out: s.op.args.name }, kernel: { ok: true as const, out: s.op.args.name } }
+        return [s, getName]
+      }
+      return [s]
+    })
+    const memfd = { ...steps[0], op: { op: 'MEMFD_CREATE' as const, args: { pages: 1, allowSealing: false } }, model: { ok: true as const, out: 90 }, kernel: { ok: true as const, out: 90 } }
+    const all = [memfd, ...steps].map((s, index) => ({ ...s, index }))
+    const failures: string[] = []
+    for (const profile of ['rfc-v2', 'phase1', 'v3', 'lpc2025']) {
+      const cx: Counterexample = { ...base, profile, steps: all }
+      const c = renderRepro(cx)
+      expect(c).toContain('memfd(1, 0)')
+      expect(c).toMatch(/session_get_name\(session1, 0, name1, sizeof\(name1\)\)/)
+      expect(c).toContain('ASSERT_STREQ("vm0", name1);')
+      expect(c).not.toContain('no C form')
+      if (!existsSync(join(dir, 'liveupdate'))) {
+        mkdirSync(join(dir, 'liveupdate'))
+        cpSync(join(HEADERS, 'selftests'), dir, { recursive: true })
+      }
+      const file = join(dir, 'liveupdate', `ops-${profile}.c`)
+      writeFileSync(file, c)
+      const series = seriesOf(profile)
+      const r = spawnSync('gcc', ['-Wall', '-fsyntax-only', '-I', join(C_INCLUDE, series.headers), '-I', join(C_INCLUDE, 'common'), '-isystem', join(HEADERS, 'usr/include'), file], { encoding: 'utf8' })
+      if (r.status !== 0 || /warning:/.test(r.stderr)) failures.push(`${profile}:\n${r.stderr}`)
+    }
+    expect(failures).toEqual([])
   })
 
   it('a reproducer that calls an ioctl the series does not have fails to build (the check can fail)', () => {

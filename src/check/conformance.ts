@@ -145,7 +145,8 @@ function ownersAfterKexec(prev: State, obs: Observation): string[] {
   for (const sess of prev.luo.outgoing)
     for (const p of sess.files) {
       const f = prev.files[p.file]
-      if (f.kind !== 'vfio' || !f.bound) continue
+      // as in properties/ownership.ts: a cdev preserved without IOMMU state carries no owner
+      if (f.kind !== 'vfio' || !f.bound || !p.iommu) continue
       const token = sess.files.find((x) => x.file === f.bound!.iommufd)?.token
       const want = `restored:${sess.name}/${token}`
       const got = obs.owners[groupOf(prev.platform, f.bdf)]

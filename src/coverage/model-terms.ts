@@ -72,7 +72,9 @@ export function deviceStates(s: State, prev?: State): DeviceState[] {
 export function sessionStates(s: State, prev?: State): Map<string, SessionState> {
   const out = new Map<string, SessionState>()
   for (const o of s.luo.outgoing) out.set(o.name, o.files.length ? 'preserving' : 'created')
-  for (const i of s.luo.incoming) out.set(i.name, i.closedUnfinished ? 'closed-unfinished' : i.retrievedAs !== undefined ? 'retrieved' : 'incoming')
+  // a finished session stays (retrieved) until its fd closes (luo_session_finish, luo_session_release)
+  for (const i of s.luo.incoming)
+    out.set(i.name, i.finished ? 'finished' : i.closedUnfinished ? 'closed-unfinished' : i.retrievedAs !== undefined ? 'retrieved' : 'incoming')
   if (prev) {
     for (const i of prev.luo.incoming) if (!out.has(i.name)) out.set(i.name, 'finished')
     for (const o of prev.luo.outgoing) if (!out.has(o.name) && s.boot === prev.boot) out.set(o.name, 'released')

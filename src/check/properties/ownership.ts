@@ -21,7 +21,10 @@ export function ownership(t: TraceStep): string[] {
     for (const sess of t.prev.luo.outgoing)
       for (const p of sess.files) {
         const f = t.prev.files[p.file]
-        if (f.kind !== 'vfio' || !f.bound) continue
+        // a cdev preserved without IOMMU state (bound but not attached: vfio_pci_liveupdate_preserve
+        // skips iommufd_device_preserve, samikhawaja/linux drivers/vfio/pci/vfio_pci_liveupdate.c)
+        // carries no DMA ownership across: its group comes back unowned
+        if (f.kind !== 'vfio' || !f.bound || !p.iommu) continue
         const token = sess.files.find((x) => x.file === f.bound!.iommufd)?.token
         const g = t.next.groups[groupOf(t.next.platform, f.bdf)]
         const want: GroupOwner = { kind: 'restored', session: sess.name, token: token ?? '?' }

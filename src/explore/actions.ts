@@ -129,7 +129,14 @@ const iovasOf = (c: Ctx): (bigint | undefined)[] => [...c.scope.domains.iovas, .
 const N = (x: unknown) => x as number
 
 export const ENUMERATORS: Partial<Record<OpName, Enumerator>> = {
-  MEMFD_CREATE: (c) => (fdsOfKind(c, 'memfd').length >= c.scope.bounds.memfds ? [] : c.scope.domains.memfdPages.map((pages) => ({ op: 'MEMFD_CREATE', args: { pages } }))),
+  // with MFD_ALLOW_SEALING (luv's default) and without it (flags 0: born with F_SEAL_SEAL)
+  MEMFD_CREATE: (c) =>
+    fdsOfKind(c, 'memfd').length >= c.scope.bounds.memfds
+      ? []
+      : c.scope.domains.memfdPages.flatMap((pages): Op[] => [
+          { op: 'MEMFD_CREATE', args: { pages } },
+          { op: 'MEMFD_CREATE', args: { pages, allowSealing: false } },
+        ]),
   MEMFD_SEAL: (c) =>
     tuples([() => fdArg(c, 'memfd'), () => good(c.scope.domains.seals)]).map(([fd, seals]) => ({ op: 'MEMFD_SEAL', args: { fd: N(fd), seals: seals as Seal[] } })),
   MEMFD_TRUNCATE: (c) =>
@@ -207,6 +214,11 @@ export const ENUMERATORS: Partial<Record<OpName, Enumerator>> = {
   LIVEUPDATE_SESSION_RETRIEVE_FD: (c) =>
     tuples([() => fdArg(c, 'session'), () => good(c.scope.domains.tokens)]).map(([session, token]) => ({ op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session: N(session), token: token as bigint } })),
   LIVEUPDATE_SESSION_FINISH: (c) => fdArg(c, 'session').map(({ v: session }) => ({ op: 'LIVEUPDATE_SESSION_FINISH', args: { session } })),
+  // reserved must be 0 (luo_session_get_name: EINVAL otherwise); one odd value where the scope asks
+  LIVEUPDATE_SESSION_GET_NAME: (c) =>
+    fdArg(c, 'session').flatMap(({ v: session, odd }): Op[] =>
+      odd || !c.scope.domains.badFd ? [{ op: 'LIVEUPDATE_SESSION_GET_NAME', args: { session } }] : [{ op: 'LIVEUPDATE_SESSION_GET_NAME', args: { session } }, { op: 'LIVEUPDATE_SESSION_GET_NAME', args: { session, reserved: 1 } }],
+    ),
   CLOSE: (c) => [...c.all, ...(c.scope.domains.badFd ? [BAD_FD] : [])].map((fd) => ({ op: 'CLOSE', args: { fd } })),
   KEXEC: (c) => (c.s.boot >= c.scope.bounds.kexecs ? [] : [{ op: 'KEXEC', args: {} }]),
   DMA: (c) => {

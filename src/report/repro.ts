@@ -319,7 +319,7 @@ function stepC(s: CounterexampleStep, n: Names, series: SeriesUapi, luo: { fd: s
     case 'LIVEUPDATE_SESSION_GET_NAME': {
       const v = n.fresh('name', 'char', '[64]')
       const lines = [eq(`session_get_name(${n.fd(o.args.session)}, ${o.args.reserved ?? 0}, ${v}, sizeof(${v}))`)]
-      if (r.ok && typeof r.out === 'string') lines.push(`ASSERT_STREQ(${str(r.out)}, ${v});`)
+      if (r.ok && r.text !== undefined) lines.push(`ASSERT_STREQ(${str(r.text)}, ${v});`)
       return { lines, uses: ['get_name'] }
     }
     case 'CLOSE': {

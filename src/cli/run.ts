@@ -4,8 +4,9 @@
 // command before it spends time on the first nine (exit 2). Then each scenario runs on a fresh
 // executor; exit 0 when every expectation and property holds, 1 otherwise.
 
+import { resolveDesignStrict } from '../input/design.ts'
 import { parseArgs } from 'node:util'
-import { DEFAULT_PROFILE, DesignError, describeDesign, resolveDesign } from '../../models/design.ts'
+import { DEFAULT_PROFILE, DesignError, describeDesign } from '../../models/design.ts'
 import type { Design, DesignSpec, ProfileName } from '../../models/design.ts'
 import type { ImplChoice } from '../check/executor.types.ts'
 import { ScenarioError, loadScenario } from '../scenario/load.ts'
@@ -123,7 +124,7 @@ function parseRunFlags(argv: string[]): RunFlags | 'help' {
 export function parseDesignFlags(cmd: string, profile: string | undefined, sets: string[]): DesignSpec {
   const check = (flag: string, spec: DesignSpec) => {
     try {
-      resolveDesign(spec)
+      resolveDesignStrict(spec)
     } catch (e) {
       if (e instanceof DesignError) throw new UsageError(cmd, `${flag}: ${e.message}`)
       throw e
@@ -148,7 +149,7 @@ export function designFor(scenario: Scenario, cli: DesignSpec): { design: Design
   const spec = { profile, overrides: { ...scenario.designSpec.overrides, ...cli.overrides } }
   let design: Design
   try {
-    design = resolveDesign(spec)
+    design = resolveDesignStrict(spec)
   } catch (e) {
     if (e instanceof DesignError) throw new ScenarioError(scenario.source, 'design', e.message)
     throw e

@@ -1,6 +1,8 @@
 // A scenario file that cannot be run as written: bad JSON, a schema violation, an unknown op,
 // a bad design or platform, or a "$name" that is unbound when a step needs it. Exit code 2.
 
+import { safeText } from '../input/text.ts'
+
 export class ScenarioError extends Error {
   constructor(
     /** the file (or the name given to parseScenario) */
@@ -9,7 +11,8 @@ export class ScenarioError extends Error {
     readonly field: string,
     readonly detail: string,
   ) {
-    super(field ? `${source}: ${field}: ${detail}` : `${source}: ${detail}`)
+    // bounded and escaped: a message goes to a terminal and may quote the file
+    super(field ? `${safeText(source, 200)}: ${safeText(field, 120)}: ${safeText(detail, 1200)}` : `${safeText(source, 200)}: ${safeText(detail, 1200)}`)
     this.name = 'ScenarioError'
   }
 }

@@ -73,7 +73,7 @@ describe('luv campaign', () => {
     for (const [target, recorded] of [[bundle, true], [join(bundle, 'scenario.json'), false], [join(bundle, 'trace.itf.json'), true]] as const) {
       const rr = await luv(['replay', target, '--impl', 'model'])
       expect(rr.code, rr.out + rr.err).toBe(1)
-      expect(rr.out).toMatch(recorded ? /^REPRODUCED: dma-continuity at \[(\d+)\] \(recorded: dma-continuity at \[\1\]\)$/m : /^REPRODUCED: dma-continuity at \[\d+\]$/m)
+      expect(rr.out).toMatch(recorded ? /^REPRODUCED: dma-continuity at step (\d+) \(recorded: dma-continuity at step \1\)$/m : /^REPRODUCED: dma-continuity at step \d+$/m)
     }
     // the same trace on the talk's design (hitless replace) does not fail
     const fixed = await luv(['replay', bundle, '--impl', 'model', '--profile', 'lpc2025'])

@@ -155,8 +155,17 @@ function scenarioOf(json: unknown, source: string): Scenario {
 // ---- ITF: the #meta and every state checked, the ops validated as scenario steps ------------
 
 const intAtLeast = (min: number) => z.number().int().min(min).max(Number.MAX_SAFE_INTEGER)
-const metaSchema = z.looseObject({
+const metaSchema = z.strictObject({
+  // what luv writes, and the ITF fields Quint and Apalache write (ADR-015): anything else is
+  // an unknown key (a renamed `defect` must not silently replay on the clean kernel)
   format: z.literal('ITF', { error: 'expected "ITF"' }).optional(),
+  'format-description': z.string().optional(),
+  source: z.string().optional(),
+  status: z.string().optional(),
+  description: z.string().optional(),
+  timestamp: z.union([z.string(), z.number()]).optional(),
+  designLabel: z.string().optional(),
+  versions: z.record(z.string(), z.string()).optional(),
   property: z.enum(PROPERTY_NAMES as unknown as [string, ...string[]], { error: `expected a property name (${PROPERTY_NAMES.join(', ')})` }).optional(),
   divergenceIndex: intAtLeast(0).optional(),
   seed: z.number({ error: 'expected an integer seed' }).int({ error: 'expected an integer seed' }).min(-(2 ** 31)).max(2 ** 32 - 1).optional(),
@@ -227,6 +236,7 @@ function fromItf(json: unknown, source: string): { scenario: Scenario; recorded:
     if (e instanceof InputFileError) throw loc(e)
     throw e
   }
+  checkItfStates(doc.vars, doc.states, source)
   const many = tooManySteps(doc.states.length - 1)
   if (many) throw new InputError(`${safeText(source, 200)}: states: ${many}`)
   const rawDesign = isObj(json) && isObj(json['#meta']) ? json['#meta'].design : undefined
@@ -270,6 +280,86 @@ function fromItf(json: unknown, source: string): { scenario: Scenario; recorded:
   if (recorded.divergenceIndex !== undefined && recorded.divergenceIndex > scenario.steps.length)
     throw new InputError(`${safeText(source, 200)}: #meta.divergenceIndex: ${recorded.divergenceIndex} is past the trace's ${scenario.steps.length} steps`)
   return { scenario, recorded }
+}
+
+/** ITF's value grammar (ADR-015): what every state variable must be, whatever its meaning. */
+function itfValueProblem(v: unknown, depth = 0): string | undefined {
+  if (depth > 64) return 'nested too deeply'
+  if (typeof v === 'string' || typeof v === 'boolean') return undefined
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? undefined : 'a number that is not a safe integer (large integers are {"#bigint": "..."})'
+  if (v === null) return 'null is not an ITF value'
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) {
+      const p = itfValueProblem(x, depth + 1)
+      if (p) return `[${i}]: ${p}`
+    }
+    return undefined
+  }
+  const o = v as Record<string, unknown>
+  const keys = Object.keys(o)
+  const special = keys.filter((k) => k.startsWith('#'))
+  if (special.length > 0) {
+    if (keys.length !== 1) return `a ${special[0]} value has other keys`
+    const [k] = keys
+    const x = o[k]
+    switch (k) {
+      case '#bigint':
+        return typeof x === 'string' && /^-?[0-9]{1,80}$/.test(x) ? undefined : 'expected {"#bigint": "<decimal>"}'
+      case '#tup':
+      case '#set':
+        return Array.isArray(x) ? itfValueProblem(x, depth + 1) : `expected {"${k}": [...]}`
+      case '#map':
+        if (!Array.isArray(x) || !x.every((e) => Array.isArray(e) && e.length === 2)) return 'expected {"#map": [[key, value], ...]}'
+        return itfValueProblem(x, depth + 1)
+      case '#unserializable':
+        return typeof x === 'string' ? undefined : 'expected {"#unserializable": "..."}'
+      default:
+        return `unknown ITF value ${k}`
+    }
+  }
+  for (const k of keys) {
+    const p = itfValueProblem(o[k], depth + 1)
+    if (p) return `.${k}: ${p}`
+  }
+  return undefined
+}
+
+const RESULT_TAGS = ['Ok', 'Err', 'Fault', 'None']
+
+/** Each state has exactly the declared variables (and #meta), each an ITF value; results have their shape. */
+function checkItfStates(vars: string[], states: Record<string, unknown>[], source: string): void {
+  const bad = (at: string, what: string) => new InputError(`${safeText(source, 200)}: ${at}: ${what}`)
+  const declared = new Set(vars)
+  if (declared.size !== vars.length) throw bad('vars', 'a variable is declared twice')
+  for (const [i, st] of states.entries()) {
+    for (const k of Object.keys(st)) if (k !== '#meta' && !declared.has(k)) throw bad(`states[${i}].${safeText(k, 60)}`, 'not a variable declared in vars')
+    for (const v of vars) {
+      if (!Object.hasOwn(st, v)) throw bad(`states[${i}]`, `variable ${safeText(v, 60)} is missing (every state has every variable)`)
+      const p = itfValueProblem(st[v])
+      if (p) throw bad(`states[${i}].${safeText(v, 60)}`, safeText(p, 300))
+      if (v.endsWith('::result')) {
+        const r = st[v] as Record<string, unknown>
+        if (typeof r !== 'object' || r === null || Array.isArray(r) || !RESULT_TAGS.includes(r.tag as string) || !Object.hasOwn(r, 'value'))
+          throw bad(`states[${i}].${v}`, `expected {"tag": "Ok"|"Err"|"Fault"|"None", "value": ...}; got ${excerpt(r)}`)
+        if (r.tag === 'Err' && !ERRNO_NAMES.includes(r.value as Errno)) throw bad(`states[${i}].${v}.value`, `expected an errno name; got ${excerpt(r.value)}`)
+        if (r.tag === 'Ok' && !(isObj(r.value) && (r.value.tag === 'None' || (r.value.tag === 'Some' && Object.hasOwn(r.value, 'value')))))
+          throw bad(`states[${i}].${v}.value`, `expected an Option ({"tag": "Some"|"None", "value": ...}); got ${excerpt(r.value)}`)
+        if (r.tag === 'Ok' && isObj(r.value) && r.value.tag === 'Some') {
+          const x = r.value.value
+          if (!(typeof x === 'number' && Number.isSafeInteger(x) && x >= 0) && !(isObj(x) && typeof x['#bigint'] === 'string' && /^[0-9]{1,20}$/.test(x['#bigint'])))
+            throw bad(`states[${i}].${v}.value.value`, `expected a non-negative integer or {"#bigint": "<decimal>"}; got ${excerpt(x)}`)
+        }
+      }
+    }
+    const m = st['#meta']
+    if (m !== undefined) {
+      if (!isObj(m)) throw bad(`states[${i}].#meta`, `expected an object; got ${excerpt(m)}`)
+      for (const k of Object.keys(m))
+        if (!['index', 'divergence', 'violation', 'otherViolations'].includes(k)) throw bad(`states[${i}].#meta.${safeText(k, 60)}`, 'unknown key')
+      if (m.index !== undefined && m.index !== i) throw bad(`states[${i}].#meta.index`, `${excerpt(m.index)}, expected ${i}`)
+      if (m.divergence !== undefined && m.divergence !== true) throw bad(`states[${i}].#meta.divergence`, `expected true; got ${excerpt(m.divergence)}`)
+    }
+  }
 }
 
 function resolveDesignKey(source: string, key: string): void {

@@ -95,7 +95,10 @@ export interface CampaignFlags {
 export function parseDuration(text: string, flag = '--time'): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim())
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : NaN
-  if (!Number.isFinite(ms) || ms <= 0) throw new InputError(`${flag} ${text}: expected a positive duration like 60s, 5m, 1h or 500ms`)
+  if (!Number.isFinite(ms) || ms <= 0) throw new InputError(`${flag} ${safeText(text, 40)}: expected a positive duration like 60s, 5m, 1h or 500ms`)
+  // a budget that rounds to nothing would check nothing and say pass
+  if (Math.round(ms) < 1) throw new InputError(`${flag} ${safeText(text, 40)}: rounds to 0 ms: give at least 1ms`)
+  if (ms > 366 * 86_400_000) throw new InputError(`${flag} ${safeText(text, 40)}: more than a year`)
   return Math.round(ms)
 }
 

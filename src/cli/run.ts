@@ -16,6 +16,7 @@ import { colorEnabled, paint, renderRun, summaryLine } from '../scenario/print.t
 import { loadCreateExecutor } from './deps.ts'
 import type { CliDeps, CreateExecutor } from './deps.ts'
 import { expandPaths } from './files.ts'
+import { safeText } from '../input/text.ts'
 import { EXIT, UsageError, parseArgsMessage } from './usage.ts'
 
 export const RUN_USAGE = `usage: luv run FILE|DIR... [--impl model|kernel|both] [--profile P] [--set AXIS=OPTION]...
@@ -160,6 +161,8 @@ export function designFor(scenario: Scenario, cli: DesignSpec): { design: Design
 /** Load every file; print each problem as one line; undefined when any file is bad. */
 export function loadAll(cmd: string, paths: string[], deps: CliDeps): Scenario[] | undefined {
   const files = expandPaths(cmd, paths)
+  // nothing to run is not a pass: a folder without *.json files is bad input
+  if (files.length === 0) throw new UsageError(cmd, `no scenario files (*.json) in ${paths.map((p) => safeText(p, 200)).join(', ')}`)
   const scenarios: Scenario[] = []
   let bad = 0
   for (const f of files) {

@@ -85,17 +85,24 @@ export function decodeUtf8(bytes: Uint8Array, file: string): string {
   try {
     return DECODER.decode(bytes)
   } catch {
-    // find the first bad byte for the message
-    let off = 0
-    for (; off < bytes.length; off++) {
-      try {
-        new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, off + 1), { stream: true })
-      } catch {
-        break
-      }
-    }
+    const off = firstBadUtf8(bytes)
     throw new InputFileError(file, '', `invalid UTF-8 at byte ${off} (luv reads UTF-8 JSON)`)
   }
+}
+
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
+function firstBadUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]
+    const [n, lo, hi] = c < 0x80 ? [0, 0, 0] : c >= 0xc2 && c <= 0xdf ? [1, 0x80, 0xbf] : c === 0xe0 ? [2, 0xa0, 0xbf] : c === 0xed ? [2, 0x80, 0x9f] : c >= 0xe1 && c <= 0xef ? [2, 0x80, 0xbf] : c === 0xf0 ? [3, 0x90, 0xbf] : c >= 0xf1 && c <= 0xf3 ? [3, 0x80, 0xbf] : c === 0xf4 ? [3, 0x80, 0x8f] : [-1, 0, 0]
+    if (n < 0) return i
+    for (let k = 1; k <= n; k++) {
+      const x = b[i + k]
+      if (x === undefined || x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i
+    }
+    i += n + 1
+  }
+  return b.length
 }
 
 /** JSON.parse, with a duplicate key (last wins in JSON.parse: a reader sees one, luv runs the other) an error. */

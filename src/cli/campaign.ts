@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util'
 import { InputError } from '../campaign/errors.ts'
 import { checkOutWritable } from '../campaign/options.ts'
+import { DEFECTS } from '../kernel/defects/index.ts'
 import type { CampaignFlags, CampaignOptions } from '../campaign/options.ts'
 import { countLine, counts, joinPath, propertyCell, type CampaignSummary } from '../campaign/summary.ts'
 import type { PropertyName } from '../check/executor.types.ts'
@@ -155,6 +156,13 @@ export function resultLines(s: CampaignSummary, cxs: Map<string, Counterexample>
     // node bin/luv.mjs, not npx: `npx luv` outside this clone runs another package of that name
     L.push({ text: `  bundle ${joinPath(s.out, f.bundle)}/   replay: node bin/luv.mjs ${f.replay.bundle.replace(/^luv /, '')}`, tone: 'dim' })
   }
+  // the defect's catalogued property and the one the campaign reports: the difference explained
+  const catalogued = s.defect !== undefined ? DEFECTS.find((d) => d.name === s.defect)?.property : undefined
+  if (catalogued !== undefined && s.failures.length > 0 && !s.failures.some((f) => f.property === catalogued))
+    L.push({
+      text: `note: defect ${s.defect} is catalogued (luv defects) as breaking ${catalogued}; this campaign reports ${[...new Set(s.failures.map((f) => f.property))].join(', ')}: a property that fails first stops the run${s.failures.some((f) => f.property === 'conformance') ? ' (conformance compares every step with the model, so it sees the defect as soon as any result or observation differs)' : ''}`,
+      tone: 'dim',
+    })
   for (const e of s.errors) L.push({ text: `harness error in block ${e.block} (seed ${e.seed}): ${e.message.split('\n')[0]}`, tone: 'fail' })
   L.push({ text: '', tone: 'plain' })
   const width = Math.max(...Object.keys(s.properties).map((p) => p.length))

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { InputError } from '../campaign/errors.ts'
 import { safeText } from '../input/text.ts'
 import { DEFECTS } from '../kernel/defects/index.ts'
+import { describeDesign } from '../../models/design.ts'
 import { colorEnabled, paint, renderRun, summaryLine, type TraceLine } from '../scenario/print.ts'
 import { loadCreateExecutor, type CliDeps, type CreateExecutor } from './deps.ts'
 import { designFor, parseDesignFlags } from './run.ts'
@@ -161,7 +162,9 @@ async function seedReplay(v: Record<string, string | string[] | undefined>, deps
   if (defect !== undefined && impl === 'model') throw new UsageError('replay', '--defect seeds the kernel implementation; it needs --impl kernel or --impl both')
   checkExecutor(platforms[0], design, impl, defect)
   const color = colorEnabled(deps.stdout, deps.env)
-  deps.stdout.write(`luv replay: seed ${seed}, path ${path.length > 60 ? path.slice(0, 57) + '...' : path}, design ${profile}, platform ${platformName}, impl ${impl}, properties ${properties.join(',')}\n`)
+  deps.stdout.write(
+    `luv replay: seed ${seed}, path ${path.length > 60 ? path.slice(0, 57) + '...' : path}, design ${describeDesign(design, profile)}, platform ${safeText(platformName, 200)}, impl ${impl}, defect ${defect ?? 'none'}, properties ${properties.join(',')}\n`,
+  )
   const r = replaySeed({ seed, path, platforms, design, profile, impl, ...(defect !== undefined && { defect }), properties })
   const lines: TraceLine[] = []
   if (r.result.error !== undefined) {
@@ -179,7 +182,8 @@ async function seedReplay(v: Record<string, string | string[] | undefined>, deps
   lines.push({ text: `${r.cx.property}: shrunk to ${r.cx.steps.length} steps`, tone: 'head' }, ...counterexampleTrace(r.cx))
   if (r.pathDiffers)
     lines.push({ text: `note: this shrank along a different path than the one given: the generators changed since; the bundle's scenario.json replays the original trace`, tone: 'dim' })
-  lines.push({ text: `REPRODUCED: ${r.cx.property} at step ${r.cx.divergenceIndex}`, tone: 'fail' }, summaryLine(0, 1))
+  // 0-based, as scenario files number steps: the failing step is the trace's last
+  lines.push({ text: `REPRODUCED: ${r.cx.property} at step ${r.cx.steps.length - 1}`, tone: 'fail' }, summaryLine(0, 1))
   deps.stdout.write(paint(lines, color))
   return EXIT.failed
 }

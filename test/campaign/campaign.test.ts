@@ -65,8 +65,11 @@ describe('luv campaign', () => {
     const xml = readFileSync(join(out, 'junit.xml'), 'utf8')
     expect(xml).toMatch(new RegExp(`<failure message="[^"]*\\(bundle ${bundle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)" type="dma-continuity">`))
     expect(xml).toContain(f.title.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'))
-    // the printed trace marks the diverging step
-    expect(r.out).toMatch(/^! \[\d+\] KEXEC\(\) = 0$/m)
+    // the printed trace marks the diverging step, numbered as scenario.json's steps (0-based)
+    const marked = Number(/^! \[(\d+)\] KEXEC\(\) = 0$/m.exec(r.out)?.[1])
+    const steps = JSON.parse(readFileSync(join(bundle, 'scenario.json'), 'utf8')).steps
+    expect(steps[marked].op).toBe('KEXEC')
+    expect(marked).toBe(steps.length - 1)
 
     // data replay: the bundle, its scenario.json, its trace (no fast-check)
     // (a bare scenario.json records no property: nothing to compare with)
@@ -84,7 +87,7 @@ describe('luv campaign', () => {
     const argv = f.replay.fastCheck.split(' ').slice(1)
     const fc = await luv(argv)
     expect(fc.code, fc.out + fc.err).toBe(1)
-    expect(fc.out).toMatch(/^REPRODUCED: dma-continuity at step \d+$/m)
+    expect(fc.out).toMatch(new RegExp(`^REPRODUCED: dma-continuity at step ${marked}$`, 'm'))
     expect(fc.out).not.toContain('different path')
   })
 

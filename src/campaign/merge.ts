@@ -141,6 +141,15 @@ export function loadShard(dir: string): Shard {
   const sum = (f: (b: BlockEntry) => number) => s.blocks.list.reduce((n, b) => n + f(b), 0)
   if (sum((b) => b.runs) !== s.runs) throw at('runs', `${s.runs} is not the sum of blocks.list's runs (${sum((b) => b.runs)})`)
   if (sum((b) => b.steps) !== s.steps) throw at('steps', `${s.steps} is not the sum of blocks.list's steps (${sum((b) => b.steps)})`)
+  // the summary agrees with itself: its property set covers every block and failure
+  const props = new Set(Object.keys(s.properties))
+  if (props.size === 0) throw at('properties', 'empty: a campaign checks at least one property')
+  for (const [i, b] of s.blocks.list.entries())
+    for (const p of [...b.properties, ...(b.failed !== undefined ? [b.failed] : [])])
+      if (!props.has(p)) throw at(`blocks.list[${i}]`, `${p} is not among the campaign's properties`)
+  for (const [i, f] of s.failures.entries())
+    if (!props.has(f.property) || s.properties[f.property]!.verdict !== 'fail' || !s.properties[f.property]!.bundles.includes(f.bundle))
+      throw at(`failures[${i}]`, `${f.property} (bundle ${f.bundle}) is not a failed property of properties`)
   const names = new Set<string>()
   for (const [i, f] of s.failures.entries()) {
     if (names.has(f.bundle)) throw at(`failures[${i}].bundle`, `bundle ${f.bundle} is listed twice`)

@@ -12,7 +12,8 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
 const seedText = (s: number) => `${s} (0x${(s >>> 0).toString(16)})`
 
 export function verdictWord(s: CampaignSummary): string {
-  return s.verdict === 'pass' ? 'PASS' : 'FAIL'
+  // issue 10: a campaign that checked nothing is not a pass
+  return s.verdict === 'pass' ? (s.runs === 0 ? 'NOTHING CHECKED' : 'PASS') : 'FAIL'
 }
 
 function platformText(s: CampaignSummary): string {

@@ -53,6 +53,8 @@ describe('an interrupted campaign that has found a violation fails and writes it
   it('SIGTERM twice while shrinking: exit 1, a bundle from the shrink so far that says so, and it replays', async () => {
     const r = await signalled(['--runs', '25', '--profile', 'rfc-v2'], found, ['SIGTERM', 'SIGTERM'])
     expect(r.code, r.stdout + r.stderr).toBe(1)
+    // counted as failed while it was still shrinking (the signal came after that line)
+    expect(r.stderr).toMatch(/\] 1 failed, /)
     const s = summaryOf(r.out)
     expect(s.verdict).toBe('fail')
     expect(s.interrupted).toBe(true)
@@ -84,5 +86,6 @@ describe('an interrupted campaign that has found a violation fails and writes it
     expect(r.code, r.stdout + r.stderr).toBe(2)
     expect(r.stdout).toMatch(/^NOTHING CHECKED: no block finished \(interrupted\): this is not a pass/m)
     expect(r.stdout).not.toMatch(/^PASS/m)
+    expect(readFileSync(join(r.out, 'summary.md'), 'utf8')).toMatch(/^# luv campaign .*: NOTHING CHECKED \(interrupted\)$/m)
   })
 })

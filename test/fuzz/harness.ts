@@ -196,6 +196,8 @@ export async function runLuv(argv: string[]): Promise<Outcome> {
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f\u009b]/
 
 export const MAX_MESSAGE = 3000
+/** the slowest an input may be (a valid mutated platform runs one campaign run) */
+export const HANG_MS = 20_000
 
 /** The contract; returns what is wrong, or undefined. */
 export function violation(o: Outcome, opts: { names: string; outDir?: string; located?: boolean }): string | undefined {
@@ -301,6 +303,8 @@ export async function fuzzKind(kind: Kind, seeds: Seeds, o: { numRuns: number; s
         stats.maxMessage = Math.max(stats.maxMessage, r.err.length)
         if (stats.samples.length < 6) stats.samples.push(r.err.trimEnd().split('\n')[0].slice(0, 240))
       }
+      // in-process, a hang cannot be cut off; an input this slow is reported as one
+      if (r.ms > HANG_MS) throw new Error(`${kind}: ${r.ms.toFixed(0)} ms for one input (a hang?)\nargv: ${c.argv.join(' ')}`)
       const located = m.kind !== 'special'
       const v = violation(r, { names: c.names, ...(c.outDir && { outDir: c.outDir }), located })
       if (v) throw new Error(`${kind}: ${v}\nargv: ${c.argv.join(' ')}\nexit ${r.code}\nstderr: ${r.err.slice(0, 1500)}\nstdout: ${r.out.slice(0, 500)}`)

@@ -30,12 +30,16 @@ junit.xml, one bundle per distinct failure).
   --platform P      default, small, tiny, large, mixed (each run draws default, small or
                     tiny), or a JSON file holding a platform object
   --properties L    comma-separated properties to check (default: all)
-  --workers N       worker threads (default: one per core)
+  --workers N       worker threads (default: one per core; capped at the cores and the blocks)
   --shard I/N       run only the blocks k with k mod N = I-1
   --defect NAME     seed a defect into the kernel implementation
   --impl I          model, kernel or both (default both: conformance checked too)
-  --out DIR         report folder (default reports/<profile>-seed-<seed>[-shard-I-of-N])
-Exit status: 0 every checked property holds, 1 one failed, 2 bad usage or bad input.`
+  --out DIR         report folder (default reports/<profile>-seed-<seed>[-shard-I-of-N]);
+                    checked writable before the campaign starts
+SIGINT/SIGTERM stop it and still write the report; a failure found but not yet shrunk is
+reported with the smallest failing trace found so far (a second signal: at once).
+Exit status: 0 every checked property holds, 1 one failed (a bundle per failure), 2 bad usage,
+bad input, or nothing checked (no block finished).`
 
 export function parseCampaignArgs(argv: string[]): Record<string, string | string[] | boolean | undefined> {
   try {

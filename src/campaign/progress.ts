@@ -63,7 +63,7 @@ export function plainProgress(stream: ProgressStream, everyMs = 5000): ProgressD
 /** A bar by runs (--runs) or by time (--time), with the live figures beside it. */
 /** The bar's line: failures and elapsed time leftmost (cli-progress cuts the line at the
  *  terminal's width), the bar sized so that at 80 columns runs and steps/s fit too. */
-export const TTY_FORMAT = '{failures} failed | {duration_formatted} | {bar} {percentage}% | {runs} runs | {sps} steps/s | KEXEC+DMA {kd}% | recovery {fr}%'
+export const TTY_FORMAT = '{failures} failed | {elapsed} | {bar} {percentage}% | {runs} runs | {sps} steps/s | KEXEC+DMA {kd}% | recovery {fr}%'
 
 export function ttyProgress(stream: NodeJS.WritableStream): ProgressDisplay {
   const columns = (stream as Partial<NodeJS.WriteStream>).columns ?? 80
@@ -83,7 +83,8 @@ export function ttyProgress(stream: NodeJS.WritableStream): ProgressDisplay {
   return {
     update: (p) => {
       const f = progressFields(p)
-      const payload = { runs: num(p.runs), sps: num(f.sps), kd: f.kd, fr: f.fr, failures: p.failures }
+      // the campaign's elapsed time (cli-progress's own duration starts with the bar, later)
+      const payload = { runs: num(p.runs), sps: num(f.sps), kd: f.kd, fr: f.fr, failures: p.failures, elapsed: clock(f.elapsed) }
       if (!started) {
         byRuns = p.runsTotal !== undefined
         bar.start(byRuns ? Math.max(1, p.runsTotal!) : Math.max(1, p.timeMs ?? 1), 0, payload)
@@ -95,6 +96,14 @@ export function ttyProgress(stream: NodeJS.WritableStream): ProgressDisplay {
       if (started) bar.stop()
     },
   }
+}
+
+/** `42s`, `5m07s`, `1h02m`. */
+export function clock(seconds: number): string {
+  const s = Math.floor(seconds)
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`
 }
 
 /** The terminal's bar when the stream is a terminal, plain lines otherwise. */

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { cleanStaleTemps, writeFileAtomic } from '../../src/campaign/atomic.ts'
-import { TTY_FORMAT, progressLine } from '../../src/campaign/progress.ts'
+import { TTY_FORMAT, progressLine, ttyProgress } from '../../src/campaign/progress.ts'
 import { counterexampleRecords } from '../../src/campaign/trace.ts'
 import { LIMITS } from '../../src/input/limits.ts'
 import { writeBundle } from '../../src/report/bundle.ts'
@@ -328,13 +328,26 @@ describe('newcomers', () => {
     const line = progressLine({ startedAt: 0, runs: 123_456, steps: 98_765_432, kexecWithPreservedDma: 1, fullRecovery: 1, failures: 2, blocksDone: 4938, blocksTotal: 10_000 }, 3_600_000)
     expect(line.slice(0, 80)).toMatch(/^\[3600\.0s\] 2 failed, /)
     expect(TTY_FORMAT.indexOf('{failures} failed')).toBe(0)
-    expect(TTY_FORMAT.indexOf('{duration_formatted}')).toBeLessThan(40)
+  })
+
+  it('the terminal bar, cut at 80 columns, still shows the failures and the campaign elapsed time', async () => {
+    let buf = ''
+    const stream = { isTTY: true, columns: 80, cursorTo: () => true, clearLine: () => true, moveCursor: () => true, write: (s: string) => ((buf += s), true), on: () => stream, removeListener: () => stream }
+    const d = ttyProgress(stream as unknown as NodeJS.WriteStream)
+    d.update({ startedAt: Date.now() - 65_000, runs: 123_456, steps: 9_876_543, kexecWithPreservedDma: 10, fullRecovery: 5, failures: 2, blocksDone: 3, runsTotal: 1_000_000 })
+    d.stop()
+    // the last frame as the terminal shows it: autowrap is off, so it is cut at the width
+    // eslint-disable-next-line no-control-regex
+    const frames = buf.split('\u001b[1G').map((f) => f.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[78]/g, '')).filter(Boolean)
+    const shown = frames[0].slice(0, 80)
+    expect(shown).toMatch(/^2 failed \| 1m0[56]s \| /)
+    expect(shown).toContain('123,456 runs')
   })
 
   it('the README runs luv from the clone, never through npx (a registry package has that name)', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
     expect(readme).not.toMatch(/^\s*npx luv\b/m)
-    expect(readme).toMatch(/a different, unrelated package named `luv`/)
+    expect(readme).toMatch(/a different,\s+unrelated package named `luv`/)
     expect(readme).toMatch(/node bin\/luv\.mjs/)
     expect(readme).toMatch(/npm exec --no -- luv/)
   })

@@ -27,6 +27,11 @@ export function poolRunner(workers: number): BlockRunner {
       port1.on('message', onProgress)
       try {
         return (await pool.run({ ...task, port: port2 }, { transferList: [port2], signal })) as BlockResult
+      } catch (e) {
+        // an aborted block: let the messages its worker posted before it was terminated (a
+        // failing run it found) arrive before the scheduler decides what the block left
+        await new Promise((r) => setTimeout(r, 20))
+        throw e
       } finally {
         port1.close()
       }

@@ -121,11 +121,18 @@ export async function campaignCommand(argv: string[], deps: CliDeps): Promise<nu
   }
   const cxs = new Map([...result.bundles].flatMap(([h, b]) => ('cx' in b ? [[h, b.cx] as [string, Counterexample]] : [])))
   let writeError: string | undefined
+  // a signal while the report is written must not kill the process half-way: it is short
+  const whileWriting = (sig: NodeJS.Signals) => deps.stderr.write(`\nluv campaign: ${sig}: writing the report first\n`)
+  process.on('SIGINT', whileWriting)
+  process.on('SIGTERM', whileWriting)
   try {
     await writeReport(result.summary, result.bundles)
   } catch (e) {
     // the traces are still printed below: a found failure is not lost with the report
     writeError = `cannot write the report to ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? ''} ${(e as Error).message}`.trim()
+  } finally {
+    process.off('SIGINT', whileWriting)
+    process.off('SIGTERM', whileWriting)
   }
   deps.stdout.write(paint(resultLines(result.summary, cxs), color))
   if (writeError) deps.stderr.write(`luv campaign: ${writeError}\n`)

@@ -4,7 +4,7 @@
 // the window the signals land in.
 
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -20,8 +20,9 @@ interface Child {
 }
 
 /** Start a campaign, wait until `ready(stderr)`, send `signals` (100 ms apart), wait for the exit. */
-async function signalled(argv: string[], ready: (stderr: string, stdout: string) => boolean, signals: NodeJS.Signals[]): Promise<Child> {
+async function signalled(argv: string[], ready: (stderr: string, stdout: string) => boolean, signals: NodeJS.Signals[], prepare?: (out: string) => void): Promise<Child> {
   const out = join(tmp('luv-interrupt-'), 'report')
+  prepare?.(out)
   const child = spawn(process.execPath, [LUV, 'campaign', '--impl', 'model', '--workers', '1', ...argv, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
@@ -74,11 +75,14 @@ describe('an interrupted campaign that has found a violation fails and writes it
     expect(rep.out).toMatch(/^REPRODUCED: dma-continuity at step \d+/m)
   })
 
-  it('SIGINT once while shrinking: exit 1 and a bundle (finished or cut short after the grace period)', async () => {
-    const r = await signalled(['--runs', '25', '--profile', 'rfc-v2'], found, ['SIGINT'])
+  it('SIGINT once while shrinking, and the summary cannot be written: exit 1, the bundle and the trace are still there', async () => {
+    const r = await signalled(['--runs', '25', '--profile', 'rfc-v2'], found, ['SIGINT'], (out) => mkdirSync(join(out, 'summary.md', 'x'), { recursive: true }))
     expect(r.code, r.stdout + r.stderr).toBe(1)
+    // bundles are written before the summary: the failure is on disk, and on the terminal
     expect(bundlesIn(r.out)).toHaveLength(1)
-    expect(summaryOf(r.out).properties['dma-continuity'].verdict).toBe('fail')
+    expect(r.stderr).toMatch(/^luv campaign: cannot write the report to /m)
+    expect(r.stdout).toMatch(/^! \[\d+\] KEXEC\(\) = 0$/m)
+    expect(r.stdout).toMatch(/^FAIL: 1 of \d+ properties failed/m)
   })
 
   it('interrupted before any block ends, nothing found: says nothing was checked, exit 2 (not a pass)', async () => {

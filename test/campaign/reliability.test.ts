@@ -359,3 +359,15 @@ describe('newcomers', () => {
     expect(r.code).toBe(0)
   })
 })
+
+describe('a write error', () => {
+  it('a report that cannot be written is said on stderr, after the verdict, and is not exit 0', async () => {
+    const out = join(dir, 'unwritable-report')
+    // summary.md is a non-empty folder: the probe passes, the rename over it fails
+    mkdirSync(join(out, 'summary.md', 'x'), { recursive: true })
+    const r = await luv(['campaign', '--runs', '25', '--impl', 'model', '--properties', 'isolation', '--out', out], { env: { LUV_CAMPAIGN_INLINE: '1' } })
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/^luv campaign: cannot write the report to .*unwritable-report: E[A-Z]+/m)
+    expect(r.out).toMatch(/^PASS: all 1 properties hold/m)
+  })
+})

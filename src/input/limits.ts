@@ -4,6 +4,7 @@
 // linear in its length at a fixed state size (bench: 10,000 steps in ~2 s).
 
 import type { Platform } from '../../models/platform.ts'
+import { excerpt, hasUnsafe } from './text.ts'
 
 export const LIMITS = {
   /** steps in a scenario file or an ITF trace */
@@ -32,6 +33,10 @@ export function platformOverLimit(p: Platform): [string, string] | undefined {
     return ['tablePages', `${p.tablePages}: more than luv's limit of ${LIMITS.tablePages} pages (4 GiB)`]
   for (const [i, d] of p.devices.entries())
     if (d.pasids !== undefined && d.pasids > LIMITS.pasids) return [`devices[${i}].pasids`, `${d.pasids}: more than ${LIMITS.pasids} (PASIDs are 20 bits)`]
+  // names end up in traces, reports and mails: identifiers, not terminal escapes
+  for (const [i, u] of p.units.entries()) if (hasUnsafe(u.name) || u.name.length > 64) return [`units[${i}].name`, `${excerpt(u.name)}: a unit name is at most 64 printable characters`]
+  for (const [i, d] of p.devices.entries())
+    if (d.group !== undefined && (hasUnsafe(d.group) || d.group.length > 64)) return [`devices[${i}].group`, `${excerpt(d.group)}: a group name is at most 64 printable characters`]
   return undefined
 }
 

@@ -272,6 +272,14 @@ describe('input discipline', () => {
     expect(r.err).toMatch(/bad-bdf-platform\.json: devices\[0\]\.bdf: expected a PCI address "DDDD:BB:DD\.F" in lower-case hex, e\.g\. "0000:01:00\.0"; got "zz"/)
   })
 
+  it('a unit name with a terminal escape is refused (names reach reports and mails)', async () => {
+    const p = join(dir, 'esc-platform.json')
+    writeFileSync(p, JSON.stringify({ memoryPages: 16, units: [{ name: 'dmar\u001b[2J', dids: 8 }], devices: [] }))
+    const r = await luv(['campaign', '--platform', p, '--runs', '1'])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/esc-platform\.json: units\[0\]\.name: "dmar\\u001b\[2J": a unit name is at most 64 printable characters/)
+  })
+
   it('a huge value is echoed as a bounded excerpt', async () => {
     const doc = base()
     doc.steps[0].op = 'X'.repeat(200_000)

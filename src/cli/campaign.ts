@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { InputError } from '../campaign/errors.ts'
 import { checkOutWritable } from '../campaign/options.ts'
 import { DEFECTS } from '../kernel/defects/index.ts'
+import { safeText } from '../input/text.ts'
 import type { CampaignFlags, CampaignOptions } from '../campaign/options.ts'
 import { countLine, counts, joinPath, propertyCell, type CampaignSummary } from '../campaign/summary.ts'
 import type { PropertyName } from '../check/executor.types.ts'
@@ -135,7 +136,7 @@ export async function campaignCommand(argv: string[], deps: CliDeps): Promise<nu
     process.off('SIGTERM', whileWriting)
   }
   deps.stdout.write(paint(resultLines(result.summary, cxs), color))
-  if (writeError) deps.stderr.write(`luv campaign: ${writeError}\n`)
+  if (writeError) deps.stderr.write(`luv campaign: ${safeText(writeError, 2000)}\n`)
   return campaignExit(result.summary, writeError !== undefined)
 }
 

@@ -73,8 +73,11 @@ export async function main(argv: string[], deps: Partial<CliDeps> = {}): Promise
     full.stdout.write(command.usage + '\n')
     return EXIT.ok
   }
+  // a command's own messages quote its arguments: control characters are escaped on stderr
+  // (campaign draws its progress bar there on a terminal, and escapes its own messages)
+  const guarded: CliDeps = cmd === 'campaign' ? full : { ...full, stderr: { write: (t: string) => full.stderr.write(t.split('\n').map((l) => safeText(l)).join('\n')), isTTY: full.stderr.isTTY } }
   try {
-    return await command.handler(rest, full)
+    return await command.handler(rest, guarded)
   } catch (e) {
     // one line, bounded, control characters escaped: messages quote the user's input
     if (e instanceof UsageError) full.stderr.write(`luv ${e.cmd}: ${safeText(e.message, 2000)}\n`)

@@ -37,3 +37,6 @@ export function excerpt(v: unknown, max = 60): string {
   if (s.length > 4 * max) s = s.slice(0, 4 * max)
   return safeText(s, max)
 }
+
+/** A path as messages show it: as it is, or quoted (and escaped) when blank or holding spaces. */
+export const showPath = (p: string): string => (p !== '' && /^[^\s"]+$/.test(p) ? safeText(p, 200) : excerpt(p, 200))

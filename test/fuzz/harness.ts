@@ -208,7 +208,7 @@ export function violation(o: Outcome, opts: { names: string; outDir?: string; lo
   if (o.code !== 2) return undefined
   if (o.err.length === 0) return 'exit 2 without a message'
   if (o.err.length > MAX_MESSAGE) return `a ${o.err.length}-character message (bounded at ${MAX_MESSAGE})`
-  for (const line of o.err.trimEnd().split('\n')) if (!/^luv [a-z-]+: \S/.test(line)) return `a message line not of the form 'luv CMD: ...': ${line.slice(0, 200)}`
+  for (const line of o.err.trimEnd().split('\n')) if (!/^luv( [a-z-]+)?: \S/.test(line)) return `a message line not of the form 'luv CMD: ...': ${line.slice(0, 200)}`
   if (!o.err.includes(opts.names)) return `the message does not name ${opts.names}`
   if (opts.located && !new RegExp(`${escapeRe(opts.names)}[^:\\n]*: \\S`).test(o.err)) return 'the message does not say where or what'
   if (opts.outDir && existsSync(opts.outDir) && readdirSync(opts.outDir).length > 0) return `something was written to ${opts.outDir}`

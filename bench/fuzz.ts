@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { KINDS, fuzzKind, type KindStats } from '../test/fuzz/harness.ts'
+import { KINDS, fuzzArgv, fuzzKind, type KindStats } from '../test/fuzz/harness.ts'
 import { makeSeeds } from '../test/fuzz/seeds.ts'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '1000' }, seed: { type: 'string' }, kinds: { type: 'string' } } })
@@ -32,8 +32,18 @@ for (const [i, kind] of kinds.entries()) {
   }
   rmSync(join(root, `${kind}-`), { recursive: true, force: true })
 }
-const total = all.reduce((n, s) => n + s.inputs, 0)
-const exit2 = all.reduce((n, s) => n + (s.exits[2] ?? 0), 0)
+let argv = { inputs: 0, exits: {} as Record<string, number>, maxMessage: 0 }
+if (!values.kinds || values.kinds.split(',').includes('argv')) {
+  try {
+    argv = await fuzzArgv({ numRuns: runs, seed })
+    console.log(`  ${'argv'.padEnd(8)} ${String(argv.inputs).padStart(6)} inputs  ${Object.entries(argv.exits).map(([c, n]) => `exit ${c}: ${n}`).join(', ')}  longest message ${argv.maxMessage} chars`)
+  } catch (e) {
+    failed = true
+    console.log(`  argv: CONTRACT BROKEN\n${(e as Error).message}`)
+  }
+}
+const total = all.reduce((n, s) => n + s.inputs, 0) + argv.inputs
+const exit2 = all.reduce((n, s) => n + (s.exits[2] ?? 0), 0) + (argv.exits[2] ?? 0)
 console.log(`total: ${total} inputs in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${exit2} refused with exit 2, ${total - exit2} accepted (still valid after the mutation), 0 contract breaches${failed ? ' in the kinds that finished (one breach above)' : ''}`)
 rmSync(root, { recursive: true, force: true })
 process.exitCode = failed ? 1 : 0

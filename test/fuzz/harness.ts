@@ -313,3 +313,29 @@ export async function fuzzKind(kind: Kind, seeds: Seeds, o: { numRuns: number; s
   )
   return stats
 }
+
+// ---- hostile command lines --------------------------------------------------------------
+
+const argToken = fc.oneof(
+  fc.constantFrom('--profile', '--set', '--impl', '--defect', '--seed', '--path', '--platform', '--properties', '--out', '--quiet', '-q', '--help', '--', '-', '--json'),
+  fc.constantFrom('toString', '__proto__', 'constructor=x', '__proto__=x', 'ownership=', '=x', 'both', 'model', '\u001b[2J', 'x'.repeat(5000), '', ' ', '-1', '99999999999999999999', '0x', '1:2:x', '/dev/zero', '/nonexistent/x.json'),
+  fc.string({ maxLength: 12 }),
+)
+/** Commands that never start a long job whatever their arguments (campaign is fuzzed through its files). */
+const ARGV_COMMANDS = ['run', 'replay', 'merge', 'lint-scenarios', 'defects', 'help', 'toString', '--version'] as const
+
+export async function fuzzArgv(o: { numRuns: number; seed?: number }): Promise<{ inputs: number; exits: Record<string, number>; maxMessage: number }> {
+  const stats = { inputs: 0, exits: {} as Record<string, number>, maxMessage: 0 }
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...ARGV_COMMANDS), fc.array(argToken, { maxLength: 6 }), async (cmd, args) => {
+      const r = await runLuv([cmd, ...args])
+      stats.inputs++
+      stats.exits[r.code] = (stats.exits[r.code] ?? 0) + 1
+      if (r.code === 2) stats.maxMessage = Math.max(stats.maxMessage, r.err.length)
+      const v = violation(r, { names: '' })
+      if (v) throw new Error(`${v}\nargv: ${JSON.stringify([cmd, ...args])}\nstderr: ${r.err.slice(0, 800)}`)
+    }),
+    { numRuns: o.numRuns, ...(o.seed !== undefined && { seed: o.seed }), endOnFailure: true },
+  )
+  return stats
+}

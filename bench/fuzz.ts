@@ -28,7 +28,7 @@ for (const [i, kind] of kinds.entries()) {
     for (const m of s.samples.slice(0, 3)) console.log(`             e.g. ${m.slice(0, 150)}`)
   } catch (e) {
     failed = true
-    console.log(`  ${kind}: CONTRACT BROKEN\n${(e as Error).message}`)
+    console.log(`  ${kind}: CONTRACT BROKEN\n${(e as Error).message}\n${String((e as { cause?: Error }).cause?.message ?? '')}`)
   }
   rmSync(join(root, `${kind}-`), { recursive: true, force: true })
 }
@@ -39,7 +39,7 @@ if (!values.kinds || values.kinds.split(',').includes('argv')) {
     console.log(`  ${'argv'.padEnd(8)} ${String(argv.inputs).padStart(6)} inputs  ${Object.entries(argv.exits).map(([c, n]) => `exit ${c}: ${n}`).join(', ')}  longest message ${argv.maxMessage} chars`)
   } catch (e) {
     failed = true
-    console.log(`  argv: CONTRACT BROKEN\n${(e as Error).message}`)
+    console.log(`  argv: CONTRACT BROKEN\n${(e as Error).message}\n${String((e as { cause?: Error }).cause?.message ?? '')}`)
   }
 }
 const total = all.reduce((n, s) => n + s.inputs, 0) + argv.inputs

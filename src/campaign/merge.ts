@@ -10,7 +10,7 @@ import { DesignError } from '../../models/design.ts'
 import { PROPERTY_NAMES, type PropertyName } from '../check/executor.types.ts'
 import { resolveDesignStrict } from '../input/design.ts'
 import { InputFileError, parseWith, readJsonFile } from '../input/read.ts'
-import { excerpt, safeText } from '../input/text.ts'
+import { excerpt, safeText, showPath } from '../input/text.ts'
 import { DEFECT_NAMES } from '../kernel/defects/index.ts'
 import { blockSeed } from './blocks.ts'
 import type { CampaignResult } from './campaign.ts'
@@ -100,7 +100,7 @@ export const summarySchema = z.object({
 
 /** Read and check one shard report folder completely: its summary.json and every bundle it names. */
 export function loadShard(dir: string): Shard {
-  const where = safeText(dir, 200)
+  const where = showPath(dir)
   let st
   try {
     st = statSync(dir)

@@ -13,7 +13,7 @@ import { PROPERTY_NAMES, type Executor, type ImplChoice, type PropertyName } fro
 import { InputFileError, parseWith, readJsonFile } from '../input/read.ts'
 import { LIMITS, tooManySteps } from '../input/limits.ts'
 import { BLOCK_RUNS } from './blocks.ts'
-import { excerpt, safeText } from '../input/text.ts'
+import { excerpt, safeText, showPath } from '../input/text.ts'
 import { DEFECT_NAMES } from '../kernel/defects/index.ts'
 import { ITF_FILE, SCENARIO_FILE } from '../report/common.ts'
 import { toCounterexample } from '../report/from-failure.ts'
@@ -72,7 +72,7 @@ export function loadReplayInput(path: string): ReplayInput {
     if (st.isSymbolicLink()) st = statSync(path)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
-    throw new InputError(`${safeText(path, 200)}: ${code === 'ENOENT' ? 'no such file or directory' : safeText((e as Error).message, 200)}`)
+    throw new InputError(`${showPath(path)}: ${code === 'ENOENT' ? 'no such file or directory' : safeText((e as Error).message, 200)}`)
   }
   if (st.isDirectory()) return loadBundle(path)
   const json = readJson(path, 'scenario file or ITF trace')

@@ -75,7 +75,7 @@ export async function main(argv: string[], deps: Partial<CliDeps> = {}): Promise
   }
   // a command's own messages quote its arguments: control characters are escaped on stderr
   // (campaign draws its progress bar there on a terminal, and escapes its own messages)
-  const guarded: CliDeps = cmd === 'campaign' ? full : { ...full, stderr: { write: (t: string) => full.stderr.write(t.split('\n').map((l) => safeText(l)).join('\n')), isTTY: full.stderr.isTTY } }
+  const guarded: CliDeps = cmd === 'campaign' ? full : { ...full, stderr: { write: (t: string) => full.stderr.write(t.split('\n').map((l) => safeText(l, 2000)).join('\n')), isTTY: full.stderr.isTTY } }
   try {
     return await command.handler(rest, guarded)
   } catch (e) {

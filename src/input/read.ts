@@ -9,7 +9,7 @@ import { closeSync, fstatSync, openSync, readSync, constants as fsc } from 'node
 import type { core, z } from 'zod'
 import { fieldPath } from '../scenario/error.ts'
 import { duplicateKey } from './json.ts'
-import { excerpt, safeText } from './text.ts'
+import { excerpt, safeText, showPath } from './text.ts'
 
 /** The largest input file luv reads (a 10,000-step trace with observations is ~30 MiB). */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -22,7 +22,7 @@ export class InputFileError extends Error {
     readonly at: string,
     readonly detail: string,
   ) {
-    super(`${safeText(file, 200)}: ${at ? `${safeText(at, 120)}: ` : ''}${detail}`)
+    super(`${showPath(file)}: ${at ? `${safeText(at, 120)}: ` : ''}${detail}`)
     this.name = 'InputFileError'
   }
 }

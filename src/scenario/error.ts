@@ -20,6 +20,12 @@ export class ScenarioError extends Error {
 /** Render a zod-style path as the user wrote it: `steps[3].args.iova`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
   let s = ''
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${String(p)}` : String(p)
+  for (const p of path) {
+    const k = String(p)
+    // a key that is not a plain name (a space, a quote, empty) is shown quoted: `args["x y"]`
+    if (typeof p === 'number') s += `[${p}]`
+    else if (/^[A-Za-z_$#][\w$#:-]*$/.test(k)) s += s ? `.${k}` : k
+    else s += `[${JSON.stringify(k.length > 40 ? `${k.slice(0, 37)}...` : k)}]`
+  }
   return s
 }

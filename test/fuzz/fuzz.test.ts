@@ -1,10 +1,10 @@
 // The input contract under fuzzing, small budget (npm test): every kind of file luv reads,
 // mutated, through the real CLI. The longer run is `npm run fuzz` (bench/fuzz.ts).
 
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KINDS, MAX_MESSAGE, fuzzArgv, fuzzKind, violation } from './harness.ts'
 import { makeSeeds, type Seeds } from './seeds.ts'
 
@@ -15,6 +15,7 @@ const root = mkdtempSync(join(tmpdir(), 'luv-fuzz-'))
 beforeAll(async () => {
   seeds = await makeSeeds(join(root, 'seeds'))
 })
+afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 describe('fuzz: malformed inputs meet the contract (exit 2, located bounded message, nothing written, no stack)', () => {
   it.each(KINDS)('%s files', async (kind) => {

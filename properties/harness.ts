@@ -84,8 +84,8 @@ export function failureMessage(c: PropertyCheck, r: PropertyRunResult, bundle: s
     '',
     `seed ${f.seed}, path "${f.path}", ${f.shrinks} shrinks; bundle ${bundle}`,
     'replay without fast-check:',
-    `  npx luv replay ${bundle}`,
-    `  npx luv run ${bundle}/scenario.json --impl both${c.defect ? ` --defect ${c.defect}` : ''}`,
+    `  node bin/luv.mjs replay ${bundle}`,
+    `  node bin/luv.mjs run ${bundle}/scenario.json --impl both${c.defect ? ` --defect ${c.defect}` : ''}`,
     `replay with fast-check: LUV_SEED=${f.seed} npx vitest run properties -t "${c.property}"`,
     `keep it as a regression: cp ${bundle}/scenario.json properties/regressions/<name>.json`,
   )

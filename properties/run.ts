@@ -34,6 +34,22 @@ export interface PropertyRunOptions {
   onRun?: (reach: Reach, steps: number) => void
   /** wraps each run's executor (coverage in model terms, src/coverage/: the campaign block) */
   wrapExecutor?: (e: Executor) => Executor
+  /** called with every failing run as it happens: the first one found, then each smaller one
+   *  the shrinker keeps (src/campaign/block.ts: a failure is reported even if shrinking is cut
+   *  short). `run` is the 0-based index of the generated run (shrink attempts keep the index of
+   *  the run they shrink). */
+  onFailing?: (f: FailingRun) => void
+}
+
+/** A failing run as it happened, before any replay or minimisation. */
+export interface FailingRun {
+  violation: Violation
+  ops: Op[]
+  outcomes: StepOutcome[]
+  platformIndex: number
+  run: number
+  /** failing runs seen before this one in this check (0: the one found, n: n-th kept shrink) */
+  shrinks: number
 }
 
 export interface Failure {
@@ -71,10 +87,20 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
     return { model: emptyModel(), real }
   }
   let lastReal: Real | undefined
+  let generated = 0
+  let failing = 0
   const prop = fc.property(fc.nat(platforms.length - 1), swarmArb({ maxCommands: o.maxCommands ?? 80 }), (pi, cmds) => {
     platform = platforms[pi]
+    if (failing === 0) generated++
     try {
       fc.modelRun(setup, cmds)
+    } catch (e) {
+      if (e instanceof PropertyFailure && o.onFailing && lastReal) {
+        const t = lastReal.trace
+        o.onFailing({ violation: e.violation, ops: t.map((x) => x.op), outcomes: t.map((x) => x.outcome), platformIndex: pi, run: generated - 1, shrinks: failing })
+      }
+      if (e instanceof PropertyFailure) failing++
+      throw e
     } finally {
       if (lastReal) {
         steps += lastReal.trace.length

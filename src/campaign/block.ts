@@ -6,7 +6,9 @@ import type { MessagePort } from 'node:worker_threads'
 import type { Design, ProfileName } from '../../models/design.ts'
 import type { Platform } from '../../models/platform.ts'
 import { runProperty } from '../../properties/run.ts'
-import type { ImplChoice, PropertyName } from '../check/executor.types.ts'
+import type { Op } from '../../models/ops.ts'
+import { createExecutor } from '../check/index.ts'
+import type { ImplChoice, PropertyName, StepOutcome } from '../check/executor.types.ts'
 import { toCounterexample } from '../report/from-failure.ts'
 import type { Counterexample } from '../report/types.ts'
 // issue 13: coverage in model terms, counted per generated run
@@ -43,6 +45,22 @@ export interface BlockFailure {
   cx: Counterexample
   /** fast-check's counterexample path (replay with the block seed) */
   path: string
+  shrinks: number
+  /** set when the block was stopped before its shrink ended: the trace is the smallest failing
+   *  one found so far (`shrinks` > 0) or the unshrunk counterexample, not a minimal one */
+  unfinishedShrink?: { signal: string }
+}
+
+/** A failing run reported by a worker the moment it happens (the first, then each kept shrink):
+ *  if the block is stopped before it ends, the campaign still has the failure. */
+export interface FailingReport {
+  kind: 'failing'
+  index: number
+  property: PropertyName
+  ops: Op[]
+  platformIndex: number
+  /** 0-based index of the generated run that failed */
+  run: number
   shrinks: number
 }
 
@@ -83,6 +101,7 @@ export function runBlock(task: BlockTask): BlockResult {
   // issue 13: each run's coverage; only the generated runs' are kept (as perRun)
   const runCoverage: Coverage[] = []
   let current = new Coverage()
+  const post = (m: BlockProgress | FailingReport) => task.port?.postMessage(m)
   const result = runProperty({
     platform: task.platforms[0],
     platforms: task.platforms,
@@ -94,6 +113,8 @@ export function runBlock(task: BlockTask): BlockResult {
     numRuns: task.numRuns,
     ...(task.noShrink && { noShrink: true }),
     wrapExecutor: (e) => countingExecutor(e, (current = new Coverage())),
+    // counted as failed from the moment it is found; the ops are small (at most 80 steps)
+    onFailing: (f) => post({ kind: 'failing', index: task.index, property: f.violation.property, ops: f.ops, platformIndex: f.platformIndex, run: f.run, shrinks: f.shrinks }),
     onRun: (reach, n) => {
       steps += n
       // shrinking runs come after the generated ones: keep only the first numRuns
@@ -107,7 +128,7 @@ export function runBlock(task: BlockTask): BlockResult {
       live.steps = steps
       if (task.port && Date.now() - lastPost >= PROGRESS_MS) {
         lastPost = Date.now()
-        task.port.postMessage({ ...live })
+        post({ ...live })
       }
     },
   })
@@ -134,6 +155,35 @@ export function runBlock(task: BlockTask): BlockResult {
   if (!f) return base
   const cx = toCounterexample(f, { design: task.design, platform: f.platform, profile: task.profile, ...(task.defect !== undefined && { defect: task.defect }) })
   return { ...base, failure: { property: f.violation.property, cx, path: f.path, shrinks: f.shrinks } }
+}
+
+/**
+ * The failure a stopped block had found: its latest failing run replayed on a fresh executor
+ * (on the campaign's thread, so it does not depend on the terminated worker), as a BlockFailure
+ * whose message says that shrinking was cut short.
+ */
+export function unfinishedFailure(task: Omit<BlockTask, 'port'>, f: FailingReport, signal: string): BlockFailure {
+  const platform = task.platforms[f.platformIndex] ?? task.platforms[0]
+  const exec = createExecutor(platform, task.design, { impl: task.impl, ...(task.defect !== undefined && { defect: task.defect }), properties: new Set(task.properties) })
+  const outcomes: StepOutcome[] = []
+  let violation = undefined as StepOutcome['violations'][number] | undefined
+  for (const op of f.ops) {
+    const out = exec.step(op)
+    outcomes.push(out)
+    if (out.violations.length > 0) {
+      violation = out.violations.find((v) => v.property === f.property) ?? out.violations[0]
+      break
+    }
+  }
+  const ops = f.ops.slice(0, outcomes.length)
+  const what = f.shrinks > 0 ? `the smallest failing run after ${f.shrinks} shrink${f.shrinks === 1 ? '' : 's'}` : 'the unshrunk counterexample'
+  const note = ` [shrinking cut short by ${signal}: ${what}, not a minimal trace]`
+  const v = violation ?? { property: f.property, message: 'the failure did not recur on replay' }
+  const cx = toCounterexample(
+    { violation: { ...v, message: v.message + note }, ops, outcomes, divergenceIndex: ops.length, seed: task.seed, path: `${f.run}` },
+    { design: task.design, platform, profile: task.profile, ...(task.defect !== undefined && { defect: task.defect }) },
+  )
+  return { property: v.property, cx, path: `${f.run}`, shrinks: f.shrinks, unfinishedShrink: { signal } }
 }
 
 /** tinypool's entry point (worker.mjs re-exports it). */

@@ -127,6 +127,11 @@ export async function runCampaign(o: CampaignOptions, hooks: CampaignHooks = {},
           running.set(p.index, p)
           refresh()
         },
+        // a failure counts from the moment a worker finds it, not when its shrink ends
+        onFailing: (f) => {
+          failedProps.add(f.property)
+          refresh()
+        },
         onBlockDone: (r) => {
           running.delete(r.index)
           done.runs += r.runs
@@ -171,6 +176,7 @@ export function aggregate(
   const bundles = new Map<string, BundleSource>()
   const outcomesSeen = new Set<string>()
   const errors: { block: number; seed: number; message: string }[] = []
+  const notes: string[] = []
   for (const b of [...outcomes].sort((x, y) => x.index - y.index)) {
     for (const s of b.reach.outcomes) outcomesSeen.add(s)
     const entry: BlockEntry = {
@@ -215,6 +221,10 @@ export function aggregate(
         })
         bundles.set(hash, { cx: f.cx })
       }
+      if (f.unfinishedShrink)
+        notes.push(
+          `Block ${b.index} was stopped (${f.unfinishedShrink.signal}) while shrinking its ${f.property} failure: bundle ${hash} holds ${f.shrinks > 0 ? `the smallest failing run after ${f.shrinks} shrinks` : 'the unshrunk counterexample'}, not a minimal trace (replay it, or re-run the block: ${fastCheckReplay(ctx, b.seed, f.path, b.properties)}).`,
+        )
     }
     blocks.push(entry)
   }
@@ -229,6 +239,7 @@ export function aggregate(
     workers: run.workers,
     reruns: run.reruns,
     coverage: mergeCoverage(outcomes.map((b) => b.coverage)),
+    notes,
   })
   return { summary, bundles }
 }

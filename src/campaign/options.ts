@@ -1,9 +1,11 @@
 // Campaign options: the command line's strings turned into a checked CampaignOptions. Every
 // check happens here, before a report folder is created, so a typo costs nothing (exit 2).
 
-import { readFileSync, statSync } from 'node:fs'
+import { resolveDesignStrict } from '../input/design.ts'
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { availableParallelism } from 'node:os'
-import { DEFAULT_PROFILE, DesignError, PROFILES, resolveDesign, type Design, type ProfileName } from '../../models/design.ts'
+import { DEFAULT_PROFILE, DesignError, PROFILES,  type Design, type ProfileName } from '../../models/design.ts'
 import {
   DEFAULT_PLATFORM,
   PlatformError,
@@ -15,9 +17,11 @@ import {
 } from '../../models/platform.ts'
 import { createExecutor } from '../check/index.ts'
 import { PROPERTY_NAMES, type ImplChoice, type PropertyName } from '../check/executor.types.ts'
-import { fieldPath } from '../scenario/error.ts'
+import { InputFileError, describeZodIssue, readJsonFile } from '../input/read.ts'
+import { platformOverLimit } from '../input/limits.ts'
+import { safeText } from '../input/text.ts'
 import { platformSchema } from '../scenario/schema.ts'
-import { BLOCK_RUNS } from './blocks.ts'
+import { BLOCK_RUNS, planBlocks } from './blocks.ts'
 import { InputError } from './errors.ts'
 
 /** The CI profile's seed (properties/harness.ts): `npm start` is reproducible by default. */
@@ -67,6 +71,8 @@ export interface CampaignOptions {
   blockRuns: number
   /** false: failures are reported unshrunk (bench/campaign.ts only; not a command-line flag) */
   shrink?: boolean
+  /** why `workers` is fewer than asked for (or than the cores), when it is */
+  workersNote?: string
 }
 
 /** What the command line gives, unparsed. */
@@ -89,7 +95,10 @@ export interface CampaignFlags {
 export function parseDuration(text: string, flag = '--time'): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim())
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : NaN
-  if (!Number.isFinite(ms) || ms <= 0) throw new InputError(`${flag} ${text}: expected a positive duration like 60s, 5m, 1h or 500ms`)
+  if (!Number.isFinite(ms) || ms <= 0) throw new InputError(`${flag} ${safeText(text, 40)}: expected a positive duration like 60s, 5m, 1h or 500ms`)
+  // a budget that rounds to nothing would check nothing and say pass
+  if (Math.round(ms) < 1) throw new InputError(`${flag} ${safeText(text, 40)}: rounds to 0 ms: give at least 1ms`)
+  if (ms > 366 * 86_400_000) throw new InputError(`${flag} ${safeText(text, 40)}: more than a year`)
   return Math.round(ms)
 }
 
@@ -135,19 +144,14 @@ export function resolvePlatform(spec: string): Platform {
     case 'large':
       return largePlatform()
   }
-  let text: string
-  try {
-    text = readFileSync(spec, 'utf8')
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message
-    throw new InputError(`--platform ${spec}: not one of ${NAMED_PLATFORMS.join(', ')}, and not a readable platform file (${why})`)
-  }
+  if (!existsSync(spec))
+    throw new InputError(`--platform ${safeText(spec, 200)}: not one of ${NAMED_PLATFORMS.join(', ')}, and not a readable platform file (no such file)`)
   let json: unknown
   try {
-    json = JSON.parse(text)
+    json = readJsonFile(spec, { what: 'platform file' })
   } catch (e) {
-    throw new InputError(`--platform ${spec}: invalid JSON: ${(e as Error).message}`)
+    if (e instanceof InputFileError) throw new InputError(`--platform ${e.message}`)
+    throw e
   }
   return validatePlatform(json, `--platform ${spec}`)
 }
@@ -156,15 +160,16 @@ export function resolvePlatform(spec: string): Platform {
 export function validatePlatform(json: unknown, where: string): Platform {
   const parsed = platformSchema.safeParse(json)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const field = fieldPath(issue.path)
-    throw new InputError(`${where}: ${field ? `${field}: ` : ''}${issue.message}`)
+    const { at, detail } = describeZodIssue(parsed.error.issues[0], json)
+    throw new InputError(`${safeText(where, 200)}: ${at ? `${at}: ` : ''}${detail}`)
   }
   const p = parsed.data as Platform
+  const over = platformOverLimit(p)
+  if (over) throw new InputError(`${safeText(where, 200)}: ${over[0]}: ${over[1]}`)
   try {
     checkPlatform(p)
   } catch (e) {
-    if (e instanceof PlatformError) throw new InputError(`${where}: ${e.message}`)
+    if (e instanceof PlatformError) throw new InputError(`${safeText(where, 200)}: ${safeText(e.message, 300)}`)
     throw e
   }
   return p
@@ -181,19 +186,19 @@ export function resolveDesignFlags(profile: string | undefined, sets: string[]):
       throw e
     }
   }
-  check(`--profile ${name}`, () => resolveDesign({ profile: name }))
+  check(`--profile ${name}`, () => resolveDesignStrict({ profile: name }))
   const overrides: Record<string, string> = {}
   for (const s of sets) {
     const eq = s.indexOf('=')
     if (eq <= 0 || eq === s.length - 1) throw new InputError(`--set ${s}: expected AXIS=OPTION`)
     const [axis, option] = [s.slice(0, eq), s.slice(eq + 1)]
-    check(`--set ${s}`, () => resolveDesign({ overrides: { [axis]: option } }))
+    check(`--set ${s}`, () => resolveDesignStrict({ overrides: { [axis]: option } }))
     overrides[axis] = option
   }
   // drop overrides equal to the profile's value: the design, its label and the name agree
   const base = PROFILES[name as ProfileName].design as Record<string, string>
   for (const [a, o] of Object.entries(overrides)) if (base[a] === o) delete overrides[a]
-  return { profile: name as ProfileName, overrides, design: resolveDesign({ profile: name, overrides }) }
+  return { profile: name as ProfileName, overrides, design: resolveDesignStrict({ profile: name, overrides }) }
 }
 
 /** `conformance` compares the kernel with the model, so it needs --impl both. */
@@ -256,8 +261,10 @@ export function resolveCampaignOptions(f: CampaignFlags, defaults: { reportsRoot
   // neither bound given: the one-minute default
   const time = f.time ?? (runs === undefined ? DEFAULT_TIME : undefined)
   const timeMs = time !== undefined ? parseDuration(time) : undefined
-  const workers = f.workers !== undefined ? parsePositiveInt(f.workers, '--workers') : availableParallelism()
   const shard = f.shard !== undefined ? parseShard(f.shard) : undefined
+  if (shard && runs !== undefined && [...planBlocks({ seed, runs, shard })].length === 0)
+    throw new InputError(`--shard ${shard.index}/${shard.count}: a ${runs}-run campaign has ${Math.ceil(runs / BLOCK_RUNS)} block${Math.ceil(runs / BLOCK_RUNS) === 1 ? '' : 's'} of ${BLOCK_RUNS} runs; shard ${shard.index} would check nothing`)
+  const { workers, note: workersNote } = capWorkers(f.workers !== undefined ? parsePositiveInt(f.workers, '--workers') : undefined, runs, shard)
   const { profile, overrides, design } = resolveDesignFlags(f.profile, f.set ?? [])
   const platformName = f.platform ?? 'default'
   const platforms = resolvePlatforms(platformName)
@@ -266,6 +273,7 @@ export function resolveCampaignOptions(f: CampaignFlags, defaults: { reportsRoot
   checkExecutor(platform, design, impl, f.defect)
   const base = { profile, overrides, seed, ...(f.defect !== undefined && { defect: f.defect }), ...(shard && { shard }) }
   const name = defaultName(base)
+  if (f.out !== undefined && f.out.trim() === '') throw new InputError('--out: empty: give the report folder')
   const out = f.out ?? `${defaults.reportsRoot ?? 'reports'}/${name}`
   checkOutDir(out)
   return {
@@ -282,5 +290,36 @@ export function resolveCampaignOptions(f: CampaignFlags, defaults: { reportsRoot
     out,
     name,
     blockRuns: BLOCK_RUNS,
+    ...(workersNote !== undefined && { workersNote }),
+  }
+}
+
+/**
+ * Worker threads: at most one per core (a block is CPU-bound: more threads only share the
+ * cores and cost memory, ~10 MB each) and at most one per block of a --runs campaign.
+ */
+export function capWorkers(asked: number | undefined, runs: number | undefined, shard: Shard | undefined, cores = availableParallelism()): { workers: number; note?: string } {
+  const blocks = runs === undefined ? Infinity : [...planBlocks({ seed: 0, runs, ...(shard && { shard }) })].length
+  const want = asked ?? cores
+  const workers = Math.max(1, Math.min(want, cores, blocks))
+  if (workers === want) return { workers }
+  const why = workers === blocks && blocks < Math.min(want, cores) ? `${blocks} block${blocks === 1 ? '' : 's'} to run` : `${cores} core${cores === 1 ? '' : 's'}`
+  return { workers, note: `${asked !== undefined ? `--workers ${asked}` : 'one worker per core'} capped at ${workers}: ${why}` }
+}
+
+/**
+ * --out must be a folder luv can write: made if missing, and a probe file written and removed
+ * in it, before the campaign spends its budget (a report that cannot be written is a run lost).
+ */
+export function checkOutWritable(out: string, flag = '--out'): void {
+  checkOutDir(out, flag)
+  try {
+    mkdirSync(out, { recursive: true })
+    const probe = join(out, `.luv-write-probe.${process.pid}.tmp`)
+    writeFileSync(probe, '')
+    rmSync(probe, { force: true })
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new InputError(`${flag} ${out}: cannot write the report there (${code ?? (e as Error).message})`)
   }
 }

@@ -14,7 +14,8 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
 const seedText = (s: number) => `${s} (0x${(s >>> 0).toString(16)})`
 
 export function verdictWord(s: CampaignSummary): string {
-  return s.verdict === 'pass' ? 'PASS' : 'FAIL'
+  // issue 10: a campaign that checked nothing is not a pass
+  return s.verdict === 'pass' ? (s.runs === 0 ? 'NOTHING CHECKED' : 'PASS') : 'FAIL'
 }
 
 function platformText(s: CampaignSummary): string {
@@ -170,7 +171,7 @@ export function renderJunit(s: CampaignSummary): string {
     else {
       // one <failure> per testcase: the first bundle in the message, every bundle in the body
       const body = fs
-        .map((f) => [f.sentence, `step ${f.divergenceIndex}: ${f.message}`, `bundle: ${f.bundle}/ (beside junit.xml)`, `replay (in the report folder): npx luv replay ${f.bundle}`].join('\n'))
+        .map((f) => [f.sentence, `step ${f.divergenceIndex}: ${f.message}`, `bundle: ${f.bundle}/ (beside junit.xml)`, `replay (in the report folder): node bin/luv.mjs replay ${f.bundle}`].join('\n'))
         .join('\n\n')
       const more = fs.length > 1 ? ` (+${fs.length - 1} more)` : ''
       L.push(`      <failure message="${xml(`${fs[0].title} (bundle ${fs[0].bundle}/)${more}`)}" type="${xml(name)}">${xml(body)}</failure>`)

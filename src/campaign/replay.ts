@@ -2,13 +2,19 @@
 // trace.itf.json: stable across generator changes), or with it (seed + path: same luv and
 // fast-check versions only).
 
-import { readFileSync, readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
-import { DesignError, resolveDesign, type Design, type DesignSpec, type ProfileName } from '../../models/design.ts'
+import { existsSync, lstatSync, statSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { z } from 'zod'
+import { AXES, AXIS_NAMES, type Design, type ProfileName } from '../../models/design.ts'
 import { ERRNO_NAMES, type Errno, type Op } from '../../models/ops.ts'
-import { DEFAULT_PLATFORM, type Platform } from '../../models/platform.ts'
+import type { Platform } from '../../models/platform.ts'
 import { runProperty, type PropertyRunResult } from '../../properties/run.ts'
-import type { Executor, ImplChoice, PropertyName } from '../check/executor.types.ts'
+import { PROPERTY_NAMES, type Executor, type ImplChoice, type PropertyName } from '../check/executor.types.ts'
+import { InputFileError, parseWith, readJsonFile } from '../input/read.ts'
+import { LIMITS, tooManySteps } from '../input/limits.ts'
+import { BLOCK_RUNS } from './blocks.ts'
+import { excerpt, safeText, showPath } from '../input/text.ts'
+import { DEFECT_NAMES } from '../kernel/defects/index.ts'
 import { ITF_FILE, SCENARIO_FILE } from '../report/common.ts'
 import { toCounterexample } from '../report/from-failure.ts'
 import { ItfError, parseItf, type ParsedItf } from '../report/itf.ts'
@@ -16,14 +22,15 @@ import type { Counterexample } from '../report/types.ts'
 import { ScenarioError } from '../scenario/error.ts'
 import { parseScenario } from '../scenario/load.ts'
 import { runScenario, type ScenarioRun } from '../scenario/run.ts'
-import type { ArgValue, Expect, Scenario, ScenarioStep } from '../scenario/types.ts'
+import type { Scenario } from '../scenario/types.ts'
 import { InputError } from './errors.ts'
-import { validatePlatform } from './options.ts'
 
 /** What a trace file says about the failure it recorded (ITF #meta). */
 export interface Recorded {
   property?: PropertyName
   divergenceIndex?: number
+  /** the failing step, 0-based (steps[N]), from the state marked `divergence` */
+  step?: number
   defect?: string
   seed?: number
   path?: string
@@ -35,57 +42,106 @@ export interface ReplayInput {
   source: string
   scenario: Scenario
   recorded: Recorded
+  /** where `recorded` comes from (the ITF file), when anywhere */
+  recordedFrom?: string
+  /** what was checked besides the source (a bundle's two files agree) */
+  checked: string[]
+  /** things the user should know before the verdict (a sibling trace records a defect, ...) */
+  notes: string[]
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-function readJson(path: string): unknown {
-  let text: string
+/** Every file read under the input discipline (src/input/read.ts); its errors are exit 2. */
+function readJson(path: string, what: string): unknown {
   try {
-    text = readFileSync(path, 'utf8')
+    return readJsonFile(path, { what })
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    throw new InputError(`${path}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? (e as Error).message)})`)
-  }
-  try {
-    return JSON.parse(text)
-  } catch (e) {
-    throw new InputError(`${path}: invalid JSON: ${(e as Error).message}`)
+    if (e instanceof InputFileError) throw new InputError(e.message)
+    throw e
   }
 }
 
-const looksLikeItf = (json: unknown) => isObj(json) && ('states' in json || 'vars' in json) && !('steps' in json)
+const looksLikeItf = (json: unknown) => isObj(json) && (Object.hasOwn(json, 'states') || Object.hasOwn(json, 'vars')) && !Object.hasOwn(json, 'steps')
 
 /** A bundle folder, a scenario.json or an ITF trace → the scenario to run. */
 export function loadReplayInput(path: string): ReplayInput {
-  let isDir: boolean
+  let st
   try {
-    isDir = statSync(path).isDirectory()
+    st = lstatSync(path)
+    if (st.isSymbolicLink()) st = statSync(path)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
-    throw new InputError(`${path}: ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`)
+    throw new InputError(`${showPath(path)}: ${code === 'ENOENT' ? 'no such file or directory' : safeText((e as Error).message, 200)}`)
   }
-  if (isDir) {
-    let names: string[]
+  if (st.isDirectory()) return loadBundle(path)
+  const json = readJson(path, 'scenario file or ITF trace')
+  if (looksLikeItf(json)) {
+    const itf = fromItf(json, path)
+    return { kind: 'itf', source: path, scenario: itf.scenario, recorded: itf.recorded, recordedFrom: path, checked: [], notes: [] }
+  }
+  const scenario = scenarioOf(json, path)
+  const notes: string[] = []
+  // a bundle's scenario.json alone: its trace beside it may record a defect the scenario cannot
+  const sibling = join(dirname(path), ITF_FILE)
+  if (basename(path) === SCENARIO_FILE && existsSync(sibling)) {
     try {
-      names = readdirSync(path)
-    } catch (e) {
-      throw new InputError(`${path}: cannot read the folder: ${(e as Error).message}`)
+      const itf = fromItf(readJson(sibling, 'ITF trace'), sibling)
+      if (itf.recorded.defect !== undefined)
+        notes.push(`${sibling} records defect ${itf.recorded.defect}, which a scenario file cannot: replay the folder ${dirname(path)} (or add --defect ${itf.recorded.defect}) to seed it`)
+    } catch {
+      notes.push(`${sibling} beside it does not load: this replays ${path} alone`)
     }
-    const itfPath = join(path, ITF_FILE)
-    // the trace's #meta has what the scenario format has no field for (the defect, the property)
-    const recorded = names.includes(ITF_FILE) ? recordedOf(itfPath) : {}
-    if (names.includes(SCENARIO_FILE)) {
-      const file = join(path, SCENARIO_FILE)
-      return { kind: 'bundle', source: file, scenario: scenarioOf(readJson(file), file), recorded }
-    }
-    if (names.includes(ITF_FILE)) return { kind: 'bundle', ...fromItf(readJson(itfPath), itfPath) }
-    throw new InputError(`${path}: not a bundle folder (no ${SCENARIO_FILE} or ${ITF_FILE} in it)`)
   }
-  const json = readJson(path)
-  if (looksLikeItf(json)) return { kind: 'itf', ...fromItf(json, path) }
-  return { kind: 'scenario', source: path, scenario: scenarioOf(json, path), recorded: {} }
+  return { kind: 'scenario', source: path, scenario, recorded: {}, checked: [], notes }
 }
+
+/**
+ * A bundle folder: scenario.json is what runs, trace.itf.json records what scenario.json cannot
+ * (the defect, the property, the step). Both must load, strictly, and agree on the platform, the
+ * design, the ops and their expected results; any disagreement is an error naming it.
+ */
+function loadBundle(dir: string): ReplayInput {
+  const file = join(dir, SCENARIO_FILE)
+  const itfPath = join(dir, ITF_FILE)
+  const has = (p: string) => existsSync(p)
+  if (!has(file) && !has(itfPath)) throw new InputError(`${safeText(dir, 200)}: not a bundle folder (no ${SCENARIO_FILE} or ${ITF_FILE} in it)`)
+  if (!has(itfPath))
+    throw new InputError(`${safeText(dir, 200)}: ${ITF_FILE} is missing: it records the defect and the failure, so the bundle cannot be replayed as recorded (replay ${file} to run the scenario alone)`)
+  if (!has(file)) {
+    // the trace holds everything a replay needs (ops, results, platform, design, defect)
+    const itf = fromItf(readJson(itfPath, 'ITF trace'), itfPath)
+    return { kind: 'bundle', source: itfPath, scenario: itf.scenario, recorded: itf.recorded, recordedFrom: itfPath, checked: [], notes: [`no ${SCENARIO_FILE} in ${dir}: replaying its ${ITF_FILE}`] }
+  }
+  const scenario = scenarioOf(readJson(file, 'scenario file'), file)
+  const itf = fromItf(readJson(itfPath, 'ITF trace'), itfPath)
+  agree(dir, scenario, itf.scenario, itf.recorded)
+  return { kind: 'bundle', source: file, scenario, recorded: itf.recorded, recordedFrom: itfPath, checked: [`${ITF_FILE} agrees (platform, design, ${scenario.steps.length} ops, results)`], notes: [] }
+}
+
+const canon = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))
+
+/** The two files of a bundle describe one run, or the bundle is an error. */
+function agree(dir: string, sc: Scenario, it: Scenario, rec: Recorded): void {
+  const bad = (what: string) => {
+    throw new InputError(`${safeText(dir, 200)}: ${SCENARIO_FILE} and ${ITF_FILE} disagree: ${what}; the bundle is damaged or was edited (replay one of the files by itself to run it)`)
+  }
+  if (canon(sc.platform) !== canon(it.platform)) bad('platform')
+  if (canon(sc.design) !== canon(it.design)) bad(`design (${describeDesignSafe(sc)} against ${describeDesignSafe(it)})`)
+  if (sc.steps.length !== it.steps.length) bad(`${sc.steps.length} steps against ${it.steps.length}`)
+  for (const [i, a] of sc.steps.entries()) {
+    const b = it.steps[i]
+    if (a.op !== b.op) bad(`step ${i}: ${a.op} against ${b.op}`)
+    if (canon(a.args) !== canon(b.args)) bad(`step ${i} (${a.op}): arguments ${excerpt(canon(a.args))} against ${excerpt(canon(b.args))}`)
+    if (a.expect !== undefined && b.expect !== undefined && canon(a.expect) !== canon(b.expect))
+      bad(`step ${i} (${a.op}): expected result ${excerpt(canon(a.expect))} against ${excerpt(canon(b.expect))}`)
+  }
+  const named = sc.description !== undefined ? /\bdefect ([A-Za-z0-9_-]+)/.exec(sc.description)?.[1] : undefined
+  if (named !== undefined && named !== rec.defect) bad(`defect: the scenario's description names ${safeText(named, 60)}, the trace ${rec.defect === undefined ? 'none' : rec.defect}`)
+}
+
+const describeDesignSafe = (s: Scenario): string =>
+  [s.designSpec.profile ?? 'default', ...Object.entries(s.designSpec.overrides ?? {}).map(([a, o]) => `${a}=${o}`)].join(' ')
 
 function scenarioOf(json: unknown, source: string): Scenario {
   try {
@@ -96,75 +152,219 @@ function scenarioOf(json: unknown, source: string): Scenario {
   }
 }
 
-/** The recorded facts of a bundle's trace, best effort (a bad trace beside a good scenario
- *  costs the defect and the comparison, not the replay). */
-function recordedOf(itfPath: string): Recorded {
+// ---- ITF: the #meta and every state checked, the ops validated as scenario steps ------------
+
+const intAtLeast = (min: number) => z.number().int().min(min).max(Number.MAX_SAFE_INTEGER)
+const metaSchema = z.strictObject({
+  // what luv writes, and the ITF fields Quint and Apalache write (ADR-015): anything else is
+  // an unknown key (a renamed `defect` must not silently replay on the clean kernel)
+  format: z.literal('ITF', { error: 'expected "ITF"' }).optional(),
+  'format-description': z.string().optional(),
+  source: z.string().optional(),
+  status: z.string().optional(),
+  description: z.string().optional(),
+  timestamp: z.union([z.string(), z.number()]).optional(),
+  designLabel: z.string().optional(),
+  versions: z.record(z.string(), z.string()).optional(),
+  property: z.enum(PROPERTY_NAMES as unknown as [string, ...string[]], { error: `expected a property name (${PROPERTY_NAMES.join(', ')})` }).optional(),
+  divergenceIndex: intAtLeast(0).optional(),
+  seed: z.number({ error: 'expected an integer seed' }).int({ error: 'expected an integer seed' }).min(-(2 ** 31)).max(2 ** 32 - 1).optional(),
+  path: z.string().regex(/^\d{1,9}(:\d{1,9}){0,9999}$/, { error: "expected fast-check's path, digits separated by ':'" }).optional(),
+  defect: z.enum(DEFECT_NAMES as [string, ...string[]], { error: `expected a seeded defect's name (luv defects lists them)` }).optional(),
+  design: z.record(z.string(), z.string({ error: 'expected an option name (a string)' }), { error: 'expected { profile?, AXIS: OPTION... }' }).optional(),
+  platform: z.unknown().optional(),
+  message: z.string().optional(),
+})
+const itfSchema = z.looseObject({
+  '#meta': z.unknown().optional(),
+  vars: z.array(z.string({ error: 'expected a variable name (a string)' }), { error: 'expected a list of variable names' }),
+  states: z.array(z.looseObject({}, { error: 'expected a state (an object)' }), { error: 'expected a list of states' }).min(2, { error: 'expected the initial state and at least one step (a trace with no step replays nothing)' }),
+})
+
+/** ITF values → a scenario file's JSON (u64 as "0x..", so the scenario schema checks each one). */
+function argToScenario(v: unknown): unknown {
+  if (typeof v === 'bigint') return `0x${v.toString(16)}`
+  return v
+}
+
+/** The `model::result` of a state as an `expect`, or an error naming what is wrong with it. */
+function expectOf(state: Record<string, unknown>, op: Op, where: string): unknown {
+  if (!Object.hasOwn(state, 'model::result')) return undefined
+  const r = state['model::result']
+  const fail = (what: string): never => {
+    throw new InputError(`${where}.model::result: ${what}; got ${excerpt(r)}`)
+  }
+  if (!isObj(r) || typeof r.tag !== 'string') return fail('expected {"tag": "Ok"|"Err"|"Fault"|"None", "value": ...}')
+  switch (r.tag) {
+    case 'None':
+      return undefined
+    case 'Err':
+      return ERRNO_NAMES.includes(r.value as Errno) ? r.value : fail(`expected an errno name (${ERRNO_NAMES.join(', ')})`)
+    case 'Fault':
+      return 'fault'
+    case 'Ok': {
+      const v = r.value
+      if (op.op === 'DMA' && isObj(v) && v.tag === 'Some') {
+        const b = isObj(v.value) ? v.value['#bigint'] : undefined
+        if (typeof b !== 'string' || !/^[0-9]{1,20}$/.test(b)) return fail('expected the PA a DMA reached as {"#bigint": "<decimal>"}')
+        return { out: `0x${BigInt(b).toString(16)}` }
+      }
+      return 'ok'
+    }
+    default:
+      return fail('expected {"tag": "Ok"|"Err"|"Fault"|"None", "value": ...}')
+  }
+}
+
+/** `steps[3].args.bdf` (a message of the scenario schema) → where it is in the trace. */
+function itfField(field: string): string {
+  const m = /^steps\[(\d+)\](?:\.args)?(.*)$/.exec(field)
+  if (m) return `states[${Number(m[1]) + 1}].mbt::nondetPicks${m[2]}`
+  if (field.startsWith('platform')) return `#meta.${field}`
+  if (field.startsWith('design')) return `#meta.${field}`
+  return field
+}
+
+function fromItf(json: unknown, source: string): { scenario: Scenario; recorded: Recorded } {
+  const loc = (e: InputFileError) => new InputError(e.message)
+  let doc, meta
   try {
-    return recordedMeta(parseItf(readFileSync(itfPath, 'utf8')))
-  } catch {
-    return {}
+    doc = parseWith(itfSchema, json, source)
+    const rawMeta = isObj(json) && Object.hasOwn(json, '#meta') ? json['#meta'] : {}
+    meta = parseWith(metaSchema, rawMeta, source, ['#meta'])
+  } catch (e) {
+    if (e instanceof InputFileError) throw loc(e)
+    throw e
   }
-}
-
-function recordedMeta(p: ParsedItf): Recorded {
-  const m = p.meta
-  return {
-    ...(m.property !== undefined && { property: m.property }),
-    ...(m.divergenceIndex !== undefined && { divergenceIndex: m.divergenceIndex }),
-    ...(m.defect !== undefined && { defect: m.defect }),
-    ...(m.seed !== undefined && { seed: m.seed }),
-    ...(m.path !== undefined && { path: m.path }),
-  }
-}
-
-/** The `model::result` of a state as an `expect`. */
-function expectOf(state: unknown, op: Op): Expect | undefined {
-  const r = isObj(state) ? state['model::result'] : undefined
-  if (!isObj(r)) return undefined
-  if (r.tag === 'Err' && ERRNO_NAMES.includes(r.value as Errno)) return r.value as Errno
-  if (r.tag === 'Fault') return 'fault'
-  if (r.tag !== 'Ok') return undefined
-  const v = r.value
-  if (op.op === 'DMA' && isObj(v) && v.tag === 'Some' && isObj(v.value) && typeof v.value['#bigint'] === 'string')
-    return { out: BigInt(v.value['#bigint']) }
-  return 'ok'
-}
-
-function fromItf(json: unknown, source: string): Omit<ReplayInput, 'kind'> {
+  checkItfStates(doc.vars, doc.states, source)
+  const many = tooManySteps(doc.states.length - 1)
+  if (many) throw new InputError(`${safeText(source, 200)}: states: ${many}`)
+  const rawDesign = isObj(json) && isObj(json['#meta']) ? json['#meta'].design : undefined
+  if (isObj(rawDesign)) for (const k of Object.keys(rawDesign)) resolveDesignKey(source, k)
   let parsed: ParsedItf
   try {
     parsed = parseItf(json)
   } catch (e) {
-    if (e instanceof ItfError) throw new InputError(`${source}: ${e.message}`)
+    if (e instanceof ItfError) throw new InputError(`${safeText(source, 200)}: ${safeText(e.message, 400)}`)
     throw e
   }
-  const meta = parsed.meta
-  const rawPlatform = isObj(json) && isObj(json['#meta']) ? json['#meta'].platform : undefined
-  const platform: Platform = rawPlatform === undefined ? DEFAULT_PLATFORM : validatePlatform(rawPlatform, `${source}: #meta.platform`)
-  const { profile, ...overrides } = meta.design ?? {}
-  const designSpec: DesignSpec = { ...(profile !== undefined && { profile }), overrides }
-  let design: Design
-  try {
-    design = resolveDesign(designSpec)
-  } catch (e) {
-    if (e instanceof DesignError) throw new InputError(`${source}: #meta.design: ${e.message}`)
-    throw e
-  }
-  const states = (json as { states: unknown[] }).states
-  const steps: ScenarioStep[] = parsed.ops.map((op, i) => {
-    const expect = expectOf(states[i + 1], op)
-    return { index: i, op: op.op, args: op.args as Record<string, ArgValue>, ...(expect !== undefined && { expect }) }
-  })
-  const scenario: Scenario = {
+  // the ops as a scenario file, through the scenario schema: an ITF argument is checked as a
+  // scenario's is (a bdf that is no PCI address, a u64 out of range, an unknown design option)
+  const file: Record<string, unknown> = {
     name: `${meta.property ?? 'trace'}-replay`,
-    source,
-    platform,
-    designSpec,
-    design,
-    expectViolations: [],
-    steps,
+    ...(meta.platform !== undefined && { platform: meta.platform }),
+    ...(meta.design !== undefined && { design: meta.design }),
+    steps: parsed.ops.map((op, i) => {
+      const args = Object.fromEntries(Object.entries(op.args as Record<string, unknown>).map(([k, v]) => [k, argToScenario(v)]))
+      const expect = expectOf(doc.states[i + 1], op, `${safeText(source, 200)}: states[${i + 1}]`)
+      return { op: op.op, ...(Object.keys(args).length > 0 && { args }), ...(expect !== undefined && { expect }) }
+    }),
   }
-  return { source, scenario, recorded: recordedMeta(parsed) }
+  let scenario: Scenario
+  try {
+    scenario = parseScenario(file, source)
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new InputError(`${safeText(source, 200)}: ${e.field ? `${itfField(e.field)}: ` : ''}${e.detail}`)
+    throw e
+  }
+  const recorded: Recorded = {
+    ...(meta.property !== undefined && { property: meta.property as PropertyName }),
+    ...(meta.divergenceIndex !== undefined && { divergenceIndex: meta.divergenceIndex }),
+    ...(meta.defect !== undefined && { defect: meta.defect }),
+    ...(meta.seed !== undefined && { seed: meta.seed }),
+    ...(meta.path !== undefined && { path: meta.path }),
+  }
+  const marked = doc.states.findIndex((st) => isObj(st['#meta']) && st['#meta'].divergence === true)
+  if (marked >= 1) recorded.step = marked - 1
+  else if (recorded.divergenceIndex !== undefined && recorded.divergenceIndex >= 1) recorded.step = recorded.divergenceIndex - 1
+  if (recorded.divergenceIndex !== undefined && recorded.divergenceIndex > scenario.steps.length)
+    throw new InputError(`${safeText(source, 200)}: #meta.divergenceIndex: ${recorded.divergenceIndex} is past the trace's ${scenario.steps.length} steps`)
+  return { scenario, recorded }
+}
+
+/** ITF's value grammar (ADR-015): what every state variable must be, whatever its meaning. */
+function itfValueProblem(v: unknown, depth = 0): string | undefined {
+  if (depth > 64) return 'nested too deeply'
+  if (typeof v === 'string' || typeof v === 'boolean') return undefined
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? undefined : 'a number that is not a safe integer (large integers are {"#bigint": "..."})'
+  if (v === null) return 'null is not an ITF value'
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) {
+      const p = itfValueProblem(x, depth + 1)
+      if (p) return `[${i}]: ${p}`
+    }
+    return undefined
+  }
+  const o = v as Record<string, unknown>
+  const keys = Object.keys(o)
+  const special = keys.filter((k) => k.startsWith('#'))
+  if (special.length > 0) {
+    if (keys.length !== 1) return `a ${special[0]} value has other keys`
+    const [k] = keys
+    const x = o[k]
+    switch (k) {
+      case '#bigint':
+        return typeof x === 'string' && /^-?[0-9]{1,80}$/.test(x) ? undefined : 'expected {"#bigint": "<decimal>"}'
+      case '#tup':
+      case '#set':
+        return Array.isArray(x) ? itfValueProblem(x, depth + 1) : `expected {"${k}": [...]}`
+      case '#map':
+        if (!Array.isArray(x) || !x.every((e) => Array.isArray(e) && e.length === 2)) return 'expected {"#map": [[key, value], ...]}'
+        return itfValueProblem(x, depth + 1)
+      case '#unserializable':
+        return typeof x === 'string' ? undefined : 'expected {"#unserializable": "..."}'
+      default:
+        return `unknown ITF value ${k}`
+    }
+  }
+  for (const k of keys) {
+    const p = itfValueProblem(o[k], depth + 1)
+    if (p) return `.${k}: ${p}`
+  }
+  return undefined
+}
+
+const RESULT_TAGS = ['Ok', 'Err', 'Fault', 'None']
+
+/** Each state has exactly the declared variables (and #meta), each an ITF value; results have their shape. */
+function checkItfStates(vars: string[], states: Record<string, unknown>[], source: string): void {
+  const bad = (at: string, what: string) => new InputError(`${safeText(source, 200)}: ${at}: ${what}`)
+  const declared = new Set(vars)
+  if (declared.size !== vars.length) throw bad('vars', 'a variable is declared twice')
+  for (const [i, st] of states.entries()) {
+    for (const k of Object.keys(st)) if (k !== '#meta' && !declared.has(k)) throw bad(`states[${i}].${safeText(k, 60)}`, 'not a variable declared in vars')
+    for (const v of vars) {
+      if (!Object.hasOwn(st, v)) throw bad(`states[${i}]`, `variable ${safeText(v, 60)} is missing (every state has every variable)`)
+      const p = itfValueProblem(st[v])
+      if (p) throw bad(`states[${i}].${safeText(v, 60)}`, safeText(p, 300))
+      if (v.endsWith('::result')) {
+        const r = st[v] as Record<string, unknown>
+        if (typeof r !== 'object' || r === null || Array.isArray(r) || !RESULT_TAGS.includes(r.tag as string) || !Object.hasOwn(r, 'value'))
+          throw bad(`states[${i}].${v}`, `expected {"tag": "Ok"|"Err"|"Fault"|"None", "value": ...}; got ${excerpt(r)}`)
+        if (r.tag === 'Err' && !ERRNO_NAMES.includes(r.value as Errno)) throw bad(`states[${i}].${v}.value`, `expected an errno name; got ${excerpt(r.value)}`)
+        if (r.tag === 'Ok' && !(isObj(r.value) && (r.value.tag === 'None' || (r.value.tag === 'Some' && Object.hasOwn(r.value, 'value')))))
+          throw bad(`states[${i}].${v}.value`, `expected an Option ({"tag": "Some"|"None", "value": ...}); got ${excerpt(r.value)}`)
+        if (r.tag === 'Ok' && isObj(r.value) && r.value.tag === 'Some') {
+          const x = r.value.value
+          if (!(typeof x === 'number' && Number.isSafeInteger(x) && x >= 0) && !(isObj(x) && typeof x['#bigint'] === 'string' && /^[0-9]{1,20}$/.test(x['#bigint'])))
+            throw bad(`states[${i}].${v}.value.value`, `expected a non-negative integer or {"#bigint": "<decimal>"}; got ${excerpt(x)}`)
+        }
+      }
+    }
+    const m = st['#meta']
+    if (m !== undefined) {
+      if (!isObj(m)) throw bad(`states[${i}].#meta`, `expected an object; got ${excerpt(m)}`)
+      for (const k of Object.keys(m))
+        if (!['index', 'divergence', 'violation', 'otherViolations'].includes(k)) throw bad(`states[${i}].#meta.${safeText(k, 60)}`, 'unknown key')
+      if (m.index !== undefined && m.index !== i) throw bad(`states[${i}].#meta.index`, `${excerpt(m.index)}, expected ${i}`)
+      if (m.divergence !== undefined && m.divergence !== true) throw bad(`states[${i}].#meta.divergence`, `expected true; got ${excerpt(m.divergence)}`)
+    }
+  }
+}
+
+function resolveDesignKey(source: string, key: string): void {
+  if (key !== 'profile' && !Object.hasOwn(AXES, key))
+    throw new InputError(`${safeText(source, 200)}: #meta.design.${safeText(key, 60)}: unknown design axis (known: profile, ${AXIS_NAMES.join(', ')})`)
 }
 
 export interface ReplayOutcome {
@@ -209,8 +409,13 @@ export interface SeedReplayResult {
 
 /** `--path` as fast-check writes it: `run:shrink:shrink…`. */
 export function parsePath(path: string): number {
-  if (!/^\d+(:\d+)*$/.test(path)) throw new InputError(`--path ${path.length > 40 ? path.slice(0, 37) + '...' : path}: expected fast-check's path, digits separated by ':'`)
-  return Number(path.split(':')[0])
+  if (path.length > 100_000 || !/^\d{1,9}(:\d{1,9})*$/.test(path))
+    throw new InputError(`--path ${safeText(path, 40)}: expected fast-check's path, numbers of at most 9 digits separated by ':'`)
+  const run = Number(path.split(':')[0])
+  // the re-run generates every run up to this one: bounded so a typo cannot run for hours
+  if (run > LIMITS.replayRun)
+    throw new InputError(`--path ${safeText(path, 40)}: run index ${run} is past luv's limit of ${LIMITS.replayRun} (a campaign block has ${BLOCK_RUNS} runs)`)
+  return run
 }
 
 /**

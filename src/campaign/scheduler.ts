@@ -14,7 +14,7 @@
 // in shrinking for a result that cannot stand. Results are then taken in block order.
 
 import type { PropertyName } from '../check/executor.types.ts'
-import type { BlockProgress, BlockResult, BlockTask } from './block.ts'
+import { unfinishedFailure, type BlockProgress, type BlockResult, type BlockTask, type FailingReport } from './block.ts'
 import type { PlannedBlock } from './blocks.ts'
 import type { BlockRunner } from './pool.ts'
 
@@ -32,6 +32,8 @@ export interface ScheduleControl {
 
 export interface ScheduleHooks {
   onProgress?: (p: BlockProgress) => void
+  /** a block found a failing run (the first report of each block), before its shrink ends */
+  onFailing?: (f: FailingReport) => void
   onBlockDone?: (r: BlockResult) => void
 }
 
@@ -61,6 +63,9 @@ interface Entry {
   aborted?: boolean
   /** aborted to start again with fewer properties */
   restart?: boolean
+  /** the latest failing run the running block reported (kept if the block is stopped) */
+  found?: FailingReport
+  progress?: BlockProgress
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x))
@@ -152,9 +157,21 @@ export async function runSchedule(
     e.ran = properties
     e.running = true
     e.result = undefined
+    e.found = undefined
+    e.progress = undefined
     inflight.set(e, ac)
+    const task = makeTask(e.planned, properties)
+    const onMessage = (m: BlockProgress | FailingReport) => {
+      if ('kind' in m) {
+        if (e.found === undefined) hooks.onFailing?.(m)
+        e.found = m
+        return
+      }
+      e.progress = m
+      hooks.onProgress?.(m)
+    }
     runner
-      .run(makeTask(e.planned, properties), (p) => hooks.onProgress?.(p), ac.signal)
+      .run(task, onMessage, ac.signal)
       .then(
         (r) => {
           e.result = r
@@ -164,7 +181,10 @@ export async function runSchedule(
         },
         (err: unknown) => {
           if (e.restart && !stopping) e.restart = false
-          else if (stopping) e.aborted = true
+          else if (stopping && e.found && !e.restart) {
+            // stopped while shrinking: the failure found so far is the block's result
+            e.result = stoppedResult(e.planned, properties, e.progress, unfinishedFailure(task, e.found, reasonOf(control)))
+          } else if (stopping) e.aborted = true
           else {
             // the worker died (not a property violation, not an abort): record it as a harness
             // error and start nothing more, a broken worker would fail every block the same way
@@ -256,6 +276,26 @@ export async function runSchedule(
     aborted: entries.filter((e) => !e.final && !e.result).map((e) => e.planned.index),
     interrupted,
     reruns,
+  }
+}
+
+const reasonOf = (c: ScheduleControl): string => {
+  const r = c.kill?.aborted ? c.kill.reason : c.stop?.reason
+  return typeof r === 'string' ? r : 'an interrupt'
+}
+
+/** A block stopped after it found a failure: what it ran, and that failure. */
+function stoppedResult(b: PlannedBlock, properties: PropertyName[], p: BlockProgress | undefined, failure: NonNullable<BlockResult['failure']>): BlockResult {
+  return {
+    index: b.index,
+    seed: b.seed,
+    numRuns: b.numRuns,
+    properties,
+    passed: false,
+    runs: Math.max(p?.runs ?? 0, Number(failure.path) + 1),
+    steps: p?.steps ?? 0,
+    reach: { kexecWithPreservedDma: p?.kexecWithPreservedDma ?? 0, fullRecovery: p?.fullRecovery ?? 0, outcomes: [] },
+    failure,
   }
 }
 

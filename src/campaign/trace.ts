@@ -6,10 +6,11 @@ import type { StepRecord } from '../scenario/run.ts'
 import { renderStep, type TraceLine } from '../scenario/print.ts'
 import type { Counterexample } from '../report/types.ts'
 
-/** Step records of a counterexample, numbered as its report numbers them (1-based). */
+/** Step records of a counterexample, numbered as scenario files number steps: 0-based, the
+ *  index into its scenario.json's `steps` (PINNED.md), whatever the report's own numbering. */
 export function counterexampleRecords(cx: Counterexample): StepRecord[] {
-  return cx.steps.map((s) => ({
-    index: s.index,
+  return cx.steps.map((s, i) => ({
+    index: i,
     op: s.op,
     result: s.model,
     ...(s.kernel && { kernelResult: s.kernel }),

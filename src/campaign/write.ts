@@ -3,7 +3,7 @@
 // a summary never names a bundle that is not there. Bundle folders of an earlier report in
 // the same folder that this one does not list are removed.
 
-import { cp, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises'
+import { chmod, cp, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeBundle } from '../report/bundle.ts'
 import type { Counterexample } from '../report/types.ts'
@@ -28,7 +28,8 @@ const exists = (p: string) =>
 async function copyBundle(src: string, root: string, name: string): Promise<void> {
   const dest = join(root, name)
   if (await exists(dest)) return
-  const tmp = await mkdtemp(join(root, `.${name}.tmp-`))
+  const tmp = await mkdtemp(join(root, `.${name}.${process.pid}.tmp-`))
+  await chmod(tmp, 0o755)
   try {
     await cp(src, tmp, { recursive: true })
     await rename(tmp, dest).catch(async (e) => {

@@ -4,6 +4,9 @@
 
 import { parseArgs } from 'node:util'
 import { InputError } from '../campaign/errors.ts'
+import { checkOutWritable } from '../campaign/options.ts'
+import { DEFECTS } from '../kernel/defects/index.ts'
+import { safeText } from '../input/text.ts'
 import type { CampaignFlags, CampaignOptions } from '../campaign/options.ts'
 import { countLine, counts, joinPath, propertyCell, type CampaignSummary } from '../campaign/summary.ts'
 import type { PropertyName } from '../check/executor.types.ts'
@@ -28,12 +31,16 @@ junit.xml, one bundle per distinct failure).
   --platform P      default, small, tiny, large, mixed (each run draws default, small or
                     tiny), or a JSON file holding a platform object
   --properties L    comma-separated properties to check (default: all)
-  --workers N       worker threads (default: one per core)
+  --workers N       worker threads (default: one per core; capped at the cores and the blocks)
   --shard I/N       run only the blocks k with k mod N = I-1
   --defect NAME     seed a defect into the kernel implementation
   --impl I          model, kernel or both (default both: conformance checked too)
-  --out DIR         report folder (default reports/<profile>-seed-<seed>[-shard-I-of-N])
-Exit status: 0 every checked property holds, 1 one failed, 2 bad usage or bad input.`
+  --out DIR         report folder (default reports/<profile>-seed-<seed>[-shard-I-of-N]);
+                    checked writable before the campaign starts
+SIGINT/SIGTERM stop it and still write the report; a failure found but not yet shrunk is
+reported with the smallest failing trace found so far (a second signal: at once).
+Exit status: 0 every checked property holds, 1 one failed (a bundle per failure), 2 bad usage,
+bad input, or nothing checked (no block finished).`
 
 export function parseCampaignArgs(argv: string[]): Record<string, string | string[] | boolean | undefined> {
   try {
@@ -82,8 +89,16 @@ export async function campaignCommand(argv: string[], deps: CliDeps): Promise<nu
     if (e instanceof InputError) throw new UsageError('campaign', e.message)
     throw e
   }
+  try {
+    // before the budget is spent: a report that cannot be written is a campaign lost
+    checkOutWritable(opts.out)
+  } catch (e) {
+    if (e instanceof InputError) throw new UsageError('campaign', e.message)
+    throw e
+  }
   const color = colorEnabled(deps.stdout, deps.env)
   deps.stdout.write(startLine(opts) + '\n')
+  if (opts.workersNote) deps.stdout.write(`note: ${opts.workersNote}\n`)
 
   // first signal: finish (or, after a few seconds, abort) in-flight blocks; second: abort now
   const stop = new AbortController()
@@ -91,8 +106,8 @@ export async function campaignCommand(argv: string[], deps: CliDeps): Promise<nu
   const onSignal = (sig: NodeJS.Signals) => {
     if (!stop.signal.aborted) {
       deps.stderr.write(`\nluv campaign: ${sig}: no new blocks; finishing the running ones (${sig} again aborts them)\n`)
-      stop.abort()
-    } else kill.abort()
+      stop.abort(sig)
+    } else kill.abort(sig)
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
@@ -105,10 +120,32 @@ export async function campaignCommand(argv: string[], deps: CliDeps): Promise<nu
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
-  await writeReport(result.summary, result.bundles)
   const cxs = new Map([...result.bundles].flatMap(([h, b]) => ('cx' in b ? [[h, b.cx] as [string, Counterexample]] : [])))
+  let writeError: string | undefined
+  // a signal while the report is written must not kill the process half-way: it is short
+  const whileWriting = (sig: NodeJS.Signals) => deps.stderr.write(`\nluv campaign: ${sig}: writing the report first\n`)
+  process.on('SIGINT', whileWriting)
+  process.on('SIGTERM', whileWriting)
+  try {
+    await writeReport(result.summary, result.bundles)
+  } catch (e) {
+    // the traces are still printed below: a found failure is not lost with the report
+    writeError = `cannot write the report to ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? ''} ${(e as Error).message}`.trim()
+  } finally {
+    process.off('SIGINT', whileWriting)
+    process.off('SIGTERM', whileWriting)
+  }
   deps.stdout.write(paint(resultLines(result.summary, cxs), color))
-  return result.summary.verdict === 'pass' ? EXIT.ok : EXIT.failed
+  if (writeError) deps.stderr.write(`luv campaign: ${safeText(writeError, 2000)}\n`)
+  return campaignExit(result.summary, writeError !== undefined)
+}
+
+/** 1 a property failed (even if the report could not be written); 0 every checked property
+ *  held and something was checked; 2 nothing was checked or the report was not written. */
+export function campaignExit(s: CampaignSummary, writeFailed = false): number {
+  if (s.verdict === 'fail') return EXIT.failed
+  if (s.runs === 0 || writeFailed) return EXIT.usage
+  return EXIT.ok
 }
 
 function startLine(o: CampaignOptions): string {
@@ -128,8 +165,16 @@ export function resultLines(s: CampaignSummary, cxs: Map<string, Counterexample>
     L.push({ text: '', tone: 'plain' }, { text: `${f.title}  (${f.sentence}; block ${f.blocks[0]}, seed ${f.seed})`, tone: 'head' })
     const cx = cxs.get(f.bundle)
     if (cx) L.push(...counterexampleTrace(cx))
-    L.push({ text: `  bundle ${joinPath(s.out, f.bundle)}/   replay: npx ${f.replay.bundle}`, tone: 'dim' })
+    // node bin/luv.mjs, not npx: `npx luv` outside this clone runs another package of that name
+    L.push({ text: `  bundle ${joinPath(s.out, f.bundle)}/   replay: node bin/luv.mjs ${f.replay.bundle.replace(/^luv /, '')}`, tone: 'dim' })
   }
+  // the defect's catalogued property and the one the campaign reports: the difference explained
+  const catalogued = s.defect !== undefined ? DEFECTS.find((d) => d.name === s.defect)?.property : undefined
+  if (catalogued !== undefined && s.failures.length > 0 && !s.failures.some((f) => f.property === catalogued))
+    L.push({
+      text: `note: defect ${s.defect} is catalogued (luv defects) as breaking ${catalogued}; this campaign reports ${[...new Set(s.failures.map((f) => f.property))].join(', ')}: a property that fails first stops the run${s.failures.some((f) => f.property === 'conformance') ? ' (conformance compares every step with the model, so it sees the defect as soon as any result or observation differs)' : ''}`,
+      tone: 'dim',
+    })
   for (const e of s.errors) L.push({ text: `harness error in block ${e.block} (seed ${e.seed}): ${e.message.split('\n')[0]}`, tone: 'fail' })
   L.push({ text: '', tone: 'plain' })
   const width = Math.max(...Object.keys(s.properties).map((p) => p.length))
@@ -140,11 +185,13 @@ export function resultLines(s: CampaignSummary, cxs: Map<string, Counterexample>
   const what = `${s.runs.toLocaleString('en-US')} runs, ${s.steps.toLocaleString('en-US')} steps in ${s.seconds.toFixed(1)} s (${sps} steps/s), seed ${s.seed}`
   const verdict =
     s.runs === 0
-      ? `NO RUNS: no block finished, nothing was checked (${s.interrupted ? 'interrupted' : 'empty campaign'}), seed ${s.seed}`
+      ? s.verdict === 'fail'
+        ? `FAIL: ${failed} of ${passed + failed} properties failed on ${s.design.label} before any run was counted (interrupted while shrinking), seed ${s.seed}`
+        : `NOTHING CHECKED: no block finished (${s.interrupted ? 'interrupted' : 'empty campaign'}): this is not a pass, seed ${s.seed}`
       : s.verdict === 'pass'
       ? `PASS: all ${passed} properties hold on ${s.design.label}: ${what}`
       : `FAIL: ${failed} of ${passed + failed} properties failed on ${s.design.label}${s.errors.length ? ` (and ${s.errors.length} harness error${s.errors.length > 1 ? 's' : ''})` : ''}: ${what}`
-  L.push({ text: '', tone: 'plain' }, { text: verdict + (s.interrupted && s.runs > 0 ? ' (interrupted)' : ''), tone: s.verdict === 'pass' ? 'pass' : 'fail' })
+  L.push({ text: '', tone: 'plain' }, { text: verdict + (s.interrupted && s.runs > 0 ? ' (interrupted)' : ''), tone: s.verdict === 'pass' && s.runs > 0 ? 'pass' : 'fail' })
   L.push({ text: `report: ${joinPath(s.out, 'summary.md')}`, tone: 'dim' }, { text: countLine(s), tone: failed ? 'fail' : 'pass' })
   return L
 }

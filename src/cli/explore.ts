@@ -152,7 +152,7 @@ export async function exploreCommand(argv: string[], deps: CliDeps): Promise<num
     L.push('', `Error: ${x.property} is violated: ${x.message}`, `The shortest behaviour (${x.ops.length} ops, ${x.depth} after initial state '${x.init}'):`)
     x.ops.forEach((op, i) => L.push(`  ${String(i).padStart(3)}  ${report.opLine(op)}`))
     const b = bundles.get(x.property)
-    if (b) L.push(`  bundle ${out}/${b}/   replay: npx luv replay ${out}/${b}`)
+    if (b) L.push(`  bundle ${out}/${b}/   replay: node bin/luv.mjs replay ${out}/${b}`)
   }
   L.push('')
   if (!r.stats.complete) L.push(`Exploration stopped (${r.stats.stoppedBy}) before the bound: the figures cover what was explored.`)

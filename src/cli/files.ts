@@ -4,6 +4,7 @@
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { UsageError } from './usage.ts'
+import { showPath } from '../input/text.ts'
 
 export function expandPaths(cmd: string, paths: string[]): string[] {
   const files: string[] = []
@@ -13,7 +14,7 @@ export function expandPaths(cmd: string, paths: string[]): string[] {
       isDir = statSync(p).isDirectory()
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
-      throw new UsageError(cmd, `${p}: ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`)
+      throw new UsageError(cmd, `${showPath(p)}: ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`)
     }
     if (!isDir) files.push(p)
     else

@@ -1,8 +1,12 @@
 // The `luv` command line (DESIGN.md §2.6): a table of subcommands, each a function from its
-// arguments to an exit code. Subcommands not built yet stay in the table (their usage shows in
-// --help) and exit 2 with a clear message, so CI scripts written against §2.6 fail loudly.
+// arguments to an exit code. --help lists exactly the commands in the table; a command that is
+// not there (yet) is an unknown command, exit 2. To add one: one line in COMMANDS.
 
 import { DEFECTS_USAGE, defectsCommand } from '../kernel/defects/command.ts'
+import { InputError } from '../campaign/errors.ts'
+import { InputFileError } from '../input/read.ts'
+import { safeText } from '../input/text.ts'
+import { luvVersions } from '../report/from-failure.ts'
 import { ScenarioError } from '../scenario/error.ts'
 import { campaignCommand, CAMPAIGN_USAGE } from './campaign.ts'
 import { compareCommand, COMPARE_USAGE } from './compare.ts'
@@ -22,7 +26,7 @@ type Handler = (argv: string[], deps: CliDeps) => Promise<number>
 interface Command {
   summary: string
   usage: string
-  handler?: Handler
+  handler: Handler
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -49,7 +53,7 @@ export function mainUsage(): string {
     'commands:',
     ...rows,
     '',
-    "Run 'luv <command> --help' for a command's options.",
+    "Run 'luv <command> --help' for a command's options; 'luv --version' for the versions.",
     'Exit status: 0 all hold, 1 a property or expectation failed, 2 bad usage or bad input.',
   ].join('\n')
 }
@@ -62,34 +66,48 @@ export async function main(argv: string[], deps: Partial<CliDeps> = {}): Promise
     full.stderr.write(mainUsage() + '\n')
     return EXIT.usage
   }
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
+    full.stdout.write(versionText() + '\n')
+    return EXIT.ok
+  }
   if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
     const topic = cmd === 'help' ? rest[0] : undefined
-    if (topic !== undefined && !(topic in COMMANDS)) return unknownCommand(topic, full)
+    if (topic !== undefined && !Object.hasOwn(COMMANDS, topic)) return unknownCommand(topic, full)
     full.stdout.write((topic ? COMMANDS[topic].usage : mainUsage()) + '\n')
     return EXIT.ok
   }
   if (!Object.hasOwn(COMMANDS, cmd)) return unknownCommand(cmd, full)
   const command = COMMANDS[cmd]
   if (rest.includes('--help') || rest.includes('-h')) {
-    full.stdout.write(command.usage + (command.handler ? '' : '\n\n(not implemented in this version)') + '\n')
+    full.stdout.write(command.usage + '\n')
     return EXIT.ok
   }
-  if (!command.handler) {
-    full.stderr.write(`luv: '${cmd}' is not implemented in this version\n`)
-    return EXIT.usage
-  }
+  // a command's own messages quote its arguments: control characters are escaped on stderr
+  // (campaign draws its progress bar there on a terminal, and escapes its own messages)
+  const guarded: CliDeps = cmd === 'campaign' ? full : { ...full, stderr: { write: (t: string) => full.stderr.write(t.split('\n').map((l) => safeText(l, 2000)).join('\n')), isTTY: full.stderr.isTTY } }
   try {
-    return await command.handler(rest, full)
+    return await command.handler(rest, guarded)
   } catch (e) {
-    if (e instanceof UsageError) full.stderr.write(`luv ${e.cmd}: ${e.message}\n`)
-    else if (e instanceof ScenarioError) full.stderr.write(`luv ${cmd}: ${e.message}\n`)
+    // one line, bounded, control characters escaped: messages quote the user's input
+    if (e instanceof UsageError) full.stderr.write(`luv ${e.cmd}: ${safeText(e.message, 2000)}\n`)
+    else if (e instanceof ScenarioError || e instanceof InputFileError || e instanceof InputError) full.stderr.write(`luv ${cmd}: ${safeText(e.message, 2000)}\n`)
     else throw e
     return EXIT.usage
   }
 }
 
+/** `luv --version`: what a bug report needs to reproduce a verdict. */
+export function versionText(): string {
+  const v = luvVersions()
+  return [
+    `luv ${v.luv} (git ${v.gitRev ?? 'unknown: not run from a git checkout'})`,
+    `node ${v.node}`,
+    `fast-check ${v.fastCheck}`,
+  ].join('\n')
+}
+
 function unknownCommand(cmd: string, deps: CliDeps): number {
   const what = cmd.startsWith('-') ? `unknown option '${cmd}'` : `unknown command '${cmd}'`
-  deps.stderr.write(`luv: ${what} (commands: ${Object.keys(COMMANDS).join(', ')}; see luv --help)\n`)
+  deps.stderr.write(`luv: ${safeText(what, 200)} (commands: ${Object.keys(COMMANDS).join(', ')}; see luv --help)\n`)
   return EXIT.usage
 }

@@ -4,6 +4,9 @@
 
 import { parseArgs } from 'node:util'
 import { InputError } from '../campaign/errors.ts'
+import { safeText } from '../input/text.ts'
+import { DEFECTS } from '../kernel/defects/index.ts'
+import { describeDesign } from '../../models/design.ts'
 import { colorEnabled, paint, renderRun, summaryLine, type TraceLine } from '../scenario/print.ts'
 import { loadCreateExecutor, type CliDeps, type CreateExecutor } from './deps.ts'
 import { designFor, parseDesignFlags } from './run.ts'
@@ -85,12 +88,18 @@ async function pathReplay(path: string, v: Record<string, string | string[] | un
   const cliDesign = parseDesignFlags('replay', v.profile as string | undefined, (v.set as string[] | undefined) ?? [])
   const input = loadReplayInput(path)
   const { design, label } = designFor(input.scenario, cliDesign)
-  const notes: string[] = []
+  const notes: string[] = [...input.notes]
+  const rec = input.recorded
   let defect = v.defect as string | undefined
-  if (defect === undefined && input.recorded.defect !== undefined) {
-    if (impl === 'model') notes.push(`the recorded defect ${input.recorded.defect} is not seeded: --impl model runs no kernel`)
-    else defect = input.recorded.defect
-  }
+  let defectFrom = defect !== undefined ? '--defect' : undefined
+  if (defect === undefined && rec.defect !== undefined) {
+    if (impl === 'model') notes.push(`the recorded defect ${rec.defect} is not seeded: --impl model runs no kernel`)
+    else {
+      defect = rec.defect
+      defectFrom = `recorded in ${input.recordedFrom ?? input.source}`
+    }
+  } else if (defect !== undefined && rec.defect !== undefined && defect !== rec.defect)
+    notes.push(`--defect ${defect} replaces the recorded defect ${rec.defect}`)
   if (defect !== undefined && impl === 'model') throw new UsageError('replay', '--defect seeds the kernel implementation; it needs --impl kernel or --impl both')
   let create: CreateExecutor
   try {
@@ -106,18 +115,29 @@ async function pathReplay(path: string, v: Record<string, string | string[] | un
   }
   const out = replayScenario(input.scenario, executor)
   const color = colorEnabled(deps.stdout, deps.env)
+  const kind = input.kind === 'bundle' ? 'bundle' : input.kind === 'itf' ? 'ITF trace' : 'scenario'
+  const designFrom = cliDesign.profile !== undefined || Object.keys(cliDesign.overrides ?? {}).length > 0 ? 'the file, with the command line on top' : 'the file'
+  // what runs, said before any verdict: a reader must know what NOT REPRODUCED was checked against
   const lines: TraceLine[] = [
-    { text: `luv replay ${input.source} (${input.kind === 'bundle' ? 'bundle' : input.kind === 'itf' ? 'ITF trace' : 'scenario'}, ${input.scenario.steps.length} steps)${defect ? `, defect ${defect}` : ''}`, tone: 'dim' },
-    ...notes.map((text) => ({ text: `note: ${text}`, tone: 'dim' as const })),
+    { text: `luv replay ${safeText(input.source)} (${kind}, ${input.scenario.steps.length} steps)`, tone: 'dim' },
+    ...input.checked.map((text) => ({ text: `  checked: ${text}`, tone: 'dim' as const })),
+    { text: `  against: design ${label} (from ${designFrom}); impl ${impl}; defect ${defect !== undefined ? `${defect} (${defectFrom})` : impl === 'model' ? 'none (no kernel runs)' : 'none (the clean kernel implementation)'}`, tone: 'head' },
+    ...notes.map((text) => ({ text: `note: ${safeText(text)}`, tone: 'dim' as const })),
     ...renderRun(out.run, { design: label }),
   ]
-  const rec = input.recorded
-  const recordedText =
-    rec.property !== undefined ? `recorded: ${rec.property}${rec.divergenceIndex !== undefined ? ` at [${rec.divergenceIndex}]` : ''}` : undefined
+  const recordedText = rec.property !== undefined ? `recorded: ${rec.property}${rec.step !== undefined ? ` at step ${rec.step}` : ''}` : undefined
   if (out.first) {
-    const what = out.first.property === 'divergence' ? 'model/kernel divergence' : out.first.property
-    const same = rec.property === undefined || (rec.property === out.first.property && (rec.divergenceIndex === undefined || rec.divergenceIndex === out.first.step))
-    lines.push({ text: `REPRODUCED: ${what} at [${out.first.step}]${recordedText ? ` (${recordedText}${same ? '' : '; this differs'})` : ''}`, tone: 'fail' })
+    // a divergence is the conformance property (DESIGN.md §2.4): one name everywhere
+    const prop = out.first.property === 'divergence' ? 'conformance' : out.first.property
+    const what = out.first.property === 'divergence' ? 'conformance (the kernel implementation diverged from the model)' : prop
+    const same = rec.property === undefined || (rec.property === prop && (rec.step === undefined || rec.step === out.first.step))
+    lines.push({ text: `REPRODUCED: ${what} at step ${out.first.step}${recordedText ? ` (${recordedText}${same ? '' : '; this differs'})` : ''}`, tone: 'fail' })
+    const expected = defect !== undefined ? DEFECTS.find((d) => d.name === defect)?.property : undefined
+    if (expected !== undefined && expected !== prop)
+      lines.push({
+        text: `note: defect ${defect} is catalogued (luv defects) as breaking ${expected}; ${prop} tripped first, at step ${out.first.step}: ${prop === 'conformance' ? 'conformance compares every step with the model, so it sees the defect as soon as any result or observation differs, before its effect on ' + expected + ' shows' : 'the first violated property is reported'}`,
+        tone: 'dim',
+      })
   } else lines.push({ text: `NOT REPRODUCED: no property violation and no divergence${recordedText ? ` (${recordedText})` : ''}`, tone: 'pass' })
   lines.push(summaryLine(out.reproduced ? 0 : 1, out.reproduced ? 1 : 0))
   deps.stdout.write(paint(lines, color))
@@ -142,7 +162,9 @@ async function seedReplay(v: Record<string, string | string[] | undefined>, deps
   if (defect !== undefined && impl === 'model') throw new UsageError('replay', '--defect seeds the kernel implementation; it needs --impl kernel or --impl both')
   checkExecutor(platforms[0], design, impl, defect)
   const color = colorEnabled(deps.stdout, deps.env)
-  deps.stdout.write(`luv replay: seed ${seed}, path ${path.length > 60 ? path.slice(0, 57) + '...' : path}, design ${profile}, platform ${platformName}, impl ${impl}, properties ${properties.join(',')}\n`)
+  deps.stdout.write(
+    `luv replay: seed ${seed}, path ${path.length > 60 ? path.slice(0, 57) + '...' : path}, design ${describeDesign(design, profile)}, platform ${safeText(platformName, 200)}, impl ${impl}, defect ${defect ?? 'none'}, properties ${properties.join(',')}\n`,
+  )
   const r = replaySeed({ seed, path, platforms, design, profile, impl, ...(defect !== undefined && { defect }), properties })
   const lines: TraceLine[] = []
   if (r.result.error !== undefined) {
@@ -160,7 +182,8 @@ async function seedReplay(v: Record<string, string | string[] | undefined>, deps
   lines.push({ text: `${r.cx.property}: shrunk to ${r.cx.steps.length} steps`, tone: 'head' }, ...counterexampleTrace(r.cx))
   if (r.pathDiffers)
     lines.push({ text: `note: this shrank along a different path than the one given: the generators changed since; the bundle's scenario.json replays the original trace`, tone: 'dim' })
-  lines.push({ text: `REPRODUCED: ${r.cx.property} at step ${r.cx.divergenceIndex}`, tone: 'fail' }, summaryLine(0, 1))
+  // 0-based, as scenario files number steps: the failing step is the trace's last
+  lines.push({ text: `REPRODUCED: ${r.cx.property} at step ${r.cx.steps.length - 1}`, tone: 'fail' }, summaryLine(0, 1))
   deps.stdout.write(paint(lines, color))
   return EXIT.failed
 }

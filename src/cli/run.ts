@@ -4,8 +4,9 @@
 // command before it spends time on the first nine (exit 2). Then each scenario runs on a fresh
 // executor; exit 0 when every expectation and property holds, 1 otherwise.
 
+import { resolveDesignStrict } from '../input/design.ts'
 import { parseArgs } from 'node:util'
-import { DEFAULT_PROFILE, DesignError, describeDesign, resolveDesign } from '../../models/design.ts'
+import { DEFAULT_PROFILE, DesignError, describeDesign } from '../../models/design.ts'
 import type { Design, DesignSpec, ProfileName } from '../../models/design.ts'
 import type { ImplChoice } from '../check/executor.types.ts'
 import { ScenarioError, loadScenario } from '../scenario/load.ts'
@@ -15,6 +16,7 @@ import { colorEnabled, paint, renderRun, summaryLine } from '../scenario/print.t
 import { loadCreateExecutor } from './deps.ts'
 import type { CliDeps, CreateExecutor } from './deps.ts'
 import { expandPaths } from './files.ts'
+import { safeText } from '../input/text.ts'
 import { EXIT, UsageError, parseArgsMessage } from './usage.ts'
 
 export const RUN_USAGE = `usage: luv run FILE|DIR... [--impl model|kernel|both] [--profile P] [--set AXIS=OPTION]...
@@ -123,7 +125,7 @@ function parseRunFlags(argv: string[]): RunFlags | 'help' {
 export function parseDesignFlags(cmd: string, profile: string | undefined, sets: string[]): DesignSpec {
   const check = (flag: string, spec: DesignSpec) => {
     try {
-      resolveDesign(spec)
+      resolveDesignStrict(spec)
     } catch (e) {
       if (e instanceof DesignError) throw new UsageError(cmd, `${flag}: ${e.message}`)
       throw e
@@ -148,7 +150,7 @@ export function designFor(scenario: Scenario, cli: DesignSpec): { design: Design
   const spec = { profile, overrides: { ...scenario.designSpec.overrides, ...cli.overrides } }
   let design: Design
   try {
-    design = resolveDesign(spec)
+    design = resolveDesignStrict(spec)
   } catch (e) {
     if (e instanceof DesignError) throw new ScenarioError(scenario.source, 'design', e.message)
     throw e
@@ -159,6 +161,8 @@ export function designFor(scenario: Scenario, cli: DesignSpec): { design: Design
 /** Load every file; print each problem as one line; undefined when any file is bad. */
 export function loadAll(cmd: string, paths: string[], deps: CliDeps): Scenario[] | undefined {
   const files = expandPaths(cmd, paths)
+  // nothing to run is not a pass: a folder without *.json files is bad input
+  if (files.length === 0) throw new UsageError(cmd, `no scenario files (*.json) in ${paths.map((p) => safeText(p, 200)).join(', ')}`)
   const scenarios: Scenario[] = []
   let bad = 0
   for (const f of files) {

@@ -76,7 +76,7 @@ export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
     'Reproduce it (same seed, same matrix):',
     '',
     '```sh',
-    `npx ${m.command}`,
+    `node bin/luv.mjs ${m.command.replace(/^luv /, '')}`,
     '```',
     '',
     'Rows are designs, columns the named properties (DESIGN.md §2.4). A cell **holds (runs, steps)**: no run of that many',
@@ -152,7 +152,7 @@ export function renderMatrixMd(m: Matrix, opts: MdOptions = {}): string {
         const c = r.cells[p]
         if (c?.verdict !== 'breaks' || !c.bundle) continue
         L.push(
-          `* ${code(r.label)} × **${p}** — ${c.explanation ?? ''} ([${bundleHash(c.bundle)}](${root}${c.bundle}/report.md), ${c.steps_in_trace} steps: ${code(`npx ${c.replay}`)})`,
+          `* ${code(r.label)} × **${p}** — ${c.explanation ?? ''} ([${bundleHash(c.bundle)}](${root}${c.bundle}/report.md), ${c.steps_in_trace} steps: ${code(`node bin/luv.mjs ${(c.replay ?? '').replace(/^luv /, '')}`)})`,
         )
       }
     L.push('')
@@ -230,7 +230,7 @@ export function renderMatrixJunit(m: Matrix): string {
         L.push(`    <testcase name="${xml(p)}" classname="${xml(cls)}">`, `      <skipped message="${r.status === 'not-run' ? 'the design was not run' : 'no run checked it'}"/>`, '    </testcase>')
         continue
       }
-      const body = [c.explanation ?? '', ...(c.bundle ? [`bundle: ${c.bundle}`, `replay: npx ${c.replay}`] : [])].join('\n')
+      const body = [c.explanation ?? '', ...(c.bundle ? [`bundle: ${c.bundle}`, `replay: node bin/luv.mjs ${(c.replay ?? '').replace(/^luv /, '')}`] : [])].join('\n')
       L.push(
         `    <testcase name="${xml(p)}" classname="${xml(cls)}">`,
         `      <failure message="${xml(`${c.title ?? p} (${r.label})`)}" type="${xml(p)}">${xml(body)}</failure>`,

@@ -3,7 +3,7 @@
 // into a temporary folder beside it, which is then renamed into place. A folder that exists
 // already (the same trace found twice) is left as it is.
 
-import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { bundleName } from './bucket.ts'
 import { ITF_FILE, SCENARIO_FILE } from './common.ts'
@@ -41,7 +41,9 @@ export async function writeBundle(rootDir: string, cx: Counterexample): Promise<
   const dir = join(rootDir, bundleName(cx))
   if (await exists(dir)) return dir
   await mkdir(rootDir, { recursive: true })
-  const tmp = await mkdtemp(join(rootDir, `.${bundleName(cx)}.tmp-`))
+  const tmp = await mkdtemp(join(rootDir, `.${bundleName(cx)}.${process.pid}.tmp-`))
+  // mkdtemp makes the folder 0700; a bundle is read by others (CI artifacts, reviewers)
+  await chmod(tmp, 0o755)
   try {
     const files = renderBundle(cx, relative(process.cwd(), dir) || '.')
     for (const name of BUNDLE_FILES) await writeFile(join(tmp, name), files[name])

@@ -231,7 +231,7 @@ export function renderEmail(cx: Counterexample, opts: { bundleDir?: string } = {
   para(`Replay in luv (no fast-check needed), from a fresh checkout of luv ${v.luv}${v.gitRev ? ` at ${v.gitRev}` : ''}, with the attached ${SCENARIO_FILE}:`)
   if (v.gitRev) out.push(`  git checkout ${v.gitRev}`)
   out.push('  npm ci')
-  out.push(...wrapCommand(`npx luv run ${SCENARIO_FILE} --impl both${cx.defect ? ` --defect ${cx.defect}` : ''}`))
+  out.push(...wrapCommand(`node bin/luv.mjs run ${SCENARIO_FILE} --impl both${cx.defect ? ` --defect ${cx.defect}` : ''}`))
   blank()
   para(`Attached: ${SCENARIO_FILE}, repro.c, ${ITF_FILE} (the trace in the Informal Trace Format), report.md.`)
   blank()

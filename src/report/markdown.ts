@@ -181,13 +181,13 @@ function replay(cx: Counterexample, dir: string): string[] {
   const out = [
     '```sh',
     '# data replay: stable, needs no fast-check',
-    `npx luv replay ${dir}`,
-    `npx luv run ${dir}/${SCENARIO_FILE} --impl both${cx.defect ? ` --defect ${cx.defect}` : ''}`,
+    `node bin/luv.mjs replay ${dir}`,
+    `node bin/luv.mjs run ${dir}/${SCENARIO_FILE} --impl both${cx.defect ? ` --defect ${cx.defect}` : ''}`,
   ]
   if (cx.seed !== undefined && cx.path !== undefined)
     out.push(
       '# fast-check replay: only with the same luv and fast-check versions',
-      `npx luv replay --seed ${cx.seed} --path ${cx.path} ${designFlags(cx)}`,
+      `node bin/luv.mjs replay --seed ${cx.seed} --path ${cx.path} ${designFlags(cx)}`,
     )
   out.push('```')
   return out

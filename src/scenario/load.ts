@@ -1,11 +1,14 @@
 // Reading a scenario file: JSON → schema (schema.ts) → typed Scenario (types.ts), with every
 // problem reported as one ScenarioError naming the file, the field and what is wrong.
 
-import { readFileSync } from 'node:fs'
+import { resolveDesignStrict } from '../input/design.ts'
+import { InputFileError, readJsonFile } from '../input/read.ts'
+import { platformOverLimit, tooManySteps } from '../input/limits.ts'
+import { excerpt } from '../input/text.ts'
 import type { core } from 'zod'
 import { OP_NAMES } from '../../models/ops.ts'
 import type { OpName } from '../../models/ops.ts'
-import { AXIS_NAMES, DesignError, resolveDesign } from '../../models/design.ts'
+import { AXIS_NAMES, DesignError } from '../../models/design.ts'
 import type { DesignSpec } from '../../models/design.ts'
 import { DEFAULT_PLATFORM, PlatformError, checkPlatform } from '../../models/platform.ts'
 import type { Platform } from '../../models/platform.ts'
@@ -20,18 +23,13 @@ export { ScenarioError } from './error.ts'
 
 /** Read and validate a scenario file. Throws ScenarioError (unreadable, bad JSON, bad content). */
 export function loadScenario(path: string): Scenario {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    throw new ScenarioError(path, '', `cannot read file${code ? ` (${code})` : ''}: ${(e as Error).message}`)
-  }
   let json: unknown
   try {
-    json = JSON.parse(text)
+    // a regular file of bounded size, strict UTF-8, no duplicate keys (src/input/read.ts)
+    json = readJsonFile(path, { what: 'scenario file' })
   } catch (e) {
-    throw new ScenarioError(path, '', `invalid JSON: ${(e as Error).message}`)
+    if (e instanceof InputFileError) throw new ScenarioError(path, e.at, e.detail)
+    throw e
   }
   return parseScenario(json, path)
 }
@@ -40,6 +38,9 @@ export function loadScenario(path: string): Scenario {
 export function parseScenario(json: unknown, sourceName: string): Scenario {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw new ScenarioError(sourceName, '', 'expected a JSON object with "name" and "steps"')
+  const steps0 = (json as Record<string, unknown>).steps
+  const many = Array.isArray(steps0) ? tooManySteps(steps0.length) : undefined
+  if (many) throw new ScenarioError(sourceName, 'steps', many)
   const parsed = scenarioFileSchema.safeParse(json)
   if (!parsed.success) {
     const { field, detail } = describeIssue(parsed.error.issues[0], json)
@@ -57,11 +58,13 @@ export function parseScenario(json: unknown, sourceName: string): Scenario {
     }
     throw e
   }
+  const over = platformOverLimit(platform)
+  if (over) throw new ScenarioError(sourceName, `platform.${over[0]}`, over[1])
   const { profile, ...overrides } = (file.design ?? {}) as Record<string, string>
   const designSpec: DesignSpec = { profile, overrides }
   let design
   try {
-    design = resolveDesign(designSpec)
+    design = resolveDesignStrict(designSpec)
   } catch (e) {
     if (e instanceof DesignError) throw new ScenarioError(sourceName, 'design', e.message)
     throw e
@@ -175,7 +178,7 @@ function describeIssue(issue: core.$ZodIssue, root: unknown): { field: string; d
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
     const field = fieldPath(path)
     if (value === undefined) return { field, detail: `missing (one of ${OP_NAMES.join(', ')})` }
-    return { field, detail: `unknown op ${JSON.stringify(value)} (known: ${OP_NAMES.join(', ')})` }
+    return { field, detail: `unknown op ${excerpt(value)} (known: ${OP_NAMES.join(', ')})` }
   }
   const field = fieldPath(path)
   if (value === null) return { field, detail: `null is not allowed (optional fields are left out, never null); ${issue.message}` }

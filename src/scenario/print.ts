@@ -3,6 +3,7 @@
 // reasons indented under them. Rendering is colour-free (lines tagged with a tone); colour is
 // added only by paint(), and only when the output is a TTY and NO_COLOR is unset.
 
+import { safeText } from '../input/text.ts'
 import { hex, opToString, resultToString } from '../../models/ops.ts'
 import type { Result } from '../../models/ops.ts'
 import type { Violation } from '../check/executor.types.ts'
@@ -131,8 +132,11 @@ export function colorEnabled(stream: { isTTY?: boolean }, env: Record<string, st
 export function paint(lines: TraceLine[], color: boolean): string {
   return lines
     .map(({ text, tone }) => {
+      // every line may quote a file (a scenario name, a string argument, a unit name): its
+      // control characters are shown escaped, never sent to the terminal as they are
+      const safe = safeText(text)
       const [on, off] = ANSI[tone]
-      return color && on ? on + text + off : text
+      return color && on ? on + safe + off : safe
     })
     .map((l) => l + '\n')
     .join('')

@@ -67,15 +67,18 @@ describe('luv campaign', () => {
     expect(xml).toMatch(new RegExp(`<failure message="[^"]*\\(bundle ${f.bundle}/\\)" type="dma-continuity">`))
     expect(xml).not.toContain(out)
     expect(xml).toContain(f.title.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'))
-    // the printed trace marks the diverging step
-    expect(r.out).toMatch(/^! \[\d+\] KEXEC\(\) = 0$/m)
+    // the printed trace marks the diverging step, numbered as scenario.json's steps (0-based)
+    const marked = Number(/^! \[(\d+)\] KEXEC\(\) = 0$/m.exec(r.out)?.[1])
+    const steps = JSON.parse(readFileSync(join(bundle, 'scenario.json'), 'utf8')).steps
+    expect(steps[marked].op).toBe('KEXEC')
+    expect(marked).toBe(steps.length - 1)
 
     // data replay: the bundle, its scenario.json, its trace (no fast-check)
     // (a bare scenario.json records no property: nothing to compare with)
     for (const [target, recorded] of [[bundle, true], [join(bundle, 'scenario.json'), false], [join(bundle, 'trace.itf.json'), true]] as const) {
       const rr = await luv(['replay', target, '--impl', 'model'])
       expect(rr.code, rr.out + rr.err).toBe(1)
-      expect(rr.out).toMatch(recorded ? /^REPRODUCED: dma-continuity at \[(\d+)\] \(recorded: dma-continuity at \[\1\]\)$/m : /^REPRODUCED: dma-continuity at \[\d+\]$/m)
+      expect(rr.out).toMatch(recorded ? /^REPRODUCED: dma-continuity at step (\d+) \(recorded: dma-continuity at step \1\)$/m : /^REPRODUCED: dma-continuity at step \d+$/m)
     }
     // the same trace on the talk's design (hitless replace) does not fail
     const fixed = await luv(['replay', bundle, '--impl', 'model', '--profile', 'lpc2025'])
@@ -86,7 +89,7 @@ describe('luv campaign', () => {
     const argv = f.replay.fastCheck.split(' ').slice(1)
     const fc = await luv(argv)
     expect(fc.code, fc.out + fc.err).toBe(1)
-    expect(fc.out).toMatch(/^REPRODUCED: dma-continuity at step \d+$/m)
+    expect(fc.out).toMatch(new RegExp(`^REPRODUCED: dma-continuity at step ${marked}$`, 'm'))
     expect(fc.out).not.toContain('different path')
   })
 

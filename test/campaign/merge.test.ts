@@ -45,7 +45,7 @@ describe('luv campaign --shard and luv merge', () => {
     for (const f of ['summary.md', 'summary.json', 'junit.xml']) expect(existsSync(join(out, f))).toBe(true)
 
     // shards of different campaigns do not merge
-    await campaign(['--runs', '25', '--seed', '438', '--shard', '2/2'], join(dir, 'other'), 0)
+    await campaign(['--runs', '50', '--seed', '438', '--shard', '2/2'], join(dir, 'other'), 0)
     const bad = await luv(['merge', join(dir, 's1'), join(dir, 'other'), '--out', join(dir, 'bad')])
     expect(bad.code).toBe(2)
     expect(bad.err).toMatch(/other: seed 438 differs from .*s1's 437: not shards of one campaign/)

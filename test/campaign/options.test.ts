@@ -94,7 +94,7 @@ describe('luv merge / replay: bad input', () => {
     r = await luv(['replay', scen, '--impl', 'model'])
     expect(r.code).toBe(2)
     expect(r.err).toMatch(/bad-scenario\.json: steps\[0\]\.args\.id: missing/)
-    const trace = platformFile('bad.itf.json', JSON.stringify({ vars: ['mbt::actionTaken', 'mbt::nondetPicks'], states: [{}, { 'mbt::actionTaken': 'IOCTL_NOPE', 'mbt::nondetPicks': {} }] }))
+    const trace = platformFile('bad.itf.json', JSON.stringify({ vars: ['mbt::actionTaken', 'mbt::nondetPicks'], states: [{ 'mbt::actionTaken': 'init', 'mbt::nondetPicks': {} }, { 'mbt::actionTaken': 'IOCTL_NOPE', 'mbt::nondetPicks': {} }] }))
     r = await luv(['replay', trace, '--impl', 'model'])
     expect(r.code).toBe(2)
     expect(r.err).toMatch(/bad\.itf\.json: states\[1\] \(step 0\): mbt::actionTaken: unknown op "IOCTL_NOPE"/)

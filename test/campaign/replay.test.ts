@@ -94,20 +94,22 @@ describe('luv replay of hand-written files (no fast-check)', () => {
     expect(r.code).toBe(1)
     expect(r.out).toMatch(/^! \[15\] KEXEC\(\) = 0/m)
     expect(r.out).toMatch(/!! dma-continuity: .*not hitless/)
-    expect(r.out).toMatch(/^REPRODUCED: dma-continuity at \[15\]/m)
+    expect(r.out).toMatch(/^REPRODUCED: dma-continuity at step 15/m)
+    // what it replays against, before the verdict
+    expect(r.out).toMatch(/^  against: design rfc-v2 \(from the file\); impl model; defect none/m)
     expect(r.out.trimEnd().split('\n').pop()).toBe('0 passed, 1 failed')
   })
 
   it('does not reproduce on a design with the hitless replace (exit 0)', async () => {
     const r = await luv(['replay', bundle, '--impl', 'model', '--set', 'replaceSwap=hitless'])
     expect(r.code).toBe(0)
-    expect(r.out).toMatch(/^NOT REPRODUCED: no property violation and no divergence \(recorded: dma-continuity at \[15\]\)$/m)
+    expect(r.out).toMatch(/^NOT REPRODUCED: no property violation and no divergence \(recorded: dma-continuity at step 15\)$/m)
     expect(r.out).toContain('design rfc-v2 replaceSwap=hitless')
   })
 
   it('reports a model/kernel divergence with --impl both (a scripted kernel here)', async () => {
     const created: { impl: string; defect?: string }[] = []
-    const r = await luv(['replay', bundle, '--defect', 'some-defect'], {
+    const r = await luv(['replay', bundle, '--defect', 'token-truncated-to-u32'], {
       createExecutor: (_p, _d, o) => {
         created.push(o)
         let fd = 3
@@ -117,22 +119,23 @@ describe('luv replay of hand-written files (no fast-check)', () => {
         })
       },
     })
-    expect(created).toEqual([{ impl: 'both', defect: 'some-defect' }])
+    expect(created).toEqual([{ impl: 'both', defect: 'token-truncated-to-u32' }])
     expect(r.code).toBe(1)
     expect(r.out).toMatch(/divergence: model 0, kernel -EBUSY/)
-    expect(r.out).toMatch(/^REPRODUCED: model\/kernel divergence at \[15\] \(recorded: dma-continuity at \[15\]; this differs\)$/m)
+    expect(r.out).toMatch(/^REPRODUCED: conformance \(the kernel implementation diverged from the model\) at step 15 \(recorded: dma-continuity at step 15; this differs\)$/m)
   })
 
   it("takes the bundle's recorded defect when --defect is not given", async () => {
     const withDefect = join(dir, 'with-defect')
     mkdirSync(withDefect)
     writeFileSync(join(withDefect, 'scenario.json'), JSON.stringify(scenario))
-    writeFileSync(join(withDefect, 'trace.itf.json'), JSON.stringify({ ...itf, '#meta': { ...itf['#meta'], defect: 'recorded-defect' } }))
+    writeFileSync(join(withDefect, 'trace.itf.json'), JSON.stringify({ ...itf, '#meta': { ...itf['#meta'], defect: 'token-truncated-to-u32' } }))
     const created: { defect?: string }[] = []
-    await luv(['replay', withDefect], { createExecutor: (_p, _d, o) => (created.push(o), fakeExecutor({ impl: o.impl })) })
-    expect(created[0].defect).toBe('recorded-defect')
+    const r0 = await luv(['replay', withDefect], { createExecutor: (_p, _d, o) => (created.push(o), fakeExecutor({ impl: o.impl })) })
+    expect(r0.err).toBe('')
+    expect(created[0].defect).toBe('token-truncated-to-u32')
     const m = await luv(['replay', withDefect, '--impl', 'model'], { createExecutor: (_p, _d, o) => (created.push(o), fakeExecutor({ impl: o.impl })) })
-    expect(m.out).toContain('note: the recorded defect recorded-defect is not seeded: --impl model runs no kernel')
+    expect(m.out).toContain('note: the recorded defect token-truncated-to-u32 is not seeded: --impl model runs no kernel')
     expect(created[1].defect).toBeUndefined()
   })
 })

@@ -25,8 +25,21 @@ describe('luv', () => {
     const r = await luv(['--help'])
     expect(r.code).toBe(0)
     expect(r.out).toMatch(/^usage: luv <command>/)
-    for (const cmd of ['run', 'campaign', 'replay', 'merge', 'defects', 'compare', 'explore', 'failnth', 'lint-scenarios'])
+    for (const cmd of ['run', 'campaign', 'replay', 'merge', 'defects', 'profiles', 'compare', 'explore', 'failnth', 'lint-scenarios'])
       expect(r.out).toMatch(new RegExp(`^  ${cmd} +\\S`, 'm'))
+    // exactly the commands that exist: every listed one runs (--help exits 0 through it)
+    const listed = [...r.out.matchAll(/^  ([a-z-]+) {2,}\S/gm)].map((m) => m[1])
+    expect(listed.sort()).toEqual(Object.keys(COMMANDS).sort())
+    for (const cmd of listed) expect((await luv([cmd, '--help'])).code).toBe(0)
+  })
+
+  it('--version names luv, its git commit, node and fast-check', async () => {
+    const r = await luv(['--version'])
+    expect(r.code).toBe(0)
+    const [l1, l2, l3] = r.out.trimEnd().split('\n')
+    expect(l1).toMatch(/^luv \d+\.\d+\.\d+ \(git [0-9a-f]{12}\)$/)
+    expect(l2).toBe(`node ${process.version}`)
+    expect(l3).toMatch(/^fast-check \d+\.\d+\.\d+$/)
   })
 
   it('without a command prints usage to stderr and exits 2', async () => {
@@ -49,6 +62,15 @@ describe('luv', () => {
   it('every command of DESIGN.md §2.6 is in the table with a handler (none is a placeholder)', () => {
     for (const cmd of ['run', 'campaign', 'replay', 'merge', 'defects', 'profiles', 'compare', 'explore', 'failnth'])
       expect(COMMANDS[cmd]?.handler, cmd).toBeDefined()
+  })
+
+  it('a command that is not in the table is an unknown command (exit 2), as are Object.prototype names', async () => {
+    for (const cmd of ['frobnicate', 'toString', 'constructor', '__proto__']) {
+      const r = await luv([cmd, 'x'])
+      expect(r.code).toBe(2)
+      expect(r.err).toMatch(new RegExp(`^luv: unknown command '${cmd}' \\(commands: run, `))
+    }
+    expect((await luv(['help', 'toString'])).code).toBe(2)
   })
 })
 

@@ -148,7 +148,7 @@ describe('the mail', () => {
       expect(flat).toContain("luv's kernel-shaped implementation")
       expect(flat).toContain(seriesOf(cx.profile).title)
       expect(mail).toMatch(/^Reported-by: luv /m)
-      expect(mail).toContain('npx luv run scenario.json --impl both')
+      expect(mail).toContain('node bin/luv.mjs run scenario.json --impl both')
       expect(mail).not.toMatch(/path|replayPath|fast-check path/i)
       for (const l of mail.split('\n')) expect(l.length).toBeLessThanOrEqual(EMAIL_WIDTH)
     })

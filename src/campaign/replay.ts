@@ -174,6 +174,15 @@ const metaSchema = z.strictObject({
   design: z.record(z.string(), z.string({ error: 'expected an option name (a string)' }), { error: 'expected { profile?, AXIS: OPTION... }' }).optional(),
   platform: z.unknown().optional(),
   message: z.string().optional(),
+  // how the failure shows (src/report/probe.ts): at a step's result, through a probe luv added,
+  // or only in kernel state (then what to inspect)
+  observable: z
+    .discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('result'), step: intAtLeast(0) }),
+      z.strictObject({ kind: z.literal('probe'), from: intAtLeast(0), step: intAtLeast(0), reason: z.string() }),
+      z.strictObject({ kind: z.literal('state-only'), reason: z.string(), inspect: z.array(z.string()) }),
+    ], { error: "expected { kind: 'result' | 'probe' | 'state-only', ... }" })
+    .optional(),
 })
 const itfSchema = z.looseObject({
   '#meta': z.unknown().optional(),
@@ -276,8 +285,9 @@ function fromItf(json: unknown, source: string): { scenario: Scenario; recorded:
   }
   const marked = doc.states.findIndex((st) => isObj(st['#meta']) && st['#meta'].divergence === true)
   if (marked >= 1) recorded.step = marked - 1
-  else if (recorded.divergenceIndex !== undefined && recorded.divergenceIndex >= 1) recorded.step = recorded.divergenceIndex - 1
-  if (recorded.divergenceIndex !== undefined && recorded.divergenceIndex > scenario.steps.length)
+  // divergenceIndex is the diverging step's index (0-based, steps[N]), as every report numbers steps
+  else if (recorded.divergenceIndex !== undefined) recorded.step = recorded.divergenceIndex
+  if (recorded.divergenceIndex !== undefined && recorded.divergenceIndex >= scenario.steps.length)
     throw new InputError(`${safeText(source, 200)}: #meta.divergenceIndex: ${recorded.divergenceIndex} is past the trace's ${scenario.steps.length} steps`)
   return { scenario, recorded }
 }
@@ -355,9 +365,12 @@ function checkItfStates(vars: string[], states: Record<string, unknown>[], sourc
     if (m !== undefined) {
       if (!isObj(m)) throw bad(`states[${i}].#meta`, `expected an object; got ${excerpt(m)}`)
       for (const k of Object.keys(m))
-        if (!['index', 'divergence', 'violation', 'otherViolations'].includes(k)) throw bad(`states[${i}].#meta.${safeText(k, 60)}`, 'unknown key')
+        if (!['index', 'step', 'divergence', 'observed', 'probe', 'violation', 'otherViolations'].includes(k)) throw bad(`states[${i}].#meta.${safeText(k, 60)}`, 'unknown key')
       if (m.index !== undefined && m.index !== i) throw bad(`states[${i}].#meta.index`, `${excerpt(m.index)}, expected ${i}`)
-      if (m.divergence !== undefined && m.divergence !== true) throw bad(`states[${i}].#meta.divergence`, `expected true; got ${excerpt(m.divergence)}`)
+      // state i follows step i-1 (state 0 is the initial state)
+      if (m.step !== undefined && m.step !== i - 1) throw bad(`states[${i}].#meta.step`, `${excerpt(m.step)}, expected ${i - 1}`)
+      for (const flag of ['divergence', 'observed', 'probe'] as const)
+        if (m[flag] !== undefined && m[flag] !== true) throw bad(`states[${i}].#meta.${flag}`, `expected true; got ${excerpt(m[flag])}`)
     }
   }
 }

@@ -74,7 +74,8 @@ describe('replay cannot lie', () => {
 
   it('ITF arguments are validated as scenario arguments: a bdf that is no PCI address is exit 2 at its state', async () => {
     const at = seeds.itf.indexOf('"states"')
-    const b = bundle('bad-bdf', (d) => writeFileSync(itfOf(d), seeds.itf.slice(0, at) + seeds.itf.slice(at).replace('"bdf": "0000:01:00.0"', '"bdf": "not-a-bdf"')))
+    const b = bundle('bad-bdf', (d) => writeFileSync(itfOf(d), seeds.itf.slice(0, at) + seeds.itf.slice(at).replace(/("bdf": \{ "tag": "Some", "value": )"0000:01:00\.0"/, '$1"not-a-bdf"')))
+    expect(readFileSync(itfOf(b), 'utf8')).toContain('"not-a-bdf"')
     const r = await luv(['replay', itfOf(b)])
     expect(r.code).toBe(2)
     expect(r.err).toMatch(/trace\.itf\.json: states\[\d+\]\.mbt::nondetPicks\.bdf: expected a PCI address/)

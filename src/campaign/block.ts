@@ -179,10 +179,12 @@ export function unfinishedFailure(task: Omit<BlockTask, 'port'>, f: FailingRepor
   const what = f.shrinks > 0 ? `the smallest failing run after ${f.shrinks} shrink${f.shrinks === 1 ? '' : 's'}` : 'the unshrunk counterexample'
   const note = ` [shrinking cut short by ${signal}: ${what}, not a minimal trace]`
   const v = violation ?? { property: f.property, message: 'the failure did not recur on replay' }
-  const cx = toCounterexample(
+  const made = toCounterexample(
     { violation: { ...v, message: v.message + note }, ops, outcomes, divergenceIndex: ops.length, seed: task.seed, path: `${f.run}` },
     { design: task.design, platform, profile: task.profile, ...(task.defect !== undefined && { defect: task.defect }) },
   )
+  // the headline is re-derived from the trace (src/report/from-failure.ts): the note goes on it
+  const cx = made.message.includes(note) ? made : { ...made, message: made.message + note }
   return { property: v.property, cx, path: `${f.run}`, shrinks: f.shrinks, unfinishedShrink: { signal } }
 }
 

@@ -97,7 +97,9 @@ describe('luv campaign', () => {
     const out = join(tmp(), 'report')
     const argv = ['campaign', '--impl', 'model', '--profile', 'rfc-v2', '--properties', 'dma-continuity,dma-safety,isolation', '--runs', '100', '--out', out]
     const runs: Record<string, string>[] = []
-    for (const workers of ['2', '2', '1']) {
+    // two workers, then one: the same files both times proves both claims (same seed -> same
+    // bytes, and the report does not depend on the worker count); each campaign shrinks a finding
+    for (const workers of ['2', '1']) {
       rmSync(out, { recursive: true, force: true })
       const r = await luv([...argv, '--workers', workers])
       expect(r.code).toBe(1)
@@ -106,15 +108,14 @@ describe('luv campaign', () => {
     const masked = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, maskTiming(k, v)]))
     expect(Object.keys(runs[0]).sort()).toEqual(Object.keys(runs[1]).sort())
     expect(Object.keys(runs[0]).filter((k) => k.endsWith('.tmp'))).toEqual([])
-    expect(masked(runs[1])).toEqual(masked(runs[0]))
-    // one worker: same verdict and block set (and, in fact, the same report)
-    const [two, one] = [JSON.parse(runs[0]['summary.json']), JSON.parse(runs[2]['summary.json'])]
+    // same verdict and block set, and in fact the same report
+    const [two, one] = [JSON.parse(runs[0]['summary.json']), JSON.parse(runs[1]['summary.json'])]
     expect(one.verdict).toBe(two.verdict)
     expect(one.blocks.indices).toBe(two.blocks.indices)
     expect(one.blocks.list).toEqual(two.blocks.list)
-    expect(masked(runs[2])).toEqual(masked(runs[0]))
+    expect(masked(runs[1])).toEqual(masked(runs[0]))
     // the timing fields are the only ones masked, and they do differ in kind only
     expect(two.timing.workers).toBe(2)
     expect(one.timing.workers).toBe(1)
-  })
+  }, 300_000)
 })

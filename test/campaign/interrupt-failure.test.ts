@@ -52,7 +52,7 @@ const found = (stderr: string) => /\] 1 failed, /.test(stderr)
 
 describe('an interrupted campaign that has found a violation fails and writes its bundle', () => {
   it('SIGTERM twice while shrinking: exit 1, a bundle from the shrink so far that says so, and it replays', async () => {
-    const r = await signalled(['--runs', '25', '--profile', 'rfc-v2'], found, ['SIGTERM', 'SIGTERM'])
+    const r = await signalled(['--runs', '25', '--profile', 'rfc-v2', '--properties', 'dma-continuity'], found, ['SIGTERM', 'SIGTERM'])
     expect(r.code, r.stdout + r.stderr).toBe(1)
     // counted as failed while it was still shrinking (the signal came after that line)
     expect(r.stderr).toMatch(/\] 1 failed, /)
@@ -76,7 +76,7 @@ describe('an interrupted campaign that has found a violation fails and writes it
   })
 
   it('SIGINT once while shrinking, and the summary cannot be written: exit 1, the bundle and the trace are still there', async () => {
-    const r = await signalled(['--runs', '25', '--profile', 'rfc-v2'], found, ['SIGINT'], (out) => mkdirSync(join(out, 'summary.md', 'x'), { recursive: true }))
+    const r = await signalled(['--runs', '25', '--profile', 'rfc-v2', '--properties', 'dma-continuity'], found, ['SIGINT'], (out) => mkdirSync(join(out, 'summary.md', 'x'), { recursive: true }))
     expect(r.code, r.stdout + r.stderr).toBe(1)
     // bundles are written before the summary: the failure is on disk, and on the terminal
     expect(bundlesIn(r.out)).toHaveLength(1)

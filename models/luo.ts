@@ -6,7 +6,7 @@
 // luo_file}.c, include/uapi/linux/liveupdate.h), §2.2 (iommufd handler), §3 (vfio handler).
 
 import type { D } from './context.ts'
-import { fail } from './context.ts'
+import { fail, plain } from './context.ts'
 import { fileOfFd, installFd } from './files.ts'
 import { isUserDomain, reapDomains, setGroupDomain } from './iommu.ts'
 import { groupOf, resolveDevices } from './platform.ts'
@@ -29,7 +29,8 @@ export function isPreservedOutgoing(s: State | D, file: FileId): boolean {
 }
 
 function liveupdateIsOpen(s: State | D): boolean {
-  return Object.values(s.fds).some((f) => s.files[f]?.kind === 'liveupdate')
+  const { fds, files } = plain(s)
+  return Object.values(fds).some((f) => files[f]?.kind === 'liveupdate')
 }
 
 /** A session ioctl's target: EBADF if not open, ENOTTY if not a session fd. */
@@ -74,7 +75,7 @@ export function createSession(d: D, a: ArgsOf<'LIVEUPDATE_IOCTL_CREATE_SESSION'>
   // (samikhawaja/linux luo_session.c 0f15271 luo_session_insert); growable: the kho_block
   // set grows (its 10000-block cap is far beyond any run)
   if (d.design.luoCapacity === 'fixed-arrays' && d.luo.outgoing.length >= LUO_SESSION_MAX) fail('ENOMEM')
-  if (d.luo.outgoing.some((x) => x.name === a.name)) fail('EEXIST')
+  if (plain(d.luo.outgoing).some((x) => x.name === a.name)) fail('EEXIST')
   const id = d.nextFile++
   d.files[id] = { kind: 'session', name: a.name, dir: 'out' }
   d.luo.outgoing.push({ name: a.name, file: id, files: [] })
@@ -235,7 +236,7 @@ function unpreserveSession(d: D, sess: OutgoingSession): void {
       f.preservedIn = undefined
     }
   }
-  d.luo.outgoing = d.luo.outgoing.filter((x) => x !== sess && x.name !== sess.name)
+  d.luo.outgoing = plain(d.luo.outgoing).filter((x) => x.name !== sess.name)
 }
 
 // ---------------------------------------------------------------- retrieve
@@ -369,7 +370,7 @@ export function finish(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_FINISH'>): Result {
 export function releaseSession(d: D, id: FileId): void {
   const sf = d.files[id] as SessionFile
   if (sf.dir === 'out') {
-    const sess = d.luo.outgoing.find((x) => x.file === id)
+    const sess = plain(d.luo.outgoing).find((x) => x.file === id)
     if (sess) unpreserveSession(d, sess)
     return
   }

@@ -35,5 +35,5 @@ export function snapshot(ctx: OpContext, d: D): void {
  *  the op has not changed that part, this is the part itself, at no cost; once it has, a copy
  *  (immer `current`), so the answer is always the state as it is now. */
 export function plain<T>(x: T): T {
-  return current(x)
+  return current(x as Draft<T>) as T
 }

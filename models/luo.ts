@@ -52,9 +52,9 @@ function outgoingOf(d: D, fd: number): OutgoingSession {
  *  one is EINVAL (LUO-2026 luo_ioctl_type_valid). */
 function incomingOf(d: D, fd: number): IncomingSession {
   const { id, sf } = sessionOf(d, fd)
-  const sess = sf.dir === 'in' ? d.luo.incoming.find((x) => x.retrievedAs === id) : undefined
-  if (!sess) fail('EINVAL')
-  return sess
+  const i = sf.dir === 'in' ? plain(d.luo.incoming).findIndex((x) => x.retrievedAs === id) : -1
+  if (i < 0) fail('EINVAL')
+  return d.luo.incoming[i]
 }
 
 // ---------------------------------------------------------------- /dev/liveupdate
@@ -84,7 +84,7 @@ export function createSession(d: D, a: ArgsOf<'LIVEUPDATE_IOCTL_CREATE_SESSION'>
 
 export function retrieveSession(d: D, a: ArgsOf<'LIVEUPDATE_IOCTL_RETRIEVE_SESSION'>): Result {
   if (!liveupdateIsOpen(d)) fail('EBADF')
-  const sess = d.luo.incoming.find((x) => x.name === a.name)
+  const sess = d.luo.incoming[plain(d.luo.incoming).findIndex((x) => x.name === a.name)]
   // no such session: ENOENT; already retrieved: EINVAL (luo_session.c)
   if (!sess) fail('ENOENT')
   if (sess.retrievedAs !== undefined || sess.closedUnfinished) fail('EINVAL')
@@ -374,12 +374,15 @@ export function releaseSession(d: D, id: FileId): void {
     if (sess) unpreserveSession(d, sess)
     return
   }
-  const sess = d.luo.incoming.find((x) => x.retrievedAs === id)
-  if (!sess) return
+  const i = plain(d.luo.incoming).findIndex((x) => x.retrievedAs === id)
+  if (i < 0) return
+  const sess = d.luo.incoming[i]
+  // the other sessions, taken before doFinish changes this one (finish touches no other)
+  const others = plain(d.luo.incoming).filter((_, j) => j !== i)
   // luo_session_release: finish (a no-op once finished); on success the session goes
   if (d.design.unfinished === 'finish-discards' || canFinish(d, sess)) {
     doFinish(d, sess)
-    d.luo.incoming = d.luo.incoming.filter((x) => x !== sess && x.name !== sess.name)
+    d.luo.incoming = others
   } else sess.closedUnfinished = true
 }
 

@@ -14,6 +14,7 @@ const benches: [string, string[]][] = [
   ['bench/defects.ts', quick ? ['--seeds', '1', '--budget', '20'] : ['--seeds', '5', '--budget', '30']],
   ['bench/campaign.ts', quick ? ['--runs', '400'] : []],
   ['bench/explore.ts', quick ? ['--quick'] : []],
+  ['bench/trace-length.ts', quick ? ['--lengths', '1000,4000'] : []],
 ]
 
 console.log(`# luv benchmarks\n`)

@@ -7,8 +7,9 @@
 // callback runs; releases cascade (closing a cdev unbinds it, which may release the iommufd,
 // which destroys its IOAS areas, which may release a memfd).
 
+import { produce } from 'immer'
 import type { D } from './context.ts'
-import { fail } from './context.ts'
+import { fail, plain } from './context.ts'
 import { ok, type ArgsOf, type Result } from './ops.ts'
 import type { FileId, State } from './state.ts'
 import { releaseIommufd } from './iommufd.ts'
@@ -18,8 +19,9 @@ import { pinnedPages, reapOrphans } from './memory.ts'
 
 /** Lowest free fd from 3 (POSIX: open returns the lowest-numbered unused descriptor). */
 export function installFd(d: D, file: FileId): number {
+  const fds = plain(d.fds)
   let fd = 3
-  while (d.fds[fd] !== undefined) fd++
+  while (fds[fd] !== undefined) fd++
   d.fds[fd] = file
   return fd
 }
@@ -46,43 +48,61 @@ export function fileRefs(s: State | D): Map<FileId, number> {
   return n
 }
 
-/** Is there anything for releaseUnreferenced to do? Read on a finished (non-draft) state, so
- *  the common case costs one pass over plain data and no immer draft. */
-export function needsRelease(s: State): boolean {
+/** The lowest-numbered file nothing references, if any. */
+export function unreferencedFile(s: State): FileId | undefined {
   const refs = fileRefs(s)
-  for (const id of Object.keys(s.files)) if (!refs.get(Number(id))) return true
+  let victim: FileId | undefined
+  for (const key of Object.keys(s.files)) {
+    const id = Number(key)
+    if (!refs.get(id) && (victim === undefined || id < victim)) victim = id
+  }
+  return victim
+}
+
+/** Orphan pages nothing pins any more (reapOrphans frees them). */
+function unpinnedOrphans(s: State): boolean {
   if (!s.pages.some((p) => p.use === 'orphan')) return false
   const pinned = pinnedPages(s)
   return s.pages.some((p, i) => p.use === 'orphan' && !pinned.has(i))
 }
 
-/** Release every file nothing references, lowest id first, until none is left. */
-export function releaseUnreferenced(d: D): void {
-  for (;;) {
-    const refs = fileRefs(d)
-    const ids = Object.keys(d.files).map(Number).sort((a, b) => a - b)
-    const victim = ids.find((id) => !refs.get(id))
-    if (victim === undefined) break
-    const f = d.files[victim]
-    switch (f.kind) {
-      case 'memfd':
-        for (const p of f.pages) d.pages[p] = { use: 'free' }
-        break
-      case 'iommufd':
-        releaseIommufd(d, victim)
-        break
-      case 'vfio':
-        releaseVfio(d, victim)
-        break
-      case 'session':
-        releaseSession(d, victim)
-        break
-      case 'liveupdate':
-        break
-    }
-    delete d.files[victim]
+/** Is there anything for releaseUnreferenced to do? */
+export function needsRelease(s: State): boolean {
+  return unreferencedFile(s) !== undefined || unpinnedOrphans(s)
+}
+
+/** Release every file nothing references, lowest id first, until none is left; then free the
+ *  orphan pages nothing pins. The references are counted on the finished state between two
+ *  releases, plain data: counting them through an immer draft would make a proxy of every
+ *  file, session and fd on each pass, and a CLOSE would cost as much as the whole fd table. */
+export function releaseUnreferenced(s: State): State {
+  for (let victim = unreferencedFile(s); victim !== undefined; victim = unreferencedFile(s)) {
+    const id = victim
+    s = produce(s, (d) => releaseFile(d, id))
   }
-  reapOrphans(d)
+  return unpinnedOrphans(s) ? produce(s, reapOrphans) : s
+}
+
+/** The last reference to a file is gone: its release callback runs, and the file goes. */
+function releaseFile(d: D, victim: FileId): void {
+  const f = d.files[victim]
+  switch (f.kind) {
+    case 'memfd':
+      for (const p of f.pages) d.pages[p] = { use: 'free' }
+      break
+    case 'iommufd':
+      releaseIommufd(d, victim)
+      break
+    case 'vfio':
+      releaseVfio(d, victim)
+      break
+    case 'session':
+      releaseSession(d, victim)
+      break
+    case 'liveupdate':
+      break
+  }
+  delete d.files[victim]
 }
 
 export function close(d: D, a: ArgsOf<'CLOSE'>): Result {

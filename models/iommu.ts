@@ -6,7 +6,7 @@
 // kernel holds for a domain, and that is a pure function of its leaves (tablePagesFor).
 
 import type { D, OpContext } from './context.ts'
-import { fail, snapshot } from './context.ts'
+import { fail, plain, snapshot } from './context.ts'
 import type { DomainId, Domain, Entry, Extent, State } from './state.ts'
 import { resolveDevices, tablePagesOf } from './platform.ts'
 
@@ -287,6 +287,8 @@ export function liveDomains(s: State | D): Set<DomainId> {
 
 /** Free domains nothing references: their table pages go back to the table zone. */
 export function reapDomains(d: D): void {
+  // no domain, nothing to reap (and no need to walk every file and session through the draft)
+  if (Object.keys(plain(d.domains)).length === 0) return
   const live = liveDomains(d)
   for (const id of Object.keys(d.domains).map(Number))
     if (!live.has(id)) {

@@ -6,7 +6,7 @@
 // luo_file}.c, include/uapi/linux/liveupdate.h), §2.2 (iommufd handler), §3 (vfio handler).
 
 import type { D } from './context.ts'
-import { fail } from './context.ts'
+import { fail, plain } from './context.ts'
 import { fileOfFd, installFd } from './files.ts'
 import { isUserDomain, reapDomains, setGroupDomain } from './iommu.ts'
 import { groupOf, resolveDevices } from './platform.ts'
@@ -29,7 +29,8 @@ export function isPreservedOutgoing(s: State | D, file: FileId): boolean {
 }
 
 function liveupdateIsOpen(s: State | D): boolean {
-  return Object.values(s.fds).some((f) => s.files[f]?.kind === 'liveupdate')
+  const { fds, files } = plain(s)
+  return Object.values(fds).some((f) => files[f]?.kind === 'liveupdate')
 }
 
 /** A session ioctl's target: EBADF if not open, ENOTTY if not a session fd. */
@@ -51,9 +52,9 @@ function outgoingOf(d: D, fd: number): OutgoingSession {
  *  one is EINVAL (LUO-2026 luo_ioctl_type_valid). */
 function incomingOf(d: D, fd: number): IncomingSession {
   const { id, sf } = sessionOf(d, fd)
-  const sess = sf.dir === 'in' ? d.luo.incoming.find((x) => x.retrievedAs === id) : undefined
-  if (!sess) fail('EINVAL')
-  return sess
+  const i = sf.dir === 'in' ? plain(d.luo.incoming).findIndex((x) => x.retrievedAs === id) : -1
+  if (i < 0) fail('EINVAL')
+  return d.luo.incoming[i]
 }
 
 // ---------------------------------------------------------------- /dev/liveupdate
@@ -74,7 +75,7 @@ export function createSession(d: D, a: ArgsOf<'LIVEUPDATE_IOCTL_CREATE_SESSION'>
   // (samikhawaja/linux luo_session.c 0f15271 luo_session_insert); growable: the kho_block
   // set grows (its 10000-block cap is far beyond any run)
   if (d.design.luoCapacity === 'fixed-arrays' && d.luo.outgoing.length >= LUO_SESSION_MAX) fail('ENOMEM')
-  if (d.luo.outgoing.some((x) => x.name === a.name)) fail('EEXIST')
+  if (plain(d.luo.outgoing).some((x) => x.name === a.name)) fail('EEXIST')
   const id = d.nextFile++
   d.files[id] = { kind: 'session', name: a.name, dir: 'out' }
   d.luo.outgoing.push({ name: a.name, file: id, files: [] })
@@ -83,7 +84,7 @@ export function createSession(d: D, a: ArgsOf<'LIVEUPDATE_IOCTL_CREATE_SESSION'>
 
 export function retrieveSession(d: D, a: ArgsOf<'LIVEUPDATE_IOCTL_RETRIEVE_SESSION'>): Result {
   if (!liveupdateIsOpen(d)) fail('EBADF')
-  const sess = d.luo.incoming.find((x) => x.name === a.name)
+  const sess = d.luo.incoming[plain(d.luo.incoming).findIndex((x) => x.name === a.name)]
   // no such session: ENOENT; already retrieved: EINVAL (luo_session.c)
   if (!sess) fail('ENOENT')
   if (sess.retrievedAs !== undefined || sess.closedUnfinished) fail('EINVAL')
@@ -235,7 +236,7 @@ function unpreserveSession(d: D, sess: OutgoingSession): void {
       f.preservedIn = undefined
     }
   }
-  d.luo.outgoing = d.luo.outgoing.filter((x) => x !== sess && x.name !== sess.name)
+  d.luo.outgoing = plain(d.luo.outgoing).filter((x) => x.name !== sess.name)
 }
 
 // ---------------------------------------------------------------- retrieve
@@ -369,16 +370,19 @@ export function finish(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_FINISH'>): Result {
 export function releaseSession(d: D, id: FileId): void {
   const sf = d.files[id] as SessionFile
   if (sf.dir === 'out') {
-    const sess = d.luo.outgoing.find((x) => x.file === id)
+    const sess = plain(d.luo.outgoing).find((x) => x.file === id)
     if (sess) unpreserveSession(d, sess)
     return
   }
-  const sess = d.luo.incoming.find((x) => x.retrievedAs === id)
-  if (!sess) return
+  const i = plain(d.luo.incoming).findIndex((x) => x.retrievedAs === id)
+  if (i < 0) return
+  const sess = d.luo.incoming[i]
+  // the other sessions, taken before doFinish changes this one (finish touches no other)
+  const others = plain(d.luo.incoming).filter((_, j) => j !== i)
   // luo_session_release: finish (a no-op once finished); on success the session goes
   if (d.design.unfinished === 'finish-discards' || canFinish(d, sess)) {
     doFinish(d, sess)
-    d.luo.incoming = d.luo.incoming.filter((x) => x !== sess && x.name !== sess.name)
+    d.luo.incoming = others
   } else sess.closedUnfinished = true
 }
 

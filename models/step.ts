@@ -2,7 +2,7 @@
 // Every op is a pure function of the state; a failed op returns the state it was given
 // (atomicity), except a sticky LUO retrieve failure, which the kernel records.
 
-import { enableMapSet, produce, setAutoFreeze } from 'immer'
+import { enableMapSet, produce, setAutoFreeze, setUseStrictIteration } from 'immer'
 import { Fail, type D, type OpContext } from './context.ts'
 import type { Design } from './design.ts'
 import { close, needsRelease, releaseUnreferenced } from './files.ts'
@@ -20,6 +20,8 @@ enableMapSet()
 // States are shared between the model, the checker and reports: freezing them turns an
 // accidental mutation anywhere into an immediate TypeError.
 setAutoFreeze(true)
+// the state is plain data (no symbol or non-enumerable keys): immer may iterate it with Object.keys
+setUseStrictIteration(false)
 
 export function initState(platform: Platform, design: Design): State {
   checkPlatform(platform)
@@ -129,7 +131,7 @@ export function step(state: State, o: Op): Step {
   // after every op that no other op ever needs it (test/models/paranoid.test.ts).
   if (result.ok && (DROPS_REFERENCES.has(o.op) || PARANOID) && needsRelease(next)) {
     if (!DROPS_REFERENCES.has(o.op)) throw new Error(`luv internal error: ${o.op} dropped a file reference`)
-    next = produce(next, releaseUnreferenced)
+    next = releaseUnreferenced(next)
   }
   if (PARANOID && next.tablePagesUsed !== tablePagesByFormula(next))
     throw new Error(`luv internal error: ${o.op} left tablePagesUsed ${next.tablePagesUsed}, the formula says ${tablePagesByFormula(next)}`)

@@ -22,11 +22,13 @@ import { renderRun } from '../src/scenario/print.ts'
 
 const DIR = 'properties/kselftests'
 /** Files longer than this run only with LUV_KSELFTESTS=full: the 2000-session translations
- *  cost 36 s (4001 steps) and 52 s (8014 steps) of CPU on --impl both, because the model's
- *  per-step work grows with the number of open files (models/files.ts fileRefs,
- *  models/luo.ts liveupdateIsOpen, immer copies of the fd table) and conformance compares
- *  whole observations (measured 1 Dec 2026: the model alone is 28.6 s of the 36 s); npm test
- *  must stay fast. `luv run properties/kselftests` runs them too. */
+ *  still cost 15 s (liveupdate.preserve_many_sessions, 4001 steps) and 21 s (luo_stress_sessions,
+ *  8014 steps) of CPU on --impl both (36 s and 52 s before the model stopped counting file
+ *  references and scanning sessions through immer drafts, 1 Dec 2026). What is left grows with
+ *  the number of open objects per step, not with the square of the trace: immer's copy of the fd
+ *  table, the file table and the session lists on each step, and the full observation both
+ *  implementations build and compare after each step (bench/trace-length.ts measures µs/step by
+ *  trace length). npm test must stay fast. `luv run properties/kselftests` runs them too. */
 const MAX_STEPS = 3000
 const FULL = process.env.LUV_KSELFTESTS === 'full'
 const FILES = readdirSync(DIR)

@@ -66,7 +66,7 @@ describe('luv compare', () => {
       expect(md).toContain(c.explanation)
       // the bundle replays without fast-check and reproduces the cell's property
       const rep = await luv(['replay', join(out, c.bundle)])
-      expect(rep.out).toMatch(new RegExp(`REPRODUCED: ${p} at \\[${c.step}\\]`))
+      expect(rep.out).toMatch(new RegExp(`REPRODUCED: ${p} at step ${c.step}\\b`))
     }
     // what changed between the two versions
     expect(m.versions).toHaveLength(1)

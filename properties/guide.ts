@@ -67,6 +67,22 @@ function prepareStep(s: State, p: Picker): Op {
   const caps = s.platform.devices.find((d) => d.bdf === bdf)?.pasids ?? 0
   if (h.type === 'HWPT_PAGING' && h.pasidCompat && caps > 1 && !bf.attach[group]?.[1] && !bf.preservedIn && p.chance(1, 4))
     return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: at.hwpt, pasid: 1 } }
+  // now and then, before the live update, the VMM moves the device to a second HWPT of the
+  // same kind on the same IOAS (iommufd_device_replace: QEMU does it when the guest turns
+  // its vIOMMU on or off). A replace has an error path the first attach has not: with
+  // teardown-then-setup the old entry is gone before the new domain has its DID, and when
+  // the old domain keeps its DID through a PASID, a unit with no DID left fails the setup
+  // (ENOSPC) and the old domain must be back. Only while the HWPT is unmarked, so that the
+  // mark stays with the device, and only onto a newer HWPT, so replaces do not go round.
+  if (h.type === 'HWPT_PAGING' && h.mark === undefined && !h.autoDomain && !h.restored && h.ioas !== undefined && !bf.preservedIn && !vf.preservedIn) {
+    const next = hwpts.find((id) => {
+      const o = bf.objects[id]
+      return id > at.hwpt && o.type === 'HWPT_PAGING' && o.ioas === h.ioas && o.pasidCompat === h.pasidCompat && o.mark === undefined
+    })
+    if (next !== undefined && p.chance(2, 3)) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: next } }
+    if (next === undefined && p.chance(1, 4))
+      return { op: 'IOMMU_HWPT_ALLOC', args: h.pasidCompat ? { iommufd: bound, dev_id: devId, pt_id: h.ioas, flags: ['PASID'] } : { iommufd: bound, dev_id: devId, pt_id: h.ioas } }
+  }
   if (h.type === 'HWPT_PAGING' && h.mark === undefined && !bf.preservedIn)
     return { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: bound, hwpt_id: at.hwpt, token: 0x1234n + BigInt(at.hwpt) } }
   if (!Object.values(s.files).some((x) => x.kind === 'liveupdate')) return { op: 'LIVEUPDATE_OPEN', args: {} }

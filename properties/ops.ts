@@ -148,7 +148,13 @@ export const RESOLVE: Record<OpName, Resolver> = {
   IOMMU_HWPT_ALLOC: (s, p) => {
     const iommufd = iommufdArg(s, p)
     const args = { iommufd, dev_id: objArg(s, iommufd, p, 'DEVICE'), pt_id: objArg(s, iommufd, p, p.chance(1, 8) ? undefined : 'IOAS') }
-    return { op: 'IOMMU_HWPT_ALLOC', args: p.chance(1, 4) ? { ...args, flags: ['PASID' as const] } : args }
+    // PASID-capable a quarter of the time; mostly when the device already has PASIDs
+    // attached, since only such a HWPT can then replace its RID or PASID domain
+    // (iommufd_hwpt_pasid_compat): without it no replace of that device is ever tried
+    const f = ictx(s, iommufd)
+    const dev = f?.objects[args.dev_id]
+    const pasids = dev?.type === 'DEVICE' && Object.keys(f!.attach[groupOf(s.platform, dev.bdf)] ?? {}).some((k) => k !== '0')
+    return { op: 'IOMMU_HWPT_ALLOC', args: p.chance(pasids ? 3 : 1, 4) ? { ...args, flags: ['PASID' as const] } : args }
   },
   IOMMU_DESTROY: (s, p) => {
     const iommufd = iommufdArg(s, p)
@@ -183,14 +189,23 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const cdev = cdevArg(s, p)
     const vf = s.files[s.fds[cdev]]
     const fd = (vf?.kind === 'vfio' && vf.bound ? fdOfFile(s, vf.bound.iommufd) : undefined) ?? iommufdArg(s, p)
-    const pt_id = objArg(s, fd, p, p.chance(1, 3) ? 'IOAS' : 'HWPT_PAGING')
-    if (!p.chance(1, 6)) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id } }
+    const f = ictx(s, fd)
+    const slots = vf?.kind === 'vfio' && vf.bound ? f?.attach[groupOf(s.platform, vf.bdf)] : undefined
+    const rid = slots?.[0]?.hwpt
+    const compat = rid !== undefined && f?.objects[rid]?.type === 'HWPT_PAGING' && (f.objects[rid] as { pasidCompat: boolean }).pasidCompat
+    const pasid = p.chance(1, 6) ? 1 + p.int(2) : 0
+    // the slot already has a HWPT: most of the time another one, a replace (attaching the one
+    // it has is a no-op). A replace has an error path the first attach has not: with
+    // teardown-then-setup the old entry is gone before the new domain gets its DID, and when
+    // the old domain keeps its DID through another slot (a PASID, another device) a unit
+    // without a free DID fails the setup (ENOSPC), so the old domain has to be put back
+    const cur = slots?.[pasid]?.hwpt
+    const others = cur === undefined ? [] : objectsOf(s, fd, 'HWPT_PAGING').filter((id) => id !== cur)
+    const pt_id = others.length > 0 && p.chance(2, 3) ? p.pick(others)! : objArg(s, fd, p, p.chance(1, 3) ? 'IOAS' : 'HWPT_PAGING')
+    if (pasid === 0) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id } }
     // a PASID attach: half the time to the HWPT already on the RID, so one domain holds one DID
     // through the RID and a PASID (what a later RID replace has to get right)
-    const f = ictx(s, fd)
-    const rid = vf?.kind === 'vfio' && vf.bound ? f?.attach[groupOf(s.platform, vf.bdf)]?.[0]?.hwpt : undefined
-    const compat = rid !== undefined && f?.objects[rid]?.type === 'HWPT_PAGING' && (f.objects[rid] as { pasidCompat: boolean }).pasidCompat
-    return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: compat && p.chance(1, 2) ? rid! : pt_id, pasid: 1 + p.int(2) } }
+    return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: compat && cur === undefined && p.chance(1, 2) ? rid! : pt_id, pasid } }
   },
   VFIO_DEVICE_DETACH_IOMMUFD_PT: (s, p) => {
     const cdev = cdevArg(s, p)

@@ -319,7 +319,9 @@ function stepC(s: CounterexampleStep, n: Names, series: SeriesUapi, luo: { fd: s
     case 'LIVEUPDATE_SESSION_GET_NAME': {
       const v = n.fresh('name', 'char', '[64]')
       const lines = [eq(`session_get_name(${n.fd(o.args.session)}, ${o.args.reserved ?? 0}, ${v}, sizeof(${v}))`)]
-      if (r.ok && typeof r.out === 'string') lines.push(`ASSERT_STREQ(${str(r.out)}, ${v});`)
+      // the name is the result's `text` (models/ops.ts okText); older bundles carried it in `out`
+      const name = r.ok ? (r.text ?? (typeof (r.out as unknown) === 'string' ? (r.out as unknown as string) : undefined)) : undefined
+      if (name !== undefined) lines.push(`ASSERT_STREQ(${str(name)}, ${v});`)
       return { lines, uses: ['get_name'] }
     }
     case 'CLOSE': {

@@ -97,7 +97,7 @@ describe('repro.c builds with gcc against the kernel selftest harness and uapi h
     const steps = base.steps.flatMap((s) => {
       if (s.op.op === 'IOMMU_HWPT_LU_SET_PRESERVE') return [{ ...s, op: { op: 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE' as const, args: { iommufd: s.op.args.iommufd, hwpt_id: s.op.args.hwpt_id, token: s.op.args.token } } }]
       if (s.op.op === 'LIVEUPDATE_IOCTL_CREATE_SESSION' && s.model.ok && s.model.out !== undefined) {
-        const getName = { ...s, op: { op: 'LIVEUPDATE_SESSION_GET_NAME' as const, args: { session: Number(s.model.out) } }, model: { ok: true as const, out: s.op.args.name }, kernel: { ok: true as const, out: s.op.args.name } }
+        const getName = { ...s, op: { op: 'LIVEUPDATE_SESSION_GET_NAME' as const, args: { session: Number(s.model.out) } }, model: { ok: true as const, text: s.op.args.name }, kernel: { ok: true as const, text: s.op.args.name } }
         return [s, getName]
       }
       return [s]

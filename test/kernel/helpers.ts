@@ -37,13 +37,8 @@ export function kernelProblems(run: ScenarioRun): string[] {
   const out: string[] = []
   for (const s of run.steps) {
     if (s.diverged) out.push(`step ${s.index} ${s.op.op}: results diverge`)
-    // the kernel's own atomicity report at a step where the model breaks atomicity too is the
-    // kernel agreeing with the model's finding (a failed KEXEC under
-    // deviceAcrossKexec=reset-at-freeze keeps the reset), not a kernel problem
-    const modelAtomicity = s.violations.some((v) => v.property === 'atomicity' && !v.message.startsWith('kernel:'))
     for (const v of s.violations)
-      if (v.property === 'conformance' || (v.message.startsWith('kernel:') && !(v.property === 'atomicity' && modelAtomicity)))
-        out.push(`step ${s.index} ${s.op.op}: ${v.property}: ${v.message}`)
+      if (v.property === 'conformance' || v.message.startsWith('kernel:')) out.push(`step ${s.index} ${s.op.op}: ${v.property}: ${v.message}`)
   }
   return out
 }

@@ -61,6 +61,11 @@ export const AXES = {
    *  preserved device's record names (iommu_restore_domain at probe; LU_RESTORE of any other
    *  record is ENOENT, restored_domain NULL) or every preserved domain. */
   restoreScope: ['preserved-device-records', 'every-preserved-domain'],
+  /** fidelity-audit M-K1/M-K2: what the VFIO handler's freeze does to a preserved device:
+   *  resets it to idle (today's vfio_pci_liveupdate_freeze: vfio_pci_core_try_reset +
+   *  pci_restore_state, and no .unfreeze to undo it when reboot() then fails), or leaves it
+   *  running (the stated target of VFIO's DOC and LUO's: DMA continues across kexec). */
+  deviceAcrossKexec: ['reset-at-freeze', 'keeps-running'],
 } as const
 
 export type Axis = keyof typeof AXES
@@ -147,6 +152,16 @@ export const AXIS_OPTIONS: { [A in Axis]: Record<(typeof AXES)[A][number], Citat
     'preserved-device-records': { source: 'mail "[PATCH 00/14] iommu: Add live update state preservation" (V2 __iommu_group_maybe_restore_domain -> iommu_restore_domain, per preserved device at probe); samikhawaja/linux drivers/iommu/iommufd/liveupdate.c (V1) iommufd_hwpt_lu_restore: domain_ser->restored_domain NULL -> -ENOENT' },
     'every-preserved-domain': { inferred: 'luv\'s first model: every HWPT the VMM marked comes back and can be reclaimed; no posted code does this' },
   },
+  deviceAcrossKexec: {
+    'reset-at-freeze': {
+      source:
+        'samikhawaja/linux drivers/vfio/pci/vfio_pci_liveupdate.c 03855e7 vfio_pci_liveupdate_freeze (pci_load_saved_state, vfio_pci_core_try_reset, pci_restore_state; vfio_pci_liveupdate_file_ops has no .unfreeze) and its DOC ("VFIO currently resets and restores preserved devices back into an idle state during kexec"); torvalds/linux kernel/liveupdate/luo_file.c __luo_file_unfreeze (calls .unfreeze only if the handler has one)',
+    },
+    'keeps-running': {
+      inferred:
+        'no posted code: the goal stated in vfio_pci_liveupdate.c\'s DOC ("This will be relaxed in future versions of the kernel once it is safe to allow the device to keep running across kexec") and torvalds/linux kernel/liveupdate/luo_core.c DOC ("DMA activity may continue throughout the kernel transition")',
+    },
+  },
   devicePreserve: {
     'mark-checked': { source: 'mail "iommufd: … preserve/unpreserve device" (V2 drivers/iommu/iommufd/device.c iommufd_device_preserve: !hwpt_paging->lu_preserve -> -EINVAL, then liveupdate_get_token_outgoing -> -ENOENT)' },
     'preserved-checked': { source: 'samikhawaja/linux drivers/iommu/iommufd/device.c 027f82d iommufd_device_preserve (!hwpt_paging->liveupdate_preserved -> -EINVAL, set only by the iommufd\'s preserve)' },
@@ -219,6 +234,13 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['reapplied'],
       markImpl: ['v3-mark'],
       devicePreserve: ['preserved-checked'],
+      deviceAcrossKexec: [
+        'keeps-running',
+        {
+          inferred:
+            'the talk\'s flow has the VM\'s devices doing DMA across kexec; that is the target both DOCs state, while every posted VFIO handler (03855e7) still resets the device at freeze',
+        },
+      ],
       restoreScope: [
         'every-preserved-domain',
         {
@@ -252,6 +274,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['dropped'],
       markImpl: ['v1-overwrite-unmark'],
       devicePreserve: ['mark-checked', { inferred: 'V1 marks with the lu_preserved flag; its device preserve was not read, so V2\'s flag check is assumed' }],
+      deviceAcrossKexec: ['reset-at-freeze', { source: 'samikhawaja/linux drivers/vfio/pci/vfio_pci_liveupdate.c 03855e7 vfio_pci_liveupdate_freeze (the VFIO handler the RFC\'s vfio_pci_liveupdate_kexec_test.c runs on; its comment: in-flight DMA is dropped at kexec, fidelity-audit M-K1)' }],
       restoreScope: ['preserved-device-records'],
     },
   ),
@@ -279,6 +302,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['dropped', { inferred: 'memfd-v1 was the mainline memfd handler in Feb 2026; the series does not touch it' }],
       markImpl: ['v3-mark', { inferred: 'the V2 mark ioctl body was not read; V3b\'s loop assumed (same EADDRINUSE for another HWPT)' }],
       devicePreserve: ['mark-checked'],
+      deviceAcrossKexec: ['reset-at-freeze'],
       restoreScope: ['preserved-device-records'],
     },
   ),
@@ -312,6 +336,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['reapplied'],
       markImpl: ['v3-mark'],
       devicePreserve: ['preserved-checked'],
+      deviceAcrossKexec: ['reset-at-freeze'],
       restoreScope: ['preserved-device-records'],
     },
   ),

@@ -153,10 +153,12 @@ export function lookup(dom: Domain, iovaPfn: number): number | undefined {
   return undefined
 }
 
-export type Walk = { pa: bigint } | { fault: 'not-present' | 'no-mapping' }
+export type Walk = { pa: bigint } | { fault: 'not-present' | 'no-mapping' | 'device-reset' }
 
 /** What a DMA from (bdf, pasid) to iova reaches: context/PASID entry, then the page table. */
 export function translate(s: State | D, bdf: string, pasid: number, iova: bigint): Walk {
+  // a device VFIO reset at freeze issues no DMA: its access never reaches the IOMMU
+  if (s.devices[bdf]?.reset) return { fault: 'device-reset' }
   const e = entryFor(s, bdf, pasid)
   if (!e) return { fault: 'not-present' }
   const page = lookup(s.domains[e.domain] as Domain, iovaPfnOf(iova))

@@ -4,6 +4,10 @@
 // 1. Freeze every preserved file, sessions and files in FIFO order; the first failure
 //    unfreezes the rest and reboot() returns it: the update is cancelled (luo_file.c
 //    luo_file_freeze). The VFIO handler refuses to freeze a device with interrupts enabled.
+//    Once every file is frozen, kho_finalize can still fail (`khoFinalizeFails`): reboot()
+//    returns -EAGAIN and nothing is unfrozen (luo_core.c liveupdate_reboot). Under
+//    deviceAcrossKexec=reset-at-freeze each VFIO device frozen so far was reset and VFIO has
+//    no .unfreeze: after a failed reboot() the old kernel runs on with those devices idle.
 // 2. Shutdown: context entries of unpreserved devices are cleared (V3 intel/liveupdate.c).
 // 3. The next kernel keeps only what was handed over: KHO-preserved pages (preserved memfds,
 //    table pages of preserved domains), the outgoing sessions (now incoming), and per IOMMU
@@ -18,17 +22,31 @@
 import { current } from 'immer'
 import type { D } from './context.ts'
 import { fail } from './context.ts'
-import { ok, type Result } from './ops.ts'
+import { ok, type Errno, type Result } from './ops.ts'
 import { groupOf, resolveDevices } from './platform.ts'
 import type { Domain, DomainId, Entry, Group, HwptRecord, IncomingSession, IommufdFile, Page, State, Unit } from './state.ts'
 
-export function kexec(d: D): Result {
-  for (const sess of d.luo.outgoing)
+export function kexec(d: D, a: { khoFinalizeFails?: boolean } = {}): Result {
+  const reset: string[] = []
+  let failed: Errno | undefined
+  freeze: for (const sess of d.luo.outgoing)
     for (const p of sess.files) {
       const f = d.files[p.file]
+      if (f.kind !== 'vfio') continue
       // vfio_pci_liveupdate freeze: interrupts still enabled is EINVAL, reboot() fails
-      if (f.kind === 'vfio' && f.irqs) fail('EINVAL')
+      if (f.irqs) {
+        failed = 'EINVAL'
+        break freeze
+      }
+      if (d.design.deviceAcrossKexec === 'reset-at-freeze') reset.push(f.bdf)
     }
+  if (failed === undefined && a.khoFinalizeFails) failed = 'EAGAIN'
+  if (failed !== undefined) {
+    // the unfreeze that follows undoes nothing luv models, and no reset: the failure keeps
+    // them (sticky), reboot() returns the errno and the old kernel carries on
+    for (const bdf of reset) d.devices[bdf].reset = true
+    fail(failed, reset.length > 0)
+  }
   const next = nextKernel(current(d) as State)
   Object.assign(d, next)
   return ok()

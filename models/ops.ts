@@ -58,7 +58,9 @@ export type Op =
   | { op: 'LIVEUPDATE_SESSION_GET_NAME'; args: { session: number; reserved?: number } }
   | { op: 'CLOSE'; args: { fd: number } }
   // machine
-  | { op: 'KEXEC'; args: Record<string, never> }
+  /** `khoFinalizeFails`: reboot() fails after every preserved file was frozen, in
+   *  liveupdate_reboot's kho_finalize (-EAGAIN; luo_core.c), so the old kernel keeps running */
+  | { op: 'KEXEC'; args: { khoFinalizeFails?: boolean } }
   // device
   | { op: 'DMA'; args: { bdf: string; pasid?: number; iova: bigint; write?: boolean } }
 
@@ -117,12 +119,15 @@ export const ERRNO = {
   EADDRINUSE: 98,
   EBADFD: 77,
   ENODATA: 61,
+  EAGAIN: 11,
 } as const
 export type Errno = keyof typeof ERRNO
 export const ERRNO_NAMES = Object.keys(ERRNO) as Errno[]
 
-/** Why a DMA did not translate: no present context/PASID entry, or no PTE for the IOVA. */
-export type FaultReason = 'not-present' | 'no-mapping'
+/** Why a DMA did not translate: no present context/PASID entry, or no PTE for the IOVA; or
+ *  the device issues no DMA at all: VFIO's freeze reset it (deviceAcrossKexec=reset-at-freeze)
+ *  and nothing re-programmed it in this boot. */
+export type FaultReason = 'not-present' | 'no-mapping' | 'device-reset'
 
 
 /**

@@ -165,6 +165,11 @@ export interface Device {
   /** vdev->liveupdate_incoming_state: set by the vfio retrieve, cleared when the retrieved
    *  cdev is bound (vfio_pci_core_enable); while set, the vfio can_finish is false */
   incomingState?: boolean
+  /** deviceAcrossKexec=reset-at-freeze: vfio_pci_liveupdate_freeze reset this device
+   *  (vfio_pci_core_try_reset + pci_restore_state to its state at open) and reboot() then
+   *  failed: VFIO has no .unfreeze, so the old kernel runs on with the device idle, its DMA
+   *  setup lost, until the boot ends. */
+  reset?: true
 }
 
 export interface LuoPreserved {

@@ -97,7 +97,7 @@ const HANDLERS: { [N in Op['op']]: Handler<N> } = {
   LIVEUPDATE_SESSION_FINISH: (d, _c, a) => finish(d, a),
   LIVEUPDATE_SESSION_GET_NAME: (d, _c, a) => getName(d, a),
   CLOSE: (d, _c, a) => close(d, a),
-  KEXEC: (d) => kexec(d),
+  KEXEC: (d, _c, a) => kexec(d, a),
   DMA: (d, _c, a) => dma(d, a),
 }
 

@@ -9,6 +9,8 @@ import type { PropertyName } from '../src/check/executor.types.ts'
 export const FINDINGS: Record<ProfileName, Partial<Record<PropertyName, string>>> = {
   lpc2025: {},
   'rfc-v2': {
+    atomicity:
+      'deviceAcrossKexec=reset-at-freeze (vfio_pci_liveupdate_freeze 03855e7, no .unfreeze): a reboot() that fails after the VFIO freeze (kho_finalize -EAGAIN, or a later file\'s freeze) leaves the preserved device reset in the old kernel, its DMA reaching nothing, though the failed KEXEC should have changed nothing (properties/scenarios/v3-device-reset-by-failed-kexec.json)',
     'dma-continuity':
       'replaceSwap=teardown-then-setup: replacing the restored domain after KEXEC clears the entry before setting the new one, so the running device faults in that window',
     ownership:
@@ -19,12 +21,20 @@ export const FINDINGS: Record<ProfileName, Partial<Record<PropertyName, string>>
       'restoreScope=preserved-device-records (V1/V2 code): a marked HWPT preserved without its device is never rebuilt, LU_RESTORE is ENOENT and V1 can_finish keeps FINISH at EBUSY (properties/scenarios/rfc-v2-marked-hwpt-without-device.json)',
   },
   phase1: {
+    atomicity:
+      'deviceAcrossKexec=reset-at-freeze (vfio_pci_liveupdate_freeze 03855e7, no .unfreeze): a reboot() that fails after the VFIO freeze (kho_finalize -EAGAIN, or a later file\'s freeze) leaves the preserved device reset in the old kernel, its DMA reaching nothing, though the failed KEXEC should have changed nothing (properties/scenarios/v3-device-reset-by-failed-kexec.json)',
+    'dma-continuity':
+      'deviceAcrossKexec=reset-at-freeze (vfio_pci_liveupdate_freeze 03855e7, no .unfreeze): a reboot() that fails after the VFIO freeze (kho_finalize -EAGAIN, or a later file\'s freeze) leaves the preserved device reset in the old kernel, its DMA reaching nothing, at a step not aimed at it (properties/scenarios/v3-device-reset-by-failed-kexec.json)',
     'dma-safety':
       'memfdSeals=dropped (memfd-v1, inferred for Feb 2026): the retrieved memfd is unsealed, so truncating it frees pages the domain restored at boot still maps (properties/scenarios/phase1-unsealed-memfd-after-kexec.json)',
     recoverability:
       'restoreFlow=boot-only: the iommufd cannot be retrieved (EOPNOTSUPP), so no restored HWPT can be reclaimed and the session never finishes',
   },
   v3: {
+    atomicity:
+      'deviceAcrossKexec=reset-at-freeze (vfio_pci_liveupdate_freeze 03855e7, no .unfreeze): a reboot() that fails after the VFIO freeze (kho_finalize -EAGAIN, or a later file\'s freeze) leaves the preserved device reset in the old kernel, its DMA reaching nothing, though the failed KEXEC should have changed nothing (properties/scenarios/v3-device-reset-by-failed-kexec.json)',
+    'dma-continuity':
+      'deviceAcrossKexec=reset-at-freeze (vfio_pci_liveupdate_freeze 03855e7, no .unfreeze): a reboot() that fails after the VFIO freeze (kho_finalize -EAGAIN, or a later file\'s freeze) leaves the preserved device reset in the old kernel, its DMA reaching nothing, at a step not aimed at it (properties/scenarios/v3-device-reset-by-failed-kexec.json)',
     recoverability:
       'restoreFlow=boot-only: V3 has no iommufd retrieve either (EOPNOTSUPP), so no restored HWPT can be reclaimed and the session never finishes',
   },

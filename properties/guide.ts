@@ -115,7 +115,9 @@ function prepareStep(s: State, p: Picker): Op {
 function kexecOrDma(s: State, p: Picker): Op {
   const preserved = Object.entries(s.devices).filter(([, d]) => d.preservedIn || d.incoming)
   if (preserved.length > 0 && p.chance(1, 3)) return { op: 'DMA', args: { bdf: preserved[p.int(preserved.length)][0], iova: IOVA + BigInt(p.int(4)) * 4096n } }
-  return { op: 'KEXEC', args: {} }
+  // now and then reboot() fails in kho_finalize once everything is frozen (-EAGAIN): what the
+  // freeze did to the devices (deviceAcrossKexec) is then seen by the old kernel
+  return { op: 'KEXEC', args: p.chance(1, 10) ? { khoFinalizeFails: true } : {} }
 }
 
 function recoverStep(s: State, p: Picker): Op {

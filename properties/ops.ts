@@ -242,7 +242,8 @@ export const RESOLVE: Record<OpName, Resolver> = {
     return { op: 'LIVEUPDATE_SESSION_GET_NAME', args: p.chance(1, 4) ? { session, reserved: 1 } : { session } }
   },
   CLOSE: (s, p) => ({ op: 'CLOSE', args: { fd: p.mostly(allFds(s), () => 3 + p.int(10)) } }),
-  KEXEC: () => ({ op: 'KEXEC', args: {} }),
+  // now and then kho_finalize fails after every file froze (-EAGAIN, the old kernel runs on)
+  KEXEC: (_s, p) => ({ op: 'KEXEC', args: p.chance(1, 10) ? { khoFinalizeFails: true } : {} }),
   DMA: (s, p) => {
     const live = liveProbes(s)
     const probe = p.pick(live)

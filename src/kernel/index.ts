@@ -25,7 +25,7 @@ import { closeFd, releaseUnreferenced } from './files.ts'
 import { destroy, hwptAlloc, ioasAlloc, ioasMap, ioasMapFile, ioasUnmap, iommufdOpen, luRestore, luSetPreserve } from './iommufd.ts'
 import { domainRuns, translateProbes } from './iommu.ts'
 import { Iotlb } from './iotlb.ts'
-import { bootFromHandover, coldBoot, reboot, type BootParams } from './kexec.ts'
+import { bootFromHandover, coldBoot, reboot, type BootParams, type RebootArgs } from './kexec.ts'
 import { createSession, finish, getName, liveupdateOpen, preserveFd, retrieveFd, retrieveSession } from './luo.ts'
 import { memfdCreate, memfdSeal, memfdTruncate } from './memfd.ts'
 import { walk, WALK_BAD } from './pagetable.ts'
@@ -169,7 +169,7 @@ export class Kernel {
       case 'CLOSE':
         return r(closeFd(k, op.args.fd))
       case 'KEXEC':
-        return this.kexec()
+        return this.kexec(op.args)
       case 'DMA':
         return this.dma(op.args)
       default:
@@ -181,6 +181,7 @@ export class Kernel {
   private dma(a: Extract<Op, { op: 'DMA' }>['args']): Result {
     const dev = this.k.deviceByBdf.get(a.bdf)
     if (dev === undefined) return err('ENODEV')
+    if (dev.reset) return fault('device-reset') // reset at freeze: the device issues nothing
     const pasid = a.pasid ?? 0
     // PASIDs are 20 bits: anything else has no entry
     if (!(pasid >= 0 && pasid < 1 << 20)) return fault('not-present')
@@ -191,9 +192,9 @@ export class Kernel {
   }
 
   /** reboot() then boot the next kernel from the handover and the preserved pages only. */
-  private kexec(): Result {
+  private kexec(a: RebootArgs = {}): Result {
     const old = this.k
-    const blob = reboot(old)
+    const blob = reboot(old, a)
     if (isErr(blob)) return err(blob)
     this.lastHandover = blob
     const m = old.m

@@ -271,6 +271,8 @@ export function recordTransient(k: Kern): void {
 
 export function translateProbes(k: Kern, probes: NonNullable<Kern['probes']>): Translation[] {
   return probes.map((p) => {
+    // a device VFIO reset at freeze issues no DMA (luo_file.ts vfio freeze)
+    if (k.deviceByBdf.get(p.bdf)?.reset) return { bdf: p.bdf, pasid: p.pasid, iova: p.iova, pa: null }
     const r = p.unit < 0 ? NOT_PRESENT : hwTranslate(k.m, p.unit, p.bus, p.devfn, p.pasid, p.iovaPfn, false)
     return { bdf: p.bdf, pasid: p.pasid, iova: p.iova, pa: r === NOT_PRESENT || r === NO_MAPPING ? null : (BigInt(r) << 12n) | (p.iova & 0xfffn) }
   })

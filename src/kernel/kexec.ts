@@ -108,23 +108,45 @@ export function coldBoot(p: BootParams): Kern {
 
 // ---------------------------------------------------------------- the old kernel's side
 
-/** reboot(LINUX_REBOOT_CMD_KEXEC): freeze, serialize, shut the IOMMUs down. The blob, or the
- *  errno of the freeze that failed (the update is cancelled, nothing changed). */
-export function reboot(k: Kern): Ret<Uint8Array> {
-  const frozen: LuoFile[] = []
-  for (const sess of k.outgoing)
-    for (const e of sess.files) {
-      const r = handlerOf(k, e.kind).freeze(k, e)
-      if (isErr(r)) {
-        for (const x of frozen.reverse()) {
-          handlerOf(k, x.kind).unfreeze(k, x)
-          x.frozen = false
-        }
-        return r
-      }
-      e.frozen = true
-      frozen.push(e)
+/** luo_file_unfreeze_one: the handler's .unfreeze, if it has one (VFIO has none). */
+function unfreezeOne(k: Kern, e: LuoFile): void {
+  handlerOf(k, e.kind).unfreeze?.(k, e)
+  e.frozen = false
+}
+
+/** luo_file_freeze: a session's files in FIFO order; on a failure __luo_file_unfreeze walks
+ *  the files frozen before it, forwards (torvalds/linux kernel/liveupdate/luo_file.c). */
+function fileFreeze(k: Kern, files: LuoFile[]): Ret<void> {
+  for (const [i, e] of files.entries()) {
+    const r = handlerOf(k, e.kind).freeze(k, e)
+    if (isErr(r)) {
+      for (const x of files.slice(0, i)) unfreezeOne(k, x)
+      return r
     }
+    e.frozen = true
+  }
+}
+
+/** What a KEXEC asks of reboot() beyond the freeze: `khoFinalizeFails` makes kho_finalize
+ *  fail once every file is frozen. */
+export interface RebootArgs {
+  khoFinalizeFails?: boolean
+}
+
+/** reboot(LINUX_REBOOT_CMD_KEXEC) as liveupdate_reboot runs it: luo_session_serialize (each
+ *  session's luo_file_freeze; a failure unfreezes the sessions frozen before, in reverse:
+ *  luo_session.c err_undo), then kho_finalize, whose failure is -EAGAIN with nothing
+ *  unfrozen (luo_core.c). Then serialize and shut the IOMMUs down. The blob, or the errno;
+ *  what a freeze did and no .unfreeze undid (VFIO's reset) stays. */
+export function reboot(k: Kern, a: RebootArgs = {}): Ret<Uint8Array> {
+  for (const [i, sess] of k.outgoing.entries()) {
+    const r = fileFreeze(k, sess.files)
+    if (isErr(r)) {
+      for (const s of k.outgoing.slice(0, i).reverse()) for (const x of s.files) unfreezeOne(k, x)
+      return r
+    }
+  }
+  if (a.khoFinalizeFails) return 'EAGAIN'
   k.faults.disarm() // past the point of no return nothing may fail
   const blob = encodeHandover(collect(k))
   shutdown(k)

@@ -39,7 +39,8 @@ export interface FileHandler {
   preserve(k: Kern, e: LuoFile): Ret<void>
   unpreserve(k: Kern, e: LuoFile): void
   freeze(k: Kern, e: LuoFile): Ret<void>
-  unfreeze(k: Kern, e: LuoFile): void
+  /** optional, as in liveupdate_file_ops: luo_file_unfreeze_one calls it only if set */
+  unfreeze?(k: Kern, e: LuoFile): void
   serialize(k: Kern, e: LuoFile, w: Writer, ctx: SerializeCtx): void
   /** may call reject() (CodecError): the next kernel panics */
   deserialize(r: Reader, ctx: DeserializeCtx): HandlerData
@@ -278,9 +279,16 @@ const vfioHandler: FileHandler = {
     if (e.iommu) iommuUnpreserveDevice(e.file.dev)
     pciLiveupdateUnpreserve(e.file.dev)
   },
-  // vfio_pci_liveupdate freeze: interrupts still enabled is EINVAL, reboot() fails
-  freeze: (_k, e) => (e.file.kind === 'vfio' && e.file.irqs ? 'EINVAL' : undefined),
-  unfreeze: () => undefined,
+  /** vfio_pci_liveupdate_freeze (03855e7): interrupts still enabled is -EINVAL, reboot()
+   *  fails; otherwise pci_load_saved_state, vfio_pci_core_try_reset, pci_restore_state: the
+   *  device goes back to idle (deviceAcrossKexec=reset-at-freeze). The handler has no
+   *  .unfreeze, so when reboot() fails later the reset stays. Under keeps-running the freeze
+   *  only checks the interrupts (no posted code: the DOC's target). */
+  freeze(k, e) {
+    if (e.file.kind !== 'vfio') return
+    if (e.file.irqs) return 'EINVAL'
+    if (k.design.deviceAcrossKexec === 'reset-at-freeze') e.file.dev.reset = true
+  },
   serialize(_k, e, w, ctx) {
     if (e.file.kind !== 'vfio') return
     // our record: the BDF, then whether IOMMU state went with it and the iommufd's token

@@ -114,6 +114,10 @@ export interface KDevice {
   pasids: Map<number, Entry>
   /** live vfio files for this device (cdev open count) */
   cdevs: number
+  /** vfio_pci_core_try_reset ran at freeze (deviceAcrossKexec=reset-at-freeze) and
+   *  pci_restore_state put back the config space saved at open: the device's DMA setup is
+   *  gone and it issues nothing. A fresh boot probes a fresh device; nothing else clears it. */
+  reset?: boolean
   /** the cdev file bound to an iommufd, if any */
   boundBy?: VfioFile
   /** vdev->liveupdate_incoming_state: the vfio record, set by the LUO retrieve and dropped

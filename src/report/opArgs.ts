@@ -83,7 +83,7 @@ const TABLE: ArgTable = {
   LIVEUPDATE_SESSION_FINISH: { session: req('int') },
   LIVEUPDATE_SESSION_GET_NAME: { session: req('int'), reserved: opt('int') },
   CLOSE: { fd: req('int') },
-  KEXEC: {},
+  KEXEC: { khoFinalizeFails: opt('bool') },
   DMA: { bdf: req('str'), pasid: opt('int'), iova: req('u64'), write: opt('bool') },
 }
 

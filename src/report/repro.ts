@@ -391,6 +391,9 @@ export function renderRepro(cx: Counterexample, opts: { bundleDir?: string } = {
     if (s.op.op === 'KEXEC') {
       if (!s.model.ok) {
         body.push(`${ind()}/* step ${s.index}: KEXEC fails in the model (${resultToString(s.model)}): reboot(LINUX_REBOOT_CMD_KEXEC) must fail */`)
+        // no userspace call makes kho_finalize fail: the C says where it must (fault injection)
+        if ((s.op.args as { khoFinalizeFails?: boolean }).khoFinalizeFails)
+          body.push(`${ind()}/* KEXEC(khoFinalizeFails=true): kho_finalize must fail here, after every preserved file was frozen (liveupdate_reboot returns -EAGAIN); no userspace call does it, so arrange it with fault injection */`)
         body.push(`${ind()}ASSERT_EQ(-1, syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_KEXEC, NULL));`)
         continue
       }

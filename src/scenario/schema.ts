@@ -63,7 +63,7 @@ export const OP_ARGS: OpArgSpec = {
   LIVEUPDATE_SESSION_FINISH: { session: 'int' },
   LIVEUPDATE_SESSION_GET_NAME: { session: 'int', reserved: 'int?' },
   CLOSE: { fd: 'int' },
-  KEXEC: {},
+  KEXEC: { khoFinalizeFails: 'bool?' },
   DMA: { bdf: 'bdf', pasid: 'int?', iova: 'u64', write: 'bool?' },
 }
 

@@ -93,7 +93,7 @@ describe('parseScenario: a bad file names the step and the field', () => {
     ['bad bdf', one({ op: 'VFIO_CDEV_OPEN', args: { bdf: '01:00.0' } }), 'steps[0].args.bdf', /DDDD:BB:DD.F/],
     ['bad seal', one({ op: 'MEMFD_SEAL', args: { fd: 3, seals: ['SEAL', 'FUTURE_WRITE'] } }), 'steps[0].args.seals[1]', /seal name/],
     ['bad flag', one({ op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 3, dev_id: 1, pt_id: 2, flags: ['NEST'] } }), 'steps[0].args.flags[0]', /flag name/],
-    ['bad expect', one({ op: 'KEXEC', expect: 'EAGAIN' }), 'steps[0].expect', /an errno name/],
+    ['bad expect', one({ op: 'KEXEC', expect: 'ENOEXEC' }), 'steps[0].expect', /an errno name/],
     ['bad as', one({ op: 'IOMMUFD_OPEN', as: '$ifd' }), 'steps[0].as', /without the \$/],
     // 'v3' is a profile now (issue 8): 'v9' is the unknown one
     ['unknown profile', { name: 't', steps: [], design: { profile: 'v9' } }, 'design.profile', /unknown profile "v9" \(known: lpc2025, rfc-v2, phase1, v3\)/],

@@ -8,6 +8,7 @@
 // liveupdate.c (domain/live-update.md §2.2–2.3); vfio-pci: drivers/vfio/pci/
 // vfio_pci_liveupdate.c (§3).
 
+import type { Errno } from '../../models/ops.ts'
 import type { Reader, Writer } from './handover/codec.ts'
 import { reject } from './handover/codec.ts'
 import { Idr } from './idr.ts'
@@ -128,29 +129,42 @@ const iommufdHandler: FileHandler = {
   preserve(k, e) {
     const ictx = e.file as IommufdCtx
     const marked = markedHwpts(ictx)
-    // markImpl=token-xarray-ref (V3a): the preserve walks ictx->liveupdate_tokens, one entry
-    // per token; two entries for one HWPT preserve its domain twice, and the second
-    // iommu_preserve_domain sees domain->preserved_state: -EBUSY
-    if (k.design.markImpl === 'token-xarray-ref') {
-      const seen = new Set<Hwpt>()
-      for (const h of ictx.marks.values()) {
-        if (seen.has(h)) return 'EBUSY'
-        seen.add(h)
-      }
-    }
-    for (const h of marked) {
-      if (h.ioas === undefined) continue
-      // memoryRule=none: V1 iommufd_save_hwpts looks at nothing but hwpt->common.domain
-      if (k.design.memoryRule !== 'none') for (const { value: area } of h.ioas.areas) {
-        // file-backed (EINVAL), sealed at map time (EINVAL, D7), backed by a memfd already
-        // preserved in this session (ENOENT)
+    // check_iopt_pages_preserved: file-backed (EINVAL), sealed at map time (EINVAL, D7), backed
+    // by a memfd already preserved in this session (ENOENT); memoryRule=none: V1
+    // iommufd_save_hwpts looks at nothing but hwpt->common.domain
+    const areasProblem = (h: Hwpt): Errno | undefined => {
+      if (h.ioas === undefined || k.design.memoryRule === 'none') return undefined
+      for (const { value: area } of h.ioas.areas) {
         if (area.kind !== 'file') return 'EINVAL'
         if (k.design.memoryRule === 'sealed-preserved-memfd' && (area.seals & REQUIRED_SEALS) !== REQUIRED_SEALS) return 'EINVAL'
         if (area.file?.luo?.session !== e.session) return 'ENOENT'
       }
-      // iommu_domain_preserve: EBUSY if this domain is already preserved
-      if (h.domain.preserved !== undefined) return 'EBUSY'
+      return undefined
     }
+    if (k.design.markImpl === 'token-xarray-ref') {
+      // V3a iommufd_liveupdate_preserve, pass 3: xa_for_each(&ictx->liveupdate_tokens) in token
+      // order; each IOAS's areas checked once (ioas_array), then iommu_domain_preserve. Two
+      // tokens for one HWPT preserve its domain twice: the second sees it preserved, -EBUSY
+      // (but only after the first entry's IOAS passed its check)
+      const visited = new Set<unknown>()
+      const preserved = new Set<Hwpt>()
+      for (const [, h] of [...ictx.marks.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        if (h.ioas !== undefined && !visited.has(h.ioas)) {
+          const bad = areasProblem(h)
+          if (bad) return bad
+          visited.add(h.ioas)
+        }
+        if (preserved.has(h) || h.domain.preserved !== undefined) return 'EBUSY'
+        preserved.add(h)
+      }
+    } else
+      for (const h of marked) {
+        if (h.ioas === undefined) continue
+        const bad = areasProblem(h)
+        if (bad) return bad
+        // iommu_domain_preserve: EBUSY if this domain is already preserved
+        if (h.domain.preserved !== undefined) return 'EBUSY'
+      }
     const froze = []
     for (const h of marked) {
       if (h.ioas === undefined) continue

@@ -37,7 +37,7 @@ describe('docs/design-matrix.md', () => {
     const committed = readFileSync(ROOT + doc, 'utf8')
     const o = resolveCompareOptions(flags)
     // the committed file says which command made it, and has a row for every design
-    expect(committed).toContain('```sh\nnpx ' + o.command + '\n```')
+    expect(committed).toContain('```sh\nnode bin/luv.mjs ' + o.command.replace(/^luv /, '') + '\n```')
     expect(committed).not.toContain('## Timing')
     for (const r of o.rows) expect(committed).toMatch(new RegExp(`^\\| \`${r.kind === 'axis' ? `${r.varied!.axis}=${r.varied!.option}` : r.label}\``, 'm'))
     // the last design, run again alone: its lines must be the committed ones

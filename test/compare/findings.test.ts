@@ -78,10 +78,10 @@ describe('known findings, rediscovered by luv compare', () => {
     for (const p of PROFILE_NAMES) expect(broken(row(p))).toEqual(expect.arrayContaining(Object.keys(FINDINGS[p])))
   })
 
-  it('rfc-v2 → phase1: dma-continuity disappears only because boot-only stops the recovery before the replace (masked, not fixed)', () => {
+  it('rfc-v2 → phase1: dma-continuity stays (phase1 keeps teardown-then-setup, and its VFIO freeze resets the device: deviceAcrossKexec=reset-at-freeze)', () => {
     const v = m.versions.find((x) => x.from === 'rfc-v2' && x.to === 'phase1')!
-    expect(v.disappear.map((x) => x.property)).toContain('dma-continuity')
-    expect(v.text).toMatch(/dma-continuity \(but `phase1` still takes `replaceSwap=teardown-then-setup`, which breaks it alone: most likely masked/)
+    expect(v.stay.map((x) => x.property)).toContain('dma-continuity')
+    expect(v.disappear.map((x) => x.property)).not.toContain('dma-continuity')
   })
 
   it('the version comparison says what appears, disappears and stays between consecutive profiles', () => {

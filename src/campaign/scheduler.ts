@@ -286,32 +286,26 @@ const reasonOf = (c: ScheduleControl): string => {
 
 /** A block stopped after it found a failure: what it ran, and that failure. */
 function stoppedResult(b: PlannedBlock, properties: PropertyName[], p: BlockProgress | undefined, failure: NonNullable<BlockResult['failure']>): BlockResult {
+  return { ...failedBlock(b, properties, p), runs: Math.max(p?.runs ?? 0, Number(failure.path) + 1), failure }
+}
+
+/** A block that did not pass, with what its progress reports said it ran (nothing, without one). */
+function failedBlock(b: PlannedBlock, properties: PropertyName[], p?: BlockProgress): BlockResult {
   return {
     index: b.index,
     seed: b.seed,
     numRuns: b.numRuns,
     properties,
     passed: false,
-    runs: Math.max(p?.runs ?? 0, Number(failure.path) + 1),
+    runs: p?.runs ?? 0,
     steps: p?.steps ?? 0,
     reach: { kexecWithPreservedDma: p?.kexecWithPreservedDma ?? 0, fullRecovery: p?.fullRecovery ?? 0, outcomes: [] },
-    failure,
   }
 }
 
 function crashResult(b: PlannedBlock, properties: PropertyName[], err: unknown): BlockResult {
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err)
-  return {
-    index: b.index,
-    seed: b.seed,
-    numRuns: b.numRuns,
-    properties,
-    passed: false,
-    runs: 0,
-    steps: 0,
-    reach: { kexecWithPreservedDma: 0, fullRecovery: 0, outcomes: [] },
-    error: `worker failed: ${message.split('\n').slice(0, 6).join('\n')}`,
-  }
+  return { ...failedBlock(b, properties), error: `worker failed: ${message.split('\n').slice(0, 6).join('\n')}` }
 }
 
 function skippedOutcome(b: PlannedBlock): BlockOutcome {

@@ -52,8 +52,14 @@ export class KernelExecutor implements Executor {
   readonly impl: ImplChoice
   model: State
   readonly kernel: Kernel
-  /** the kernel's observation after the previous step and its probes (kernel atomicity) */
+  /** The kernel's observation after the previous step and the probes it was taken with: what
+   *  a failed op must leave unchanged (kernel atomicity). Whoever applies an op to the kernel
+   *  outside step() sets it to the observation after that op (or clears it). */
   private lastKernel?: { probes: Probe[]; obs: Observation }
+  /** the kernel's own live probes, read at kernel generation `gen` (Kernel.generation) */
+  private kernelLive?: { gen: number; probes: Probe[] }
+  /** the kernel invariants are swept in full at the next step (start of a run, after KEXEC) */
+  private sweepDue = true
   /** what the kernel implementation threw, if it did (issue 13) */
   private broken?: Error
   constructor(
@@ -79,9 +85,11 @@ export class KernelExecutor implements Executor {
     let k: ReturnType<Kernel['apply']>, probes: Probe[], kernelObs: Observation, before: Probe[]
     try {
       if (this.broken) throw this.broken
-      before = sortProbes([...liveProbes(prev), ...this.kernel.liveProbes()])
+      before = mergeProbes(modelProbes(prev), this.kernelProbes())
       k = this.kernel.apply(op, before)
-      probes = sortProbes([...before, ...liveProbes(m.state), ...this.kernel.liveProbes()])
+      probes = mergeProbes(before, modelProbes(m.state), this.kernelProbes())
+      // the same probes as last time are the same array (the caches below key on it)
+      if (this.lastKernel !== undefined && sameProbes(probes, this.lastKernel.probes)) probes = this.lastKernel.probes
       kernelObs = this.kernel.observe(probes)
     } catch (e) {
       const first = !this.broken
@@ -95,25 +103,34 @@ export class KernelExecutor implements Executor {
         ? { result: kr, violations, observation: modelObs }
         : { result: m.result, kernelResult: kr, violations, observation: modelObs, kernelObservation: modelObs }
     }
-    const modelObs = observe(m.state, probes)
+    const modelObs = modelObservation(m.state, probes)
     if (this.impl === 'both' && (!this.opts.properties || this.opts.properties.has('conformance'))) {
       if (!sameResult(m.result, k.result))
         violations.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(k.result)}, the model ${resultToString(m.result)}` })
-      const diff = firstDifference(modelObs, kernelObs)
+      // compared in one pass; the path of the first difference is worked out only on a mismatch
+      const diff = sameObservation(modelObs, kernelObs) ? undefined : firstDifference(modelObs, kernelObs)
       if (diff) violations.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
-      const modelMid = m.transient.map((s) => translations(s, before))
-      if (!isDeepStrictEqual(modelMid, k.transient))
-        violations.push({
-          property: 'conformance',
-          message: `${op.op}: intermediate hardware states differ (model ${modelMid.length}, kernel ${k.transient.length}): ${transientDiff(modelMid, k.transient)}`,
-        })
-      for (const message of this.kernel.invariants()) violations.push(invariantViolation(message))
+      if (m.transient.length > 0 || k.transient.length > 0) {
+        const modelMid = m.transient.map((s) => translations(s, before))
+        if (modelMid.length !== k.transient.length || !modelMid.every((t, i) => sameTranslations(t, k.transient[i])))
+          violations.push({
+            property: 'conformance',
+            message: `${op.op}: intermediate hardware states differ (model ${modelMid.length}, kernel ${k.transient.length}): ${transientDiff(modelMid, k.transient)}`,
+          })
+      }
+      // what the op touched, every step; everything at the start, after a KEXEC and with
+      // --paranoid (Kernel.invariants / checkTouched)
+      const full = this.sweepDue || this.opts.paranoid === true
+      this.sweepDue = op.op === 'KEXEC'
+      for (const message of full ? this.kernel.invariants() : this.kernel.touchedInvariants()) violations.push(invariantViolation(message))
       // atomicity of the kernel itself: a failed op leaves its observation unchanged (the
       // sticky LUO retrieve failure aside, as in properties/atomicity.ts). Where the model's
       // failure kept changes too (a failed KEXEC under deviceAcrossKexec=reset-at-freeze), the
       // model's own atomicity property judges it and conformance compares the two.
       if (!k.result.ok && op.op !== 'LIVEUPDATE_SESSION_RETRIEVE_FD' && m.state === prev && this.lastKernel) {
-        const diff = firstDifference(this.lastKernel.obs, this.kernel.observe(this.lastKernel.probes))
+        const last = this.lastKernel
+        const now = last.probes === probes ? kernelObs : this.kernel.observe(last.probes)
+        const diff = sameObservation(last.obs, now) ? undefined : firstDifference(last.obs, now)
         if (diff) violations.push({ property: 'atomicity', message: `kernel: ${op.op} failed but changed the observable state: ${diff.replace('model', 'before').replace('kernel', 'after')}` })
       }
       // ownership of the kernel itself: after KEXEC a preserved device's group is owned by
@@ -127,14 +144,124 @@ export class KernelExecutor implements Executor {
       : { result: m.result, kernelResult: k.result, violations, observation: modelObs, kernelObservation: kernelObs }
   }
 
+  /** The end of a run: the kernel invariants swept in full (a break no op's touched check
+   *  saw is reported here). */
   finish(): Violation[] {
-    return []
+    if (this.broken || this.impl !== 'both' || (this.opts.properties && !this.opts.properties.has('conformance'))) return []
+    this.sweepDue = true
+    return this.kernel.invariants().map(invariantViolation)
   }
   modelState(): State {
     return this.model
   }
+
+  /** The kernel's live probes now, read again only when the kernel applied an op since. */
+  private kernelProbes(): Probe[] {
+    const gen = this.kernel.generation
+    if (this.kernelLive?.gen !== gen) this.kernelLive = { gen, probes: this.kernel.liveProbes() }
+    return this.kernelLive.probes
+  }
 }
 
+// ---------------------------------------------------------------- per-step bookkeeping
+// The model's state is immutable: its live probes and its observation are functions of the
+// state object (and the probes), cached on it; a failed op returns the same object.
+
+const modelProbeCache = new WeakMap<State, Probe[]>()
+function modelProbes(s: State): Probe[] {
+  let p = modelProbeCache.get(s)
+  if (p === undefined) modelProbeCache.set(s, (p = liveProbes(s)))
+  return p
+}
+
+const modelObsCache = new WeakMap<State, { probes: Probe[]; obs: Observation }>()
+function modelObservation(s: State, probes: Probe[]): Observation {
+  const c = modelObsCache.get(s)
+  if (c !== undefined && c.probes === probes) return c.obs
+  // the same state with other probes: only the translations differ (models/observe.ts)
+  const obs = c !== undefined ? { ...c.obs, translations: translations(s, probes) } : observe(s, probes)
+  modelObsCache.set(s, { probes, obs })
+  return obs
+}
+
+const cmpProbe = (a: Probe, b: Probe): number =>
+  a.bdf !== b.bdf ? (a.bdf < b.bdf ? -1 : 1) : a.pasid !== b.pasid ? a.pasid - b.pasid : a.iova < b.iova ? -1 : a.iova > b.iova ? 1 : 0
+
+/** The union of probe lists each in sortProbes order, in that order, without duplicates: a
+ *  merge (models/observe.ts sortProbes of the concatenation gives the same list). */
+export function mergeProbes(...lists: Probe[][]): Probe[] {
+  let out = lists[0]
+  for (let l = 1; l < lists.length; l++) {
+    const a = out
+    const b = lists[l]
+    if (b.length === 0) continue
+    if (a.length === 0) {
+      out = b
+      continue
+    }
+    const m: Probe[] = []
+    let i = 0
+    let j = 0
+    while (i < a.length && j < b.length) {
+      const c = cmpProbe(a[i], b[j])
+      if (c < 0) m.push(a[i++])
+      else if (c > 0) m.push(b[j++])
+      else {
+        m.push(a[i++])
+        j++
+      }
+    }
+    while (i < a.length) m.push(a[i++])
+    while (j < b.length) m.push(b[j++])
+    out = m
+  }
+  return out
+}
+
+function sameProbes(a: Probe[], b: Probe[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (cmpProbe(a[i], b[i]) !== 0) return false
+  return true
+}
+
+/** Deep equality of plain data (observations, translations): Object.is on leaves (bigints by
+ *  value), arrays element-wise, objects by own enumerable keys. Agrees with isDeepStrictEqual
+ *  on what observe() builds (plain objects and arrays of strings, numbers, bigints, booleans,
+ *  null); firstDifference then names the difference. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false
+    return true
+  }
+  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false
+  const x = a as Record<string, unknown>
+  const y = b as Record<string, unknown>
+  const keys = Object.keys(x)
+  if (keys.length !== Object.keys(y).length) return false
+  for (const key of keys) if (!Object.hasOwn(y, key) || !sameValue(x[key], y[key])) return false
+  return true
+}
+
+/** sameValue for two observations, the translations (most of the data) compared field by
+ *  field first; everything else, including fields added to Observation later, by sameValue. */
+export function sameObservation(a: Observation, b: Observation): boolean {
+  return a.boot === b.boot && sameTranslations(a.translations, b.translations) && sameValue({ ...a, translations: 0 }, { ...b, translations: 0 })
+}
+
+export function sameTranslations(a: readonly Translation[], b: readonly Translation[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]
+    const y = b[i]
+    if (x.pa !== y.pa || x.iova !== y.iova || x.pasid !== y.pasid || x.bdf !== y.bdf || Object.keys(x).length !== Object.keys(y).length) return false
+  }
+  return true
+}
 /** `TypeError: x is undefined at src/kernel/iommu.ts:12` — the message and the first frame
  *  inside luv's sources, one line. */
 export function thrownText(e: Error): string {

@@ -15,6 +15,11 @@ export interface ExecutorOptions {
   defect?: string
   /** which properties to evaluate (default: all) */
   properties?: ReadonlySet<PropertyName>
+  // --- perfkernel (issue 12) ---
+  /** sweep the kernel invariants in full at every step (default: what the op touched every
+   *  step, everything at the start, after KEXEC and at finish()) */
+  paranoid?: boolean
+  // --- end perfkernel ---
 }
 
 export class UsageError extends Error {}

@@ -5,6 +5,7 @@
 
 import { FreeBitmap } from './bitmap.ts'
 import { FaultInjector } from './failnth.ts'
+import { epoch } from './epoch.ts'
 
 export const IDA_START_DID = 2
 
@@ -34,6 +35,7 @@ export class Ida {
     if (id < 0) return 'ENOSPC'
     if (this.faults.shouldFail()) return 'ENOMEM'
     this.bits.setUsed(id)
+    epoch.ida++
     return id
   }
 
@@ -46,6 +48,7 @@ export class Ida {
     if (!this.bits.isFree(id)) return 'ENOSPC'
     if (this.faults.shouldFail()) return 'ENOMEM'
     this.bits.setUsed(id)
+    epoch.ida++
     return undefined
   }
 
@@ -56,12 +59,14 @@ export class Ida {
    */
   retake(id: number): boolean {
     if (!Number.isInteger(id) || id < this.start || id >= this.size) return false
+    epoch.ida++
     return this.bits.setUsed(id)
   }
 
   /** Release a DID. False when it was not allocated (the kernel WARNs in ida_free). */
   free(id: number): boolean {
     if (!Number.isInteger(id) || id < this.start || id >= this.size) return false
+    epoch.ida++
     return this.bits.setFree(id)
   }
 

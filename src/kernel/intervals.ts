@@ -220,6 +220,17 @@ export class IntervalTree<T> {
     return out
   }
 
+  /** Every interval in order, without building the list. */
+  forEach(cb: (i: Interval<T>) => void): void {
+    const rec = (n: Node<T> | null): void => {
+      if (n === null) return
+      rec(n.left)
+      cb(n)
+      rec(n.right)
+    }
+    rec(this.root)
+  }
+
   [Symbol.iterator](): Iterator<Interval<T>> {
     return this.entries()[Symbol.iterator]()
   }

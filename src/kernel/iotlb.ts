@@ -9,6 +9,7 @@
 // flushes, never dropped). A superpage entry is stored once under its aligned key and serves
 // every 4 KiB page it covers: after a 4 KiB miss the lookup tries the 2 MiB and then the
 // 1 GiB map (skipped when empty).
+import { epoch } from './epoch.ts'
 
 export interface IotlbEntry {
   unit: number
@@ -75,6 +76,7 @@ export class IotlbTag {
     if (k < 0) throw new RangeError(`luv: IOTLB fill with order ${order}`)
     const span = 2 ** order
     const off = iovaPfn % span
+    epoch.iotlb++
     this.maps[k].set((iovaPfn - off) / span, pfn - off)
   }
 
@@ -83,6 +85,7 @@ export class IotlbTag {
   }
 
   clear(): void {
+    epoch.iotlb++
     for (const m of this.maps) m.clear()
   }
 }
@@ -204,6 +207,7 @@ export class Iotlb {
 // Remove entries overlapping [p, p + n): per key when the range is small, by scanning the map
 // when the map is smaller than the range, so a flush costs O(min(range, entries)).
 function flushRange(tag: IotlbTag, p: number, n: number): void {
+  epoch.iotlb++
   for (let k = 0; k < 3; k++) {
     const m = tag.maps[k]
     if (m.size === 0) continue

@@ -15,6 +15,7 @@
 
 import type { PhysMem } from './phys.ts'
 import { type Panic, panic } from './panic.ts'
+import { epoch } from './epoch.ts'
 
 export const PTE_READ = 1
 export const PTE_WRITE = 2
@@ -240,6 +241,7 @@ export class PageTable {
    */
   map(iovaPfn: number, pfns: Pfns): MapError | undefined {
     this.alive()
+    epoch.tables++
     const n = pfns.length
     checkRange(iovaPfn, n)
     const run = isRun(pfns)
@@ -286,6 +288,7 @@ export class PageTable {
     this.alive()
     checkRange(iovaPfn, npages)
     if (npages === 0) return 0
+    epoch.tables++
     const hi = iovaPfn + npages
     const o = this.scratch
     if (walk(this.phys, this.root, iovaPfn, o) >= 0 && iovaPfn % SPAN[o.order / 9 + 1] !== 0)

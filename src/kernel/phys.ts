@@ -25,6 +25,7 @@
 
 import { FreeBitmap } from './bitmap.ts'
 import { FaultInjector } from './failnth.ts'
+import { epoch } from './epoch.ts'
 
 export type Zone = 'memory' | 'table' | 'iommu'
 export type ENOMEM = 'ENOMEM'
@@ -92,6 +93,7 @@ export class PhysMem {
     const i = this.memFree.first()
     if (i < 0) return 'ENOMEM'
     this.memFree.setUsed(i)
+    epoch.memory++
     return i
   }
 
@@ -105,6 +107,7 @@ export class PhysMem {
     if (this.faults.shouldFail()) return 'ENOMEM'
     if (n > this.memFree.free) return 'ENOMEM'
     const out = new Array<number>(n)
+    epoch.memory++
     for (let k = 0; k < n; k++) {
       const i = this.memFree.first()
       this.memFree.setUsed(i)
@@ -120,6 +123,7 @@ export class PhysMem {
     const i = this.tabFree.first()
     if (i < 0) return 'ENOMEM'
     this.tabFree.setUsed(i)
+    epoch.tables++
     this.tables[i] = new Uint32Array(1024)
     this.tableUse[i] = 0
     return this.tableBase + i
@@ -132,6 +136,7 @@ export class PhysMem {
     const i = this.iommuFree.first()
     if (i < 0) return 'ENOMEM'
     this.iommuFree.setUsed(i)
+    epoch.iommu++
     this.iommuTables[i] = new Uint32Array(1024)
     return this.iommuBase + i
   }
@@ -144,6 +149,7 @@ export class PhysMem {
     this.live()
     const z = this.zoneOf(pfn)
     if (z === undefined) throw new RangeError(`luv: freeing pfn ${pfn} outside memory`)
+    epoch[z === 'table' ? 'tables' : z]++
     if (z === 'table') {
       const i = pfn - this.tableBase
       if (!this.tabFree.setFree(i)) throw new Error(`luv: double free of table page ${pfn}`)
@@ -232,6 +238,7 @@ export class PhysMem {
   /** Claim an incoming page (kho_restore_folio): true once, false if not incoming. */
   restore(pfn: number): boolean {
     if (!this.isIncoming(pfn)) return false
+    epoch[this.zoneOf(pfn) === 'table' ? 'tables' : this.zoneOf(pfn) === 'iommu' ? 'iommu' : 'memory']++
     bitClear(this.incoming, pfn)
     return true
   }

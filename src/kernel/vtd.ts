@@ -22,6 +22,7 @@
 import { IOVA_PAGES, walk, WALK_BAD, WALK_FAULT } from './pagetable.ts'
 import type { DidInfo, Domain, Entry, Kern, KDevice, Machine, Ret, Unit } from './state.ts'
 import { isErr } from './state.ts'
+import { epoch } from './epoch.ts'
 
 export const NOT_PRESENT = -1
 export const NO_MAPPING = -2
@@ -35,6 +36,7 @@ const PGTT_SL = 2
 const qpfn = (t: Uint32Array, i: number): number => t[i + 1] * 0x100000 + (t[i] >>> 12)
 
 function writeQ(t: Uint32Array, i: number, pfn: number, low: number): void {
+  epoch.iommu++
   t[i + 1] = Math.floor(pfn / 0x100000)
   t[i] = ((pfn & 0xfffff) << 12) | low
 }
@@ -162,6 +164,7 @@ export function allocRoot(k: Kern, unit: Unit): Ret<void> {
   const pfn = k.m.phys.allocIommu()
   if (isErr(pfn)) return pfn
   k.m.rtaddr[unit.index] = pfn
+  epoch.iommu++
 }
 
 /** iommu_context_addr(): the context entry's slot, allocating the context table on demand
@@ -262,6 +265,7 @@ function clearEntry(k: Kern, dev: KDevice, pasid: number, oldDid: number): void 
   if (slot === undefined) return
   const { t, i } = slot
   const iotlb = k.m.iotlb
+  epoch.iommu++
   // 1. clear P and publish (the 2025 stable fix "Clear Present bit before tearing down ...")
   t[i] &= ~P
   if (pasid === 0) {
@@ -374,6 +378,7 @@ export function shutdownEntry(k: Kern, dev: KDevice, pasid: number): void {
 export function shutdownPasidTable(k: Kern, dev: KDevice): void {
   const c = ctxSlot(k.m, dev.unit.index, dev.bus, dev.devfn)
   if (c !== undefined) {
+    epoch.iommu++
     c.t[c.i + 4] = 0
     c.t[c.i + 5] = 0
   }
@@ -416,6 +421,7 @@ export function preserveStructures(k: Kern, unit: Unit): number {
     }
     if (used) phys.preserve(cpfn)
     else {
+      epoch.iommu++
       root[ri] = 0
       root[ri + 1] = 0
     }
@@ -451,5 +457,6 @@ export function adoptStructures(k: Kern, unit: Unit, rootPfn: number): string | 
     }
   }
   k.m.rtaddr[unit.index] = rootPfn
+  epoch.iommu++
   return undefined
 }

@@ -246,11 +246,39 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return true
 }
 
-/** sameValue for two observations, the translations (most of the data) compared field by
- *  field first; everything else, including fields added to Observation later, by sameValue. */
+/** sameValue for two observations: the parts observe() builds compared by their shape (the
+ *  translations field by field, the tables as string records), anything else, including
+ *  fields added to Observation later, by sameValue. */
 export function sameObservation(a: Observation, b: Observation): boolean {
-  return a.boot === b.boot && sameTranslations(a.translations, b.translations) && sameValue({ ...a, translations: 0 }, { ...b, translations: 0 })
+  if (a === b) return true
+  if (a.boot !== b.boot || !sameTranslations(a.translations, b.translations)) return false
+  if (!sameRecord(a.owners, b.owners) || !sameRecord(a.fds, b.fds) || !sameValue(a.memory, b.memory) || !sameValue(a.luo, b.luo)) return false
+  if (!sameRecordBy(a.iommufds, b.iommufds, sameRecord)) return false
+  let n = 0
+  for (const key in a) {
+    if (!Object.hasOwn(a, key)) continue
+    n++
+    if (!OBSERVATION_KEYS.has(key) && !(Object.hasOwn(b, key) && sameValue((a as unknown as Record<string, unknown>)[key], (b as unknown as Record<string, unknown>)[key]))) return false
+  }
+  for (const key in b) if (Object.hasOwn(b, key)) n--
+  return n === 0
 }
+const OBSERVATION_KEYS = new Set(['boot', 'translations', 'owners', 'fds', 'memory', 'luo', 'iommufds'])
+
+/** Two records of strings (or of anything `same` compares), key for key. */
+function sameRecordBy<T>(a: Record<string, T>, b: Record<string, T>, same: (x: T, y: T) => boolean): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  let n = 0
+  for (const key in a) {
+    if (!Object.hasOwn(a, key)) continue
+    if (!Object.hasOwn(b, key) || !same(a[key], b[key])) return false
+    n++
+  }
+  for (const key in b) if (Object.hasOwn(b, key)) n--
+  return n === 0
+}
+const sameRecord = (a: Record<string, unknown>, b: Record<string, unknown>): boolean => sameRecordBy(a, b, sameValue)
 
 export function sameTranslations(a: readonly Translation[], b: readonly Translation[]): boolean {
   if (a === b) return true
@@ -269,7 +297,7 @@ export function thrownText(e: Error): string {
   return `${e.name}: ${e.message.split('\n')[0]}${frame ? ` at ${frame}` : ''}`
 }
 
-function ownersAfterKexec(prev: State, obs: Observation): string[] {
+export function ownersAfterKexec(prev: State, obs: Observation): string[] {
   const out: string[] = []
   for (const sess of prev.luo.outgoing)
     for (const p of sess.files) {

@@ -331,7 +331,11 @@ export class Kernel {
     return this.sweep(false)
   }
 
-  private swept: Partial<Record<Section, { k: Kern; phys: PhysMem; sig: number[]; out: string[] }>> = {}
+  /** per section: the kernel, memory and write counters it was last walked at, and what it found */
+  private swept: Partial<Record<Section, { k: Kern; phys: PhysMem; epochs: number[]; out: string[] }>> = {}
+  /** the domain and entry signatures at the previous sweep (a section depending on one is
+   *  walked whenever it changed) */
+  private sigs?: { doms: number[]; ents: number[] }
 
   private sweep(full: boolean): string[] {
     if (this.panicked !== undefined) return [`panic: ${this.panicked.message}`]
@@ -340,18 +344,37 @@ export class Kernel {
     const out: string[] = []
     const doms = domainSig(k)
     const ents = entrySig(k)
-    const section = (name: Section, sig: number[], walk: () => string[]): void => {
+    const domsMoved = this.sigs === undefined || !sameSig(this.sigs.doms, doms)
+    const entsMoved = this.sigs === undefined || !sameSig(this.sigs.ents, ents)
+    this.sigs = { doms, ents }
+    // the sections in the order of the full walk: table pages, DIDs, the IOTLB, the entries
+    for (const name of SECTIONS) {
+      let epochs: number[]
+      let moved: boolean
+      switch (name) {
+        case 'tables':
+          epochs = [epoch.tables, phys.used('table')]
+          moved = domsMoved
+          break
+        case 'dids':
+          epochs = [epoch.ida, k.restoredDids.size]
+          moved = entsMoved
+          break
+        case 'iotlb':
+          epochs = [epoch.iotlb, epoch.tables, epoch.memory]
+          moved = domsMoved || entsMoved
+          break
+        case 'entries':
+          epochs = [epoch.iommu]
+          moved = entsMoved
+          break
+      }
       const c = this.swept[name]
-      const same = !full && c !== undefined && c.k === k && c.phys === phys && sameSig(c.sig, sig)
-      const found = same ? c.out : walk()
-      if (!same) this.swept[name] = { k, phys, sig, out: found }
+      const same = !full && !moved && c !== undefined && c.k === k && c.phys === phys && sameSig(c.epochs, epochs)
+      const found = same ? c.out : name === 'tables' ? tableChecks(k) : name === 'dids' ? didChecks(k) : name === 'iotlb' ? iotlbChecks(k, didMap(k)) : hwChecks(k)
+      if (!same) this.swept[name] = { k, phys, epochs, out: found }
       for (const m of found) out.push(m)
     }
-    // the sections in the order of the full walk: table pages, DIDs, the IOTLB, the entries
-    section('tables', [epoch.tables, phys.used('table'), ...doms], () => tableChecks(k))
-    section('dids', [epoch.ida, k.restoredDids.size, ...ents], () => didChecks(k))
-    section('iotlb', [epoch.iotlb, epoch.tables, epoch.memory, ...doms, ...ents], () => iotlbChecks(k, didMap(k)))
-    section('entries', [epoch.iommu, ...ents], () => hwChecks(k))
     // DMA ownership: an owner exactly while owner_cnt > 0 (__iommu_release_dma_ownership)
     for (const g of k.groups)
       if ((g.ownerCnt === 0) !== (g.owner.kind === 'none'))
@@ -366,6 +389,7 @@ export class Kernel {
 // Kernel.invariants, section by section; each reads only what its signature covers.
 
 type Section = 'tables' | 'dids' | 'iotlb' | 'entries'
+const SECTIONS: readonly Section[] = ['tables', 'dids', 'iotlb', 'entries']
 
 /** What the table-page and IOTLB sections read of the domains. */
 function domainSig(k: Kern): number[] {

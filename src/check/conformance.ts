@@ -269,14 +269,12 @@ const OBSERVATION_KEYS = new Set(['boot', 'translations', 'owners', 'fds', 'memo
 function sameRecordBy<T>(a: Record<string, T>, b: Record<string, T>, same: (x: T, y: T) => boolean): boolean {
   if (a === b) return true
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  let n = 0
-  for (const key in a) {
-    if (!Object.hasOwn(a, key)) continue
-    if (!Object.hasOwn(b, key) || !same(a[key], b[key])) return false
-    n++
-  }
-  for (const key in b) if (Object.hasOwn(b, key)) n--
-  return n === 0
+  // Object.keys, not for-in: the fd and object tables have integer keys, which for-in
+  // enumerates slowly
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const key of keys) if (!Object.hasOwn(b, key) || !same(a[key], b[key])) return false
+  return true
 }
 const sameRecord = (a: Record<string, unknown>, b: Record<string, unknown>): boolean => sameRecordBy(a, b, sameValue)
 

@@ -60,6 +60,8 @@ export class KernelExecutor implements Executor {
   private kernelLive?: { gen: number; probes: Probe[] }
   /** the kernel invariants are swept in full at the next step (start of a run, after KEXEC) */
   private sweepDue = true
+  /** what the invariants said at the last step */
+  private lastInvariants: string[] = []
   /** what the kernel implementation threw, if it did (issue 13) */
   private broken?: Error
   constructor(
@@ -122,7 +124,8 @@ export class KernelExecutor implements Executor {
       // --paranoid (Kernel.invariants / checkTouched)
       const full = this.sweepDue || this.opts.paranoid === true
       this.sweepDue = op.op === 'KEXEC'
-      for (const message of full ? this.kernel.invariants() : this.kernel.touchedInvariants()) violations.push(invariantViolation(message))
+      this.lastInvariants = full ? this.kernel.invariants() : this.kernel.touchedInvariants()
+      for (const message of this.lastInvariants) violations.push(invariantViolation(message))
       // atomicity of the kernel itself: a failed op leaves its observation unchanged (the
       // sticky LUO retrieve failure aside, as in properties/atomicity.ts). Where the model's
       // failure kept changes too (a failed KEXEC under deviceAcrossKexec=reset-at-freeze), the
@@ -144,12 +147,16 @@ export class KernelExecutor implements Executor {
       : { result: m.result, kernelResult: k.result, violations, observation: modelObs, kernelObservation: kernelObs }
   }
 
-  /** The end of a run: the kernel invariants swept in full (a break no op's touched check
-   *  saw is reported here). */
+  /** The end of a run: the kernel invariants swept in full; what the last step did not
+   *  already report (a break the per-section check missed) is reported here. */
   finish(): Violation[] {
     if (this.broken || this.impl !== 'both' || (this.opts.properties && !this.opts.properties.has('conformance'))) return []
     this.sweepDue = true
-    return this.kernel.invariants().map(invariantViolation)
+    const reported = new Set(this.lastInvariants)
+    return this.kernel
+      .invariants()
+      .filter((m) => !reported.has(m))
+      .map(invariantViolation)
   }
   modelState(): State {
     return this.model

@@ -108,10 +108,9 @@ function audit(lists: Iterable<unknown>[], defect: string | undefined, paranoid 
         }
       }
     }
-    // the end of the run: finish() sweeps everything, as the reference's last step did
+    // the end of the run: finish() sweeps everything and finds nothing the last step did not report
     const end = exec.finish().map((v) => v.message)
-    const full = ref.kernel.invariants().map((m) => invariantViolation(m).message)
-    if (!isDeepStrictEqual(end, full)) return { steps, violated, mismatch: `run ${run} finish(): ${JSON.stringify(end)} vs ${JSON.stringify(full)}` }
+    if (end.length > 0) return { steps, violated, mismatch: `run ${run} finish() found what no step reported: ${JSON.stringify(end)}` }
   }
   return { steps, violated }
 }

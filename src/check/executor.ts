@@ -15,6 +15,8 @@ export interface ExecutorOptions {
   defect?: string
   /** which properties to evaluate (default: all) */
   properties?: ReadonlySet<PropertyName>
+  /** kernel invariants swept at every step (perfkernel's; declared here by the campaign helper for --paranoid) */
+  paranoid?: boolean
 }
 
 export class UsageError extends Error {}

@@ -59,7 +59,8 @@ export function campaignContext(o: CampaignOptions): CampaignContext {
     profile: o.profile,
     overrides: o.overrides,
     design: o.design,
-    designLabel: describeDesign(o.design, o.profile),
+    // --profiles: the label names every profile blocks draw from (the design fields: the first)
+    designLabel: o.profiles ? `profiles ${o.profiles.map((p) => describeDesign(p.design, p.profile)).join(', ')}` : describeDesign(o.design, o.profile),
     platformName: o.platformName,
     platform: o.platform,
     platforms: o.platforms,

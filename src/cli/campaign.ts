@@ -161,7 +161,7 @@ export function campaignExit(s: CampaignSummary, writeFailed = false): number {
 
 function startLine(o: CampaignOptions): string {
   const budget = [...(o.runs !== undefined ? [`${o.runs} runs`] : []), ...(o.time !== undefined ? [`${o.time}`] : [])].join(', ')
-  const design = [o.profile, ...Object.entries(o.overrides).map(([a, v]) => `${a}=${v}`)].join(' ')
+  const design = [o.profiles ? `drawn per block from ${o.profiles.map((p) => p.profile).join(',')}` : o.profile, ...Object.entries(o.overrides).map(([a, v]) => `${a}=${v}`)].join(' ')
   return (
     `luv campaign ${o.name}: seed ${o.seed} (0x${o.seed.toString(16)}), design ${design}, platform ${o.platformName}, impl ${o.impl}` +
     `${o.defect ? `, defect ${o.defect}` : ''}, ${o.properties.length} properties, ${o.workers} worker${o.workers === 1 ? '' : 's'}` +

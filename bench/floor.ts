@@ -110,6 +110,17 @@ export function floorRate(o: { seconds?: number; seed?: number } = {}): Rate {
   })
 }
 
+/** The floor bench/run.ts measured for this run (LUV_BENCH_FLOOR, JSON of a Rate), or one
+ *  measured now for `seconds`: a bench run alone still quotes its ratio. */
+export function runFloor(seconds = 3): Rate & { from: 'npm run bench' | 'this bench' } {
+  const env = process.env.LUV_BENCH_FLOOR
+  if (env) return { ...(JSON.parse(env) as Rate), from: 'npm run bench' }
+  return { ...floorRate({ seconds }), from: 'this bench' }
+}
+
+/** Steps per CPU-second of a Rate (load on the machine moves it much less than steps/s). */
+export const perCpuSecond = (r: Rate): number => Math.round(r.steps / ((r.ms * r.cpuShare) / 1000))
+
 /** `1 of 2 cores, 0.97 of a core` for a one-thread figure. */
 export const coresText = (r: Rate): string => `${availableParallelism()} cores available, this run had ${r.cpuShare.toFixed(2)} of a core`
 

@@ -315,7 +315,7 @@ export function resolveCampaignOptions(f: CampaignFlags, defaults: { reportsRoot
   checkExecutor(platform, design, impl, f.defect)
   const base = { profile, overrides, seed, ...(f.defect !== undefined && { defect: f.defect }), ...(shard && { shard }) }
   // several profiles: the name says so (`profiles-lpc2025-rfc-v2-seed-437`)
-  const name = profiles && profiles.length > 1 ? defaultName({ ...base, profile: `profiles-${profiles.map((p) => p.profile).join('-')}` as ProfileName }) : defaultName(base)
+  const name = profiles && profiles.length > 1 ? defaultName({ ...base, profile: `profiles-${profiles.map((p) => p.profile).join('-')}` as ProfileName, overrides: Object.assign({}, ...profiles.map((p) => p.overrides)) }) : defaultName(base)
   if (f.out !== undefined && f.out.trim() === '') throw new InputError('--out: empty: give the report folder')
   const out = f.out ?? `${defaults.reportsRoot ?? 'reports'}/${name}`
   checkOutDir(out)

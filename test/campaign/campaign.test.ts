@@ -56,6 +56,9 @@ describe('luv campaign', () => {
     expect(s.failures).toHaveLength(1)
     const f = s.failures[0]
     expect(f).toMatchObject({ property: 'dma-continuity', title: expect.stringMatching(/^dma-continuity: /), blocks: [0] })
+    // shrunk to the end within --shrink-budget 1h (issue 12)
+    expect(f.shrink).toMatchObject({ budgetSpent: false, budgetMs: 3_600_000, finalLength: f.divergenceIndex + 1 })
+    expect(f.shrink.tried).toBeGreaterThan(f.shrink.kept)
     expect(f.bundle).toMatch(/^[0-9a-f]{12}$/)
     const bundle = join(out, f.bundle)
     for (const file of BUNDLE_FILES) expect(existsSync(join(bundle, file)), file).toBe(true)

@@ -54,7 +54,8 @@ describe('luv campaign --shard and luv merge', () => {
 
   it('a finding: the merge fails the property, copies the bundles, deduplicated by hash', async () => {
     const dir = tmp('luv-merge-')
-    const base = ['--profile', 'rfc-v2', '--properties', 'dma-continuity', '--runs', '50']
+    // shrunk to the end (--shrink-budget 1h): block 0's bundle is the same in the whole run and shard 1
+    const base = ['--profile', 'rfc-v2', '--properties', 'dma-continuity', '--runs', '50', '--shrink-budget', '1h']
     const whole = await campaign(base, join(dir, 'whole'), 1)
     const s1 = await campaign([...base, '--shard', '1/2'], join(dir, 's1'), 1)
     const s2 = await campaign([...base, '--shard', '2/2'], join(dir, 's2'), 1)

@@ -56,6 +56,8 @@ export interface ShrinkStats {
   ms: number
   /** shrink candidates run (fast-check's, then delta debugging's replays) */
   tried: number
+  /** fast-check's candidates not run again: the same command list already ran and passed */
+  skipped: number
   /** the budget ran out: the trace is the smallest failing one found, not a minimal one */
   budgetSpent: boolean
   /** the budget it had (ms), when one was given */
@@ -123,6 +125,15 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
   let budgetSpent = false
   let originalLength = 0
   const pastShrinkBudget = () => o.shrinkBudgetMs !== undefined && failing > 0 && performance.now() - shrinkStart >= o.shrinkBudgetMs
+  // shrink candidates that already ran and passed: a run is a function of (platform, command
+  // list), so the same candidate passes again and fast-check's shrinker proposes many twice
+  const passed = new Set<string>()
+  let shrinkSkipped = 0
+  const candidateKey = (pi: number, cmds: Iterable<unknown>): string => {
+    let k = `${pi}`
+    for (const c of cmds as Iterable<{ cmd: { kind: string; picks: readonly number[] } }>) k += `;${c.cmd.kind}:${c.cmd.picks.join(',')}`
+    return k
+  }
   // --- end shrink budget ---
   const prop = fc.property(fc.nat(platforms.length - 1), swarmArb({ maxCommands: o.maxCommands ?? 80 }), (pi, cmds) => {
     platform = platforms[pi]
@@ -131,10 +142,17 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
     else if (pastShrinkBudget()) {
       budgetSpent = true
       throw new fc.PreconditionFailure(true)
-    } else shrinkTried++
+    }
+    const key = failing > 0 ? candidateKey(pi, cmds) : undefined
+    if (key !== undefined && passed.has(key)) {
+      shrinkSkipped++
+      return
+    }
+    if (failing > 0) shrinkTried++
     // --- end shrink budget ---
     try {
       fc.modelRun(setup, cmds)
+      if (key !== undefined) passed.add(key)
     } catch (e) {
       if (e instanceof PropertyFailure && failing === 0 && lastReal) {
         shrinkStart = performance.now()
@@ -212,6 +230,7 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
       shrink: {
         ms: Math.round(performance.now() - shrinkStart),
         tried: shrinkTried,
+        skipped: shrinkSkipped,
         budgetSpent,
         ...(o.shrinkBudgetMs !== undefined && { budgetMs: o.shrinkBudgetMs }),
         originalLength,

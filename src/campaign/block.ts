@@ -170,7 +170,7 @@ export function runBlock(task: BlockTask): BlockResult {
   const ms = (st?.ms ?? 0) + (performance.now() - t0)
   const cx: Counterexample =
     st && !task.noShrink
-      ? { ...made, shrink: { tried: st.tried, kept: f.shrinks, budgetSpent: st.budgetSpent, ...(st.budgetMs !== undefined && { budgetMs: st.budgetMs }), originalLength: st.originalLength, finalLength: st.finalLength, seconds: Math.round(ms / 100) / 10 } }
+      ? { ...made, shrink: { tried: st.tried, skipped: st.skipped, kept: f.shrinks, budgetSpent: st.budgetSpent, ...(st.budgetMs !== undefined && { budgetMs: st.budgetMs }), originalLength: st.originalLength, finalLength: st.finalLength, seconds: Math.round(ms / 100) / 10 } }
       : made
   return { ...base, failure: { property: f.violation.property, cx, path: f.path, shrinks: f.shrinks } }
 }

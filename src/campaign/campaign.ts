@@ -239,7 +239,7 @@ export function aggregate(
           replay: { bundle: '', fastCheck: fastCheckReplay(ctx, b.seed, f.path, b.properties, b.profile ?? ctx.profile) },
           ...(ctx.profiles && b.profile !== undefined && { profile: b.profile }),
           ...(st && {
-            shrink: { tried: st.tried, kept: st.kept, budgetSpent: st.budgetSpent, ...(st.budgetMs !== undefined && { budgetMs: st.budgetMs }), originalLength: st.originalLength, finalLength: st.finalLength },
+            shrink: { tried: st.tried, ...(st.skipped !== undefined && { skipped: st.skipped }), kept: st.kept, budgetSpent: st.budgetSpent, ...(st.budgetMs !== undefined && { budgetMs: st.budgetMs }), originalLength: st.originalLength, finalLength: st.finalLength },
           }),
         })
         bundles.set(hash, { cx: f.cx })

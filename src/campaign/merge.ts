@@ -71,7 +71,7 @@ const failureEntry = z.strictObject({
   replay: z.strictObject({ bundle: str, fastCheck: str }),
   profile: str.optional(),
   shrink: z
-    .strictObject({ tried: nat, kept: nat, budgetSpent: z.boolean(), budgetMs: nat.optional(), originalLength: nat, finalLength: nat })
+    .strictObject({ tried: nat, skipped: nat.optional(), kept: nat, budgetSpent: z.boolean(), budgetMs: nat.optional(), originalLength: nat, finalLength: nat })
     .optional(),
 })
 

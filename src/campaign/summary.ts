@@ -63,7 +63,7 @@ export interface FailureEntry {
   /** --profiles: the profile of the block that found it */
   profile?: ProfileName
   /** what shrinking it cost (--shrink-budget); its time is in timing.shrink */
-  shrink?: { tried: number; kept: number; budgetSpent: boolean; budgetMs?: number; originalLength: number; finalLength: number }
+  shrink?: { tried: number; skipped?: number; kept: number; budgetSpent: boolean; budgetMs?: number; originalLength: number; finalLength: number }
 }
 
 export interface CampaignContext {

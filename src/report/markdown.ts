@@ -74,7 +74,7 @@ function headerTable(cx: Counterexample): string[] {
 export function shrinkText(s: NonNullable<Counterexample['shrink']>): string {
   const budget = s.budgetMs === undefined ? 'no budget' : `budget ${s.budgetMs / 1000} s`
   return (
-    `${s.originalLength} → ${s.finalLength} steps, ${s.tried} candidate${s.tried === 1 ? '' : 's'} tried, ${s.kept} kept; ` +
+    `${s.originalLength} → ${s.finalLength} steps, ${s.tried} candidate${s.tried === 1 ? '' : 's'} tried${s.skipped ? ` (${s.skipped} repeats not re-run)` : ''}, ${s.kept} kept; ` +
     (s.budgetSpent ? `${budget} spent: the smallest failing trace found by then, not a minimal one` : `${budget}, not reached`)
   )
 }

@@ -58,6 +58,8 @@ export interface ShrinkReport {
   tried: number
   /** shrinks fast-check kept */
   kept: number
+  /** candidates not run again (the same command list had passed already) */
+  skipped?: number
   /** the budget ran out: the smallest failing trace found so far, not a minimal one */
   budgetSpent: boolean
   /** the budget, in ms (--shrink-budget), when one was set */

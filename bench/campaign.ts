@@ -11,6 +11,7 @@ import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { runCampaign } from '../src/campaign/campaign.ts'
 import { resolveCampaignOptions } from '../src/campaign/options.ts'
+import { perCpuSecond, runFloor } from './floor.ts'
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +34,8 @@ interface Row {
   /** CPU seconds of all threads: cpu / seconds shows how many cores the run really had */
   cpu: number
   sps: number
+  /** load average (1 min) when the run started */
+  load: number
 }
 
 const rows: Row[] = []
@@ -47,17 +50,21 @@ for (const w of counts) {
     out: '/nonexistent/luv-bench', // nothing is written
   })
   o.shrink = false
+  const load = loadavg()[0]
   const t0 = performance.now()
   const c0 = process.cpuUsage()
   const { summary } = await runCampaign(o)
   const seconds = (performance.now() - t0) / 1000
   const c = process.cpuUsage(c0)
   const cpu = (c.user + c.system) / 1e6
-  rows.push({ workers: w, blocks: summary.blocks.indices, runs: summary.runs, steps: summary.steps, seconds, cpu, sps: summary.steps / seconds })
+  rows.push({ workers: w, blocks: summary.blocks.indices, runs: summary.runs, steps: summary.steps, seconds, cpu, sps: summary.steps / seconds, load })
   failures = summary.failures.map((f) => `${f.property} (block ${f.blocks[0]})`)
 }
 
 const base = rows[0]
+const floor = runFloor()
+/** µs of CPU (every thread of the process) per step: other load moves it much less than steps/s */
+const cpuPerStep = (r: Row) => (r.cpu * 1e6) / r.steps
 const same = rows.every((r) => r.blocks === base.blocks && r.steps === base.steps && r.runs === base.runs)
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US')
 const out = [
@@ -67,12 +74,14 @@ const out = [
   '',
   `${availableParallelism()} cores available, load average ${loadavg()[0].toFixed(2)} before the last run.`,
   '',
-  '| workers | blocks | runs | steps | seconds | CPU seconds | cores used | steps/s | speed-up |',
-  '|--:|---|--:|--:|--:|--:|--:|--:|--:|',
+  '| workers | blocks | runs | steps | seconds | load at start | CPU seconds | cores used | µs CPU per step | CPU per step vs 1st | steps/s | ÷ floor | speed-up |',
+  '|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ...rows.map(
     (r) =>
-      `| ${r.workers} | ${r.blocks} | ${fmt(r.runs)} | ${fmt(r.steps)} | ${r.seconds.toFixed(2)} | ${r.cpu.toFixed(2)} | ${(r.cpu / r.seconds).toFixed(2)} | ${fmt(r.sps)} | ${(r.sps / base.sps).toFixed(2)}× |`,
+      `| ${r.workers} | ${r.blocks} | ${fmt(r.runs)} | ${fmt(r.steps)} | ${r.seconds.toFixed(2)} | ${r.load.toFixed(2)} | ${r.cpu.toFixed(2)} | ${(r.cpu / r.seconds).toFixed(2)} | ${fmt(cpuPerStep(r))} | ${(cpuPerStep(r) / cpuPerStep(base)).toFixed(2)}× | ${fmt(r.sps)} | ${(r.sps / floor.sps).toFixed(4)} | ${(r.sps / base.sps).toFixed(2)}× |`,
   ),
+  '',
+  `Floor (bench/floor.ts, measured by ${floor.from}): ${fmt(floor.sps)} steps/s, ${fmt(perCpuSecond(floor))} per CPU-second, ${floor.cpuShare.toFixed(2)} of a core.`,
   '',
   ...(failures.length
     ? [`Failures found (reported unshrunk, later blocks no longer check them): ${failures.join(', ')}.`, '']

@@ -39,7 +39,34 @@ export interface PropertyRunOptions {
    *  short). `run` is the 0-based index of the generated run (shrink attempts keep the index of
    *  the run they shrink). */
   onFailing?: (f: FailingRun) => void
+  // --- shrink budget (issue 12, campaign helper) ---
+  /** wall-clock ms that shrinking one failure may take (fast-check's shrinker, then delta
+   *  debugging), counted from the first failing run; when spent, the smallest failing run
+   *  found so far is the result (`failure.shrink.budgetSpent`). Default: no bound. */
+  shrinkBudgetMs?: number
+  // --- end shrink budget ---
+  /** ExecutorOptions.paranoid: kernel invariants swept at every step (campaign --paranoid) */
+  paranoid?: boolean
 }
+
+// --- shrink budget (issue 12, campaign helper) ---
+/** What shrinking one failure cost, for the bundle and the campaign summary. */
+export interface ShrinkStats {
+  /** ms from the first failing run to the end of delta debugging */
+  ms: number
+  /** shrink candidates run (fast-check's, then delta debugging's replays) */
+  tried: number
+  /** fast-check's candidates not run again: the same command list already ran and passed */
+  skipped: number
+  /** the budget ran out: the trace is the smallest failing one found, not a minimal one */
+  budgetSpent: boolean
+  /** the budget it had (ms), when one was given */
+  budgetMs?: number
+  /** ops of the failing run as generated, and of the trace reported */
+  originalLength: number
+  finalLength: number
+}
+// --- end shrink budget ---
 
 /** A failing run as it happened, before any replay or minimisation. */
 export interface FailingRun {
@@ -63,6 +90,8 @@ export interface Failure {
   shrinks: number
   /** the platform the failing run drew */
   platform: Platform
+  /** what shrinking cost (issue 12) */
+  shrink?: ShrinkStats
 }
 
 export interface PropertyRunResult {
@@ -80,8 +109,9 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
   const platforms = o.platforms ?? [o.platform]
   let platform = platforms[0]
   const setup = (): { model: ReturnType<typeof emptyModel>; real: Real } => {
-    const made = createExecutor(platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
-    const exec = o.wrapExecutor ? o.wrapExecutor(made) : made
+    const made = createExecutor(platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties, ...(o.paranoid && { paranoid: true }) })
+    // shrink budget (issue 12): shrink runs are not counted (coverage), so not wrapped either
+    const exec = o.wrapExecutor && failing === 0 ? o.wrapExecutor(made) : made
     const real: Real = { exec, state: () => exec.modelState(), trace: [] }
     lastReal = real
     return { model: emptyModel(), real }
@@ -89,12 +119,45 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
   let lastReal: Real | undefined
   let generated = 0
   let failing = 0
+  // --- shrink budget (issue 12, campaign helper) ---
+  let shrinkStart = 0
+  let shrinkTried = 0
+  let budgetSpent = false
+  let originalLength = 0
+  const pastShrinkBudget = () => o.shrinkBudgetMs !== undefined && failing > 0 && performance.now() - shrinkStart >= o.shrinkBudgetMs
+  // shrink candidates that already ran and passed: a run is a function of (platform, command
+  // list), so the same candidate passes again and fast-check's shrinker proposes many twice
+  const passed = new Set<string>()
+  let shrinkSkipped = 0
+  const candidateKey = (pi: number, cmds: Iterable<unknown>): string => {
+    let k = `${pi}`
+    for (const c of cmds as Iterable<{ cmd: { kind: string; picks: readonly number[] } }>) k += `;${c.cmd.kind}:${c.cmd.picks.join(',')}`
+    return k
+  }
+  // --- end shrink budget ---
   const prop = fc.property(fc.nat(platforms.length - 1), swarmArb({ maxCommands: o.maxCommands ?? 80 }), (pi, cmds) => {
     platform = platforms[pi]
     if (failing === 0) generated++
+    // --- shrink budget: spent, fast-check stops here and keeps the smallest failure so far ---
+    else if (pastShrinkBudget()) {
+      budgetSpent = true
+      throw new fc.PreconditionFailure(true)
+    }
+    const key = failing > 0 ? candidateKey(pi, cmds) : undefined
+    if (key !== undefined && passed.has(key)) {
+      shrinkSkipped++
+      return
+    }
+    if (failing > 0) shrinkTried++
+    // --- end shrink budget ---
     try {
       fc.modelRun(setup, cmds)
+      if (key !== undefined) passed.add(key)
     } catch (e) {
+      if (e instanceof PropertyFailure && failing === 0 && lastReal) {
+        shrinkStart = performance.now()
+        originalLength = lastReal.trace.length
+      }
       if (e instanceof PropertyFailure && o.onFailing && lastReal) {
         const t = lastReal.trace
         o.onFailing({ violation: e.violation, ops: t.map((x) => x.op), outcomes: t.map((x) => x.outcome), platformIndex: pi, run: generated - 1, shrinks: failing })
@@ -122,13 +185,21 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
   // replay the shrunk list on a fresh executor: the ops as resolved, every outcome
   platform = platforms[(details.counterexample?.[0] as number | undefined) ?? 0]
   const cx = details.counterexample?.[1] as Iterable<{ toString(): string }> | undefined
-  const fresh = () => createExecutor(platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties })
+  const fresh = () => createExecutor(platform, o.design, { impl: o.impl, defect: o.defect, properties: o.properties, ...(o.paranoid && { paranoid: true }) })
   let ops = replayOps(fresh, cx)
   if (!o.noShrink && ops.length > 1) {
     // fast-check shrank the command list; delta debugging on the resolved ops goes further
     const first = fresh()
     const results = ops.map((op) => first.step(op).result)
     ops = minimize(ops, results, err.violation.property, () => {
+      // --- shrink budget: once spent, every further replay is a cheap non-failing one, so
+      // minimize ends at once with the smallest trace it has ---
+      if (pastShrinkBudget()) {
+        budgetSpent = true
+        return () => ({ result: { ok: true } })
+      }
+      shrinkTried++
+      // --- end shrink budget ---
       const ex = fresh()
       return (op) => {
         const out = ex.step(op)
@@ -156,6 +227,15 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
       path: details.counterexamplePath ?? '',
       shrinks: details.numShrinks,
       platform,
+      shrink: {
+        ms: Math.round(performance.now() - shrinkStart),
+        tried: shrinkTried,
+        skipped: shrinkSkipped,
+        budgetSpent,
+        ...(o.shrinkBudgetMs !== undefined && { budgetMs: o.shrinkBudgetMs }),
+        originalLength,
+        finalLength: divergenceIndex,
+      },
     },
   }
 }

@@ -28,6 +28,10 @@ export interface BlockTask {
   properties: PropertyName[]
   /** report a failing run as found, unshrunk (benchmarks: no single-worker shrinking tail) */
   noShrink?: boolean
+  /** --paranoid: ExecutorOptions.paranoid */
+  paranoid?: boolean
+  /** --shrink-budget in ms: shrinking a failure stops when spent (issue 12) */
+  shrinkBudgetMs?: number
   /** progress messages (BlockProgress) go here, at most every PROGRESS_MS */
   port?: MessagePort
 }
@@ -80,6 +84,8 @@ export interface BlockResult {
   error?: string
   /** coverage in model terms over the generated runs (src/coverage/) */
   coverage?: CoverageData
+  /** the profile the block ran (--profiles draws one per block) */
+  profile?: ProfileName
 }
 
 /** Cumulative figures of a running block, for the progress display. */
@@ -112,6 +118,8 @@ export function runBlock(task: BlockTask): BlockResult {
     seed: task.seed,
     numRuns: task.numRuns,
     ...(task.noShrink && { noShrink: true }),
+    ...(task.shrinkBudgetMs !== undefined && { shrinkBudgetMs: task.shrinkBudgetMs }),
+    ...(task.paranoid && { paranoid: true }),
     wrapExecutor: (e) => countingExecutor(e, (current = new Coverage())),
     // counted as failed from the moment it is found; the ops are small (at most 80 steps)
     onFailing: (f) => post({ kind: 'failing', index: task.index, property: f.violation.property, ops: f.ops, platformIndex: f.platformIndex, run: f.run, shrinks: f.shrinks }),
@@ -140,6 +148,7 @@ export function runBlock(task: BlockTask): BlockResult {
     seed: task.seed,
     numRuns: task.numRuns,
     properties: task.properties,
+    profile: task.profile,
     passed: result.passed,
     runs: result.runs,
     steps: result.steps,
@@ -153,7 +162,16 @@ export function runBlock(task: BlockTask): BlockResult {
   if (result.error !== undefined) return { ...base, passed: false, error: result.error.split('\n').slice(0, 6).join('\n') }
   const f = result.failure
   if (!f) return base
-  const cx = toCounterexample(f, { design: task.design, platform: f.platform, profile: task.profile, ...(task.defect !== undefined && { defect: task.defect }) })
+  const t0 = performance.now()
+  const made = toCounterexample(f, { design: task.design, platform: f.platform, profile: task.profile, ...(task.defect !== undefined && { defect: task.defect }) })
+  // the shrink's cost goes in the bundle (issue 12), the probe search of toCounterexample
+  // included; a noShrink block did not shrink
+  const st = f.shrink
+  const ms = (st?.ms ?? 0) + (performance.now() - t0)
+  const cx: Counterexample =
+    st && !task.noShrink
+      ? { ...made, shrink: { tried: st.tried, skipped: st.skipped, kept: f.shrinks, budgetSpent: st.budgetSpent, ...(st.budgetMs !== undefined && { budgetMs: st.budgetMs }), originalLength: st.originalLength, finalLength: st.finalLength, seconds: Math.round(ms / 100) / 10 } }
+      : made
   return { ...base, failure: { property: f.violation.property, cx, path: f.path, shrinks: f.shrinks } }
 }
 

@@ -19,6 +19,14 @@ export interface PlannedBlock {
   index: number
   seed: number
   numRuns: number
+  /** --profiles: the profile this block drew (from its seed); absent: the campaign's profile */
+  profile?: string
+}
+
+/** --profiles: which of `n` profiles block seed `seed` draws, uniformly: the first 32 bits of
+ *  sha256("luv-profile:<block seed>") mod n. A function of the block alone, like its seed. */
+export function blockProfileIndex(seed: number, n: number): number {
+  return createHash('sha256').update(`luv-profile:${seed}`).digest().readUInt32BE(0) % n
 }
 
 /**
@@ -26,13 +34,15 @@ export interface PlannedBlock {
  * an endless sequence (a --time campaign stops dispatching at its budget). A shard I/N keeps
  * exactly the blocks with k mod N = I-1.
  */
-export function* planBlocks(o: { seed: number; runs?: number; shard?: Shard; blockRuns?: number }): Generator<PlannedBlock> {
+export function* planBlocks(o: { seed: number; runs?: number; shard?: Shard; blockRuns?: number; profiles?: readonly string[] }): Generator<PlannedBlock> {
   const per = o.blockRuns ?? BLOCK_RUNS
   const total = o.runs === undefined ? Infinity : Math.ceil(o.runs / per)
   const step = o.shard?.count ?? 1
   for (let k = (o.shard?.index ?? 1) - 1; k < total; k += step) {
     const numRuns = o.runs === undefined ? per : Math.min(per, o.runs - k * per)
-    yield { index: k, seed: blockSeed(o.seed, k), numRuns }
+    const seed = blockSeed(o.seed, k)
+    const profile = o.profiles && o.profiles.length > 0 ? o.profiles[blockProfileIndex(seed, o.profiles.length)] : undefined
+    yield { index: k, seed, numRuns, ...(profile !== undefined && { profile }) }
   }
 }
 

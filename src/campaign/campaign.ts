@@ -59,7 +59,8 @@ export function campaignContext(o: CampaignOptions): CampaignContext {
     profile: o.profile,
     overrides: o.overrides,
     design: o.design,
-    designLabel: describeDesign(o.design, o.profile),
+    // --profiles: the label names every profile blocks draw from (the design fields: the first)
+    designLabel: o.profiles ? `profiles ${o.profiles.map((p) => describeDesign(p.design, p.profile)).join(', ')}` : describeDesign(o.design, o.profile),
     platformName: o.platformName,
     platform: o.platform,
     platforms: o.platforms,
@@ -70,15 +71,20 @@ export function campaignContext(o: CampaignOptions): CampaignContext {
     runsPerBlock: o.blockRuns,
     shard: o.shard ?? null,
     versions: luvVersions(),
+    ...(o.profiles && { profiles: o.profiles.map((p) => p.profile) }),
+    shrinkBudget: o.shrinkBudget,
   }
 }
 
 export async function runCampaign(o: CampaignOptions, hooks: CampaignHooks = {}, control: CampaignRunControl = {}): Promise<CampaignResult> {
   const started = new Date()
   const ctx = campaignContext(o)
-  const plan = planBlocks({ seed: o.seed, runs: o.runs, shard: o.shard, blockRuns: o.blockRuns })
+  // --profiles: each block draws its profile (blocks.ts blockProfileIndex)
+  const drawn = o.profiles?.map((p) => p.profile)
+  const plan = planBlocks({ seed: o.seed, runs: o.runs, shard: o.shard, blockRuns: o.blockRuns, ...(drawn && { profiles: drawn }) })
   // a --runs campaign knows its blocks up front (for the bar); a --time one does not
   const planned = o.runs === undefined ? undefined : [...planBlocks({ seed: o.seed, runs: o.runs, shard: o.shard, blockRuns: o.blockRuns })]
+  const blockDesign = (b: { profile?: string }) => o.profiles?.find((p) => p.profile === b.profile) ?? { profile: o.profile, design: o.design }
   const live: LiveProgress = {
     startedAt: started.getTime(),
     runs: 0,
@@ -115,8 +121,10 @@ export async function runCampaign(o: CampaignOptions, hooks: CampaignHooks = {},
       (b, properties) => ({
         ...b,
         platforms: o.platforms,
-        design: o.design,
-        profile: o.profile,
+        design: blockDesign(b).design,
+        profile: blockDesign(b).profile,
+        shrinkBudgetMs: o.shrinkBudgetMs,
+        ...(o.paranoid && { paranoid: true }),
         impl: o.impl,
         ...(o.defect !== undefined && { defect: o.defect }),
         properties,
@@ -149,6 +157,7 @@ export async function runCampaign(o: CampaignOptions, hooks: CampaignHooks = {},
         ...(control.kill && { kill: control.kill }),
         graceMs: control.graceMs ?? 3000,
         finite: o.runs !== undefined && o.timeMs === undefined,
+        ...(drawn && { groups: drawn }),
       },
     )
   } finally {
@@ -177,6 +186,7 @@ export function aggregate(
   const outcomesSeen = new Set<string>()
   const errors: { block: number; seed: number; message: string }[] = []
   const notes: string[] = []
+  const shrink: { bundle: string; seconds: number; budgetSpent: boolean }[] = []
   for (const b of [...outcomes].sort((x, y) => x.index - y.index)) {
     for (const s of b.reach.outcomes) outcomesSeen.add(s)
     const entry: BlockEntry = {
@@ -188,6 +198,7 @@ export function aggregate(
       kexecWithPreservedDma: b.reach.kexecWithPreservedDma,
       fullRecovery: b.reach.fullRecovery,
       ...(b.skipped && { skipped: true }),
+      ...(ctx.profiles && b.profile !== undefined && { profile: b.profile }),
     }
     if (b.error !== undefined) {
       entry.error = b.error.split('\n')[0]
@@ -198,13 +209,21 @@ export function aggregate(
       // one bundle per distinct failure: blocks that found the same failure (same property,
       // diverging op and observed result, whatever the shrunk op list) share the first one's
       const title = bucketTitle(f.cx)
-      const seen = failures.get(title)
+      // --profiles: the same failure on two profiles is two findings (two designs)
+      const key = ctx.profiles && b.profile !== undefined ? `${b.profile}\n${title}` : title
+      const seen = failures.get(key)
       const hash = seen?.bundle ?? bundleName(f.cx)
       entry.failed = f.property
       entry.bundle = hash
       if (seen) seen.blocks.push(b.index)
       else {
-        failures.set(title, {
+        const st = f.cx.shrink
+        if (st) shrink.push({ bundle: hash, seconds: st.seconds, budgetSpent: st.budgetSpent })
+        if (st?.budgetSpent)
+          notes.push(
+            `Bundle ${hash}: shrinking stopped when the shrink budget (--shrink-budget ${ctx.shrinkBudget ?? `${(st.budgetMs ?? 0) / 1000}s`}) was spent, after ${st.tried} candidates: it holds the smallest failing trace found by then (${st.originalLength} → ${st.finalLength} steps), not a minimal one. A larger --shrink-budget shrinks further.`,
+          )
+        failures.set(key, {
           property: f.property,
           bundle: hash,
           title,
@@ -217,13 +236,17 @@ export function aggregate(
           path: f.path,
           shrinks: f.shrinks,
           checked: b.properties,
-          replay: { bundle: '', fastCheck: fastCheckReplay(ctx, b.seed, f.path, b.properties) },
+          replay: { bundle: '', fastCheck: fastCheckReplay(ctx, b.seed, f.path, b.properties, b.profile ?? ctx.profile) },
+          ...(ctx.profiles && b.profile !== undefined && { profile: b.profile }),
+          ...(st && {
+            shrink: { tried: st.tried, ...(st.skipped !== undefined && { skipped: st.skipped }), kept: st.kept, budgetSpent: st.budgetSpent, ...(st.budgetMs !== undefined && { budgetMs: st.budgetMs }), originalLength: st.originalLength, finalLength: st.finalLength },
+          }),
         })
         bundles.set(hash, { cx: f.cx })
       }
       if (f.unfinishedShrink)
         notes.push(
-          `Block ${b.index} was stopped (${f.unfinishedShrink.signal}) while shrinking its ${f.property} failure: bundle ${hash} holds ${f.shrinks > 0 ? `the smallest failing run after ${f.shrinks} shrinks` : 'the unshrunk counterexample'}, not a minimal trace (replay it, or re-run the block: ${fastCheckReplay(ctx, b.seed, f.path, b.properties)}).`,
+          `Block ${b.index} was stopped (${f.unfinishedShrink.signal}) while shrinking its ${f.property} failure: bundle ${hash} holds ${f.shrinks > 0 ? `the smallest failing run after ${f.shrinks} shrinks` : 'the unshrunk counterexample'}, not a minimal trace (replay it, or re-run the block: ${fastCheckReplay(ctx, b.seed, f.path, b.properties, b.profile ?? ctx.profile)}).`,
         )
     }
     blocks.push(entry)
@@ -240,6 +263,7 @@ export function aggregate(
     reruns: run.reruns,
     coverage: mergeCoverage(outcomes.map((b) => b.coverage)),
     notes,
+    shrink,
   })
   return { summary, bundles }
 }

@@ -52,6 +52,7 @@ const blockEntry = z.strictObject({
   bundle: bundleName.optional(),
   error: str.optional(),
   skipped: z.literal(true).optional(),
+  profile: str.optional(),
 })
 
 const failureEntry = z.strictObject({
@@ -68,6 +69,10 @@ const failureEntry = z.strictObject({
   shrinks: nat,
   checked: z.array(property),
   replay: z.strictObject({ bundle: str, fastCheck: str }),
+  profile: str.optional(),
+  shrink: z
+    .strictObject({ tried: nat, skipped: nat.optional(), kept: nat, budgetSpent: z.boolean(), budgetMs: nat.optional(), originalLength: nat, finalLength: nat })
+    .optional(),
 })
 
 const versions = z.object({ luv: str, node: str, fastCheck: str, gitRev: str.optional() })
@@ -98,7 +103,16 @@ export const summarySchema = z.object({
   notes: z.array(str),
   versions,
   seconds: z.number().min(0),
-  timing: z.object({ started: str, finished: str, stepsPerSecond: z.number().min(0), workers: nat, reruns: nat }),
+  timing: z.object({
+    started: str,
+    finished: str,
+    stepsPerSecond: z.number().min(0),
+    workers: nat,
+    reruns: nat,
+    shrink: z.array(z.strictObject({ bundle: bundleName, seconds: z.number().min(0), budgetSpent: z.boolean() })).optional(),
+  }),
+  profiles: z.record(str, z.unknown()).optional(),
+  shrinkBudget: str.max(40).optional(),
 })
 
 /** Read and check one shard report folder completely: its summary.json and every bundle it names. */
@@ -224,7 +238,7 @@ export function mergeShards(shards: Shard[], out: string): CampaignResult {
   const alias = new Map<string, string>()
   for (const sh of shards)
     for (const x of sh.summary.failures) {
-      const key = `${x.property}\u0000${x.title}`
+      const key = `${x.profile ?? ''}\u0000${x.property}\u0000${x.title}`
       const seen = failures.get(key)
       const blocksOf = (a: FailureEntry, b: FailureEntry) => [...new Set([...a.blocks, ...b.blocks])].sort((m, n) => m - n)
       // strings from a shard go into the merged report: control characters escaped
@@ -274,6 +288,8 @@ export function mergeShards(shards: Shard[], out: string): CampaignResult {
     shard: null,
     shards: shardList,
     versions: f.versions,
+    ...(f.shrinkBudget !== undefined && { shrinkBudget: f.shrinkBudget }),
+    ...(f.blocks.list.some((b) => b.profile !== undefined) && { profiles: [...new Set(shards.flatMap((sh) => sh.summary.blocks.list.flatMap((b) => (b.profile ? [b.profile] : []))))] }),
   }
   const sum = (g: (s: CampaignSummary) => number) => shards.reduce((n, sh) => n + g(sh.summary), 0)
   const summary = buildSummary(ctx, [...blocks.values()], [...failures.values()], {
@@ -286,6 +302,8 @@ export function mergeShards(shards: Shard[], out: string): CampaignResult {
     finished: shards.map((sh) => sh.summary.timing?.finished ?? '').sort().reverse()[0],
     workers: sum((s) => s.timing?.workers ?? 0),
     reruns: sum((s) => s.timing?.reruns ?? 0),
+    // issue 12: each kept bundle's shrink time, as its shard measured it
+    shrink: shards.flatMap((sh) => sh.summary.timing?.shrink ?? []).filter((x) => bundles.has(x.bundle)),
     // issue 13: coverage in model terms, summed over shards
     coverage: mergeCoverage(shards.map((sh) => sh.summary.coverage)),
     notes: [

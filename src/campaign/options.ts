@@ -5,7 +5,7 @@ import { resolveDesignStrict } from '../input/design.ts'
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { availableParallelism } from 'node:os'
-import { DEFAULT_PROFILE, DesignError, PROFILES,  type Design, type ProfileName } from '../../models/design.ts'
+import { DEFAULT_PROFILE, DesignError, PROFILES, PROFILE_NAMES, type Design, type ProfileName } from '../../models/design.ts'
 import {
   DEFAULT_PLATFORM,
   PlatformError,
@@ -27,6 +27,10 @@ import { InputError } from './errors.ts'
 /** The CI profile's seed (properties/harness.ts): `npm start` is reproducible by default. */
 export const DEFAULT_SEED = 0x1b5
 export const DEFAULT_TIME = '60s'
+/** --shrink-budget default: shrinking one failure stops after this (issue 12: it took 10–60 s
+ *  for a design finding and up to 520 s for a kernel defect, dominating a campaign that finds
+ *  something); the smallest failing trace found by then is the bundle. */
+export const DEFAULT_SHRINK_BUDGET = '30s'
 export const IMPLS: readonly ImplChoice[] = ['model', 'kernel', 'both']
 export const NAMED_PLATFORMS = ['default', 'small', 'tiny', 'large', 'mixed'] as const
 
@@ -73,6 +77,21 @@ export interface CampaignOptions {
   shrink?: boolean
   /** why `workers` is fewer than asked for (or than the cores), when it is */
   workersNote?: string
+  /** --shrink-budget: ms one failure's shrinking may take, and the text as given */
+  shrinkBudgetMs: number
+  shrinkBudget: string
+  /** --profiles: each block draws its profile from these (block seed); absent: every block
+   *  runs `profile` (--profile P, or the default) */
+  profiles?: BlockDesign[]
+  /** --paranoid: kernel invariants swept at every step (ExecutorOptions.paranoid) */
+  paranoid?: boolean
+}
+
+/** A profile a block may draw, with the --set overrides resolved against it. */
+export interface BlockDesign {
+  profile: ProfileName
+  overrides: Record<string, string>
+  design: Design
 }
 
 /** What the command line gives, unparsed. */
@@ -89,6 +108,9 @@ export interface CampaignFlags {
   defect?: string
   impl?: string
   out?: string
+  'shrink-budget'?: string
+  profiles?: string
+  paranoid?: boolean
 }
 
 /** `60s`, `2m`, `1h`, `500ms`, `90` (seconds); fractional values allowed. */
@@ -201,6 +223,20 @@ export function resolveDesignFlags(profile: string | undefined, sets: string[]):
   return { profile: name as ProfileName, overrides, design: resolveDesignStrict({ profile: name, overrides }) }
 }
 
+/** `--profiles LIST|all`: profile names read from models/design.ts (never a fixed list), in the
+ *  order given, each once; with --set, every profile must accept the overrides. */
+export function resolveProfilesFlag(text: string, sets: string[]): BlockDesign[] {
+  const t = text.trim()
+  const names = t === 'all' ? [...PROFILE_NAMES] : t.split(',').map((x) => x.trim()).filter(Boolean)
+  if (names.length === 0) throw new InputError(`--profiles ${safeText(text, 80)}: expected a comma-separated list of profiles, or all (known: ${PROFILE_NAMES.join(', ')})`)
+  const out: ProfileName[] = []
+  for (const n of names) {
+    if (!(PROFILE_NAMES as readonly string[]).includes(n)) throw new InputError(`--profiles: unknown profile '${safeText(n, 80)}' (known: ${PROFILE_NAMES.join(', ')}, or all)`)
+    if (!out.includes(n as ProfileName)) out.push(n as ProfileName)
+  }
+  return out.map((p) => resolveDesignFlags(p, sets))
+}
+
 /** `conformance` compares the kernel with the model, so it needs --impl both. */
 export function resolveProperties(text: string | undefined, impl: ImplChoice, flag = '--properties'): PropertyName[] {
   const all = PROPERTY_NAMES.filter((p) => p !== 'conformance' || impl === 'both')
@@ -265,14 +301,21 @@ export function resolveCampaignOptions(f: CampaignFlags, defaults: { reportsRoot
   if (shard && runs !== undefined && [...planBlocks({ seed, runs, shard })].length === 0)
     throw new InputError(`--shard ${shard.index}/${shard.count}: a ${runs}-run campaign has ${Math.ceil(runs / BLOCK_RUNS)} block${Math.ceil(runs / BLOCK_RUNS) === 1 ? '' : 's'} of ${BLOCK_RUNS} runs; shard ${shard.index} would check nothing`)
   const { workers, note: workersNote } = capWorkers(f.workers !== undefined ? parsePositiveInt(f.workers, '--workers') : undefined, runs, shard)
-  const { profile, overrides, design } = resolveDesignFlags(f.profile, f.set ?? [])
+  if (f.profiles !== undefined && f.profile !== undefined)
+    throw new InputError('--profile and --profiles: give one (--profile P keeps every block on P; --profiles LIST draws each block\'s profile from LIST)')
+  const profiles = f.profiles !== undefined ? resolveProfilesFlag(f.profiles, f.set ?? []) : undefined
+  // the campaign's profile: --profile, or the first of --profiles (names the report folder)
+  const { profile, overrides, design } = resolveDesignFlags(f.profile ?? profiles?.[0].profile, f.set ?? [])
+  const shrinkBudget = f['shrink-budget'] ?? DEFAULT_SHRINK_BUDGET
+  const shrinkBudgetMs = parseDuration(shrinkBudget, '--shrink-budget')
   const platformName = f.platform ?? 'default'
   const platforms = resolvePlatforms(platformName)
   const platform = platforms[0]
   const properties = resolveProperties(f.properties, impl)
   checkExecutor(platform, design, impl, f.defect)
   const base = { profile, overrides, seed, ...(f.defect !== undefined && { defect: f.defect }), ...(shard && { shard }) }
-  const name = defaultName(base)
+  // several profiles: the name says so (`profiles-lpc2025-rfc-v2-seed-437`)
+  const name = profiles && profiles.length > 1 ? defaultName({ ...base, profile: `profiles-${profiles.map((p) => p.profile).join('-')}` as ProfileName, overrides: Object.assign({}, ...profiles.map((p) => p.overrides)) }) : defaultName(base)
   if (f.out !== undefined && f.out.trim() === '') throw new InputError('--out: empty: give the report folder')
   const out = f.out ?? `${defaults.reportsRoot ?? 'reports'}/${name}`
   checkOutDir(out)
@@ -291,6 +334,11 @@ export function resolveCampaignOptions(f: CampaignFlags, defaults: { reportsRoot
     name,
     blockRuns: BLOCK_RUNS,
     ...(workersNote !== undefined && { workersNote }),
+    shrinkBudgetMs,
+    shrinkBudget,
+    // one profile in --profiles is the same campaign as --profile P
+    ...(profiles && profiles.length > 1 && { profiles }),
+    ...(f.paranoid && { paranoid: true }),
   }
 }
 

@@ -53,11 +53,11 @@ export function renderSummaryMd(s: CampaignSummary): string {
 
   if (s.failures.length > 0) {
     L.push('## Failures', '', 'Bucketed by title (property, diverging op, the op that shows it, result classes), as syzbot groups crashes; one bundle per bucket, listing every block that found it. Step N is steps[N] of the bundle\'s scenario.json.', '')
-    L.push('| bucket | bundle | steps | found in block | fast-check seed |', '|---|---|--:|---|---|')
+    L.push('| bucket | bundle | steps | found in block | fast-check seed | shrink |', '|---|---|--:|---|---|---|')
     for (const b of s.buckets)
       for (const h of b.bundles) {
         const f = s.failures.find((x) => x.bundle === h)!
-        L.push(`| ${cell(code(b.title))} | [${h}](${h}/report.md) | ${f.length} | ${f.blocks.join(', ')} | ${f.seed} |`)
+        L.push(`| ${cell(code(b.title))} | [${h}](${h}/report.md) | ${f.length} | ${f.blocks.join(', ')}${f.profile ? ` (${code(f.profile)})` : ''} | ${f.seed} | ${shrinkCell(f)} |`)
       }
     L.push('')
     for (const f of s.failures) {
@@ -83,6 +83,7 @@ export function renderSummaryMd(s: CampaignSummary): string {
     ['impl', code(s.impl)],
     ['defect', s.defect ? code(s.defect) : 'none'],
     ['budget', budgetText(s)],
+    ...(s.shrinkBudget !== undefined ? [['shrink budget', `${s.shrinkBudget} per failure`] as [string, string]] : []),
     ['shard', s.shard ? `${s.shard.index}/${s.shard.count}` : s.shards ? `merged from ${s.shards.map((x) => `${x.index}/${x.count}`).join(', ')}` : 'none'],
     ['runs', n(s.runs)],
     ['steps', n(s.steps)],
@@ -103,6 +104,15 @@ export function renderSummaryMd(s: CampaignSummary): string {
   L.push(`| full recovery (FINISH after KEXEC) | ${n(r.fullRecovery)} | ${r.fullRecoveryPercent}% |`)
   L.push(`| distinct op outcomes (op, errno) seen | ${r.outcomes.length} | |`, '')
 
+  // --profiles (issue 13): what each drawn profile ran and found
+  if (s.profiles) {
+    L.push('## Profiles', '', 'Each block drew its profile from its seed (--profiles); a property failed in one profile is still checked in the others.', '')
+    L.push('| profile | blocks | runs | steps | failed | bundles |', '|---|--:|--:|--:|---|---|')
+    for (const [p, x] of Object.entries(s.profiles))
+      L.push(`| ${code(p)} | ${n(x.blocks)} | ${n(x.runs)} | ${n(x.steps)} | ${x.failed.join(', ') || '—'} | ${x.bundles.map((b) => `[${b}](${b}/report.md)`).join(', ') || '—'} |`)
+    L.push('')
+  }
+
   // issue 13: coverage in model terms
   L.push(...renderCoverageMd(s.coverage))
 
@@ -110,7 +120,9 @@ export function renderSummaryMd(s: CampaignSummary): string {
 
   L.push('## Timing', '', 'The only values that differ between two runs of the same campaign.', '', '| | |', '|---|---|')
   L.push(`| started | ${s.timing.started} |`, `| finished | ${s.timing.finished} |`, `| seconds | ${s.seconds} |`)
-  L.push(`| throughput | ${n(s.timing.stepsPerSecond)} steps/s |`, `| workers | ${s.timing.workers} |`, `| speculative reruns | ${s.timing.reruns} |`, '')
+  L.push(`| throughput | ${n(s.timing.stepsPerSecond)} steps/s |`, `| workers | ${s.timing.workers} |`, `| speculative reruns | ${s.timing.reruns} |`)
+  for (const x of s.timing.shrink ?? []) L.push(`| shrink ${x.bundle} | ${x.seconds} s${x.budgetSpent ? ' (budget spent)' : ''} |`)
+  L.push('')
   return L.join('\n')
 }
 
@@ -186,4 +198,11 @@ export function renderJunit(s: CampaignSummary): string {
   }
   L.push('  </testsuite>', '</testsuites>', '')
   return L.join('\n')
+}
+
+/** `37 → 12 steps, 210 tried` (+ `budget spent`): how a failure was shrunk (--shrink-budget). */
+function shrinkCell(f: CampaignSummary['failures'][number]): string {
+  const x = f.shrink
+  if (!x) return '—'
+  return `${x.originalLength} → ${x.finalLength} steps, ${x.tried} tried${x.budgetSpent ? ', **budget spent**' : ''}`
 }

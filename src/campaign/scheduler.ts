@@ -12,8 +12,13 @@
 // a failure). A block still running with a property that an earlier block has just failed is
 // restarted at once without it: it would most likely fail that property too and spend long
 // in shrinking for a result that cannot stand. Results are then taken in block order.
+//
+// With --profiles, blocks are grouped by the profile they drew and the rule holds within a
+// group: a property an rfc-v2 block failed is still checked in lpc2025 blocks (a design
+// finding of one profile says nothing about another).
 
 import type { PropertyName } from '../check/executor.types.ts'
+import type { ProfileName } from '../../models/design.ts'
 import { unfinishedFailure, type BlockProgress, type BlockResult, type BlockTask, type FailingReport } from './block.ts'
 import type { PlannedBlock } from './blocks.ts'
 import type { BlockRunner } from './pool.ts'
@@ -28,6 +33,8 @@ export interface ScheduleControl {
   graceMs?: number
   /** the plan ends (a --runs campaign): blocks left when every property failed are listed */
   finite?: boolean
+  /** every group (profile) blocks may draw (--profiles); default: one group */
+  groups?: readonly string[]
 }
 
 export interface ScheduleHooks {
@@ -71,6 +78,7 @@ interface Entry {
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x))
 const superset = (a: readonly string[], b: readonly string[]) => b.every((x) => a.includes(x))
 const failedIn = (r: BlockResult | undefined): PropertyName | undefined => r?.failure?.property
+const groupOf = (b: PlannedBlock): string => b.profile ?? ''
 
 export async function runSchedule(
   plan: Iterator<PlannedBlock>,
@@ -86,6 +94,9 @@ export async function runSchedule(
   let stopping = false
   let interrupted = false
   let reruns = 0
+  /** the next planned block, drawn but waiting for its group's earlier blocks */
+  let peeked: PlannedBlock | undefined
+  const allGroups = control.groups && control.groups.length > 0 ? control.groups : ['']
   let wake: (() => void) | undefined
   const notify = () => {
     const w = wake
@@ -123,8 +134,11 @@ export async function runSchedule(
 
   /** Walk the entries in order; settle each whose earlier blocks have all settled. */
   const settle = () => {
-    const failed: PropertyName[] = []
+    const failedBy = new Map<string, PropertyName[]>()
     for (const e of entries) {
+      const g = groupOf(e.planned)
+      if (!failedBy.has(g)) failedBy.set(g, [])
+      const failed = failedBy.get(g)!
       if (e.final) {
         const f = failedIn(e.final)
         if (f) failed.push(f)
@@ -149,8 +163,11 @@ export async function runSchedule(
     }
   }
 
-  /** The properties known to be unfailed before entry i (settled or not). */
-  const speculative = (i: number) => remaining(entries.slice(0, i).map((e) => failedIn(e.final ?? e.result)))
+  /** The properties known to be unfailed before entry i (settled or not), in group `g`. */
+  const speculative = (i: number, g = groupOf(entries[i].planned)) =>
+    remaining(entries.slice(0, i).filter((e) => groupOf(e.planned) === g).map((e) => failedIn(e.final ?? e.result)))
+  /** groups whose every property failed in blocks that have all settled */
+  const deadGroups = new Set<string>()
 
   const start = (e: Entry, properties: PropertyName[]) => {
     const ac = new AbortController()
@@ -202,7 +219,7 @@ export async function runSchedule(
 
   const restartLaterWith = (e: Entry, failed: PropertyName) => {
     for (const x of entries.slice(entries.indexOf(e) + 1))
-      if (x.running && x.ran!.includes(failed) && !x.restart) {
+      if (groupOf(x.planned) === groupOf(e.planned) && x.running && x.ran!.includes(failed) && !x.restart) {
         x.restart = true
         reruns++
         inflight.get(x)?.abort()
@@ -227,19 +244,32 @@ export async function runSchedule(
         continue
       }
       if (planDone) return
-      const props = speculative(entries.length)
+      if (peeked === undefined) {
+        const next = plan.next()
+        if (next.done) {
+          planDone = true
+          return
+        }
+        peeked = next.value
+      }
+      const g = groupOf(peeked)
+      const props = speculative(entries.length, g)
       if (props.length === 0) {
-        // every property failed in blocks that have not all settled: wait for them
-        if (entries.some((x) => !x.final)) return
-        planDone = true
-        return
+        // every property of its group failed in blocks that have not all settled: wait for them
+        if (entries.some((x) => !x.final && groupOf(x.planned) === g)) return
+        deadGroups.add(g)
+        // every group is done: nothing is left to check (a --runs plan lists the rest as skipped)
+        if (allGroups.every((x) => deadGroups.has(x))) {
+          planDone = true
+          return
+        }
+        // another group still checks something: this block is skipped, the plan goes on
+        entries.push({ planned: peeked, running: false, final: skippedOutcome(peeked) })
+        peeked = undefined
+        continue
       }
-      const next = plan.next()
-      if (next.done) {
-        planDone = true
-        return
-      }
-      const e: Entry = { planned: next.value, running: false }
+      const e: Entry = { planned: peeked, running: false }
+      peeked = undefined
       entries.push(e)
       start(e, props)
     }
@@ -269,7 +299,10 @@ export async function runSchedule(
     else if (e.result) blocks.push(e.result)
   }
   // a --runs plan whose properties all failed: the remaining blocks are listed as skipped
-  if (control.finite && !stopping && !pastDeadline()) for (let n = plan.next(); !n.done; n = plan.next()) blocks.push(skippedOutcome(n.value))
+  if (control.finite && !stopping && !pastDeadline()) {
+    if (peeked !== undefined) blocks.push(skippedOutcome(peeked))
+    for (let n = plan.next(); !n.done; n = plan.next()) blocks.push(skippedOutcome(n.value))
+  }
   return {
     blocks,
     // aborted by a signal, or waiting to restart when the budget ran out
@@ -296,6 +329,7 @@ function failedBlock(b: PlannedBlock, properties: PropertyName[], p?: BlockProgr
     seed: b.seed,
     numRuns: b.numRuns,
     properties,
+    ...(b.profile !== undefined && { profile: b.profile as ProfileName }),
     passed: false,
     runs: p?.runs ?? 0,
     steps: p?.steps ?? 0,
@@ -314,6 +348,7 @@ function skippedOutcome(b: PlannedBlock): BlockOutcome {
     seed: b.seed,
     numRuns: b.numRuns,
     properties: [],
+    ...(b.profile !== undefined && { profile: b.profile as ProfileName }),
     passed: true,
     runs: 0,
     steps: 0,

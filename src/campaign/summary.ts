@@ -35,6 +35,8 @@ export interface BlockEntry {
   error?: string
   /** nothing was left to check */
   skipped?: boolean
+  /** --profiles: the profile this block drew */
+  profile?: ProfileName
 }
 
 /** One distinct failure (a bundle). */
@@ -58,6 +60,10 @@ export interface FailureEntry {
   /** properties checked when it was found (the fast-check replay needs the same set) */
   checked: PropertyName[]
   replay: { bundle: string; fastCheck: string }
+  /** --profiles: the profile of the block that found it */
+  profile?: ProfileName
+  /** what shrinking it cost (--shrink-budget); its time is in timing.shrink */
+  shrink?: { tried: number; skipped?: number; kept: number; budgetSpent: boolean; budgetMs?: number; originalLength: number; finalLength: number }
 }
 
 export interface CampaignContext {
@@ -80,6 +86,10 @@ export interface CampaignContext {
   shard: { index: number; count: number } | null
   shards?: { index: number; count: number; name: string }[]
   versions: { luv: string; node: string; fastCheck: string; gitRev?: string }
+  /** --profiles: what blocks draw from */
+  profiles?: ProfileName[]
+  /** --shrink-budget as given */
+  shrinkBudget?: string
 }
 
 export interface CampaignSummary {
@@ -125,11 +135,23 @@ export interface CampaignSummary {
   errors: { block: number; seed: number; message: string }[]
   /** coverage in model terms, summed over blocks (src/coverage/; issue 13) */
   coverage?: CoverageData
+  /** --profiles: blocks, runs, steps and failed properties per profile drawn */
+  profiles?: Partial<Record<ProfileName, { blocks: number; runs: number; steps: number; failed: PropertyName[]; bundles: string[] }>>
+  /** --shrink-budget as given */
+  shrinkBudget?: string
   notes: string[]
   versions: { luv: string; node: string; fastCheck: string; gitRev?: string }
   // ---- the only fields that differ between identical campaigns -------------------------------
   seconds: number
-  timing: { started: string; finished: string; stepsPerSecond: number; workers: number; reruns: number }
+  timing: {
+    started: string
+    finished: string
+    stepsPerSecond: number
+    workers: number
+    reruns: number
+    /** seconds each bundle's shrinking took (--shrink-budget bounds it) */
+    shrink?: { bundle: string; seconds: number; budgetSpent: boolean }[]
+  }
 }
 
 export const SEED_DERIVATION = 'the seed of block k is the first 31 bits of sha256("luv-campaign:<seed>:<k>")'
@@ -137,8 +159,8 @@ export const SEED_DERIVATION = 'the seed of block k is the first 31 bits of sha2
 const pct = (n: number, d: number) => (d === 0 ? 0 : Math.round((1000 * n) / d) / 10)
 
 /** `luv replay --seed … --path …` with everything the block's run depended on. */
-export function fastCheckReplay(ctx: CampaignContext, seed: number, path: string, checked: readonly PropertyName[]): string {
-  const parts = ['luv replay', `--seed ${seed}`, `--path ${path}`, `--profile ${ctx.profile}`]
+export function fastCheckReplay(ctx: CampaignContext, seed: number, path: string, checked: readonly PropertyName[], profile: ProfileName = ctx.profile): string {
+  const parts = ['luv replay', `--seed ${seed}`, `--path ${path}`, `--profile ${profile}`]
   for (const [a, o] of Object.entries(ctx.overrides)) parts.push(`--set ${a}=${o}`)
   if (ctx.platformName !== 'default') parts.push(`--platform ${ctx.platformName}`)
   parts.push(`--properties ${checked.join(',')}`, `--impl ${ctx.impl}`)
@@ -166,6 +188,7 @@ export function buildSummary(
     reruns: number
     notes?: string[]
     coverage?: CoverageData
+    shrink?: { bundle: string; seconds: number; budgetSpent: boolean }[]
   },
 ): CampaignSummary {
   const list = [...blocks].sort((a, b) => a.index - b.index)
@@ -176,7 +199,9 @@ export function buildSummary(
   const fails = [...failures].sort((a, b) => a.blocks[0] - b.blocks[0] || a.bundle.localeCompare(b.bundle))
   for (const f of fails) f.replay = { bundle: bundleReplay(ctx.out, f.bundle), fastCheck: f.replay.fastCheck }
 
-  const known = Object.keys(ctx.overrides).length === 0 ? FINDINGS[ctx.profile] : {}
+  // --profiles: a known finding belongs to one profile, so none is claimed for the campaign
+  const mixed = list.some((b) => b.profile !== undefined)
+  const known = Object.keys(ctx.overrides).length === 0 && !mixed ? FINDINGS[ctx.profile] : {}
   const properties: CampaignSummary['properties'] = {}
   for (const p of ctx.properties) {
     const checked = list.filter((b) => b.properties.includes(p))
@@ -252,6 +277,8 @@ export function buildSummary(
     },
     errors: extra.errors,
     ...(extra.coverage && { coverage: extra.coverage }),
+    ...(mixed && { profiles: perProfile(list, fails) }),
+    ...(ctx.shrinkBudget !== undefined && { shrinkBudget: ctx.shrinkBudget }),
     notes,
     versions: ctx.versions,
     seconds: Math.round(extra.seconds * 1000) / 1000,
@@ -261,8 +288,24 @@ export function buildSummary(
       stepsPerSecond: extra.seconds > 0 ? Math.round(steps / extra.seconds) : 0,
       workers: extra.workers,
       reruns: extra.reruns,
+      ...(extra.shrink && extra.shrink.length > 0 && { shrink: extra.shrink }),
     },
   }
+}
+
+/** --profiles: per drawn profile, what its blocks ran and found (profiles in first-drawn order). */
+function perProfile(list: BlockEntry[], fails: FailureEntry[]): NonNullable<CampaignSummary['profiles']> {
+  const out: NonNullable<CampaignSummary['profiles']> = {}
+  for (const b of list) {
+    if (b.profile === undefined) continue
+    const p = (out[b.profile] ??= { blocks: 0, runs: 0, steps: 0, failed: [], bundles: [] })
+    if (!b.skipped) p.blocks++
+    p.runs += b.runs
+    p.steps += b.steps
+    if (b.failed && !p.failed.includes(b.failed)) p.failed.push(b.failed)
+  }
+  for (const f of fails) if (f.profile !== undefined && out[f.profile] && !out[f.profile]!.bundles.includes(f.bundle)) out[f.profile]!.bundles.push(f.bundle)
+  return out
 }
 
 /** How many properties passed, failed, and were not checked at all. */

@@ -19,6 +19,7 @@ import { EXIT, UsageError, parseArgsMessage } from './usage.ts'
 export const CAMPAIGN_USAGE = `usage: luv campaign [--time 60s] [--runs N] [--seed S] [--profile P] [--set AXIS=OPTION]...
                     [--platform default|small|tiny|large|mixed|FILE] [--properties a,b] [--workers N]
                     [--shard I/N] [--defect NAME] [--impl model|kernel|both] [--out DIR]
+                    [--profiles LIST|all] [--shrink-budget D] [--paranoid]
 
 Run the named properties on random live-update traces, in blocks of 25 fast-check runs
 spread over a worker pool, and write reports/<campaign>/ (summary.md, summary.json,
@@ -37,6 +38,11 @@ junit.xml, one bundle per distinct failure).
   --impl I          model, kernel or both (default both: conformance checked too)
   --out DIR         report folder (default reports/<profile>-seed-<seed>[-shard-I-of-N]);
                     checked writable before the campaign starts
+  --profiles L      each block draws its profile from L (comma-separated, or all), from its
+                    block seed; a property failed in one profile is still checked in others
+  --shrink-budget D time shrinking one failure may take (default 30s); when spent, the
+                    smallest failing trace found so far is the bundle (said in the report)
+  --paranoid        sweep every kernel invariant at every step (slower)
 SIGINT/SIGTERM stop it and still write the report; a failure found but not yet shrunk is
 reported with the smallest failing trace found so far (a second signal: at once).
 Exit status: 0 every checked property holds, 1 one failed (a bundle per failure), 2 bad usage,
@@ -59,6 +65,11 @@ export function parseCampaignArgs(argv: string[]): Record<string, string | strin
         defect: { type: 'string' },
         impl: { type: 'string' },
         out: { type: 'string' },
+        // --- issue 12/13 (campaign helper) ---
+        profiles: { type: 'string' },
+        'shrink-budget': { type: 'string' },
+        paranoid: { type: 'boolean' },
+        // --- end campaign helper ---
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -150,7 +161,7 @@ export function campaignExit(s: CampaignSummary, writeFailed = false): number {
 
 function startLine(o: CampaignOptions): string {
   const budget = [...(o.runs !== undefined ? [`${o.runs} runs`] : []), ...(o.time !== undefined ? [`${o.time}`] : [])].join(', ')
-  const design = [o.profile, ...Object.entries(o.overrides).map(([a, v]) => `${a}=${v}`)].join(' ')
+  const design = [o.profiles ? `drawn per block from ${o.profiles.map((p) => p.profile).join(',')}` : o.profile, ...Object.entries(o.overrides).map(([a, v]) => `${a}=${v}`)].join(' ')
   return (
     `luv campaign ${o.name}: seed ${o.seed} (0x${o.seed.toString(16)}), design ${design}, platform ${o.platformName}, impl ${o.impl}` +
     `${o.defect ? `, defect ${o.defect}` : ''}, ${o.properties.length} properties, ${o.workers} worker${o.workers === 1 ? '' : 's'}` +

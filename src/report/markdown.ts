@@ -60,8 +60,25 @@ function headerTable(cx: Counterexample): string[] {
     ],
   ]
   if (cx.timestamp !== undefined) rows.push(['found', cx.timestamp])
+  // --- shrink budget (issue 12, campaign helper): the time is its own row, like `found` ---
+  if (cx.shrink !== undefined) {
+    rows.push(['shrink', shrinkText(cx.shrink)])
+    rows.push(['shrink time', `${cx.shrink.seconds.toFixed(1)} s`])
+  }
+  // --- end shrink budget ---
   return ['| | |', '|---|---|', ...rows.map(([k, x]) => `| ${k} | ${cell(x)} |`)]
 }
+
+// --- shrink budget (issue 12, campaign helper) ---
+/** `37 → 12 steps, 210 candidates tried, 14 kept; budget 30 s (spent: not minimal)` */
+export function shrinkText(s: NonNullable<Counterexample['shrink']>): string {
+  const budget = s.budgetMs === undefined ? 'no budget' : `budget ${s.budgetMs / 1000} s`
+  return (
+    `${s.originalLength} → ${s.finalLength} steps, ${s.tried} candidate${s.tried === 1 ? '' : 's'} tried${s.skipped ? ` (${s.skipped} repeats not re-run)` : ''}, ${s.kept} kept; ` +
+    (s.budgetSpent ? `${budget} spent: the smallest failing trace found by then, not a minimal one` : `${budget}, not reached`)
+  )
+}
+// --- end shrink budget ---
 
 function stepTable(cx: Counterexample): string[] {
   const both = kernelRan(cx)

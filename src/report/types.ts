@@ -46,4 +46,27 @@ export interface Counterexample {
   /** observation before step 1 (ITF state 0, diff of step 1); empty when left out */
   initial_obs?: Observation
   initial_kernel_obs?: Observation
+  // --- shrink budget (issue 12, campaign helper) ---
+  /** how the trace was shrunk (campaign bundles); `seconds` is timing, like `timestamp` */
+  shrink?: ShrinkReport
+  // --- end shrink budget ---
 }
+
+// --- shrink budget (issue 12, campaign helper) ---
+export interface ShrinkReport {
+  /** shrink candidates run (fast-check's shrinker, then delta debugging) */
+  tried: number
+  /** shrinks fast-check kept */
+  kept: number
+  /** candidates not run again (the same command list had passed already) */
+  skipped?: number
+  /** the budget ran out: the smallest failing trace found so far, not a minimal one */
+  budgetSpent: boolean
+  /** the budget, in ms (--shrink-budget), when one was set */
+  budgetMs?: number
+  /** ops of the failing run as generated, and of the shrunk trace */
+  originalLength: number
+  finalLength: number
+  seconds: number
+}
+// --- end shrink budget ---

@@ -45,7 +45,7 @@ describe('luv campaign', () => {
 
   it('a design finding (rfc-v2 breaks dma-continuity): a bundle with all five files, replayable', async () => {
     const out = join(tmp(), 'report')
-    const r = await luv(['campaign', '--impl', 'model', '--profile', 'rfc-v2', '--properties', 'dma-continuity,isolation', '--runs', '50', '--workers', '1', '--out', out])
+    const r = await luv(['campaign', '--impl', 'model', '--profile', 'rfc-v2', '--properties', 'dma-continuity,isolation', '--runs', '50', '--workers', '1', '--shrink-budget', '1h', '--out', out])
     expect(r.code).toBe(1)
     expect(lastLine(r.out)).toBe('1 passed, 1 failed')
     expect(r.out).toMatch(/^FAIL: 1 of 2 properties failed on rfc-v2: /m)
@@ -56,6 +56,11 @@ describe('luv campaign', () => {
     expect(s.failures).toHaveLength(1)
     const f = s.failures[0]
     expect(f).toMatchObject({ property: 'dma-continuity', title: expect.stringMatching(/^dma-continuity: /), blocks: [0] })
+    // shrunk to the end within --shrink-budget 1h (issue 12)
+    expect(f.shrink).toMatchObject({ budgetSpent: false, budgetMs: 3_600_000, finalLength: f.divergenceIndex + 1 })
+    expect(f.shrink.tried).toBeGreaterThan(f.shrink.kept)
+    // fast-check proposes some candidates twice: a repeat of one that passed is not run again
+    expect(f.shrink.skipped).toBeGreaterThan(0)
     expect(f.bundle).toMatch(/^[0-9a-f]{12}$/)
     const bundle = join(out, f.bundle)
     for (const file of BUNDLE_FILES) expect(existsSync(join(bundle, file)), file).toBe(true)
@@ -95,7 +100,7 @@ describe('luv campaign', () => {
 
   it('is deterministic: same seed and --runs give the same files (timing aside), on 1 or 2 workers', async () => {
     const out = join(tmp(), 'report')
-    const argv = ['campaign', '--impl', 'model', '--profile', 'rfc-v2', '--properties', 'dma-continuity,dma-safety,isolation', '--runs', '100', '--out', out]
+    const argv = ['campaign', '--impl', 'model', '--profile', 'rfc-v2', '--properties', 'dma-continuity,dma-safety,isolation', '--runs', '100', '--shrink-budget', '1h', '--out', out]
     const runs: Record<string, string>[] = []
     // two workers, then one: the same files both times proves both claims (same seed -> same
     // bytes, and the report does not depend on the worker count); each campaign shrinks a finding

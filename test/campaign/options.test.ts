@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { blockSeed, compactRanges, planBlocks } from '../../src/campaign/blocks.ts'
+import { blockProfileIndex, blockSeed, compactRanges, planBlocks } from '../../src/campaign/blocks.ts'
+import { PROFILE_NAMES } from '../../models/design.ts'
 import { InputError } from '../../src/campaign/errors.ts'
 import { defaultName, parseDuration, parseSeed, parseShard, resolveCampaignOptions } from '../../src/campaign/options.ts'
 import { luv, tmp } from './helpers.ts'
@@ -42,6 +43,13 @@ describe('luv campaign: bad usage and bad input', () => {
     ['conformance without the kernel', ['--impl', 'model', '--properties', 'conformance'], /conformance compares the kernel with the model; it needs --impl both/],
     ['an unknown --impl', ['--impl', 'fpga'], /--impl fpga: unknown implementation \(known: model, kernel, both\)/],
     ['a defect on the model', ['--impl', 'model', '--defect', 'x'], /--defect seeds the kernel implementation/],
+    // issue 12/13: --shrink-budget, --profiles
+    ['a malformed --shrink-budget', ['--shrink-budget', 'abc'], /--shrink-budget abc: expected a positive duration like 60s/],
+    ['a zero --shrink-budget', ['--shrink-budget', '0s'], /--shrink-budget 0s: expected a positive duration/],
+    ['an unknown profile in --profiles', ['--profiles', 'lpc2025,nosuch'], /--profiles: unknown profile 'nosuch' \(known: lpc2025, rfc-v2, phase1, v3, or all\)/],
+    ['an empty --profiles', ['--profiles', ','], /--profiles ,: expected a comma-separated list of profiles, or all/],
+    ['--profile with --profiles', ['--profile', 'v3', '--profiles', 'all'], /--profile and --profiles: give one/],
+    ['a --set no drawn profile has', ['--profiles', 'all', '--set', 'nosuch=x'], /--set nosuch=x: unknown design axis 'nosuch'/],
   ]
   it.each(cases)('%s: exit 2, one line, nothing written', async (_what, argv, message) => {
     const out = join(dir, 'never')
@@ -141,5 +149,44 @@ describe('campaign options', () => {
     expect(new Set(all.map((b) => b.seed)).size).toBe(all.length)
     expect(compactRanges([0, 1, 2, 3, 5, 7, 8, 9])).toBe('0-3,5,7-9')
     expect(compactRanges([0, 2, 4, 6])).toBe('0,2,4,6')
+  })
+})
+
+// issue 12/13: the shrink budget and the profiles drawn per block, as options
+describe('campaign options: --shrink-budget, --profiles, --paranoid', () => {
+  const base = { runs: '100', out: join(dir, 'never') }
+  it('--shrink-budget defaults to 30s and parses like --time', () => {
+    expect(resolveCampaignOptions(base)).toMatchObject({ shrinkBudgetMs: 30_000, shrinkBudget: '30s' })
+    expect(resolveCampaignOptions({ ...base, 'shrink-budget': '2m' })).toMatchObject({ shrinkBudgetMs: 120_000, shrinkBudget: '2m' })
+    expect(() => resolveCampaignOptions({ ...base, 'shrink-budget': '-1s' })).toThrow(InputError)
+  })
+  it('--profiles all reads every profile of models/design.ts, each with the --set overrides', () => {
+    const o = resolveCampaignOptions({ ...base, profiles: 'all', set: ['luoCapacity=growable'] })
+    expect(o.profiles!.map((p) => p.profile)).toEqual(PROFILE_NAMES)
+    // the override applies to every drawn profile, also where the first profile already has it
+    for (const p of o.profiles!) expect(p.design.luoCapacity).toBe('growable')
+    expect(o.profile).toBe(PROFILE_NAMES[0])
+    expect(o.name).toBe(`profiles-${PROFILE_NAMES.join('-')}-luoCapacity-growable-seed-437`)
+  })
+  it('one profile in --profiles is --profile P; --profile alone draws nothing', () => {
+    expect(resolveCampaignOptions({ ...base, profiles: 'v3' })).toMatchObject({ profile: 'v3' })
+    expect(resolveCampaignOptions({ ...base, profiles: 'v3' }).profiles).toBeUndefined()
+    expect(resolveCampaignOptions({ ...base, profile: 'rfc-v2' }).profiles).toBeUndefined()
+    expect([...planBlocks({ seed: 437, runs: 100 })].every((b) => b.profile === undefined)).toBe(true)
+  })
+  it('each block draws its profile from its seed: deterministic, per block, every profile drawn', () => {
+    const names = ['lpc2025', 'rfc-v2', 'phase1', 'v3']
+    const a = [...planBlocks({ seed: 437, runs: 2500, profiles: names })]
+    const b = [...planBlocks({ seed: 437, runs: 2500, profiles: names })]
+    expect(a.map((x) => x.profile)).toEqual(b.map((x) => x.profile))
+    for (const n of names) expect(a.filter((x) => x.profile === n).length).toBeGreaterThan(10)
+    // a shard draws the same profile for a block as the whole campaign
+    const shard = [...planBlocks({ seed: 437, runs: 2500, profiles: names, shard: { index: 2, count: 3 } })]
+    for (const x of shard) expect(x.profile).toBe(a[x.index].profile)
+    expect(blockProfileIndex(a[7].seed, 4)).toBe(names.indexOf(a[7].profile!))
+  })
+  it('--paranoid is passed on', () => {
+    expect(resolveCampaignOptions({ ...base, paranoid: true }).paranoid).toBe(true)
+    expect(resolveCampaignOptions(base).paranoid).toBeUndefined()
   })
 })

@@ -153,3 +153,34 @@ describe('runSchedule', () => {
     expect(r.blocks.map((b) => b.index)).toEqual([...Array(r.blocks.length).keys()])
   })
 })
+
+// --profiles (issue 13): the rule holds per profile, so a property one profile fails is still
+// checked in the blocks of the others
+describe('runSchedule with profiles drawn per block', () => {
+  const task = (b: { index: number; seed: number; numRuns: number; profile?: string }, properties: PropertyName[]) =>
+    ({ ...b, properties }) as unknown as Omit<BlockTask, 'port'>
+  const groups = ['a', 'b']
+  /** the rule per group, sequentially */
+  function referenceByGroup(runs: number) {
+    const failed = new Map(groups.map((g) => [g, new Set<PropertyName>()]))
+    return [...planBlocks({ seed: 1, runs, blockRuns: 5, profiles: groups })].map((b) => {
+      const f = failed.get(b.profile!)!
+      const props = PROPS.filter((p) => !f.has(p))
+      if (props.length === 0) return { index: b.index, properties: [], failed: undefined, steps: 0 }
+      const r = outcome({ ...b, properties: props } as Omit<BlockTask, 'port'>)
+      if (r.failure) f.add(r.failure.property)
+      return { index: b.index, properties: props, failed: r.failure?.property, steps: r.steps }
+    })
+  }
+  it.each([1, 2, 4])('gives the per-profile rule with %i workers', async (workers) => {
+    const plan = [...planBlocks({ seed: 1, runs: 60, blockRuns: 5, profiles: groups })]
+    // the test means something only if both groups fail something and one fails what the other does not
+    expect(new Set(plan.map((b) => b.profile))).toEqual(new Set(groups))
+    for (const seed of [1, 2, 3]) {
+      const r = await runSchedule(planBlocks({ seed: 1, runs: 60, blockRuns: 5, profiles: groups }), PROPS, fakeRunner(workers, seed), task, {}, { finite: true, groups })
+      expect(view(r.blocks)).toEqual(referenceByGroup(60))
+    }
+    // unlike the one-group rule: some block checks a property an earlier block of the other group failed
+    expect(referenceByGroup(60)).not.toEqual(reference(60))
+  })
+})

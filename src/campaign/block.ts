@@ -9,6 +9,7 @@ import { runProperty } from '../../properties/run.ts'
 import type { Op } from '../../models/ops.ts'
 import { createExecutor } from '../check/index.ts'
 import type { ImplChoice, PropertyName, StepOutcome } from '../check/executor.types.ts'
+import { countFaultedSteps } from '../check/failnth.ts' // issue 13
 import { toCounterexample } from '../report/from-failure.ts'
 import type { Counterexample } from '../report/types.ts'
 // issue 13: coverage in model terms, counted per generated run
@@ -28,6 +29,8 @@ export interface BlockTask {
   properties: PropertyName[]
   /** report a failing run as found, unshrunk (benchmarks: no single-worker shrinking tail) */
   noShrink?: boolean
+  /** issue 13: fraction of steps given a random fail-nth (0 or absent: none) */
+  failRate?: number
   /** progress messages (BlockProgress) go here, at most every PROGRESS_MS */
   port?: MessagePort
 }
@@ -80,6 +83,8 @@ export interface BlockResult {
   error?: string
   /** coverage in model terms over the generated runs (src/coverage/) */
   coverage?: CoverageData
+  /** issue 13: faulted steps of the generated runs, and how many reached their n-th allocation */
+  faults?: { armed: number; reached: number }
 }
 
 /** Cumulative figures of a running block, for the progress display. */
@@ -101,6 +106,9 @@ export function runBlock(task: BlockTask): BlockResult {
   // issue 13: each run's coverage; only the generated runs' are kept (as perRun)
   const runCoverage: Coverage[] = []
   let current = new Coverage()
+  // issue 13: faulted steps per run (kept for the generated runs, as perRun)
+  const runFaults: { armed: number; reached: number }[] = []
+  let currentFaults = { armed: 0, reached: 0 }
   const post = (m: BlockProgress | FailingReport) => task.port?.postMessage(m)
   const result = runProperty({
     platform: task.platforms[0],
@@ -112,7 +120,8 @@ export function runBlock(task: BlockTask): BlockResult {
     seed: task.seed,
     numRuns: task.numRuns,
     ...(task.noShrink && { noShrink: true }),
-    wrapExecutor: (e) => countingExecutor(e, (current = new Coverage())),
+    ...(task.failRate && { failRate: task.failRate }),
+    wrapExecutor: (e) => countFaultedSteps(countingExecutor(e, (current = new Coverage())), (currentFaults = { armed: 0, reached: 0 })),
     // counted as failed from the moment it is found; the ops are small (at most 80 steps)
     onFailing: (f) => post({ kind: 'failing', index: task.index, property: f.violation.property, ops: f.ops, platformIndex: f.platformIndex, run: f.run, shrinks: f.shrinks }),
     onRun: (reach, n) => {
@@ -121,6 +130,7 @@ export function runBlock(task: BlockTask): BlockResult {
       if (perRun.length < task.numRuns) {
         perRun.push({ kd: reach.kexecWithPreservedDma, fr: reach.fullRecovery, outcomes: reach.outcomes })
         runCoverage.push(current)
+        runFaults.push(currentFaults)
         live.runs++
         if (reach.kexecWithPreservedDma) live.kexecWithPreservedDma++
         if (reach.fullRecovery) live.fullRecovery++
@@ -149,6 +159,9 @@ export function runBlock(task: BlockTask): BlockResult {
       outcomes: [...outcomes].sort(),
     },
     coverage: mergeCoverage(runCoverage.slice(0, result.runs).map((c) => c.data())),
+    ...(task.failRate && {
+      faults: runFaults.slice(0, result.runs).reduce((a, f) => ({ armed: a.armed + f.armed, reached: a.reached + f.reached }), { armed: 0, reached: 0 }),
+    }),
   }
   if (result.error !== undefined) return { ...base, passed: false, error: result.error.split('\n').slice(0, 6).join('\n') }
   const f = result.failure

@@ -70,6 +70,7 @@ export function campaignContext(o: CampaignOptions): CampaignContext {
     runsPerBlock: o.blockRuns,
     shard: o.shard ?? null,
     versions: luvVersions(),
+    ...(o.failRate && { failRate: o.failRate }),
   }
 }
 
@@ -121,6 +122,7 @@ export async function runCampaign(o: CampaignOptions, hooks: CampaignHooks = {},
         ...(o.defect !== undefined && { defect: o.defect }),
         properties,
         ...(o.shrink === false && { noShrink: true }),
+        ...(o.failRate && { failRate: o.failRate }),
       }),
       {
         onProgress: (p) => {
@@ -188,6 +190,7 @@ export function aggregate(
       kexecWithPreservedDma: b.reach.kexecWithPreservedDma,
       fullRecovery: b.reach.fullRecovery,
       ...(b.skipped && { skipped: true }),
+      ...(b.faults && { faults: b.faults }),
     }
     if (b.error !== undefined) {
       entry.error = b.error.split('\n')[0]

@@ -73,6 +73,8 @@ export interface CampaignOptions {
   shrink?: boolean
   /** why `workers` is fewer than asked for (or than the cores), when it is */
   workersNote?: string
+  /** issue 13 (fault injection): the fraction of steps given a random fail-nth; 0 = off */
+  failRate: number
 }
 
 /** What the command line gives, unparsed. */
@@ -89,6 +91,8 @@ export interface CampaignFlags {
   defect?: string
   impl?: string
   out?: string
+  /** issue 13: --fail-rate R */
+  'fail-rate'?: string
 }
 
 /** `60s`, `2m`, `1h`, `500ms`, `90` (seconds); fractional values allowed. */
@@ -252,6 +256,20 @@ export function checkOutDir(out: string, flag = '--out'): void {
   }
 }
 
+// ---- fault injection (issue 13) ----
+/** The default campaign fails a random allocation in 1 step of 50 (models/fault.ts). */
+export const DEFAULT_FAIL_RATE = 0.02
+
+/** `--fail-rate R`: a fraction of steps in 0..1 (decimal; 0 turns fault injection off). */
+export function parseFailRate(text: string | undefined, flag = '--fail-rate'): number {
+  if (text === undefined) return DEFAULT_FAIL_RATE
+  const t = text.trim()
+  const r = /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(t) ? Number(t) : NaN
+  if (!(r >= 0 && r <= 1)) throw new InputError(`${flag} ${safeText(text, 40)}: expected the fraction of steps given a random fail-nth, a number from 0 to 1 (e.g. ${DEFAULT_FAIL_RATE}; 0 turns fault injection off)`)
+  return r
+}
+// ---- end fault injection
+
 export function resolveCampaignOptions(f: CampaignFlags, defaults: { reportsRoot?: string } = {}): CampaignOptions {
   const impl = parseImpl(f.impl)
   if (f.defect !== undefined && impl === 'model')
@@ -270,6 +288,7 @@ export function resolveCampaignOptions(f: CampaignFlags, defaults: { reportsRoot
   const platforms = resolvePlatforms(platformName)
   const platform = platforms[0]
   const properties = resolveProperties(f.properties, impl)
+  const failRate = parseFailRate(f['fail-rate']) // issue 13
   checkExecutor(platform, design, impl, f.defect)
   const base = { profile, overrides, seed, ...(f.defect !== undefined && { defect: f.defect }), ...(shard && { shard }) }
   const name = defaultName(base)
@@ -290,6 +309,7 @@ export function resolveCampaignOptions(f: CampaignFlags, defaults: { reportsRoot
     out,
     name,
     blockRuns: BLOCK_RUNS,
+    failRate,
     ...(workersNote !== undefined && { workersNote }),
   }
 }

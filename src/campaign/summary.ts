@@ -35,6 +35,8 @@ export interface BlockEntry {
   error?: string
   /** nothing was left to check */
   skipped?: boolean
+  /** issue 13: faulted steps of its generated runs (armed, and reached their n-th allocation) */
+  faults?: { armed: number; reached: number }
 }
 
 /** One distinct failure (a bundle). */
@@ -80,6 +82,8 @@ export interface CampaignContext {
   shard: { index: number; count: number } | null
   shards?: { index: number; count: number; name: string }[]
   versions: { luv: string; node: string; fastCheck: string; gitRev?: string }
+  /** issue 13: --fail-rate (0 or absent: no fault injection) */
+  failRate?: number
 }
 
 export interface CampaignSummary {
@@ -125,6 +129,9 @@ export interface CampaignSummary {
   errors: { block: number; seed: number; message: string }[]
   /** coverage in model terms, summed over blocks (src/coverage/; issue 13) */
   coverage?: CoverageData
+  /** issue 13: fault injection: the rate, faulted steps of the generated runs, and how many
+   *  reached their n-th allocation (the rest ran as ordinary steps) */
+  faults?: { rate: number; armed: number; reached: number }
   notes: string[]
   versions: { luv: string; node: string; fastCheck: string; gitRev?: string }
   // ---- the only fields that differ between identical campaigns -------------------------------
@@ -143,6 +150,7 @@ export function fastCheckReplay(ctx: CampaignContext, seed: number, path: string
   if (ctx.platformName !== 'default') parts.push(`--platform ${ctx.platformName}`)
   parts.push(`--properties ${checked.join(',')}`, `--impl ${ctx.impl}`)
   if (ctx.defect !== undefined) parts.push(`--defect ${ctx.defect}`)
+  if (ctx.failRate) parts.push(`--fail-rate ${ctx.failRate}`) // issue 13: the draws depend on it
   return parts.join(' ')
 }
 
@@ -252,6 +260,7 @@ export function buildSummary(
     },
     errors: extra.errors,
     ...(extra.coverage && { coverage: extra.coverage }),
+    ...(ctx.failRate && { faults: { rate: ctx.failRate, armed: list.reduce((n, b) => n + (b.faults?.armed ?? 0), 0), reached: list.reduce((n, b) => n + (b.faults?.reached ?? 0), 0) } }),
     notes,
     versions: ctx.versions,
     seconds: Math.round(extra.seconds * 1000) / 1000,

@@ -13,7 +13,7 @@ import type { Platform } from '../../models/platform.ts'
 import { Kernel } from '../kernel/index.ts'
 import { firstDifference } from './conformance.ts'
 import { failNthOf } from '../../models/fault.ts'
-import type { Executor, StepOutcome } from './executor.types.ts'
+import type { Executor } from './executor.types.ts'
 
 export interface FailNthFinding {
   /** 0-based index of the op in the trace */
@@ -96,15 +96,22 @@ export function honourFailNth<E extends Executor>(exec: E): E {
   return exec
 }
 
-/** Faulted steps of a trace: how many were armed and how many reached their n-th allocation
- *  (the campaign summary's figures; coverage may count them). */
-export function faultCounts(outcomes: Iterable<StepOutcome>): { armed: number; reached: number } {
-  let armed = 0
-  let reached = 0
-  for (const o of outcomes)
-    if (o.failNth) {
-      armed++
-      if (o.failNth.reached) reached++
+/** Faulted steps, counted as `exec` runs them (StepOutcome.failNth): how many were armed and
+ *  how many reached their n-th allocation (the campaign summary's figures). */
+export interface FaultTally {
+  armed: number
+  reached: number
+}
+
+export function countFaultedSteps(exec: Executor, tally: FaultTally): Executor {
+  const step = exec.step.bind(exec)
+  exec.step = (op: Op) => {
+    const out = step(op)
+    if (out.failNth) {
+      tally.armed++
+      if (out.failNth.reached) tally.reached++
     }
-  return { armed, reached }
+    return out
+  }
+  return exec
 }

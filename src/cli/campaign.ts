@@ -19,6 +19,7 @@ import { EXIT, UsageError, parseArgsMessage } from './usage.ts'
 export const CAMPAIGN_USAGE = `usage: luv campaign [--time 60s] [--runs N] [--seed S] [--profile P] [--set AXIS=OPTION]...
                     [--platform default|small|tiny|large|mixed|FILE] [--properties a,b] [--workers N]
                     [--shard I/N] [--defect NAME] [--impl model|kernel|both] [--out DIR]
+                    [--fail-rate R]
 
 Run the named properties on random live-update traces, in blocks of 25 fast-check runs
 spread over a worker pool, and write reports/<campaign>/ (summary.md, summary.json,
@@ -37,6 +38,9 @@ junit.xml, one bundle per distinct failure).
   --impl I          model, kernel or both (default both: conformance checked too)
   --out DIR         report folder (default reports/<profile>-seed-<seed>[-shard-I-of-N]);
                     checked writable before the campaign starts
+  --fail-rate R     fraction of steps that fail a random n-th allocation (fail-nth n in 1..8;
+                    default 0.02; 0 turns fault injection off): the op must give -ENOMEM and
+                    change nothing (models/fault.ts); the summary counts faulted steps
 SIGINT/SIGTERM stop it and still write the report; a failure found but not yet shrunk is
 reported with the smallest failing trace found so far (a second signal: at once).
 Exit status: 0 every checked property holds, 1 one failed (a bundle per failure), 2 bad usage,
@@ -59,6 +63,7 @@ export function parseCampaignArgs(argv: string[]): Record<string, string | strin
         defect: { type: 'string' },
         impl: { type: 'string' },
         out: { type: 'string' },
+        'fail-rate': { type: 'string' }, // issue 13: fault injection
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,

@@ -52,6 +52,7 @@ const blockEntry = z.strictObject({
   bundle: bundleName.optional(),
   error: str.optional(),
   skipped: z.literal(true).optional(),
+  faults: z.strictObject({ armed: nat, reached: nat }).optional(), // issue 13
 })
 
 const failureEntry = z.strictObject({
@@ -96,6 +97,7 @@ export const summarySchema = z.object({
   reach: z.object({ runs: nat, kexecWithPreservedDma: nat, fullRecovery: nat, kexecWithPreservedDmaPercent: z.number(), fullRecoveryPercent: z.number(), outcomes: z.array(str) }),
   errors: z.array(z.strictObject({ block: nat, seed: blockSeedS, message: str })),
   notes: z.array(str),
+  faults: z.strictObject({ rate: z.number().min(0).max(1), armed: nat, reached: nat }).optional(), // issue 13
   versions,
   seconds: z.number().min(0),
   timing: z.object({ started: str, finished: str, stepsPerSecond: z.number().min(0), workers: nat, reruns: nat }),
@@ -187,6 +189,7 @@ const SAME: [string, (s: CampaignSummary) => unknown][] = [
   ['properties', (s) => Object.keys(s.properties)],
   ['budget', (s) => s.budget],
   ['blocks.runsPerBlock', (s) => s.blocks.runsPerBlock],
+  ['fail rate', (s) => s.faults?.rate ?? 0], // issue 13: the draws depend on it
 ]
 
 export function mergeShards(shards: Shard[], out: string): CampaignResult {
@@ -274,6 +277,7 @@ export function mergeShards(shards: Shard[], out: string): CampaignResult {
     shard: null,
     shards: shardList,
     versions: f.versions,
+    ...(f.faults?.rate && { failRate: f.faults.rate }), // issue 13
   }
   const sum = (g: (s: CampaignSummary) => number) => shards.reduce((n, sh) => n + g(sh.summary), 0)
   const summary = buildSummary(ctx, [...blocks.values()], [...failures.values()], {

@@ -107,7 +107,7 @@ export function renderSummaryMd(s: CampaignSummary): string {
   // issue 13: fault injection (models/fault.ts)
   if (s.faults)
     L.push(
-      `| steps with fail-nth armed (--fail-rate ${s.faults.rate}) | ${n(s.faults.armed)} | |`,
+      `| steps with fail-nth armed (--fail-rate ${s.faults.rate}${s.impl === 'model' ? '; --impl model runs them as ordinary steps' : ''}) | ${n(s.faults.armed)} | |`,
       `| ... that reached their n-th allocation (-ENOMEM, nothing changed) | ${n(s.faults.reached)} | ${pct1(s.faults.reached, s.faults.armed)}% of armed |`,
     )
   L.push('')

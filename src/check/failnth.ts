@@ -107,9 +107,10 @@ export function countFaultedSteps(exec: Executor, tally: FaultTally): Executor {
   const step = exec.step.bind(exec)
   exec.step = (op: Op) => {
     const out = step(op)
-    if (out.failNth) {
+    // armed: the op carries a fail-nth (the model alone runs it as an ordinary step)
+    if (failNthOf(op) !== undefined) {
       tally.armed++
-      if (out.failNth.reached) tally.reached++
+      if (out.failNth?.reached) tally.reached++
     }
     return out
   }

@@ -39,7 +39,7 @@ junit.xml, one bundle per distinct failure).
   --out DIR         report folder (default reports/<profile>-seed-<seed>[-shard-I-of-N]);
                     checked writable before the campaign starts
   --fail-rate R     fraction of steps that fail a random n-th allocation (fail-nth n in 1..8;
-                    default 0.02; 0 turns fault injection off): the op must give -ENOMEM and
+                    default 0.05; 0 turns fault injection off): the op must give -ENOMEM and
                     change nothing (models/fault.ts); the summary counts faulted steps
 SIGINT/SIGTERM stop it and still write the report; a failure found but not yet shrunk is
 reported with the smallest failing trace found so far (a second signal: at once).

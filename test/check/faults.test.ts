@@ -164,7 +164,7 @@ describe('campaign --fail-rate', () => {
   })
 
   it('defaults to a low rate; 0 turns it off', () => {
-    expect(resolveCampaignOptions({ runs: '1', out: tmp() }).failRate).toBe(0.02)
+    expect(resolveCampaignOptions({ runs: '1', out: tmp() }).failRate).toBe(0.05)
     expect(resolveCampaignOptions({ runs: '1', out: tmp(), 'fail-rate': '0' }).failRate).toBe(0)
   })
 })

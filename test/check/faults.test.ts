@@ -235,6 +235,9 @@ describe('a kernel error path that leaks, found only with fault injection', () =
     // replay: scenario.json and trace.itf.json reproduce it (the bug still in), a clean kernel does not
     expect((await luv(['replay', bundle])).code).toBe(1)
     expect((await luv(['replay', join(bundle, 'trace.itf.json')])).code).toBe(1)
+    // and the fast-check replay summary.md lists (it carries --fail-rate: the draws depend on it)
+    const seedReplay = await luv(on.r.summary.failures[0].replay.fastCheck.split(' ').slice(1))
+    expect(seedReplay.code, seedReplay.out + seedReplay.err).toBe(1)
     restore()
     restore = undefined
     expect((await luv(['replay', bundle])).code).toBe(0)

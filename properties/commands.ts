@@ -12,6 +12,7 @@ import type { Executor, PropertyName, StepOutcome, Violation } from '../src/chec
 import { nextFlowStep } from './guide.ts'
 import { OP_NAMES, RESOLVE, WEIGHTS } from './ops.ts'
 import { PICKS, PICK_MAX, Picker } from './picker.ts'
+import { faultArmable, failNthOf, withFailNth } from '../models/fault.ts'
 
 /** What a run drives: an executor and the model state the picks resolve against. */
 export interface Real {
@@ -41,6 +42,9 @@ export class LuvCommand implements fc.Command<Model, Real> {
   constructor(
     readonly kind: OpName | 'GUIDE',
     readonly picks: readonly number[],
+    /** issue 13: fail the n-th fault-injectable allocation of this step's op (models/fault.ts);
+     *  shrinking can drop it, so a shrunk counterexample shows whether the fault matters */
+    readonly failNth?: number,
   ) {}
   check(): boolean {
     return true
@@ -48,7 +52,10 @@ export class LuvCommand implements fc.Command<Model, Real> {
   run(_m: Model, r: Real): void {
     const s = r.state()
     const p = new Picker(this.picks)
-    const op = this.kind === 'GUIDE' ? nextFlowStep(s, p) : RESOLVE[this.kind](s, p)
+    const resolved = this.kind === 'GUIDE' ? nextFlowStep(s, p) : RESOLVE[this.kind](s, p)
+    // an op excluded from injection (models/fault.ts FAULT_POINTS) runs unarmed; an armed one
+    // carries failNth into the trace, and the executor's step honours it (src/check/failnth.ts)
+    const op = this.failNth !== undefined && faultArmable(resolved) ? withFailNth(resolved, this.failNth) : resolved
     this.resolved = op
     const outcome = r.exec.step(op)
     r.trace.push({ op, outcome })
@@ -56,7 +63,9 @@ export class LuvCommand implements fc.Command<Model, Real> {
     if (v) throw new PropertyFailure(v, r.trace.length - 1, op, outcome)
   }
   toString(): string {
-    return this.resolved ? opToString(this.resolved) : `${this.kind}(picks=${this.picks.join(',')})`
+    const n = this.resolved ? failNthOf(this.resolved) : this.failNth
+    const fault = n !== undefined ? ` [fail-nth ${n}]` : ''
+    return (this.resolved ? opToString(this.resolved) : `${this.kind}(picks=${this.picks.join(',')})`) + fault
   }
 }
 
@@ -67,6 +76,26 @@ export interface CommandOptions {
   guideWeight?: number
   /** ops this run may generate (swarm testing: a run draws a subset) */
   enabled?: readonly OpName[]
+  /** issue 13: the fraction of steps given a random fail-nth 1..FAIL_NTH_MAX (0 or left out:
+   *  none, and generation draws exactly what it drew before fault injection existed) */
+  failRate?: number
+}
+
+/** The largest n a generated fail-nth takes: the kernel's ops reach at most a few allocation
+ *  points each (luv failnth over the committed scenarios: 7 at most, an attach). */
+export const FAIL_NTH_MAX = 8
+
+/** undefined (no fault) with probability 1 - rate, else n: 1 or 2 for 3 faults in 5 (most
+ *  ops reach one or two points: an object id, a page), up to FAIL_NTH_MAX for the rest (an
+ *  attach or HWPT allocation reaches more). Shrinks towards undefined (no fault), then n = 1. */
+function failNthArb(rate: number): fc.Arbitrary<number | undefined> {
+  const w = Math.round(rate * 10_000)
+  return fc.oneof(
+    { withCrossShrink: true },
+    { weight: 10_000 - w, arbitrary: fc.constant(undefined) },
+    { weight: Math.round(w * 0.6), arbitrary: fc.integer({ min: 1, max: 2 }) },
+    { weight: w - Math.round(w * 0.6), arbitrary: fc.integer({ min: 1, max: FAIL_NTH_MAX }) },
+  )
 }
 
 const picksArb = fc.array(fc.nat(PICK_MAX - 1), { minLength: PICKS, maxLength: PICKS })
@@ -75,9 +104,12 @@ const picksArb = fc.array(fc.nat(PICK_MAX - 1), { minLength: PICKS, maxLength: P
 export function commandArb(opts: CommandOptions = {}): fc.Arbitrary<LuvCommand> {
   const enabled = opts.enabled ?? OP_NAMES
   const total = enabled.reduce((n, o) => n + WEIGHTS[o], 0)
+  const rate = opts.failRate ?? 0
+  const make = (kind: OpName | 'GUIDE'): fc.Arbitrary<LuvCommand> =>
+    rate > 0 ? fc.tuple(picksArb, failNthArb(rate)).map(([p, n]) => new LuvCommand(kind, p, n)) : picksArb.map((p) => new LuvCommand(kind, p))
   const arbs = [
-    { weight: opts.guideWeight ?? total, arbitrary: picksArb.map((p) => new LuvCommand('GUIDE', p)) },
-    ...enabled.map((o) => ({ weight: WEIGHTS[o], arbitrary: picksArb.map((p) => new LuvCommand(o, p)) })),
+    { weight: opts.guideWeight ?? total, arbitrary: make('GUIDE') },
+    ...enabled.map((o) => ({ weight: WEIGHTS[o], arbitrary: make(o) })),
   ]
   return fc.oneof(...arbs)
 }

@@ -26,6 +26,8 @@ export interface PropertyRunOptions {
   /** stop generating new runs after this many ms (the verdict counts what ran) */
   timeLimitMs?: number
   maxCommands?: number
+  /** issue 13: fraction of steps given a random fail-nth (properties/commands.ts; default 0) */
+  failRate?: number
   /** replay: the fast-check path of a failure */
   path?: string
   /** report the first failing run as found, without shrinking it (power tests, time-to-find) */
@@ -135,7 +137,7 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
     return k
   }
   // --- end shrink budget ---
-  const prop = fc.property(fc.nat(platforms.length - 1), swarmArb({ maxCommands: o.maxCommands ?? 80 }), (pi, cmds) => {
+  const prop = fc.property(fc.nat(platforms.length - 1), swarmArb({ maxCommands: o.maxCommands ?? 80, ...(o.failRate && { failRate: o.failRate }) }), (pi, cmds) => {
     platform = platforms[pi]
     if (failing === 0) generated++
     // --- shrink budget: spent, fast-check stops here and keeps the smallest failure so far ---

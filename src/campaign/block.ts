@@ -9,6 +9,7 @@ import { runProperty } from '../../properties/run.ts'
 import type { Op } from '../../models/ops.ts'
 import { createExecutor } from '../check/index.ts'
 import type { ImplChoice, PropertyName, StepOutcome } from '../check/executor.types.ts'
+import { countFaultedSteps } from '../check/failnth.ts' // issue 13
 import { toCounterexample } from '../report/from-failure.ts'
 import type { Counterexample } from '../report/types.ts'
 // issue 13: coverage in model terms, counted per generated run
@@ -32,6 +33,8 @@ export interface BlockTask {
   paranoid?: boolean
   /** --shrink-budget in ms: shrinking a failure stops when spent (issue 12) */
   shrinkBudgetMs?: number
+  /** issue 13: fraction of steps given a random fail-nth (0 or absent: none) */
+  failRate?: number
   /** progress messages (BlockProgress) go here, at most every PROGRESS_MS */
   port?: MessagePort
 }
@@ -86,6 +89,8 @@ export interface BlockResult {
   coverage?: CoverageData
   /** the profile the block ran (--profiles draws one per block) */
   profile?: ProfileName
+  /** issue 13: faulted steps of the generated runs, and how many reached their n-th allocation */
+  faults?: { armed: number; reached: number }
 }
 
 /** Cumulative figures of a running block, for the progress display. */
@@ -107,6 +112,9 @@ export function runBlock(task: BlockTask): BlockResult {
   // issue 13: each run's coverage; only the generated runs' are kept (as perRun)
   const runCoverage: Coverage[] = []
   let current = new Coverage()
+  // issue 13: faulted steps per run (kept for the generated runs, as perRun)
+  const runFaults: { armed: number; reached: number }[] = []
+  let currentFaults = { armed: 0, reached: 0 }
   const post = (m: BlockProgress | FailingReport) => task.port?.postMessage(m)
   const result = runProperty({
     platform: task.platforms[0],
@@ -120,7 +128,8 @@ export function runBlock(task: BlockTask): BlockResult {
     ...(task.noShrink && { noShrink: true }),
     ...(task.shrinkBudgetMs !== undefined && { shrinkBudgetMs: task.shrinkBudgetMs }),
     ...(task.paranoid && { paranoid: true }),
-    wrapExecutor: (e) => countingExecutor(e, (current = new Coverage())),
+    ...(task.failRate && { failRate: task.failRate }),
+    wrapExecutor: (e) => countFaultedSteps(countingExecutor(e, (current = new Coverage())), (currentFaults = { armed: 0, reached: 0 })),
     // counted as failed from the moment it is found; the ops are small (at most 80 steps)
     onFailing: (f) => post({ kind: 'failing', index: task.index, property: f.violation.property, ops: f.ops, platformIndex: f.platformIndex, run: f.run, shrinks: f.shrinks }),
     onRun: (reach, n) => {
@@ -129,6 +138,7 @@ export function runBlock(task: BlockTask): BlockResult {
       if (perRun.length < task.numRuns) {
         perRun.push({ kd: reach.kexecWithPreservedDma, fr: reach.fullRecovery, outcomes: reach.outcomes })
         runCoverage.push(current)
+        runFaults.push(currentFaults)
         live.runs++
         if (reach.kexecWithPreservedDma) live.kexecWithPreservedDma++
         if (reach.fullRecovery) live.fullRecovery++
@@ -158,6 +168,9 @@ export function runBlock(task: BlockTask): BlockResult {
       outcomes: [...outcomes].sort(),
     },
     coverage: mergeCoverage(runCoverage.slice(0, result.runs).map((c) => c.data())),
+    ...(task.failRate && {
+      faults: runFaults.slice(0, result.runs).reduce((a, f) => ({ armed: a.armed + f.armed, reached: a.reached + f.reached }), { armed: 0, reached: 0 }),
+    }),
   }
   if (result.error !== undefined) return { ...base, passed: false, error: result.error.split('\n').slice(0, 6).join('\n') }
   const f = result.failure

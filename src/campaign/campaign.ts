@@ -73,6 +73,7 @@ export function campaignContext(o: CampaignOptions): CampaignContext {
     versions: luvVersions(),
     ...(o.profiles && { profiles: o.profiles.map((p) => p.profile) }),
     shrinkBudget: o.shrinkBudget,
+    ...(o.failRate && { failRate: o.failRate }),
   }
 }
 
@@ -129,6 +130,7 @@ export async function runCampaign(o: CampaignOptions, hooks: CampaignHooks = {},
         ...(o.defect !== undefined && { defect: o.defect }),
         properties,
         ...(o.shrink === false && { noShrink: true }),
+        ...(o.failRate && { failRate: o.failRate }),
       }),
       {
         onProgress: (p) => {
@@ -199,6 +201,7 @@ export function aggregate(
       fullRecovery: b.reach.fullRecovery,
       ...(b.skipped && { skipped: true }),
       ...(ctx.profiles && b.profile !== undefined && { profile: b.profile }),
+      ...(b.faults && { faults: b.faults }),
     }
     if (b.error !== undefined) {
       entry.error = b.error.split('\n')[0]

@@ -53,6 +53,7 @@ const blockEntry = z.strictObject({
   error: str.optional(),
   skipped: z.literal(true).optional(),
   profile: str.optional(),
+  faults: z.strictObject({ armed: nat, reached: nat }).optional(), // issue 13
 })
 
 const failureEntry = z.strictObject({
@@ -101,6 +102,7 @@ export const summarySchema = z.object({
   reach: z.object({ runs: nat, kexecWithPreservedDma: nat, fullRecovery: nat, kexecWithPreservedDmaPercent: z.number(), fullRecoveryPercent: z.number(), outcomes: z.array(str) }),
   errors: z.array(z.strictObject({ block: nat, seed: blockSeedS, message: str })),
   notes: z.array(str),
+  faults: z.strictObject({ rate: z.number().min(0).max(1), armed: nat, reached: nat }).optional(), // issue 13
   versions,
   seconds: z.number().min(0),
   timing: z.object({
@@ -201,6 +203,7 @@ const SAME: [string, (s: CampaignSummary) => unknown][] = [
   ['properties', (s) => Object.keys(s.properties)],
   ['budget', (s) => s.budget],
   ['blocks.runsPerBlock', (s) => s.blocks.runsPerBlock],
+  ['fail rate', (s) => s.faults?.rate ?? 0], // issue 13: the draws depend on it
 ]
 
 export function mergeShards(shards: Shard[], out: string): CampaignResult {
@@ -290,6 +293,7 @@ export function mergeShards(shards: Shard[], out: string): CampaignResult {
     versions: f.versions,
     ...(f.shrinkBudget !== undefined && { shrinkBudget: f.shrinkBudget }),
     ...(f.blocks.list.some((b) => b.profile !== undefined) && { profiles: [...new Set(shards.flatMap((sh) => sh.summary.blocks.list.flatMap((b) => (b.profile ? [b.profile] : []))))] }),
+    ...(f.faults?.rate && { failRate: f.faults.rate }), // issue 13
   }
   const sum = (g: (s: CampaignSummary) => number) => shards.reduce((n, sh) => n + g(sh.summary), 0)
   const summary = buildSummary(ctx, [...blocks.values()], [...failures.values()], {

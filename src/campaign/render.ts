@@ -13,6 +13,8 @@ const code = (s: string) => '`' + s + '`'
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
 const seedText = (s: number) => `${s} (0x${(s >>> 0).toString(16)})`
 
+const pct1 = (a: number, b: number): number => (b === 0 ? 0 : Math.round((1000 * a) / b) / 10)
+
 export function verdictWord(s: CampaignSummary): string {
   // issue 10: a campaign that checked nothing is not a pass
   return s.verdict === 'pass' ? (s.runs === 0 ? 'NOTHING CHECKED' : 'PASS') : 'FAIL'
@@ -102,7 +104,14 @@ export function renderSummaryMd(s: CampaignSummary): string {
   L.push('## Reach', '', 'What the generated runs reached (shrinking runs not counted).', '', '| | runs | share |', '|---|--:|--:|')
   L.push(`| KEXEC with a preserved device, then DMA through it | ${n(r.kexecWithPreservedDma)} | ${r.kexecWithPreservedDmaPercent}% |`)
   L.push(`| full recovery (FINISH after KEXEC) | ${n(r.fullRecovery)} | ${r.fullRecoveryPercent}% |`)
-  L.push(`| distinct op outcomes (op, errno) seen | ${r.outcomes.length} | |`, '')
+  L.push(`| distinct op outcomes (op, errno) seen | ${r.outcomes.length} | |`)
+  // issue 13: fault injection (models/fault.ts)
+  if (s.faults)
+    L.push(
+      `| steps with fail-nth armed (--fail-rate ${s.faults.rate}${s.impl === 'model' ? '; --impl model runs them as ordinary steps' : ''}) | ${n(s.faults.armed)} | |`,
+      `| ... that reached their n-th allocation (-ENOMEM, nothing changed) | ${n(s.faults.reached)} | ${pct1(s.faults.reached, s.faults.armed)}% of armed |`,
+    )
+  L.push('')
 
   // --profiles (issue 13): what each drawn profile ran and found
   if (s.profiles) {

@@ -21,6 +21,7 @@ import { ItfError, parseItf, type ParsedItf } from '../report/itf.ts'
 import type { Counterexample } from '../report/types.ts'
 import { ScenarioError } from '../scenario/error.ts'
 import { parseScenario } from '../scenario/load.ts'
+import { failNthOf } from '../../models/fault.ts'
 import { runScenario, type ScenarioRun } from '../scenario/run.ts'
 import type { Scenario } from '../scenario/types.ts'
 import { InputError } from './errors.ts'
@@ -266,7 +267,8 @@ function fromItf(json: unknown, source: string): { scenario: Scenario; recorded:
     steps: parsed.ops.map((op, i) => {
       const args = Object.fromEntries(Object.entries(op.args as Record<string, unknown>).map(([k, v]) => [k, argToScenario(v)]))
       const expect = expectOf(doc.states[i + 1], op, `${safeText(source, 200)}: states[${i + 1}]`)
-      return { op: op.op, ...(Object.keys(args).length > 0 && { args }), ...(expect !== undefined && { expect }) }
+      const failNth = failNthOf(op) // issue 13: a faulted step
+      return { op: op.op, ...(Object.keys(args).length > 0 && { args }), ...(expect !== undefined && { expect }), ...(failNth !== undefined && { failNth }) }
     }),
   }
   let scenario: Scenario
@@ -365,7 +367,7 @@ function checkItfStates(vars: string[], states: Record<string, unknown>[], sourc
     if (m !== undefined) {
       if (!isObj(m)) throw bad(`states[${i}].#meta`, `expected an object; got ${excerpt(m)}`)
       for (const k of Object.keys(m))
-        if (!['index', 'step', 'divergence', 'observed', 'probe', 'violation', 'otherViolations'].includes(k)) throw bad(`states[${i}].#meta.${safeText(k, 60)}`, 'unknown key')
+        if (!['index', 'step', 'divergence', 'observed', 'probe', 'violation', 'otherViolations', 'failNth', 'failNthReached'].includes(k)) throw bad(`states[${i}].#meta.${safeText(k, 60)}`, 'unknown key')
       if (m.index !== undefined && m.index !== i) throw bad(`states[${i}].#meta.index`, `${excerpt(m.index)}, expected ${i}`)
       // state i follows step i-1 (state 0 is the initial state)
       if (m.step !== undefined && m.step !== i - 1) throw bad(`states[${i}].#meta.step`, `${excerpt(m.step)}, expected ${i - 1}`)
@@ -411,6 +413,8 @@ export interface SeedReplayOptions {
   impl: ImplChoice
   defect?: string
   properties: PropertyName[]
+  /** issue 13: the campaign's --fail-rate (the commands' draws depend on it) */
+  failRate?: number
 }
 
 export interface SeedReplayResult {
@@ -447,6 +451,7 @@ export function replaySeed(o: SeedReplayOptions): SeedReplayResult {
     properties: new Set(o.properties),
     seed: o.seed,
     numRuns: runIndex + 1,
+    ...(o.failRate && { failRate: o.failRate }),
   })
   const f = result.failure
   const cx = f && toCounterexample(f, { design: o.design, platform: f.platform, profile: o.profile, ...(o.defect !== undefined && { defect: o.defect }) })

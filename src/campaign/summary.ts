@@ -37,6 +37,8 @@ export interface BlockEntry {
   skipped?: boolean
   /** --profiles: the profile this block drew */
   profile?: ProfileName
+  /** issue 13: faulted steps of its generated runs (armed, and reached their n-th allocation) */
+  faults?: { armed: number; reached: number }
 }
 
 /** One distinct failure (a bundle). */
@@ -90,6 +92,8 @@ export interface CampaignContext {
   profiles?: ProfileName[]
   /** --shrink-budget as given */
   shrinkBudget?: string
+  /** issue 13: --fail-rate (0 or absent: no fault injection) */
+  failRate?: number
 }
 
 export interface CampaignSummary {
@@ -139,6 +143,9 @@ export interface CampaignSummary {
   profiles?: Partial<Record<ProfileName, { blocks: number; runs: number; steps: number; failed: PropertyName[]; bundles: string[] }>>
   /** --shrink-budget as given */
   shrinkBudget?: string
+  /** issue 13: fault injection: the rate, faulted steps of the generated runs, and how many
+   *  reached their n-th allocation (the rest ran as ordinary steps) */
+  faults?: { rate: number; armed: number; reached: number }
   notes: string[]
   versions: { luv: string; node: string; fastCheck: string; gitRev?: string }
   // ---- the only fields that differ between identical campaigns -------------------------------
@@ -165,6 +172,7 @@ export function fastCheckReplay(ctx: CampaignContext, seed: number, path: string
   if (ctx.platformName !== 'default') parts.push(`--platform ${ctx.platformName}`)
   parts.push(`--properties ${checked.join(',')}`, `--impl ${ctx.impl}`)
   if (ctx.defect !== undefined) parts.push(`--defect ${ctx.defect}`)
+  if (ctx.failRate) parts.push(`--fail-rate ${ctx.failRate}`) // issue 13: the draws depend on it
   return parts.join(' ')
 }
 
@@ -279,6 +287,7 @@ export function buildSummary(
     ...(extra.coverage && { coverage: extra.coverage }),
     ...(mixed && { profiles: perProfile(list, fails) }),
     ...(ctx.shrinkBudget !== undefined && { shrinkBudget: ctx.shrinkBudget }),
+    ...(ctx.failRate && { faults: { rate: ctx.failRate, armed: list.reduce((n, b) => n + (b.faults?.armed ?? 0), 0), reached: list.reduce((n, b) => n + (b.faults?.reached ?? 0), 0) } }),
     notes,
     versions: ctx.versions,
     seconds: Math.round(extra.seconds * 1000) / 1000,

@@ -15,6 +15,7 @@ import { PROPERTY_NAMES, type Executor, type ImplChoice, type PropertyName, type
 import { registerKernelExecutor, UsageError, type ExecutorOptions } from './executor.ts'
 import { checkStep } from './properties/index.ts'
 import { DEFECT_NAMES } from '../kernel/defects/index.ts'
+import { FAULT_POINTS, failedAllocation, withFailNth } from '../../models/fault.ts' // fault injection (issue 13)
 
 /** The first difference between two observations, as a path and both values. */
 export function firstDifference(model: Observation, kernel: Observation): string | undefined {
@@ -167,6 +168,63 @@ export class KernelExecutor implements Executor {
     const gen = this.kernel.generation
     if (this.kernelLive?.gen !== gen) this.kernelLive = { gen, probes: this.kernel.liveProbes() }
     return this.kernelLive.probes
+  }
+
+  // --- fault injection (issue 13) ---
+  /** `op` with its n-th fault-injectable allocation failing (PINNED.md; models/fault.ts). The
+   *  ordinary step runs with the kernel's `apply` wrapped for its one call so that fail-nth n
+   *  is armed. Not reached: that was an ordinary step. Reached: the model steps by
+   *  failedAllocation (-ENOMEM, state unchanged) and the step is judged again: the kernel's
+   *  result and observation equal the model's, no invariant broke, the kernel's observation is
+   *  its own before the op (`this.lastKernel`, the kernel's previous observation, is read and
+   *  set here), and the op is one the model says allocates. Excluded ops run unarmed. */
+  stepFailNth(op: Op, n: number): StepOutcome & { reached: boolean } {
+    const plain = withFailNth(op, undefined)
+    const point = FAULT_POINTS[plain.op]
+    const ordinary = (out: StepOutcome) => ({ ...out, failNth: { n, reached: false }, reached: false })
+    if (point.kind === 'excluded' || this.broken || this.kernel.panic !== undefined) return ordinary(this.step(plain))
+    const prev = this.model
+    const lastKernel = this.lastKernel
+    const kernel = this.kernel
+    const apply = kernel.apply
+    let reached = false
+    let before: Probe[] = []
+    kernel.apply = (o, p, a) => {
+      before = p
+      const r = apply.call(kernel, o, p, { ...a, failNth: n })
+      reached = r.failNthReached === true
+      return r
+    }
+    let out: StepOutcome
+    try {
+      out = this.step(plain)
+    } finally {
+      kernel.apply = apply
+    }
+    if (!reached) return ordinary(out)
+    this.model = prev
+    const m = failedAllocation(prev)
+    const kr = out.kernelResult ?? out.result
+    const violations = checkStep({ prev, op: plain, result: m.result, next: prev, transient: [] }, this.opts.properties)
+    const probes = sortProbes([...before, ...kernel.liveProbes()])
+    const modelObs = observe(prev, probes)
+    const kernelObs = kernel.observe(probes)
+    if (this.impl === 'both' && (!this.opts.properties || this.opts.properties.has('conformance'))) {
+      const what = `${opToString(plain)} with fail-nth ${n}`
+      if (!sameResult(m.result, kr)) violations.push({ property: 'conformance', message: `${what}: the kernel returned ${resultToString(kr)}, the model -ENOMEM (models/fault.ts)` })
+      if (point.kind === 'none')
+        violations.push({ property: 'conformance', message: `${what}: the kernel reached allocation ${n} in ${plain.op}, which the model says allocates nothing (${point.why})` })
+      const diff = firstDifference(modelObs, kernelObs)
+      if (diff) violations.push({ property: 'conformance', message: `after ${plain.op} with fail-nth ${n}: ${diff}` })
+      for (const message of kernel.invariants()) violations.push(invariantViolation(message))
+      const changed = lastKernel && firstDifference(lastKernel.obs, kernel.observe(lastKernel.probes))
+      if (changed) violations.push({ property: 'atomicity', message: `kernel: ${what} failed but changed the observable state: ${changed.replace('model', 'before').replace('kernel', 'after')}` })
+      this.lastKernel = { probes, obs: kernelObs }
+    }
+    const failNth = { n, reached: true }
+    return this.impl === 'kernel'
+      ? { result: kr, violations, observation: kernelObs, failNth, reached: true }
+      : { result: m.result, kernelResult: kr, violations, observation: modelObs, kernelObservation: kernelObs, failNth, reached: true }
   }
 }
 

@@ -41,6 +41,9 @@ export interface StepOutcome {
   /** observations after the step, for reports and diffs */
   observation: Observation
   kernelObservation?: Observation
+  /** issue 13: the step ran with fail-nth n armed (models/fault.ts); `reached`: the kernel
+   *  reached its n-th fault-injectable allocation, which failed */
+  failNth?: { n: number; reached: boolean }
 }
 
 export interface Executor {
@@ -50,4 +53,8 @@ export interface Executor {
   finish(): Violation[]
   /** the model's current state (generators resolve their picks against it) */
   modelState(): State
+  /** issue 13: run `op` with its n-th fault-injectable allocation failing (kernel-backed
+   *  executors only). Not reached: an ordinary step. Reached: the model steps by
+   *  models/fault.ts failedAllocation (-ENOMEM, state unchanged) and the kernel must agree. */
+  stepFailNth?(op: Op, n: number): StepOutcome & { reached: boolean }
 }

@@ -12,6 +12,8 @@ import { opToString, resultToString } from '../../models/ops.ts'
 import type { Platform } from '../../models/platform.ts'
 import { Kernel } from '../kernel/index.ts'
 import { firstDifference } from './conformance.ts'
+import { failNthOf } from '../../models/fault.ts'
+import type { Executor } from './executor.types.ts'
 
 export interface FailNthFinding {
   /** 0-based index of the op in the trace */
@@ -75,4 +77,42 @@ export function failNthSweep(platform: Platform, design: Design, ops: readonly O
     report.pointsPerOp.push(n - 1)
   }
   return report
+}
+
+// ---- fail-nth inside a run (issue 13): a step whose op carries `failNth` (models/fault.ts)
+
+/** Make `exec.step(op)` honour an op's `failNth` (a faulted step of a campaign trace, a
+ *  scenario step's "failNth", a bundle's faulted step), so every path that replays ops
+ *  (shrinking, minimisation, bundles, replay) replays the fault too. Executors without
+ *  `stepFailNth` (the model alone) run such a step as an ordinary one. */
+export function honourFailNth<E extends Executor>(exec: E): E {
+  const faulted = exec.stepFailNth
+  if (!faulted) return exec
+  const ordinary = exec.step.bind(exec)
+  exec.step = (op: Op) => {
+    const n = failNthOf(op)
+    return n === undefined ? ordinary(op) : faulted.call(exec, op, n)
+  }
+  return exec
+}
+
+/** Faulted steps, counted as `exec` runs them (StepOutcome.failNth): how many were armed and
+ *  how many reached their n-th allocation (the campaign summary's figures). */
+export interface FaultTally {
+  armed: number
+  reached: number
+}
+
+export function countFaultedSteps(exec: Executor, tally: FaultTally): Executor {
+  const step = exec.step.bind(exec)
+  exec.step = (op: Op) => {
+    const out = step(op)
+    // armed: the op carries a fail-nth (the model alone runs it as an ordinary step)
+    if (failNthOf(op) !== undefined) {
+      tally.armed++
+      if (out.failNth?.reached) tally.reached++
+    }
+    return out
+  }
+  return exec
 }

@@ -20,6 +20,7 @@ export const CAMPAIGN_USAGE = `usage: luv campaign [--time 60s] [--runs N] [--se
                     [--platform default|small|tiny|large|mixed|FILE] [--properties a,b] [--workers N]
                     [--shard I/N] [--defect NAME] [--impl model|kernel|both] [--out DIR]
                     [--profiles LIST|all] [--shrink-budget D] [--paranoid]
+                    [--fail-rate R]
 
 Run the named properties on random live-update traces, in blocks of 25 fast-check runs
 spread over a worker pool, and write reports/<campaign>/ (summary.md, summary.json,
@@ -43,6 +44,9 @@ junit.xml, one bundle per distinct failure).
   --shrink-budget D time shrinking one failure may take (default 30s); when spent, the
                     smallest failing trace found so far is the bundle (said in the report)
   --paranoid        sweep every kernel invariant at every step (slower)
+  --fail-rate R     fraction of steps that fail a random n-th allocation (fail-nth n in 1..8;
+                    default 0.05; 0 turns fault injection off): the op must give -ENOMEM and
+                    change nothing (models/fault.ts); the summary counts faulted steps
 SIGINT/SIGTERM stop it and still write the report; a failure found but not yet shrunk is
 reported with the smallest failing trace found so far (a second signal: at once).
 Exit status: 0 every checked property holds, 1 one failed (a bundle per failure), 2 bad usage,
@@ -70,6 +74,7 @@ export function parseCampaignArgs(argv: string[]): Record<string, string | strin
         'shrink-budget': { type: 'string' },
         paranoid: { type: 'boolean' },
         // --- end campaign helper ---
+        'fail-rate': { type: 'string' }, // issue 13: fault injection
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,

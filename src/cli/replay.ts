@@ -14,7 +14,7 @@ import { EXIT, UsageError, parseArgsMessage } from './usage.ts'
 
 export const REPLAY_USAGE = `usage: luv replay PATH [--impl model|kernel|both] [--defect NAME] [--profile P] [--set AXIS=OPTION]...
        luv replay --seed S --path P [--profile P] [--set AXIS=OPTION]... [--platform NAME|FILE]
-                  [--properties a,b] [--impl model|kernel|both] [--defect NAME]
+                  [--properties a,b] [--impl model|kernel|both] [--defect NAME] [--fail-rate R]
 
 Replay a failure and print its trace with the divergence.
   PATH              a bundle folder (its scenario.json, else its trace.itf.json), a
@@ -27,6 +27,8 @@ Replay a failure and print its trace with the divergence.
   --defect NAME     seed a defect into the kernel (default: the one the bundle records)
   --profile, --set  design; PATH mode: applied over the file's design
   --platform, --properties  as for luv campaign (seed mode)
+  --fail-rate R     seed mode: the campaign's fail-nth rate (the commands summary.md lists
+                    give it; absent: 0, as before fault injection existed)
 Exit status: 1 the failure reproduces (a property violation or divergence), 0 it does not,
 2 bad usage or bad input.`
 
@@ -44,6 +46,7 @@ export async function replayCommand(argv: string[], deps: CliDeps): Promise<numb
         properties: { type: 'string' },
         seed: { type: 'string' },
         path: { type: 'string' },
+        'fail-rate': { type: 'string' }, // issue 13: seed mode
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -65,7 +68,7 @@ export async function replayCommand(argv: string[], deps: CliDeps): Promise<numb
     }
     if (positionals.length !== 1)
       throw new UsageError('replay', positionals.length === 0 ? 'no PATH given (a bundle folder, scenario.json or trace.itf.json; see luv replay --help)' : `one PATH at a time (got ${positionals.length})`)
-    for (const f of ['platform', 'properties'] as const)
+    for (const f of ['platform', 'properties', 'fail-rate'] as const)
       if (v[f] !== undefined) throw new UsageError('replay', `--${f} goes with --seed/--path; a PATH carries its own`)
     return await pathReplay(positionals[0], v as Record<string, string | string[] | undefined>, deps)
   } catch (e) {
@@ -145,7 +148,7 @@ async function pathReplay(path: string, v: Record<string, string | string[] | un
 }
 
 async function seedReplay(v: Record<string, string | string[] | undefined>, deps: CliDeps): Promise<number> {
-  const [{ parseSeed, resolveDesignFlags, resolvePlatforms, resolveProperties, checkExecutor }, { parsePath, replaySeed }, { counterexampleTrace }] = await Promise.all([
+  const [{ parseSeed, resolveDesignFlags, resolvePlatforms, resolveProperties, checkExecutor, parseFailRate }, { parsePath, replaySeed }, { counterexampleTrace }] = await Promise.all([
     import('../campaign/options.ts'),
     import('../campaign/replay.ts'),
     import('../campaign/trace.ts'),
@@ -161,11 +164,12 @@ async function seedReplay(v: Record<string, string | string[] | undefined>, deps
   const defect = v.defect as string | undefined
   if (defect !== undefined && impl === 'model') throw new UsageError('replay', '--defect seeds the kernel implementation; it needs --impl kernel or --impl both')
   checkExecutor(platforms[0], design, impl, defect)
+  const failRate = v['fail-rate'] === undefined ? 0 : parseFailRate(v['fail-rate'] as string) // issue 13
   const color = colorEnabled(deps.stdout, deps.env)
   deps.stdout.write(
     `luv replay: seed ${seed}, path ${path.length > 60 ? path.slice(0, 57) + '...' : path}, design ${describeDesign(design, profile)}, platform ${safeText(platformName, 200)}, impl ${impl}, defect ${defect ?? 'none'}, properties ${properties.join(',')}\n`,
   )
-  const r = replaySeed({ seed, path, platforms, design, profile, impl, ...(defect !== undefined && { defect }), properties })
+  const r = replaySeed({ seed, path, platforms, design, profile, impl, ...(defect !== undefined && { defect }), properties, ...(failRate && { failRate }) })
   const lines: TraceLine[] = []
   if (r.result.error !== undefined) {
     lines.push({ text: `harness error (not a property violation):`, tone: 'fail' }, ...r.result.error.split('\n').map((text) => ({ text, tone: 'fail' as const })))

@@ -86,6 +86,9 @@ export function cellCampaignOptions(o: CompareOptions, row: DesignRow, timeMs?: 
     impl: o.impl,
     workers: String(o.workers),
     out: `${o.out.replace(/\/+$/, '')}/${row.id}`,
+    // issue 13: the matrix compares design options; fault injection stays off here, so a cell's
+    // verdict and trace depend on the axis alone (and docs/design-matrix.md stays reproducible)
+    'fail-rate': '0',
   })
   // the per-cell budget as the user wrote it, for the cell's summary
   if (timeMs !== undefined && o.cellTime !== undefined && timeMs === o.cellTimeMs) c.time = o.cellTime

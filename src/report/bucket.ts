@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto'
 import { hex, type Op } from '../../models/ops.ts'
 import { argSpecs } from './opArgs.ts'
+import { failNthOf } from '../../models/fault.ts'
 import { inlineJson, type Json } from './json.ts'
 import type { Counterexample } from './types.ts'
 
 export { bucketTitle } from './common.ts'
 
 /** One op as canonical JSON data: args in table order, bigints as hex, absent args left out. */
-export function canonicalOp(o: Op): { op: string; args: { [k: string]: Json } } {
+export function canonicalOp(o: Op): { op: string; args: { [k: string]: Json }; failNth?: number } {
   const args: { [k: string]: Json } = {}
   const given = o.args as Record<string, unknown>
   for (const [name] of argSpecs(o.op)) {
@@ -19,7 +20,9 @@ export function canonicalOp(o: Op): { op: string; args: { [k: string]: Json } } 
     if (v === undefined) continue
     args[name] = typeof v === 'bigint' ? hex(v) : (v as Json)
   }
-  return { op: o.op, args }
+  // issue 13: a faulted step is another step (an op list without faults keeps its hash)
+  const n = failNthOf(o)
+  return n === undefined ? { op: o.op, args } : { op: o.op, args, failNth: n }
 }
 
 /** The canonical text of an op list: the input of the bundle hash. */

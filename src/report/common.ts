@@ -5,6 +5,15 @@ import { AXIS_NAMES, PROFILES, type Axis } from '../../models/design.ts'
 import type { Observation } from '../../models/observation.ts'
 import { hex, resultToString, type Result } from '../../models/ops.ts'
 import type { Counterexample, CounterexampleStep } from './types.ts'
+import { opToString, type Op } from '../../models/ops.ts'
+import { failNthOf } from '../../models/fault.ts'
+
+/** issue 13: an op as the step lists show it, a faulted step marked with its fail-nth
+ *  (`IOMMU_HWPT_ALLOC(...) [fail-nth 2]`). */
+export function stepOpText(op: Op): string {
+  const n = failNthOf(op)
+  return n === undefined ? opToString(op) : `${opToString(op)} [fail-nth ${n}]`
+}
 
 export const ITF_FILE = 'trace.itf.json'
 export const SCENARIO_FILE = 'scenario.json'

@@ -14,6 +14,7 @@ import {
   resultsDiffer,
   SCENARIO_FILE,
   titleSentence,
+  stepOpText, // issue 13
 } from './common.ts'
 import { diffLines, diffObservations } from './obsdiff.ts'
 import { seriesOf } from './series.ts'
@@ -176,7 +177,7 @@ export function renderEmail(cx: Counterexample, opts: { bundleDir?: string } = {
   const numWidth = String(cx.steps[cx.steps.length - 1]?.index ?? 0).length
   for (const s of cx.steps) {
     const prefix = `  ${String(s.index).padStart(numWidth)}. `
-    let text = `${opToString(s.op)} = ${resultToString(s.model)}`
+    let text = `${stepOpText(s.op)} = ${resultToString(s.model)}`
     if (s.kernel !== undefined && resultsDiffer(s)) text += `, kernel: ${resultToString(s.kernel)}`
     out.push(...wrap(text, prefix, ' '.repeat(prefix.length + 4)))
     const mark = ' '.repeat(prefix.length) + '^^^ '

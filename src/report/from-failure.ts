@@ -99,6 +99,7 @@ export function toCounterexample(
       violations: outcomes[i].violations,
       model_obs: outcomes[i].observation,
       ...(outcomes[i].kernelObservation && { kernel_obs: outcomes[i].kernelObservation }),
+      ...(outcomes[i].failNth && { failNth: outcomes[i].failNth }), // issue 13
     })),
     ...(observable && { observable }),
     versions: luvVersions(),

@@ -10,6 +10,7 @@ import { PROPERTY_NAMES, type PropertyName, type Violation } from '../check/exec
 import { designOverrides, divergingStep, EMPTY_OBSERVATION, kernelRan, titleSentence } from './common.ts'
 import { formatJson, type Json } from './json.ts'
 import { argSpecs, isOpName, type ArgSpec } from './opArgs.ts'
+import { failNthOf, withFailNth } from '../../models/fault.ts'
 import type { Observable } from './probe.ts'
 import type { Counterexample } from './types.ts'
 
@@ -172,6 +173,11 @@ export function renderItf(cx: Counterexample): string {
     if (index === div.index) sm.divergence = true
     if (cx.observable && cx.observable.kind !== 'state-only' && index === cx.steps.length - 1) sm.observed = true
     if (cx.observable?.kind === 'probe' && index >= cx.observable.from) sm.probe = true
+    // issue 13: a faulted step: its fail-nth, and whether the kernel reached that allocation
+    const n = op ? failNthOf(op) : undefined
+    if (n !== undefined) sm.failNth = n
+    const reached = index >= 0 ? cx.steps[index]?.failNth?.reached : undefined
+    if (n !== undefined && reached !== undefined) sm.failNthReached = reached
     if (primary) sm.violation = violationJson(primary)
     const others = violations.filter((v) => v !== primary)
     if (others.length > 0) sm.otherViolations = others.map(violationJson)
@@ -318,6 +324,15 @@ function decodeOp(state: unknown, i: number): Op {
   return { op: name, args } as Op
 }
 
+/** `#meta.failNth` of a state: an integer >= 1, or absent. */
+function decodeFailNth(state: unknown, i: number): number | undefined {
+  const m = isObj(state) && isObj(state['#meta']) ? state['#meta'] : undefined
+  const n = m?.failNth
+  if (n === undefined) return undefined
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new ItfError(`states[${i}] (step ${i - 1}): #meta.failNth: expected an integer >= 1, got ${show(n)}`)
+  return n
+}
+
 /** Decode a trace (JSON text or parsed value): its op list and the run parameters in #meta. */
 export function parseItf(json: unknown): ParsedItf {
   let doc = json
@@ -339,7 +354,8 @@ export function parseItf(json: unknown): ParsedItf {
     const idx = isObj(s) && isObj(s['#meta']) ? s['#meta'].index : undefined
     if (idx !== undefined && idx !== i) throw new ItfError(`states[${i}]: #meta.index is ${show(idx)}, expected ${i}`)
   }
-  const ops = states.slice(1).map((s, i) => decodeOp(s, i + 1))
+  // issue 13: a faulted step's fail-nth is in its state's #meta
+  const ops = states.slice(1).map((s, i) => withFailNth(decodeOp(s, i + 1), decodeFailNth(s, i + 1)))
 
   const m = isObj(doc['#meta']) ? doc['#meta'] : {}
   const meta: ParsedItf['meta'] = {}

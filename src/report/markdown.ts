@@ -16,6 +16,7 @@ import {
   SCENARIO_FILE,
   seedText,
   titleSentence,
+  stepOpText, // issue 13
 } from './common.ts'
 import { diffLines, diffObservations } from './obsdiff.ts'
 import type { Counterexample } from './types.ts'
@@ -89,7 +90,7 @@ function stepTable(cx: Counterexample): string[] {
     const seen = s.index === obs.index && s.index !== div.index
     const hot = s.index === div.index || seen
     const res = (r: Result) => (hot ? `**${code(resultToString(r))}**` : code(resultToString(r)))
-    const cols = [String(s.index), code(opToString(s.op)), res(s.model)]
+    const cols = [String(s.index), code(stepOpText(s.op)), res(s.model)]
     if (both) cols.push(s.kernel === undefined ? '—' : res(s.kernel))
     const probe = cx.observable?.kind === 'probe' && s.index >= cx.observable.from && !seen ? '*probe*' : ''
     cols.push(
@@ -147,7 +148,7 @@ export function mermaidDiagram(cx: Counterexample): string[] {
     const ind = hot ? '        ' : '    '
     if (hot) out.push(s.index === obs.index ? '    rect rgb(255, 220, 220)' : '    rect rgb(255, 240, 200)')
     const from = s.op.op === 'DMA' ? 'Device' : 'VMM'
-    const call = mermaidWrap(`${s.index}. ${opToString(s.op)}`)
+    const call = mermaidWrap(`${s.index}. ${stepOpText(s.op)}`)
     out.push(`${ind}${from}->>M: ${call}`)
     if (both) out.push(`${ind}${from}->>K: ${s.index}.`)
     out.push(`${ind}M-->>${from}: ${mermaidWrap(resultToString(s.model))}`)
@@ -183,7 +184,7 @@ function stateDiffs(cx: Counterexample): string[] {
     if (s.model_obs === undefined) return
     const before = previousObs(cx, i, 'model') ?? EMPTY_OBSERVATION
     const lines = diffLines(diffObservations(before, s.model_obs))
-    out.push(`**${s.index}. ${code(opToString(s.op))}** → ${code(resultToString(s.model))}`, '')
+    out.push(`**${s.index}. ${code(stepOpText(s.op))}** → ${code(resultToString(s.model))}`, '')
     if (lines.length === 0) out.push('*no change*', '')
     else out.push('```diff', ...lines, '```', '')
     if (s.kernel_obs !== undefined) {

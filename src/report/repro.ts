@@ -15,6 +15,7 @@
 // memcpy): the file marks it and SKIPs there.
 
 import { hex, resultToString, type HwptAllocFlag, type Op, type Result, type Seal } from '../../models/ops.ts'
+import { failNthOf } from '../../models/fault.ts'
 import { bundleName } from './bucket.ts'
 import { divergingStep, observingStep, outcome, resultsDiffer, SCENARIO_FILE, titleSentence } from './common.ts'
 import { seriesOf, type SeriesUapi } from './series.ts'
@@ -62,6 +63,8 @@ function helpers(s: SeriesUapi): Record<string, string> {
     get_name: `/* LIVEUPDATE_SESSION_GET_NAME: the name is checked by the caller */\nstatic int session_get_name(int session, __u32 reserved, char *name, size_t len)\n{\n\tstruct liveupdate_session_get_name cmd = {\n\t\t.size = sizeof(cmd),\n\t\t.reserved = reserved,\n\t};\n\n${ret('ioctl(session, LIVEUPDATE_SESSION_GET_NAME, &cmd)')}\tsnprintf(name, len, "%s", (char *)cmd.name);\n\treturn 0;\n}\n`,
     finish: `static int finish(int session)\n{\n\tstruct liveupdate_session_finish cmd = { .size = sizeof(cmd) };\n\n${ret('ioctl(session, LIVEUPDATE_SESSION_FINISH, &cmd)')}\treturn 0;\n}\n`,
     stages: STAGES,
+    // issue 13: last, so a reproducer without a faulted step lists its helpers as before
+    fail_nth: `/* fail-nth as iommufd_fail_nth.c drives it: n > 0 fails this task's n-th fault-injectable\n * allocation from now on (CONFIG_FAULT_INJECTION, CONFIG_FAULT_INJECTION_DEBUG_FS), 0 disarms.\n * 0 or -errno. */\nstatic int fail_nth(unsigned int n)\n{\n\tstatic int fd = -1;\n\tchar buf[32];\n\tint len;\n\n\tif (fd < 0) {\n\t\tsnprintf(buf, sizeof(buf), "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));\n\t\tfd = open(buf, O_RDWR);\n\t\tif (fd < 0)\n\t\t\treturn -errno;\n\t}\n\tlen = snprintf(buf, sizeof(buf), "%u", n);\n\tif (pwrite(fd, buf, len, 0) != len)\n\t\treturn -errno;\n\treturn 0;\n}\n`,
   }
 }
 
@@ -405,7 +408,18 @@ export function renderRepro(cx: Counterexample, opts: { bundleDir?: string } = {
       continue
     }
     body.push(`${ind()}${head}`)
+    // issue 13: a faulted step arms fail-nth around its call, as iommufd_fail_nth.c does
+    const nth = failNthOf(s.op)
+    if (nth !== undefined) {
+      uses.add('fail_nth')
+      const why =
+        s.failNth?.reached === false
+          ? `luv's kernel did not reach an allocation ${nth} in this call, so it ran as without it`
+          : `luv's kernel fails its allocation ${nth} in this call; the op must give -ENOMEM and change nothing. The real kernel's allocation ${nth} may be another one: sweep n = 1, 2, ... as iommufd_fail_nth.c does if this does not fail`
+      body.push(`${ind()}/* fail-nth ${nth}: ${why} */`, `${ind()}if (fail_nth(${nth}))`, `${ind()}\tSKIP(return, "no /proc/self/task/<tid>/fail-nth: CONFIG_FAULT_INJECTION is needed");`)
+    }
     for (const l of c.lines) body.push(`${ind()}${l}`)
+    if (nth !== undefined) body.push(`${ind()}ASSERT_EQ(0, fail_nth(0));`)
   }
   if (cx.observable?.kind === 'state-only') {
     body.push(`${ind()}/*`)

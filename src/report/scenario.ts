@@ -9,6 +9,7 @@ import { designOverrides, titleSentence } from './common.ts'
 import { platformJson } from './itf.ts'
 import { formatJson, type Json } from './json.ts'
 import { argSpecs } from './opArgs.ts'
+import { failNthOf } from '../../models/fault.ts'
 import type { Counterexample } from './types.ts'
 
 /** Arguments as a scenario writes them: u64 hex strings, tokens decimal strings. */
@@ -52,6 +53,8 @@ export function scenarioJson(cx: Counterexample): Json {
         op: s.op.op,
         ...(Object.keys(args).length > 0 && { args }),
         expect: scenarioExpect(s.op, s.model),
+        // issue 13: the faulted step replays with its fail-nth
+        ...(failNthOf(s.op) !== undefined && { failNth: failNthOf(s.op)! }),
       }
     }),
   }

@@ -20,6 +20,9 @@ export interface CounterexampleStep {
   /** observations after the step */
   model_obs?: Observation
   kernel_obs?: Observation
+  /** issue 13: the step ran with fail-nth n armed (its op carries it); reached: the kernel's
+   *  n-th allocation failed */
+  failNth?: { n: number; reached: boolean }
 }
 
 export interface Counterexample {

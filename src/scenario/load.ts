@@ -13,6 +13,7 @@ import type { DesignSpec } from '../../models/design.ts'
 import { DEFAULT_PLATFORM, PlatformError, checkPlatform } from '../../models/platform.ts'
 import type { Platform } from '../../models/platform.ts'
 import type { PropertyName } from '../check/executor.types.ts'
+import { FAULT_POINTS } from '../../models/fault.ts'
 import { FILE_KEYS, STEP_KEYS, U64_DEC_RE, U64_HEX_RE, argSpecs, scenarioFileSchema } from './schema.ts'
 import type { ScenarioFile } from './schema.ts'
 import { ScenarioError, fieldPath } from './error.ts'
@@ -69,7 +70,7 @@ export function parseScenario(json: unknown, sourceName: string): Scenario {
     if (e instanceof DesignError) throw new ScenarioError(sourceName, 'design', e.message)
     throw e
   }
-  const steps = file.steps.map((s, index) => convertStep(s as RawStep, index))
+  const steps = file.steps.map((s, index) => convertStep(s as RawStep, index, sourceName))
   checkStaticBindings(steps, sourceName)
   return {
     name: file.name,
@@ -90,6 +91,7 @@ interface RawStep {
   args?: Record<string, unknown>
   as?: string
   expect?: string | { out: string | number }
+  failNth?: number
 }
 
 /** "0x10", "16" or 16 → 16n; "$x" → { ref: "x" }. The schema has already checked the syntax. */
@@ -105,7 +107,7 @@ function expectOut(v: string | number): bigint | { ref: string } | string {
   return toU64(v)
 }
 
-function convertStep(raw: RawStep, index: number): ScenarioStep {
+function convertStep(raw: RawStep, index: number, source: string): ScenarioStep {
   const specs = argSpecs(raw.op)
   const args: Record<string, ArgValue> = {}
   for (const [name, value] of Object.entries(raw.args ?? {})) {
@@ -119,6 +121,12 @@ function convertStep(raw: RawStep, index: number): ScenarioStep {
   if (raw.as !== undefined) step.as = raw.as
   if (raw.expect !== undefined)
     step.expect = (typeof raw.expect === 'string' ? raw.expect : { out: expectOut(raw.expect.out) }) as Expect
+  // issue 13: an op excluded from fault injection cannot be armed (models/fault.ts says why)
+  if (raw.failNth !== undefined) {
+    const point = FAULT_POINTS[raw.op]
+    if (point.kind === 'excluded') throw new ScenarioError(source, `steps[${index}].failNth`, `${raw.op} is not fault-injectable: ${point.why}`)
+    step.failNth = raw.failNth
+  }
   return step
 }
 

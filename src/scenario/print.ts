@@ -8,6 +8,7 @@ import { hex, opToString, resultToString } from '../../models/ops.ts'
 import type { Result } from '../../models/ops.ts'
 import type { Violation } from '../check/executor.types.ts'
 import { expectMatches } from './run.ts'
+import { failNthOf } from '../../models/fault.ts'
 import type { ResolvedExpect, ScenarioRun, StepRecord } from './run.ts'
 
 export type Tone = 'plain' | 'head' | 'pass' | 'fail' | 'dim'
@@ -44,7 +45,7 @@ export function renderRun(run: ScenarioRun, opts: RenderOptions = {}): TraceLine
 
 export function renderStep(s: StepRecord, expected: ReadonlySet<string> = new Set()): TraceLine[] {
   const failed = !s.expectOk || s.diverged || s.violations.some((v) => !expected.has(v.property))
-  let text = `${failed ? FAIL_MARK : OK_MARK}[${s.index}] ${opToString(s.op)} = ${resultsText(s)}`
+  let text = `${failed ? FAIL_MARK : OK_MARK}[${s.index}] ${opToString(s.op)}${failNthText(s)} = ${resultsText(s)}`
   if (s.bound) text += `  as $${s.bound.name}`
   if (s.expect !== undefined) text += `  expect ${expectToString(s.expect, s.result)}`
   const lines: TraceLine[] = [{ text, tone: failed ? 'fail' : 'plain' }]
@@ -56,6 +57,14 @@ export function renderStep(s: StepRecord, expected: ReadonlySet<string> = new Se
     })
   lines.push(...s.violations.map((v) => violationLine(v, expected)))
   return lines
+}
+
+/** issue 13: ` [fail-nth 2: reached]` on a faulted step (models/fault.ts), else ''. */
+function failNthText(s: StepRecord): string {
+  const n = s.failNth?.n ?? failNthOf(s.op)
+  if (n === undefined) return ''
+  const reached = s.failNth?.reached
+  return ` [fail-nth ${n}${reached === undefined ? '' : reached ? ': reached' : ': not reached, an ordinary step'}]`
 }
 
 /** `3` when the implementations agree (or only one ran), `model 3 | kernel -EBUSY` otherwise. */

@@ -8,6 +8,7 @@ import type { Executor, ImplChoice, PropertyName, Violation } from '../check/exe
 import { ScenarioError } from './error.ts'
 import { U64_MAX, argSpecs } from './schema.ts'
 import { isRef } from './types.ts'
+import { withFailNth } from '../../models/fault.ts'
 import type { Expect, Scenario, ScenarioStep } from './types.ts'
 
 /** An `expect` with its "$name" resolved. */
@@ -29,6 +30,8 @@ export interface StepRecord {
   violations: Violation[]
   /** the name this step bound and the value it got */
   bound?: { name: string; value: number | bigint }
+  /** issue 13: the step ran with fail-nth n armed; reached: its n-th allocation failed */
+  failNth?: { n: number; reached: boolean }
 }
 
 export interface ScenarioRun {
@@ -87,7 +90,8 @@ export function runScenario(scenario: Scenario, { executor }: RunOptions): Scena
   }
 
   for (const step of scenario.steps) {
-    const op = resolveOp(scenario.source, step, lookup)
+    // issue 13: a "failNth" step's op carries it; kernel-backed executors honour it
+    const op = withFailNth(resolveOp(scenario.source, step, lookup), step.failNth)
     const expect = resolveExpect(step, lookup)
     const outcome = executor.step(op)
     const results = outcome.kernelResult ? [outcome.result, outcome.kernelResult] : [outcome.result]
@@ -100,6 +104,7 @@ export function runScenario(scenario: Scenario, { executor }: RunOptions): Scena
       expectOk: expect === undefined || results.every((r) => expectMatches(expect, r)),
       diverged: outcome.kernelResult !== undefined && !sameResult(outcome.result, outcome.kernelResult),
       violations: outcome.violations,
+      ...(step.failNth !== undefined && { failNth: outcome.failNth ?? { n: step.failNth, reached: false } }),
     }
     if (step.as !== undefined) {
       // The model's result binds (it is the reference); a divergence is reported on its own.

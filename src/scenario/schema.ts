@@ -96,6 +96,7 @@ export const MSG = {
   flags: `expected an array of flag names (${HWPT_ALLOC_FLAGS.join(', ')})`,
   flag: `expected a flag name (${HWPT_ALLOC_FLAGS.join(', ')})`,
   name: 'expected a name of letters, digits and _ (not starting with a digit), without the $',
+  failNth: 'expected an integer >= 1: fail the n-th fault-injectable allocation of the op (fail-nth; models/fault.ts)',
   expect: `expected "ok", "fault", an errno name (${ERRNO_NAMES.join(', ')}) or { "out": V }`,
 } as const
 
@@ -155,6 +156,14 @@ function stepSchema(op: OpName) {
     args: hasRequired ? args : args.optional(),
     as: z.string(msg(MSG.name)).regex(NAME_RE, msg(MSG.name)).optional(),
     expect: expectSchema.optional(),
+    // issue 13: arm fail-nth N for this op (PINNED.md)
+    failNth: z
+      .number(msg(MSG.failNth))
+      .int(msg(MSG.failNth))
+      .min(1, msg(MSG.failNth))
+      .max(1_000_000, msg(MSG.failNth))
+      .optional()
+      .meta({ description: 'fail the n-th fault-injectable allocation of this op (fail-nth, as iommufd_fail_nth.c): it must return ENOMEM and change nothing' }),
   })
 }
 
@@ -238,4 +247,4 @@ export type ScenarioFile = z.input<typeof scenarioFileSchema>
 
 /** The top-level keys of a file and of a step, for "unknown key" messages. */
 export const FILE_KEYS = ['name', 'description', 'platform', 'design', 'expectViolations', 'steps'] as const
-export const STEP_KEYS = ['op', 'args', 'as', 'expect'] as const
+export const STEP_KEYS = ['op', 'args', 'as', 'expect', 'failNth'] as const

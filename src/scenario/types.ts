@@ -25,6 +25,8 @@ export interface ScenarioStep {
   args: Record<string, ArgValue>
   as?: string
   expect?: Expect
+  /** issue 13: fail the n-th fault-injectable allocation of this op (models/fault.ts) */
+  failNth?: number
 }
 
 export interface Scenario {

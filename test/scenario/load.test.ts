@@ -87,7 +87,7 @@ describe('parseScenario: a bad file names the step and the field', () => {
       /null is not allowed/,
     ],
     ['unknown argument', one({ op: 'CLOSE', args: { fd: 3, force: true } }), 'steps[0].args.force', /unknown argument \(CLOSE takes fd\)/],
-    ['unknown step key', one({ op: 'KEXEC', expected: 'ok' }), 'steps[0].expected', /unknown key \(a step has op, args, as, expect\)/],
+    ['unknown step key', one({ op: 'KEXEC', expected: 'ok' }), 'steps[0].expected', /unknown key \(a step has op, args, as, expect, failNth\)/],
     ['unknown top-level key', { name: 't', steps: [], seed: 1 }, 'seed', /unknown key/],
     ['missing args', one({ op: 'MEMFD_SEAL' }), 'steps[0].args', /missing \(MEMFD_SEAL takes fd, seals\)/],
     ['bad bdf', one({ op: 'VFIO_CDEV_OPEN', args: { bdf: '01:00.0' } }), 'steps[0].args.bdf', /DDDD:BB:DD.F/],

@@ -1,0 +1,26 @@
+// The focused test profile for `npm run mutate:models` (MUTATION.md, "models/"): every named
+// property on the model (properties/*.prop.test.ts), the conformance property (the kernel
+// implementation, derived independently, disagrees with a mutated model), the model's own
+// tests and the committed scenarios' expectations. Fixed seeds and run counts, no time limit.
+// A mutant of models/ that all of these let live is a rule no property or check pins down.
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: [
+      'properties/*.prop.test.ts',
+      'test/models/*.test.ts',
+      'test/scenarios.test.ts',
+      'test/mutation/focused/conformance.mutate.ts',
+    ],
+    exclude: ['test/models/paranoid.test.ts'],
+    setupFiles: ['test/mutation/setup.ts'],
+    env: {
+      LUV_RUNS: '10',
+      LUV_AXIS_RUNS: '2',
+      LUV_TIME: '100000000',
+    },
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+  },
+})

@@ -16,7 +16,7 @@ export default defineConfig({
     exclude: ['test/models/paranoid.test.ts'],
     setupFiles: ['test/mutation/setup.ts'],
     env: {
-      LUV_RUNS: '5',
+      LUV_RUNS: '25',
       LUV_AXIS_RUNS: '1',
       LUV_TIME: '100000000',
     },

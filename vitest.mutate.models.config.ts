@@ -1,6 +1,7 @@
 // The focused test profile for `npm run mutate:models` (MUTATION.md, "models/"): every named
-// property on the model (properties/*.prop.test.ts), the conformance property (the kernel
-// implementation, derived independently, disagrees with a mutated model), the model's own
+// property on every profile where it holds (test/mutation/focused/properties.mutate.ts; with it
+// the conformance property: the kernel implementation, derived independently, disagrees with
+// a mutated model), the conformance cut of the kernel profile, the model's own
 // tests and the committed scenarios' expectations. Fixed seeds and run counts, no time limit.
 // A mutant of models/ that all of these let live is a rule no property or check pins down.
 import { defineConfig } from 'vitest/config'
@@ -8,7 +9,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: [
-      'properties/*.prop.test.ts',
+      'test/mutation/focused/properties.mutate.ts',
       'test/models/*.test.ts',
       'test/scenarios.test.ts',
       'test/mutation/focused/conformance.mutate.ts',
@@ -16,7 +17,7 @@ export default defineConfig({
     exclude: ['test/models/paranoid.test.ts'],
     setupFiles: ['test/mutation/setup.ts'],
     env: {
-      LUV_RUNS: '25',
+      LUV_RUNS: '5',
       LUV_AXIS_RUNS: '1',
       LUV_TIME: '100000000',
     },

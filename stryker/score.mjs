@@ -7,7 +7,7 @@
 // valid = detected + survived + no coverage, score = detected / valid; per file; with
 // --survivors, every survivor (and no-coverage mutant) in file order with its source line.
 import { readFileSync } from 'node:fs'
-import { mutantKey } from './shard-checker.mjs'
+import { inShard, mutantKey, parseShard } from './shard-checker.mjs'
 
 const args = process.argv.slice(2)
 const listSurvivors = args.includes('--survivors')
@@ -17,7 +17,18 @@ if (files.length === 0) {
   process.exit(2)
 }
 
+// LUV_MUTATE_SHARD=r/K: the shard the report was made with (for the Ignored column)
+const shard = process.env.LUV_MUTATE_SHARD ? parseShard() : undefined
 const mutants = new Map()
+/** The report's positions are 1-based; the checker sees Stryker's internal 0-based ones. */
+const internal = (m, file) => ({
+  ...m,
+  fileName: file,
+  location: {
+    start: { line: m.location.start.line - 1, column: m.location.start.column - 1 },
+    end: { line: m.location.end.line - 1, column: m.location.end.column - 1 },
+  },
+})
 const sources = new Map()
 for (const f of files) {
   const report = JSON.parse(readFileSync(f, 'utf8'))
@@ -25,7 +36,9 @@ for (const f of files) {
     sources.set(file, r.source.split('\n'))
     for (const m of r.mutants) {
       if (m.status === 'CompileError' && /not in shard/.test(m.statusReason ?? '')) continue
-      mutants.set(mutantKey({ ...m, fileName: file }), { ...m, file })
+      // Ignored (static) mutants never reach the checker: count only the shard's
+      if (shard && !inShard(internal(m, file), shard)) continue
+      mutants.set(mutantKey(internal(m, file)), { ...m, file })
     }
   }
 }

@@ -83,4 +83,11 @@ describe('kernel gaps found by mutation testing', () => {
     ])
     expect(r.slice(-2)).toEqual([expect.stringMatching(/ENOENT/), '0x1000'])
   })
+
+  // covers src/kernel/iommufd.ts:250 (no test reached it): a paging HWPT as pt_id asks for a
+  // nested HWPT, which needs user data luv never passes: EOPNOTSUPP (iommufd_hwpt_alloc)
+  it('IOMMU_HWPT_ALLOC on a paging HWPT is EOPNOTSUPP', () => {
+    const r = both([...base, { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 4, dev_id: 2, pt_id: 3 } }])
+    expect(r.at(-1)).toMatch(/EOPNOTSUPP/)
+  })
 })

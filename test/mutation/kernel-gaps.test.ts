@@ -90,4 +90,17 @@ describe('kernel gaps found by mutation testing', () => {
     const r = both([...base, { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 4, dev_id: 2, pt_id: 3 } }])
     expect(r.at(-1)).toMatch(/EOPNOTSUPP/)
   })
+
+  // kills src/kernel/index.ts:383 (`case 'dma-api'` removed from the observation of owners;
+  // no test observed a group owned by a kernel driver): a kernel driver bound to a device
+  // that no cdev holds takes the group for the DMA API, and VFIO can no longer claim it
+  it('DRIVER_BIND of a kernel driver makes the group DMA-API owned, observed the same on both sides', () => {
+    const B = '0000:02:00.0'
+    const e = createExecutor(P, resolveDesign({}), { impl: 'both' })
+    const o = e.step({ op: 'DRIVER_BIND', args: { bdf: B, driver: 'pci-pf-stub' } })
+    expect(o.violations).toEqual([])
+    expect(resultToString(o.result)).toBe(resultToString(o.kernelResult!))
+    expect(o.observation.owners).toEqual({ [A]: 'unowned', [B]: 'dma-api' })
+    expect(o.kernelObservation?.owners).toEqual({ [A]: 'unowned', [B]: 'dma-api' })
+  })
 })

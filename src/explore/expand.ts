@@ -4,7 +4,6 @@
 // threads (worker.mjs), which get the state's trace and replay it; both report plain data,
 // so the search's result does not depend on where a state was expanded.
 
-import { isDeepStrictEqual } from 'node:util'
 import type { Design } from '../../models/design.ts'
 import { initState, liveProbes, observe, sortProbes, step, translations } from '../../models/index.ts'
 import type { Probe } from '../../models/observation.ts'
@@ -17,7 +16,7 @@ import { Coverage } from '../coverage/coverage.ts'
 import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
 import { Kernel } from '../kernel/index.ts'
 import { enabledOps, exploredOps } from './actions.ts'
-import { canonicalForm, fingerprint } from './canonical.ts'
+import { canonicalFingerprint } from './canonical.ts'
 import { cloneGraph } from './clone.ts'
 import type { Scope } from './scope.ts'
 
@@ -115,7 +114,7 @@ export class Expander {
       if (this.x.conformance) taken.push({ op, s })
       if (s.state === state) continue
       c.generated++
-      succ.push({ op, fp: fingerprint(canonicalForm(s.state, symmetry)), ...(keepStates && { state: s.state }) })
+      succ.push({ op, fp: canonicalFingerprint(s.state, symmetry), ...(keepStates && { state: s.state }) })
       c.time.canonical += now() - t2
     }
     if (this.x.conformance) {
@@ -160,13 +159,15 @@ export class Expander {
     const conf = this.c.conf
     const k = this.kernelAt(trace, root, found)
     const quiet: { op: Op; s: Step }[] = []
+    // the probes before a transition: the same for every transition of this state (each fork
+    // is a copy of k), so computed once
+    const before = sortProbes([...liveProbes(state), ...k.liveProbes()])
     for (const t of taken) {
       if (t.s.state === state) quiet.push(t)
-      else this.compare(this.fork(k), state, t.op, t.s.result, t.s.state, t.s.transient, found)
+      else this.compare(this.fork(k), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
     }
     if (!quiet.length) return
     let suspect = false
-    const before = sortProbes([...liveProbes(state), ...k.liveProbes()])
     for (const t of quiet) {
       conf.transitions++
       let r: Result
@@ -183,7 +184,7 @@ export class Expander {
     }
     if (!suspect) {
       const probes = sortProbes([...before, ...k.liveProbes()])
-      suspect = firstDifference(observe(state, probes), k.observe(probes)) !== undefined || k.invariants().length > 0
+      suspect = !sameObservation(observe(state, probes), k.observe(probes)) || k.invariants().length > 0
     }
     if (!suspect) return
     // name the transition(s): each alone, on a fork of a fresh replay of the state's kernel
@@ -194,11 +195,11 @@ export class Expander {
 
   /** Apply `op` to `k` and compare with the model's step prev -> next, as
    *  src/check/conformance.ts compares. */
-  private compare(k: Kernel, prev: State, op: Op, result: Result, next: State, transient: State[], found: Found[], prefixLength?: number): void {
+  private compare(k: Kernel, prev: State, op: Op, result: Result, next: State, transient: State[], found: Found[], prefixLength?: number, probesBefore?: Probe[]): void {
     const conf = this.c.conf
     conf.transitions++
     const where = { op, ...(prefixLength !== undefined && { prefixLength }) }
-    const before = sortProbes([...liveProbes(prev), ...k.liveProbes()])
+    const before = probesBefore ?? sortProbes([...liveProbes(prev), ...k.liveProbes()])
     let kr
     try {
       kr = k.apply(op, before)
@@ -211,15 +212,41 @@ export class Expander {
     const out: Violation[] = []
     if (!sameResult(result, kr.result)) out.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(kr.result)}, the model ${resultToString(result)}` })
     const probes: Probe[] = sortProbes([...before, ...liveProbes(next), ...k.liveProbes()])
-    const diff = firstDifference(observe(next, probes), k.observe(probes))
+    const mo = observe(next, probes)
+    const ko = k.observe(probes)
+    const diff = sameObservation(mo, ko) ? undefined : firstDifference(mo, ko)
     if (diff) out.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
     const mid = transient.map((s) => translations(s, before))
-    if (!isDeepStrictEqual(mid, kr.transient)) out.push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
+    if (!sameObservation(mid, kr.transient)) out.push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
     for (const message of k.invariants()) out.push(invariantViolation(message))
     const relevant = out.filter((v) => this.want(v.property))
     if (relevant.length) conf.divergences++
     for (const v of relevant) found.push({ ...v, ...where })
   }
+}
+
+/** Equality of two observations (plain data: records, arrays, strings, numbers, bigints,
+ *  booleans, null), without isDeepStrictEqual's generality: most comparisons are equal, and
+ *  only a difference needs firstDifference's walk to name it. */
+export function sameObservation(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!sameObservation(a[i], b[i])) return false
+    return true
+  }
+  if (Array.isArray(b)) return false
+  const ka = Object.keys(a)
+  const kb = Object.keys(b)
+  if (ka.length !== kb.length) return false
+  const rb = b as Record<string, unknown>
+  const ra = a as Record<string, unknown>
+  for (const key of ka) {
+    if (!Object.prototype.hasOwnProperty.call(rb, key)) return false
+    if (!sameObservation(ra[key], rb[key])) return false
+  }
+  return true
 }
 
 /** What a worker thread gets: the context and the traces of the states to expand. */

@@ -36,7 +36,7 @@ import { Coverage, mergeCoverage, type CoverageData } from '../coverage/coverage
 import { parseScenario } from '../scenario/load.ts'
 import { runScenario, UnboundNameError } from '../scenario/run.ts'
 import { exploredOps, opsWithoutEnumerator } from './actions.ts'
-import { canonicalForm, collisionProbability, fingerprint } from './canonical.ts'
+import { canonicalFingerprint, collisionProbability } from './canonical.ts'
 import { addCounters, Expander, type ExpandContext, type ExpandTaskResult, type Found, type Successor } from './expand.ts'
 import { expandPool } from './pool.ts'
 import type { Scope } from './scope.ts'
@@ -229,7 +229,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     ]
     const state = exec.modelState()
     initOps.push(run.steps.map((s) => s.op))
-    const fp = fingerprint(canonicalForm(state, symmetry))
+    const fp = canonicalFingerprint(state, symmetry)
     const distinct = !seen.has(fp)
     inits.push({ name: spec.name, ops: initOps[i], failed, distinct })
     if (!distinct) continue

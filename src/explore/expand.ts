@@ -48,7 +48,9 @@ export interface Counters {
   transitions: number
   generated: number
   unchangedNotRechecked: number
-  conf: { transitions: number; replays: number; forks: number; divergences: number }
+  /** replays: kernels replayed from a fresh machine; fromParent: kernels forked from the
+   *  parent state's kept kernel plus one op */
+  conf: { transitions: number; replays: number; fromParent: number; forks: number; divergences: number }
   time: { model: number; properties: number; canonical: number; kernel: number; coverage: number }
 }
 
@@ -56,7 +58,7 @@ export const emptyCounters = (): Counters => ({
   transitions: 0,
   generated: 0,
   unchangedNotRechecked: 0,
-  conf: { transitions: 0, replays: 0, forks: 0, divergences: 0 },
+  conf: { transitions: 0, replays: 0, fromParent: 0, forks: 0, divergences: 0 },
   time: { model: 0, properties: 0, canonical: 0, kernel: 0, coverage: 0 },
 })
 
@@ -86,9 +88,23 @@ export class Expander {
     return !this.x.properties || this.x.properties.has(p)
   }
 
+  /** Kernels of the states expanded at the previous level (in-process search only), by
+   *  node id, as they were before any transition: a state's kernel is a fork of its
+   *  parent's plus the one op, not a replay of its whole trace. Holds one level at a time. */
+  private kernels = new Map<number, Kernel>()
+  private nextKernels = new Map<number, Kernel>()
+
+  /** The search finished a level: the kernels kept at it serve the next one. */
+  endLevel(): void {
+    this.kernels = this.nextKernels
+    this.nextKernels = new Map()
+  }
+
   /** Expand the state `trace` leads to. `root`: an initial state whose prefix the kernel has
-   *  not been compared on yet. `keepStates`: return the successor states (in-process). */
-  expand(trace: readonly Op[], state: State, root: boolean, keepStates: boolean): { succ: Successor[]; found: Found[] } {
+   *  not been compared on yet. `keepStates`: return the successor states (in-process).
+   *  `node` (in-process): the state's node id and its parent's, and whether its children will
+   *  be expanded (then its kernel is kept for them, see `kernels`). */
+  expand(trace: readonly Op[], state: State, root: boolean, keepStates: boolean, node?: { id: number; parent: number; keepKernel: boolean }): { succ: Successor[]; found: Found[] } {
     const { scope, properties: props, symmetry } = this.x
     const c = this.c
     const found: Found[] = []
@@ -119,7 +135,7 @@ export class Expander {
     }
     if (this.x.conformance) {
       const t3 = now()
-      this.kernelTransitions(trace, state, taken, root, found)
+      this.kernelTransitions(trace, state, taken, root, found, node)
       c.time.kernel += now() - t3
     }
     return { succ, found }
@@ -155,9 +171,21 @@ export class Expander {
    *  state's kernel, compared in full; the others (error paths, DMA) one after the other on
    *  the kernel itself, results compared, and its observation and invariants compared once
    *  after all of them; on a difference each is taken again alone to name the one. */
-  private kernelTransitions(trace: readonly Op[], state: State, taken: { op: Op; s: Step }[], root: boolean, found: Found[]): void {
+  private kernelTransitions(trace: readonly Op[], state: State, taken: { op: Op; s: Step }[], root: boolean, found: Found[], node?: { id: number; parent: number; keepKernel: boolean }): void {
     const conf = this.c.conf
-    const k = this.kernelAt(trace, root, found)
+    const parentKernel = node && !root ? this.kernels.get(node.parent) : undefined
+    let k: Kernel
+    if (parentKernel) {
+      // the parent's kernel before its transitions, forked, and the op that led here
+      k = this.fork(parentKernel)
+      k.apply(trace[trace.length - 1], [])
+      conf.fromParent++
+    } else k = this.kernelAt(trace, root, found)
+    if (node?.keepKernel) {
+      // keep k as it is now for the children; the transitions below run on copies
+      this.nextKernels.set(node.id, k)
+      k = this.fork(k)
+    }
     const quiet: { op: Op; s: Step }[] = []
     // the probes before a transition: the same for every transition of this state (each fork
     // is a copy of k), so computed once

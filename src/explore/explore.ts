@@ -133,8 +133,12 @@ export interface ConformanceStats {
   enabled: boolean
   /** transitions the kernel took and was compared on */
   transitions: number
-  /** kernel replays of a shortest trace (one per expanded state) */
+  /** kernel replays of a shortest trace from a fresh machine (an initial state, a state
+   *  expanded on a worker thread, or a suspect transition taken again alone) */
   replays: number
+  /** expanded states whose kernel is a fork of the parent's kept kernel plus one op (the
+   *  in-process search; replays + fromParent = expanded states) */
+  fromParent: number
   /** kernel copies taken (one per state-changing transition, one per expanded state) */
   forks: number
   divergences: number
@@ -312,7 +316,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
             await new Promise((r) => setImmediate(r))
           }
           const { id, state } = frontier[fi]
-          take(id, ex.expand(traceOf(id), state!, nodes[id].parent < 0, true), next)
+          take(id, ex.expand(traceOf(id), state!, nodes[id].parent < 0, true, { id, parent: nodes[id].parent, keepKernel: depth + 1 < maxDepth }), next)
         }
       } else {
         // waves of chunks, one chunk per worker in flight; results taken in frontier order
@@ -342,6 +346,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
         break
       }
       frontier = next
+      ex.endLevel()
       if (frontier.length) levels.push(frontier.length)
     }
   } finally {

@@ -4,7 +4,7 @@
 // threads (worker.mjs), which get the state's trace and replay it; both report plain data,
 // so the search's result does not depend on where a state was expanded.
 
-import type { Design } from '../../models/design.ts'
+import type { Design, ProfileName } from '../../models/design.ts'
 import { initState, liveProbes, observe, sortProbes, step, translations } from '../../models/index.ts'
 import type { Probe } from '../../models/observation.ts'
 import { opToString, resultToString, sameResult, type Op, type Result } from '../../models/ops.ts'
@@ -23,6 +23,7 @@ import type { Scope } from './scope.ts'
 export interface ExpandContext {
   scope: Scope
   design: Design
+  profile?: ProfileName
   properties?: ReadonlySet<PropertyName>
   conformance: boolean
   symmetry: boolean
@@ -80,7 +81,7 @@ export class Expander {
   private readonly shared: Set<unknown>
 
   constructor(private readonly x: ExpandContext) {
-    this.ops = exploredOps(x.scope)
+    this.ops = exploredOps(x.scope, x.profile)
     this.shared = new Set<unknown>([x.scope.platform, x.design])
   }
 

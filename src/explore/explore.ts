@@ -27,7 +27,8 @@
 //    fresh copy, so the violation names the transition and its trace replays.
 //  * Coverage in model terms (src/coverage/) is counted on every transition.
 
-import type { Design } from '../../models/design.ts'
+import { isDeepStrictEqual } from 'node:util'
+import { DEFAULT_PROFILE, PROFILE_NAMES, PROFILES, type Design, type ProfileName } from '../../models/design.ts'
 import { resultToString, type Op, type OpName } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
 import { PROPERTY_NAMES, type PropertyName, type Violation } from '../check/executor.types.ts'
@@ -44,6 +45,9 @@ import type { Scope } from './scope.ts'
 export interface ExploreOptions {
   scope: Scope
   design: Design
+  /** the profile the design was resolved from (it names the mark ioctl explored, actions.ts
+   *  POSTED_MARK_OP); default: the profile whose design this is, else the default profile */
+  profile?: ProfileName
   /** overrides scope.depth */
   depth?: number
   /** stop after this long (the report says what was explored) */
@@ -178,6 +182,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   const props = o.properties
   const platform = scope.platform
   const coverage = new Coverage()
+  const profile = o.profile ?? PROFILE_NAMES.find((p) => isDeepStrictEqual(PROFILES[p].design, o.design)) ?? DEFAULT_PROFILE
 
   const nodes: Node[] = []
   const seen = new Map<number, number>()
@@ -250,6 +255,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   const ctx: ExpandContext = {
     scope,
     design: o.design,
+    profile,
     ...(props && { properties: props }),
     conformance: conformanceOn,
     symmetry,
@@ -384,7 +390,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     violations: PROPERTY_NAMES.flatMap((p) => (violations.has(p) ? [violations.get(p)!] : [])),
     violationCounts,
     coverage: mergeCoverage([coverage.data(), ex.coverage.data(), ...extraCoverage]),
-    ops: exploredOps(scope),
+    ops: exploredOps(scope, profile),
     opsNotExplored: opsWithoutEnumerator(),
   }
 }

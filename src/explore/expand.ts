@@ -75,8 +75,8 @@ type Step = ReturnType<typeof step>
 const now = () => performance.now()
 
 export class Expander {
-  readonly coverage = new Coverage()
-  readonly c = emptyCounters()
+  coverage = new Coverage()
+  c = emptyCounters()
   private readonly ops
   private readonly shared: Set<unknown>
 
@@ -278,10 +278,14 @@ export function sameObservation(a: unknown, b: unknown): boolean {
   return true
 }
 
-/** What a worker thread gets: the context and the traces of the states to expand. */
+/** What a worker thread gets: the context, the search it belongs to (`run`) and the level,
+ *  and the states to expand: node id, parent id, whether to keep the state and its kernel
+ *  for its children, and the trace (replayed when the parent was expanded elsewhere). */
 export interface ExpandTask {
   ctx: ExpandContext
-  items: { trace: Op[]; root: boolean }[]
+  run: string
+  level: number
+  items: { id: number; parent: number; keepKernel: boolean; trace: Op[]; root: boolean }[]
 }
 
 export interface ExpandTaskResult {
@@ -290,15 +294,36 @@ export interface ExpandTaskResult {
   counters: Counters
 }
 
-/** A worker's job (worker.mjs): replay each trace on the model, expand the state. */
+/** A worker thread's part of one search: its expander (which keeps the kernels of the
+ *  states it expanded at the previous level) and those states. */
+let session: { run: string; level: number; ex: Expander; states: Map<number, State>; nextStates: Map<number, State> } | undefined
+
+/** A worker's job (worker.mjs): each state from its parent's kept state plus one step, or by
+ *  replaying its trace on the model; then expand it. Coverage and counters are this task's. */
 export function runExpandTask(task: ExpandTask): ExpandTaskResult {
-  const ex = new Expander(task.ctx)
-  const results = task.items.map(({ trace, root }) => {
-    let s = initState(task.ctx.scope.platform, task.ctx.design)
+  if (!session || session.run !== task.run) session = { run: task.run, level: task.level, ex: new Expander(task.ctx), states: new Map(), nextStates: new Map() }
+  const w = session
+  if (task.level !== w.level) {
+    w.ex.endLevel()
+    w.states = w.nextStates
+    w.nextStates = new Map()
+    w.level = task.level
+  }
+  const ex = w.ex
+  ex.coverage = new Coverage()
+  ex.c = emptyCounters()
+  const results = task.items.map(({ id, parent, keepKernel, trace, root }) => {
     const t = now()
-    for (const op of trace) s = step(s, op).state
+    const ps = root ? undefined : w.states.get(parent)
+    let s: State
+    if (ps) s = step(ps, trace[trace.length - 1]).state
+    else {
+      s = initState(task.ctx.scope.platform, task.ctx.design)
+      for (const op of trace) s = step(s, op).state
+    }
     ex.c.time.model += now() - t
-    return ex.expand(trace, s, root, false)
+    if (keepKernel) w.nextStates.set(id, s)
+    return ex.expand(trace, s, root, false, { id, parent, keepKernel })
   })
   return { results, coverage: ex.coverage.data(), counters: ex.c }
 }

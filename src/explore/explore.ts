@@ -38,7 +38,7 @@ import { parseScenario } from '../scenario/load.ts'
 import { runScenario, UnboundNameError } from '../scenario/run.ts'
 import { exploredOps, opsWithoutEnumerator } from './actions.ts'
 import { canonicalFingerprint, collisionProbability } from './canonical.ts'
-import { addCounters, Expander, type ExpandContext, type ExpandTaskResult, type Found, type Successor } from './expand.ts'
+import { addCounters, Expander, type ExpandContext, type ExpandTask, type ExpandTaskResult, type Found, type Successor } from './expand.ts'
 import { expandPool } from './pool.ts'
 import type { Scope } from './scope.ts'
 
@@ -266,7 +266,11 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   const counters = ex.c
   const extraCoverage: CoverageData[] = []
   const workers = Math.max(1, o.workers ?? 1)
-  const pool = workers > 1 ? await expandPool(workers) : undefined
+  const pools = workers > 1 ? expandPool(workers) : undefined
+  const pool = pools !== undefined
+  /** the worker thread that expanded each node (worker searches) */
+  const owner: number[] = []
+  const runId = `${process.pid}-${Math.random().toString(36).slice(2)}-${Date.now()}`
   const everyMs = o.progressEveryMs ?? 250
   let lastProgress = now()
   let stoppedBy: ExploreStats['stoppedBy']
@@ -325,26 +329,50 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
           take(id, ex.expand(traceOf(id), state!, nodes[id].parent < 0, true, { id, parent: nodes[id].parent, keepKernel: depth + 1 < maxDepth }), next)
         }
       } else {
-        // waves of chunks, one chunk per worker in flight; results taken in frontier order
+        // Each state goes to the worker thread that expanded its parent, which kept the
+        // parent's model state and kernel: a step and a fork plus one op there, not a replay
+        // of the whole trace. The initial states go round-robin; a worker given more than its
+        // share hands the excess to the others (who replay those). Each worker takes its
+        // chunks one after the other; the results are taken in frontier order.
         const CHUNK = 64
-        for (let fi = 0; fi < frontier.length; ) {
-          if (stopNow()) {
-            leftOnQueue = frontier.length - fi + next.length
-            break
-          }
-          progress(fi, frontier.length, frontier.length - fi + next.length)
-          const wave: { id: number }[][] = []
-          for (let w = 0; w < workers * 2 && fi < frontier.length; w++, fi += CHUNK) wave.push(frontier.slice(fi, fi + CHUNK))
-          const results = await Promise.all(
-            wave.map((chunk) => pool.run({ ctx, items: chunk.map(({ id }) => ({ trace: traceOf(id), root: nodes[id].parent < 0 })) }) as Promise<ExpandTaskResult>),
-          )
-          for (const [wi, chunk] of wave.entries()) {
-            const res = results[wi]
-            chunk.forEach(({ id }, j) => take(id, res.results[j], next))
-            addCounters(counters, res.counters)
-            extraCoverage.push(res.coverage)
-          }
+        const groups: { id: number }[][] = Array.from({ length: workers }, () => [])
+        let rr = 0
+        for (const f of frontier) {
+          const p = nodes[f.id].parent
+          groups[p >= 0 && owner[p] !== undefined ? owner[p] : rr++ % workers].push(f)
         }
+        const share = Math.ceil(frontier.length / workers)
+        const excess = groups.flatMap((g) => g.splice(share))
+        for (const g of groups) while (g.length < share && excess.length) g.push(excess.pop()!)
+        const results = new Map<number, { succ: Successor[]; found: Found[] }>()
+        let done = 0
+        const keepKernel = depth + 1 < maxDepth
+        await Promise.all(
+          groups.map(async (g, w) => {
+            for (let ci = 0; ci < g.length; ci += CHUNK) {
+              if (stopNow()) return
+              if (now() - lastProgress >= everyMs) {
+                lastProgress = now()
+                progress(done, frontier.length, frontier.length - done + next.length)
+              }
+              const chunk = g.slice(ci, ci + CHUNK)
+              const task: ExpandTask = { ctx, run: runId, level: depth, items: chunk.map(({ id }) => ({ id, parent: nodes[id].parent, keepKernel, trace: traceOf(id), root: nodes[id].parent < 0 })) }
+              const res = (await pools![w].run(task)) as ExpandTaskResult
+              chunk.forEach(({ id }, j) => {
+                results.set(id, res.results[j])
+                owner[id] = w
+              })
+              done += chunk.length
+              addCounters(counters, res.counters)
+              extraCoverage.push(res.coverage)
+            }
+          }),
+        )
+        for (const { id } of frontier) {
+          const r = results.get(id)
+          if (r) take(id, r, next)
+        }
+        if (stoppedBy) leftOnQueue = frontier.length - results.size + next.length
       }
       if (stoppedBy) {
         // what was discovered at the next level still counts as distinct states
@@ -356,7 +384,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
       if (frontier.length) levels.push(frontier.length)
     }
   } finally {
-    await pool?.destroy()
+    await Promise.all((pools ?? []).map((p) => p.destroy()))
   }
   const { generated, transitions } = counters
   const conf: ConformanceStats = { enabled: conformanceOn, ...counters.conf }

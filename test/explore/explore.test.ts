@@ -202,6 +202,8 @@ describe('luv explore: breadth-first search', () => {
     const two = await explore({ scope: deviceScope(4), design: lpc, defect: 'group-owner-left-set-after-release', workers: 2 })
     expect(one.violations.length).toBeGreaterThan(0)
     expect(strip(two)).toEqual(strip(one))
+    // the workers kept their states' kernels: most children are a fork of the parent's
+    expect(two.conformance.fromParent).toBeGreaterThan(two.conformance.replays)
   })
 
   it('stops when asked and says what it explored', async () => {

@@ -74,6 +74,10 @@ export function addCounters(a: Counters, b: Counters): void {
 type Step = ReturnType<typeof step>
 const now = () => performance.now()
 
+/** At most this many kernels are kept per level (about 70 KB each on the default scope:
+ *  ~600 MB); the children of the others replay their traces. */
+const MAX_KEPT_KERNELS = 8192
+
 export class Expander {
   coverage = new Coverage()
   c = emptyCounters()
@@ -182,7 +186,7 @@ export class Expander {
       k.apply(trace[trace.length - 1], [])
       conf.fromParent++
     } else k = this.kernelAt(trace, root, found)
-    if (node?.keepKernel) {
+    if (node?.keepKernel && this.nextKernels.size < MAX_KEPT_KERNELS) {
       // keep k as it is now for the children; the transitions below run on copies
       this.nextKernels.set(node.id, k)
       k = this.fork(k)

@@ -130,6 +130,7 @@ export async function exploreCommand(argv: string[], deps: CliDeps): Promise<num
     r = await explore({
       scope,
       design: d.design,
+      profile: d.profile,
       ...(depth !== undefined && { depth }),
       ...(timeLimitMs !== undefined && { timeLimitMs }),
       conformance,

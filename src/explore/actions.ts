@@ -9,6 +9,7 @@
 
 import type { HwptAllocFlag, Op, OpName, Seal } from '../../models/ops.ts'
 import { OP_NAMES } from '../../models/ops.ts'
+import { DEFAULT_PROFILE, type ProfileName } from '../../models/design.ts'
 import type { IommufdFile, State } from '../../models/state.ts'
 import type { Scope } from './scope.ts'
 
@@ -102,6 +103,33 @@ function tuples(args: ((prev: unknown[]) => Cand<unknown>[])[]): unknown[][] {
 
 type Enumerator = (c: Ctx) => Op[]
 
+/** The names of the mark ioctl: one op under three names (models/step.ts maps all three to
+ *  luSetPreserve), so exploring more than one only repeats every mark transition. */
+export const MARK_OPS = ['IOMMU_HWPT_LU_SET_PRESERVE', 'IOMMU_HWPT_LU_MARK_PRESERVE', 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE'] as const
+export type MarkOp = (typeof MARK_OPS)[number]
+
+/** The name the posted version a profile is gives the mark ioctl; the one explored unless
+ *  the scope lists others (domains.markOps). V1 (rfc-v2) and V2 (phase1) call it
+ *  SET_PRESERVE(D); the V3 iommufd code (samikhawaja/linux drivers/iommu/iommufd/liveupdate.c
+ *  iommufd_hwpt_liveupdate_mark_preserve, both the V3a xarray and the V3b mark versions, and
+ *  the V3 selftest's struct iommu_hwpt_liveupdate_mark_preserve) calls it
+ *  IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE; lpc2025 has no single posted version and keeps
+ *  luv's first name. IOMMU_HWPT_LU_MARK_PRESERVE (an earlier V3 uapi header) is explored only
+ *  when a scope asks for it. */
+export const POSTED_MARK_OP: Record<ProfileName, MarkOp> = {
+  lpc2025: 'IOMMU_HWPT_LU_SET_PRESERVE',
+  'rfc-v2': 'IOMMU_HWPT_LU_SET_PRESERVE',
+  phase1: 'IOMMU_HWPT_LU_SET_PRESERVE',
+  v3: 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE',
+}
+
+/** The mark ioctl under `name`: every HWPT (and one wrong id) of every iommufd, every token. */
+function markOps(c: Ctx, name: MarkOp): Op[] {
+  return tuples([() => fdArg(c, 'iommufd'), ([fd]) => objArg(c, N(fd), ['HWPT_PAGING']), () => good(c.scope.domains.tokens)]).map(
+    ([iommufd, hwpt_id, token]) => ({ op: name, args: { iommufd: N(iommufd), hwpt_id: N(hwpt_id), token: token as bigint } }) as Op,
+  )
+}
+
 function flagsArg(flags: HwptAllocFlag[]): { flags?: HwptAllocFlag[] } {
   return flags.length ? { flags } : {}
 }
@@ -170,15 +198,16 @@ export const ENUMERATORS: Partial<Record<OpName, Enumerator>> = {
   IOMMU_DESTROY: (c) =>
     tuples([() => fdArg(c, 'iommufd'), ([fd]) => objArg(c, N(fd), ['IOAS', 'HWPT_PAGING', 'DEVICE'])]).map(([iommufd, id]) => ({ op: 'IOMMU_DESTROY', args: { iommufd: N(iommufd), id: N(id) } })),
   IOMMU_HWPT_LU_SET_PRESERVE: (c) => {
-    const out: Op[] = []
-    for (const [iommufd, hwpt_id, token] of tuples([() => fdArg(c, 'iommufd'), ([fd]) => objArg(c, N(fd), ['HWPT_PAGING']), () => good(c.scope.domains.tokens)]))
-      out.push({ op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: N(iommufd), hwpt_id: N(hwpt_id), token: token as bigint } })
+    const out = markOps(c, 'IOMMU_HWPT_LU_SET_PRESERVE')
     // the V1 unmark (markSemantics=flag; the other options refuse it), on well-formed arguments
     for (const { v: iommufd } of fdArg(c, 'iommufd').filter((x) => !x.odd))
       for (const { v: hwpt_id } of objArg(c, iommufd, ['HWPT_PAGING']).filter((x) => !x.odd))
         out.push({ op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd, hwpt_id, token: c.scope.domains.tokens[0] ?? 1n, preserve: false } })
     return out
   },
+  // the newer names of the same ioctl (no unmark); which name is explored: exploredOps
+  IOMMU_HWPT_LU_MARK_PRESERVE: (c) => markOps(c, 'IOMMU_HWPT_LU_MARK_PRESERVE'),
+  IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE: (c) => markOps(c, 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE'),
   IOMMU_HWPT_LU_RESTORE: (c) =>
     tuples([() => fdArg(c, 'iommufd'), () => good(c.scope.domains.tokens)]).map(([iommufd, token]) => ({ op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd: N(iommufd), token: token as bigint } })),
   VFIO_CDEV_OPEN: (c) => (fdsOfKind(c, 'vfio').length >= c.scope.bounds.cdevs ? [] : c.s.platform.devices.map((d) => ({ op: 'VFIO_CDEV_OPEN', args: { bdf: d.bdf } }))),
@@ -220,7 +249,9 @@ export const ENUMERATORS: Partial<Record<OpName, Enumerator>> = {
       odd || !c.scope.domains.badFd ? [{ op: 'LIVEUPDATE_SESSION_GET_NAME', args: { session } }] : [{ op: 'LIVEUPDATE_SESSION_GET_NAME', args: { session } }, { op: 'LIVEUPDATE_SESSION_GET_NAME', args: { session, reserved: 1 } }],
     ),
   CLOSE: (c) => [...c.all, ...(c.scope.domains.badFd ? [BAD_FD] : [])].map((fd) => ({ op: 'CLOSE', args: { fd } })),
-  KEXEC: (c) => (c.s.boot >= c.scope.bounds.kexecs ? [] : [{ op: 'KEXEC', args: {} }]),
+  // and, where the scope asks (the default), the reboot whose kho_finalize fails (EAGAIN,
+  // the old kernel runs on; liveupdate_reboot)
+  KEXEC: (c) => (c.s.boot >= c.scope.bounds.kexecs ? [] : [{ op: 'KEXEC', args: {} }, ...(c.scope.domains.khoFinalizeFails ? [{ op: 'KEXEC', args: { khoFinalizeFails: true } } as Op] : [])]),
   DMA: (c) => {
     const out: Op[] = []
     for (const d of c.s.platform.devices)
@@ -229,9 +260,12 @@ export const ENUMERATORS: Partial<Record<OpName, Enumerator>> = {
   },
 }
 
-/** The ops of the vocabulary this exploration takes (scope.skipOps removed). */
-export function exploredOps(scope: Scope): OpName[] {
-  const skip = new Set(scope.skipOps)
+/** The ops of the vocabulary this exploration takes (scope.skipOps removed; of the mark
+ *  ioctl's names, the scope's domains.markOps, by default the one `profile` posted). */
+export function exploredOps(scope: Scope, profile: ProfileName = DEFAULT_PROFILE): OpName[] {
+  const skip = new Set<string>(scope.skipOps)
+  const marks = new Set<string>(scope.domains.markOps ?? [POSTED_MARK_OP[profile] ?? 'IOMMU_HWPT_LU_SET_PRESERVE'])
+  for (const m of MARK_OPS) if (!marks.has(m)) skip.add(m)
   return OP_NAMES.filter((n) => ENUMERATORS[n] !== undefined && !skip.has(n))
 }
 

@@ -19,13 +19,21 @@ import type { State } from '../../models/state.ts'
 
 class Namer {
   private m = new Map<number, number>()
+  private ids: number[] = []
   name(v: number): number {
     let n = this.m.get(v)
     if (n === undefined) {
       n = this.m.size
       this.m.set(v, n)
+      this.ids.push(v)
     }
     return n
+  }
+  get size(): number {
+    return this.ids.length
+  }
+  idOf(name: number): number {
+    return this.ids[name]
   }
   has(v: number): boolean {
     return this.m.has(v)
@@ -72,56 +80,156 @@ function roleOf(key: string, inDomains: boolean): Role {
   return 'plain'
 }
 
-interface Buf {
-  s: string
+/** Where the canonical form goes: a string (canonicalForm: tests, debugging) or straight
+ *  into the fingerprint (canonicalFingerprint: the search), token by token, so the search
+ *  never builds the string. Both take the same tokens in the same order, so two states have
+ *  equal strings exactly when they have equal token sequences, which the fingerprint hashes. */
+interface Out {
+  /** a constant word: a key, a bracket, a section name */
+  word(w: string): void
+  /** a number with a one-letter tag saying what it names ('#' plain, 'f' file, 'd' domain, ...) */
+  num(tag: string, v: number): void
+  /** a string value (length-prefixed in the text form) */
+  str(v: string): void
+  big(v: bigint): void
 }
 
-function ser(v: unknown, key: string, n: Names, out: Buf, inDomains = false): void {
+class TextOut implements Out {
+  s = ''
+  word(w: string): void {
+    this.s += w + ' '
+  }
+  num(tag: string, v: number): void {
+    this.s += (tag === '#' ? '' : tag) + v + ' '
+  }
+  str(v: string): void {
+    this.s += `s${v.length}:${v} `
+  }
+  big(v: bigint): void {
+    this.s += `n${v} `
+  }
+}
+
+const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r))
+/** per-string hash, cached: keys, kinds, BDFs and names repeat in every state */
+const strHashes = new Map<string, number>()
+function strHash(w: string): number {
+  let h = strHashes.get(w)
+  if (h === undefined) {
+    h = 0x811c9dc5 ^ w.length
+    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 0x01000193)
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+    h ^= h >>> 13
+    if (strHashes.size < 1 << 16) strHashes.set(w, h)
+  }
+  return h
+}
+
+/** Two 32-bit murmur3-style lanes with their own seeds and constants; `digest` is 53 bits
+ *  (TLC's fingerprint in spirit: the visited set holds these, not the states). */
+class HashOut implements Out {
+  private h1 = 0x9368e53c
+  private h2 = 0x2f4a7c15
+  private mix(x: number): void {
+    let k = Math.imul(x, 0xcc9e2d51)
+    k = Math.imul(rotl(k, 15), 0x1b873593)
+    this.h1 = (Math.imul(rotl(this.h1 ^ k, 13), 5) + 0xe6546b64) | 0
+    let j = Math.imul(x ^ 0x9e3779b9, 0x85ebca6b)
+    j = Math.imul(rotl(j, 17), 0xc2b2ae35)
+    this.h2 = (Math.imul(rotl(this.h2 ^ j, 11), 5) + 0x52dce729) | 0
+  }
+  word(w: string): void {
+    this.mix(strHash(w))
+  }
+  num(tag: string, v: number): void {
+    this.mix(tag.charCodeAt(0) | 0x4e000000)
+    if (v === (v | 0)) this.mix(v)
+    else this.str(String(v))
+  }
+  str(v: string): void {
+    this.mix(0x73000000 | v.length)
+    this.mix(strHash(v))
+  }
+  big(v: bigint): void {
+    if (v >= 0n && v <= 0xffffffffffffn) {
+      const n = Number(v)
+      this.mix(0x6e000000)
+      this.mix(n | 0)
+      this.mix((n / 0x100000000) | 0)
+    } else this.str('n' + v.toString(16))
+  }
+  digest(): number {
+    const f = (h: number) => {
+      h ^= h >>> 16
+      h = Math.imul(h, 0x85ebca6b)
+      h ^= h >>> 13
+      h = Math.imul(h, 0xc2b2ae35)
+      return (h ^ (h >>> 16)) >>> 0
+    }
+    return f(this.h1) * 0x200000 + (f(this.h2 ^ this.h1) & 0x1fffff)
+  }
+}
+
+/** Object keys in sorted order; the model builds most objects with their keys already in
+ *  order, so check before sorting. */
+function sortedKeys(o: object): string[] {
+  const ks = Object.keys(o)
+  for (let i = 1; i < ks.length; i++)
+    if (ks[i - 1] > ks[i]) {
+      ks.sort()
+      break
+    }
+  return ks
+}
+
+function ser(v: unknown, key: string, n: Names, out: Out, inDomains = false): void {
   switch (typeof v) {
     case 'undefined':
       return
     case 'number': {
       const r = roleOf(key, inDomains)
-      out.s += (r === 'plain' || r === 'pages' ? String(v) : `${r[0]}${nameOf(n, r, v)}`) + ' '
+      if (r === 'plain' || r === 'pages') out.num('#', v)
+      else out.num(r[0], nameOf(n, r, v))
       return
     }
     case 'bigint':
-      out.s += `n${v}` + ' '
+      out.big(v)
       return
     case 'string':
-      out.s += `s${v.length}:${v}` + ' '
+      out.str(v)
       return
     case 'boolean':
-      out.s += v ? 'T ' : 'F '
+      out.word(v ? 'T' : 'F')
       return
     case 'object': {
       if (v === null) {
-        out.s += 'null' + ' '
+        out.word('null')
         return
       }
       if (Array.isArray(v)) {
-        out.s += '[' + ' '
-        if (key === 'pages' && (v.length === 0 || typeof v[0] === 'number')) for (const p of v as number[]) out.s += (n.identity ? String(p) : `p${n.page.name(p)}`) + ' '
+        out.word('[')
+        if (key === 'pages' && (v.length === 0 || typeof v[0] === 'number')) for (const p of v as number[]) n.identity ? out.num('#', p) : out.num('p', n.page.name(p))
         else for (const x of v) ser(x, key, n, out, inDomains)
-        out.s += ']' + ' '
+        out.word(']')
         return
       }
       const o = v as Record<string, unknown>
       // a group's PASID table: pasid -> domain
       const valueRole = key === 'pasids' && inGroups(n) ? 'domain' : undefined
-      out.s += '{' + ' '
-      for (const k of Object.keys(o).sort()) {
+      out.word('{')
+      for (const k of sortedKeys(o)) {
         const x = o[k]
         if (x === undefined) continue
-        out.s += k + ' ' + '=' + ' '
-        if (valueRole && typeof x === 'number') out.s += `d${nameOf(n, 'domain', x)}` + ' '
+        out.word(k)
+        out.word('=')
+        if (valueRole && typeof x === 'number') out.num('d', nameOf(n, 'domain', x))
         else ser(x, k, n, out, inDomains)
       }
-      out.s += '}' + ' '
+      out.word('}')
       return
     }
     default:
-      out.s += String(v) + ' '
+      out.word(String(v))
   }
 }
 
@@ -148,8 +256,23 @@ function fdSignature(s: State, fd: number): string {
 
 /** The canonical form of `s` as a string. `symmetry: false` keeps every name as it is. */
 export function canonicalForm(s: State, symmetry = true): string {
+  const out = new TextOut()
+  walk(s, symmetry, out)
+  return out.s
+}
+
+/** The fingerprint of `s`'s canonical form (fingerprint(canonicalForm(s)) in effect, without
+ *  building the string): what the visited set holds. */
+export function canonicalFingerprint(s: State, symmetry = true): number {
+  const out = new HashOut()
+  walk(s, symmetry, out)
+  return out.digest()
+}
+
+function walk(s: State, symmetry: boolean, out: Out): void {
   const n: Names = { file: new Namer(), domain: new Namer(), page: new Namer(), did: new Map(), identity: !symmetry }
-  const out: Buf = { s: `b${s.boot} t${s.tablePagesUsed} ` }
+  out.num('b', s.boot)
+  out.num('t', s.tablePagesUsed)
   // 1. the fd table, fds sorted by what they are (then by number), renamed 0, 1, ...
   const fds = Object.keys(s.fds).map(Number)
   const sigs = new Map(fds.map((fd) => [fd, fdSignature(s, fd)]))
@@ -158,98 +281,103 @@ export function canonicalForm(s: State, symmetry = true): string {
     const y = sigs.get(b)!
     return x < y ? -1 : x > y ? 1 : a - b
   })
-  out.s += 'F[' + ' '
-  for (const [i, fd] of fds.entries()) out.s += `${symmetry ? i : fd}:f${nameOf(n, 'file', s.fds[fd])}` + ' '
-  out.s += ']' + ' '
+  out.word('F[')
+  for (const [i, fd] of fds.entries()) {
+    out.num('#', symmetry ? i : fd)
+    out.num('f', nameOf(n, 'file', s.fds[fd]))
+  }
+  out.word(']')
   // 2. LUO, groups, devices, units: more file and domain names
-  out.s += 'L' + ' '
+  out.word('L')
   ser(s.luo, 'luo', n, out)
-  out.s += 'G' + ' '
+  out.word('G')
   walkingGroups = true
   try {
     ser(s.groups, 'groups', n, out)
   } finally {
     walkingGroups = false
   }
-  out.s += 'V' + ' '
+  out.word('V')
   ser(s.devices, 'devices', n, out)
-  out.s += 'U' + ' '
-  for (const u of Object.keys(s.units).sort()) {
+  out.word('U')
+  for (const u of sortedKeys(s.units)) {
     const unit = s.units[u]
     n.unit = u
-    out.s += `u${u}{context=` + ' '
+    out.word('u')
+    out.str(u)
+    out.word('context=')
     ser(unit.context, 'context', n, out)
-    out.s += 'pasid=' + ' '
+    out.word('pasid=')
     ser(unit.pasid, 'pasid', n, out)
     // the allocated DIDs, named after the entries that use them, as a sorted set
     const dids = unit.ida.map((d) => nameOf(n, 'did', d)).sort((a, b) => a - b)
-    out.s += `ida=${dids.join(',')}` + ' '
-    for (const [k, v] of Object.entries(unit)) if (k !== 'context' && k !== 'pasid' && k !== 'ida') ser({ [k]: v }, 'unit', n, out)
-    out.s += '}' + ' '
+    out.word('ida=')
+    for (const d of dids) out.num('#', d)
+    out.word(';')
+    for (const k of Object.keys(unit)) if (k !== 'context' && k !== 'pasid' && k !== 'ida') ser({ [k]: (unit as unknown as Record<string, unknown>)[k] }, 'unit', n, out)
+    out.word('}')
   }
   n.unit = undefined
-  // 3. files in the order they were named; files no one names follow, by serial
-  out.s += 'FILES' + ' '
-  const fileIds = Object.keys(s.files).map(Number)
-  const done = new Set<number>()
+  // 3. files in the order they were named (naming one may name more: a queue in name
+  //    order); files no one names follow, by serial
+  out.word('FILES')
   const emitFile = (id: number) => {
-    done.add(id)
-    out.s += `f${nameOf(n, 'file', id)}` + ' '
+    out.num('f', nameOf(n, 'file', id))
     ser(s.files[id], 'files', n, out)
   }
-  for (let progress = true; progress; ) {
-    progress = false
-    const named = fileIds.filter((id) => !done.has(id) && (n.identity || n.file.has(id)))
-    named.sort((a, b) => nameOf(n, 'file', a) - nameOf(n, 'file', b))
-    for (const id of named) {
-      emitFile(id)
-      progress = true
-    }
-  }
-  for (const id of fileIds.sort((a, b) => a - b)) if (!done.has(id)) emitFile(id)
+  emitInNameOrder(n, n.file, s.files, emitFile)
   // 4. domains likewise
-  out.s += 'DOMAINS' + ' '
-  const domIds = Object.keys(s.domains).map(Number)
-  const ddone = new Set<number>()
+  out.word('DOMAINS')
   const emitDomain = (id: number) => {
-    ddone.add(id)
-    out.s += `d${nameOf(n, 'domain', id)}` + ' '
+    out.num('d', nameOf(n, 'domain', id))
     ser(s.domains[id], 'domains', n, out, true)
   }
-  for (let progress = true; progress; ) {
-    progress = false
-    const named = domIds.filter((id) => !ddone.has(id) && (n.identity || n.domain.has(id)))
-    named.sort((a, b) => nameOf(n, 'domain', a) - nameOf(n, 'domain', b))
-    for (const id of named) {
-      emitDomain(id)
-      progress = true
-    }
-  }
-  for (const id of domIds.sort((a, b) => a - b)) if (!ddone.has(id)) emitDomain(id)
+  emitInNameOrder(n, n.domain, s.domains, emitDomain)
   // 5. pages in use, by page name; pages nobody names (incoming, orphaned) by number
-  out.s += 'PAGES' + ' '
+  out.word('PAGES')
   const used: [number, number][] = []
   let free = 0
-  for (const [i, p] of s.pages.entries()) {
+  for (let i = 0; i < s.pages.length; i++) {
+    const p = s.pages[i]
     if (p.use === 'free') free++
     else if (n.identity || n.page.has(i)) used.push([n.identity ? i : n.page.name(i), i])
   }
-  const unnamed: number[] = []
-  for (const [i, p] of s.pages.entries()) if (p.use !== 'free' && !n.identity && !n.page.has(i)) unnamed.push(i)
-  for (const i of unnamed) used.push([n.page.name(i), i])
+  if (!n.identity) for (let i = 0; i < s.pages.length; i++) if (s.pages[i].use !== 'free' && !n.page.has(i)) used.push([n.page.name(i), i])
   used.sort((a, b) => a[0] - b[0])
-  out.s += `free=${free}` + ' '
+  out.num('free=', free)
   for (const [name, i] of used) {
-    out.s += `p${name}` + ' '
+    out.num('p', name)
     ser(s.pages[i], 'page', n, out)
   }
   // anything else a newer models/state.ts holds, verbatim
-  for (const k of Object.keys(s).sort())
+  for (const k of sortedKeys(s))
     if (!KNOWN_TOP.has(k)) {
-      out.s += `?${k}` + ' '
+      out.word(`?${k}`)
       ser((s as unknown as Record<string, unknown>)[k], k, n, out)
     }
-  return out.s
+}
+
+/** Emit the entries of `table` (files, domains) in the order `namer` names them, naming
+ *  as it goes (a queue in name order: what the earlier rounds-until-no-progress loop gave);
+ *  then those nothing names, by serial. Identity mode: all by serial. */
+function emitInNameOrder(n: Names, namer: Namer, table: Record<number, unknown>, emit: (id: number) => void): void {
+  const ids = Object.keys(table).map(Number)
+  if (n.identity) {
+    for (const id of ids.sort((a, b) => a - b)) emit(id)
+    return
+  }
+  const done = new Set<number>()
+  for (let name = 0; name < namer.size; name++) {
+    const id = namer.idOf(name)
+    if (table[id] === undefined || done.has(id)) continue
+    done.add(id)
+    emit(id)
+  }
+  for (const id of ids.sort((a, b) => a - b))
+    if (!done.has(id)) {
+      done.add(id)
+      emit(id)
+    }
 }
 
 const KNOWN_TOP = new Set(['platform', 'design', 'boot', 'pages', 'files', 'nextFile', 'fds', 'domains', 'nextDomain', 'tablePagesUsed', 'units', 'groups', 'devices', 'luo'])

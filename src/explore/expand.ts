@@ -4,8 +4,7 @@
 // threads (worker.mjs), which get the state's trace and replay it; both report plain data,
 // so the search's result does not depend on where a state was expanded.
 
-import { isDeepStrictEqual } from 'node:util'
-import type { Design } from '../../models/design.ts'
+import type { Design, ProfileName } from '../../models/design.ts'
 import { initState, liveProbes, observe, sortProbes, step, translations } from '../../models/index.ts'
 import type { Probe } from '../../models/observation.ts'
 import { opToString, resultToString, sameResult, type Op, type Result } from '../../models/ops.ts'
@@ -17,13 +16,14 @@ import { Coverage } from '../coverage/coverage.ts'
 import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
 import { Kernel } from '../kernel/index.ts'
 import { enabledOps, exploredOps } from './actions.ts'
-import { canonicalForm, fingerprint } from './canonical.ts'
+import { canonicalFingerprint } from './canonical.ts'
 import { cloneGraph } from './clone.ts'
 import type { Scope } from './scope.ts'
 
 export interface ExpandContext {
   scope: Scope
   design: Design
+  profile?: ProfileName
   properties?: ReadonlySet<PropertyName>
   conformance: boolean
   symmetry: boolean
@@ -49,7 +49,9 @@ export interface Counters {
   transitions: number
   generated: number
   unchangedNotRechecked: number
-  conf: { transitions: number; replays: number; forks: number; divergences: number }
+  /** replays: kernels replayed from a fresh machine; fromParent: kernels forked from the
+   *  parent state's kept kernel plus one op */
+  conf: { transitions: number; replays: number; fromParent: number; forks: number; divergences: number }
   time: { model: number; properties: number; canonical: number; kernel: number; coverage: number }
 }
 
@@ -57,7 +59,7 @@ export const emptyCounters = (): Counters => ({
   transitions: 0,
   generated: 0,
   unchangedNotRechecked: 0,
-  conf: { transitions: 0, replays: 0, forks: 0, divergences: 0 },
+  conf: { transitions: 0, replays: 0, fromParent: 0, forks: 0, divergences: 0 },
   time: { model: 0, properties: 0, canonical: 0, kernel: 0, coverage: 0 },
 })
 
@@ -72,14 +74,18 @@ export function addCounters(a: Counters, b: Counters): void {
 type Step = ReturnType<typeof step>
 const now = () => performance.now()
 
+/** At most this many kernels are kept per level (about 70 KB each on the default scope:
+ *  ~600 MB); the children of the others replay their traces. */
+const MAX_KEPT_KERNELS = 8192
+
 export class Expander {
-  readonly coverage = new Coverage()
-  readonly c = emptyCounters()
+  coverage = new Coverage()
+  c = emptyCounters()
   private readonly ops
   private readonly shared: Set<unknown>
 
   constructor(private readonly x: ExpandContext) {
-    this.ops = exploredOps(x.scope)
+    this.ops = exploredOps(x.scope, x.profile)
     this.shared = new Set<unknown>([x.scope.platform, x.design])
   }
 
@@ -87,9 +93,23 @@ export class Expander {
     return !this.x.properties || this.x.properties.has(p)
   }
 
+  /** Kernels of the states expanded at the previous level (in-process search only), by
+   *  node id, as they were before any transition: a state's kernel is a fork of its
+   *  parent's plus the one op, not a replay of its whole trace. Holds one level at a time. */
+  private kernels = new Map<number, Kernel>()
+  private nextKernels = new Map<number, Kernel>()
+
+  /** The search finished a level: the kernels kept at it serve the next one. */
+  endLevel(): void {
+    this.kernels = this.nextKernels
+    this.nextKernels = new Map()
+  }
+
   /** Expand the state `trace` leads to. `root`: an initial state whose prefix the kernel has
-   *  not been compared on yet. `keepStates`: return the successor states (in-process). */
-  expand(trace: readonly Op[], state: State, root: boolean, keepStates: boolean): { succ: Successor[]; found: Found[] } {
+   *  not been compared on yet. `keepStates`: return the successor states (in-process).
+   *  `node` (in-process): the state's node id and its parent's, and whether its children will
+   *  be expanded (then its kernel is kept for them, see `kernels`). */
+  expand(trace: readonly Op[], state: State, root: boolean, keepStates: boolean, node?: { id: number; parent: number; keepKernel: boolean }): { succ: Successor[]; found: Found[] } {
     const { scope, properties: props, symmetry } = this.x
     const c = this.c
     const found: Found[] = []
@@ -115,12 +135,12 @@ export class Expander {
       if (this.x.conformance) taken.push({ op, s })
       if (s.state === state) continue
       c.generated++
-      succ.push({ op, fp: fingerprint(canonicalForm(s.state, symmetry)), ...(keepStates && { state: s.state }) })
+      succ.push({ op, fp: canonicalFingerprint(s.state, symmetry), ...(keepStates && { state: s.state }) })
       c.time.canonical += now() - t2
     }
     if (this.x.conformance) {
       const t3 = now()
-      this.kernelTransitions(trace, state, taken, root, found)
+      this.kernelTransitions(trace, state, taken, root, found, node)
       c.time.kernel += now() - t3
     }
     return { succ, found }
@@ -156,17 +176,31 @@ export class Expander {
    *  state's kernel, compared in full; the others (error paths, DMA) one after the other on
    *  the kernel itself, results compared, and its observation and invariants compared once
    *  after all of them; on a difference each is taken again alone to name the one. */
-  private kernelTransitions(trace: readonly Op[], state: State, taken: { op: Op; s: Step }[], root: boolean, found: Found[]): void {
+  private kernelTransitions(trace: readonly Op[], state: State, taken: { op: Op; s: Step }[], root: boolean, found: Found[], node?: { id: number; parent: number; keepKernel: boolean }): void {
     const conf = this.c.conf
-    const k = this.kernelAt(trace, root, found)
+    const parentKernel = node && !root ? this.kernels.get(node.parent) : undefined
+    let k: Kernel
+    if (parentKernel) {
+      // the parent's kernel before its transitions, forked, and the op that led here
+      k = this.fork(parentKernel)
+      k.apply(trace[trace.length - 1], [])
+      conf.fromParent++
+    } else k = this.kernelAt(trace, root, found)
+    if (node?.keepKernel && this.nextKernels.size < MAX_KEPT_KERNELS) {
+      // keep k as it is now for the children; the transitions below run on copies
+      this.nextKernels.set(node.id, k)
+      k = this.fork(k)
+    }
     const quiet: { op: Op; s: Step }[] = []
+    // the probes before a transition: the same for every transition of this state (each fork
+    // is a copy of k), so computed once
+    const before = sortProbes([...liveProbes(state), ...k.liveProbes()])
     for (const t of taken) {
       if (t.s.state === state) quiet.push(t)
-      else this.compare(this.fork(k), state, t.op, t.s.result, t.s.state, t.s.transient, found)
+      else this.compare(this.fork(k), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
     }
     if (!quiet.length) return
     let suspect = false
-    const before = sortProbes([...liveProbes(state), ...k.liveProbes()])
     for (const t of quiet) {
       conf.transitions++
       let r: Result
@@ -183,7 +217,7 @@ export class Expander {
     }
     if (!suspect) {
       const probes = sortProbes([...before, ...k.liveProbes()])
-      suspect = firstDifference(observe(state, probes), k.observe(probes)) !== undefined || k.invariants().length > 0
+      suspect = !sameObservation(observe(state, probes), k.observe(probes)) || k.invariants().length > 0
     }
     if (!suspect) return
     // name the transition(s): each alone, on a fork of a fresh replay of the state's kernel
@@ -194,11 +228,11 @@ export class Expander {
 
   /** Apply `op` to `k` and compare with the model's step prev -> next, as
    *  src/check/conformance.ts compares. */
-  private compare(k: Kernel, prev: State, op: Op, result: Result, next: State, transient: State[], found: Found[], prefixLength?: number): void {
+  private compare(k: Kernel, prev: State, op: Op, result: Result, next: State, transient: State[], found: Found[], prefixLength?: number, probesBefore?: Probe[]): void {
     const conf = this.c.conf
     conf.transitions++
     const where = { op, ...(prefixLength !== undefined && { prefixLength }) }
-    const before = sortProbes([...liveProbes(prev), ...k.liveProbes()])
+    const before = probesBefore ?? sortProbes([...liveProbes(prev), ...k.liveProbes()])
     let kr
     try {
       kr = k.apply(op, before)
@@ -211,10 +245,12 @@ export class Expander {
     const out: Violation[] = []
     if (!sameResult(result, kr.result)) out.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(kr.result)}, the model ${resultToString(result)}` })
     const probes: Probe[] = sortProbes([...before, ...liveProbes(next), ...k.liveProbes()])
-    const diff = firstDifference(observe(next, probes), k.observe(probes))
+    const mo = observe(next, probes)
+    const ko = k.observe(probes)
+    const diff = sameObservation(mo, ko) ? undefined : firstDifference(mo, ko)
     if (diff) out.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
     const mid = transient.map((s) => translations(s, before))
-    if (!isDeepStrictEqual(mid, kr.transient)) out.push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
+    if (!sameObservation(mid, kr.transient)) out.push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
     for (const message of k.invariants()) out.push(invariantViolation(message))
     const relevant = out.filter((v) => this.want(v.property))
     if (relevant.length) conf.divergences++
@@ -222,10 +258,38 @@ export class Expander {
   }
 }
 
-/** What a worker thread gets: the context and the traces of the states to expand. */
+/** Equality of two observations (plain data: records, arrays, strings, numbers, bigints,
+ *  booleans, null), without isDeepStrictEqual's generality: most comparisons are equal, and
+ *  only a difference needs firstDifference's walk to name it. */
+export function sameObservation(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!sameObservation(a[i], b[i])) return false
+    return true
+  }
+  if (Array.isArray(b)) return false
+  const ka = Object.keys(a)
+  const kb = Object.keys(b)
+  if (ka.length !== kb.length) return false
+  const rb = b as Record<string, unknown>
+  const ra = a as Record<string, unknown>
+  for (const key of ka) {
+    if (!Object.prototype.hasOwnProperty.call(rb, key)) return false
+    if (!sameObservation(ra[key], rb[key])) return false
+  }
+  return true
+}
+
+/** What a worker thread gets: the context, the search it belongs to (`run`) and the level,
+ *  and the states to expand: node id, parent id, whether to keep the state and its kernel
+ *  for its children, and the trace (replayed when the parent was expanded elsewhere). */
 export interface ExpandTask {
   ctx: ExpandContext
-  items: { trace: Op[]; root: boolean }[]
+  run: string
+  level: number
+  items: { id: number; parent: number; keepKernel: boolean; trace: Op[]; root: boolean }[]
 }
 
 export interface ExpandTaskResult {
@@ -234,15 +298,36 @@ export interface ExpandTaskResult {
   counters: Counters
 }
 
-/** A worker's job (worker.mjs): replay each trace on the model, expand the state. */
+/** A worker thread's part of one search: its expander (which keeps the kernels of the
+ *  states it expanded at the previous level) and those states. */
+let session: { run: string; level: number; ex: Expander; states: Map<number, State>; nextStates: Map<number, State> } | undefined
+
+/** A worker's job (worker.mjs): each state from its parent's kept state plus one step, or by
+ *  replaying its trace on the model; then expand it. Coverage and counters are this task's. */
 export function runExpandTask(task: ExpandTask): ExpandTaskResult {
-  const ex = new Expander(task.ctx)
-  const results = task.items.map(({ trace, root }) => {
-    let s = initState(task.ctx.scope.platform, task.ctx.design)
+  if (!session || session.run !== task.run) session = { run: task.run, level: task.level, ex: new Expander(task.ctx), states: new Map(), nextStates: new Map() }
+  const w = session
+  if (task.level !== w.level) {
+    w.ex.endLevel()
+    w.states = w.nextStates
+    w.nextStates = new Map()
+    w.level = task.level
+  }
+  const ex = w.ex
+  ex.coverage = new Coverage()
+  ex.c = emptyCounters()
+  const results = task.items.map(({ id, parent, keepKernel, trace, root }) => {
     const t = now()
-    for (const op of trace) s = step(s, op).state
+    const ps = root ? undefined : w.states.get(parent)
+    let s: State
+    if (ps) s = step(ps, trace[trace.length - 1]).state
+    else {
+      s = initState(task.ctx.scope.platform, task.ctx.design)
+      for (const op of trace) s = step(s, op).state
+    }
     ex.c.time.model += now() - t
-    return ex.expand(trace, s, root, false)
+    if (keepKernel) w.nextStates.set(id, s)
+    return ex.expand(trace, s, root, false, { id, parent, keepKernel })
   })
   return { results, coverage: ex.coverage.data(), counters: ex.c }
 }

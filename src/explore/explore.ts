@@ -27,7 +27,8 @@
 //    fresh copy, so the violation names the transition and its trace replays.
 //  * Coverage in model terms (src/coverage/) is counted on every transition.
 
-import type { Design } from '../../models/design.ts'
+import { isDeepStrictEqual } from 'node:util'
+import { DEFAULT_PROFILE, PROFILE_NAMES, PROFILES, type Design, type ProfileName } from '../../models/design.ts'
 import { resultToString, type Op, type OpName } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
 import { PROPERTY_NAMES, type PropertyName, type Violation } from '../check/executor.types.ts'
@@ -36,14 +37,17 @@ import { Coverage, mergeCoverage, type CoverageData } from '../coverage/coverage
 import { parseScenario } from '../scenario/load.ts'
 import { runScenario, UnboundNameError } from '../scenario/run.ts'
 import { exploredOps, opsWithoutEnumerator } from './actions.ts'
-import { canonicalForm, collisionProbability, fingerprint } from './canonical.ts'
-import { addCounters, Expander, type ExpandContext, type ExpandTaskResult, type Found, type Successor } from './expand.ts'
+import { canonicalFingerprint, collisionProbability } from './canonical.ts'
+import { addCounters, Expander, type ExpandContext, type ExpandTask, type ExpandTaskResult, type Found, type Successor } from './expand.ts'
 import { expandPool } from './pool.ts'
 import type { Scope } from './scope.ts'
 
 export interface ExploreOptions {
   scope: Scope
   design: Design
+  /** the profile the design was resolved from (it names the mark ioctl explored, actions.ts
+   *  POSTED_MARK_OP); default: the profile whose design this is, else the default profile */
+  profile?: ProfileName
   /** overrides scope.depth */
   depth?: number
   /** stop after this long (the report says what was explored) */
@@ -133,8 +137,12 @@ export interface ConformanceStats {
   enabled: boolean
   /** transitions the kernel took and was compared on */
   transitions: number
-  /** kernel replays of a shortest trace (one per expanded state) */
+  /** kernel replays of a shortest trace from a fresh machine (an initial state, a state
+   *  expanded on a worker thread, or a suspect transition taken again alone) */
   replays: number
+  /** expanded states whose kernel is a fork of the parent's kept kernel plus one op (the
+   *  in-process search; replays + fromParent = expanded states) */
+  fromParent: number
   /** kernel copies taken (one per state-changing transition, one per expanded state) */
   forks: number
   divergences: number
@@ -174,6 +182,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   const props = o.properties
   const platform = scope.platform
   const coverage = new Coverage()
+  const profile = o.profile ?? PROFILE_NAMES.find((p) => isDeepStrictEqual(PROFILES[p].design, o.design)) ?? DEFAULT_PROFILE
 
   const nodes: Node[] = []
   const seen = new Map<number, number>()
@@ -229,7 +238,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     ]
     const state = exec.modelState()
     initOps.push(run.steps.map((s) => s.op))
-    const fp = fingerprint(canonicalForm(state, symmetry))
+    const fp = canonicalFingerprint(state, symmetry)
     const distinct = !seen.has(fp)
     inits.push({ name: spec.name, ops: initOps[i], failed, distinct })
     if (!distinct) continue
@@ -246,6 +255,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   const ctx: ExpandContext = {
     scope,
     design: o.design,
+    profile,
     ...(props && { properties: props }),
     conformance: conformanceOn,
     symmetry,
@@ -256,7 +266,11 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   const counters = ex.c
   const extraCoverage: CoverageData[] = []
   const workers = Math.max(1, o.workers ?? 1)
-  const pool = workers > 1 ? await expandPool(workers) : undefined
+  const pools = workers > 1 ? expandPool(workers) : undefined
+  const pool = pools !== undefined
+  /** the worker thread that expanded each node (worker searches) */
+  const owner: number[] = []
+  const runId = `${process.pid}-${Math.random().toString(36).slice(2)}-${Date.now()}`
   const everyMs = o.progressEveryMs ?? 250
   let lastProgress = now()
   let stoppedBy: ExploreStats['stoppedBy']
@@ -312,29 +326,53 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
             await new Promise((r) => setImmediate(r))
           }
           const { id, state } = frontier[fi]
-          take(id, ex.expand(traceOf(id), state!, nodes[id].parent < 0, true), next)
+          take(id, ex.expand(traceOf(id), state!, nodes[id].parent < 0, true, { id, parent: nodes[id].parent, keepKernel: depth + 1 < maxDepth }), next)
         }
       } else {
-        // waves of chunks, one chunk per worker in flight; results taken in frontier order
+        // Each state goes to the worker thread that expanded its parent, which kept the
+        // parent's model state and kernel: a step and a fork plus one op there, not a replay
+        // of the whole trace. The initial states go round-robin; a worker given more than its
+        // share hands the excess to the others (who replay those). Each worker takes its
+        // chunks one after the other; the results are taken in frontier order.
         const CHUNK = 64
-        for (let fi = 0; fi < frontier.length; ) {
-          if (stopNow()) {
-            leftOnQueue = frontier.length - fi + next.length
-            break
-          }
-          progress(fi, frontier.length, frontier.length - fi + next.length)
-          const wave: { id: number }[][] = []
-          for (let w = 0; w < workers * 2 && fi < frontier.length; w++, fi += CHUNK) wave.push(frontier.slice(fi, fi + CHUNK))
-          const results = await Promise.all(
-            wave.map((chunk) => pool.run({ ctx, items: chunk.map(({ id }) => ({ trace: traceOf(id), root: nodes[id].parent < 0 })) }) as Promise<ExpandTaskResult>),
-          )
-          for (const [wi, chunk] of wave.entries()) {
-            const res = results[wi]
-            chunk.forEach(({ id }, j) => take(id, res.results[j], next))
-            addCounters(counters, res.counters)
-            extraCoverage.push(res.coverage)
-          }
+        const groups: { id: number }[][] = Array.from({ length: workers }, () => [])
+        let rr = 0
+        for (const f of frontier) {
+          const p = nodes[f.id].parent
+          groups[p >= 0 && owner[p] !== undefined ? owner[p] : rr++ % workers].push(f)
         }
+        const share = Math.ceil(frontier.length / workers)
+        const excess = groups.flatMap((g) => g.splice(share))
+        for (const g of groups) while (g.length < share && excess.length) g.push(excess.pop()!)
+        const results = new Map<number, { succ: Successor[]; found: Found[] }>()
+        let done = 0
+        const keepKernel = depth + 1 < maxDepth
+        await Promise.all(
+          groups.map(async (g, w) => {
+            for (let ci = 0; ci < g.length; ci += CHUNK) {
+              if (stopNow()) return
+              if (now() - lastProgress >= everyMs) {
+                lastProgress = now()
+                progress(done, frontier.length, frontier.length - done + next.length)
+              }
+              const chunk = g.slice(ci, ci + CHUNK)
+              const task: ExpandTask = { ctx, run: runId, level: depth, items: chunk.map(({ id }) => ({ id, parent: nodes[id].parent, keepKernel, trace: traceOf(id), root: nodes[id].parent < 0 })) }
+              const res = (await pools![w].run(task)) as ExpandTaskResult
+              chunk.forEach(({ id }, j) => {
+                results.set(id, res.results[j])
+                owner[id] = w
+              })
+              done += chunk.length
+              addCounters(counters, res.counters)
+              extraCoverage.push(res.coverage)
+            }
+          }),
+        )
+        for (const { id } of frontier) {
+          const r = results.get(id)
+          if (r) take(id, r, next)
+        }
+        if (stoppedBy) leftOnQueue = frontier.length - results.size + next.length
       }
       if (stoppedBy) {
         // what was discovered at the next level still counts as distinct states
@@ -342,10 +380,11 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
         break
       }
       frontier = next
+      ex.endLevel()
       if (frontier.length) levels.push(frontier.length)
     }
   } finally {
-    await pool?.destroy()
+    await Promise.all((pools ?? []).map((p) => p.destroy()))
   }
   const { generated, transitions } = counters
   const conf: ConformanceStats = { enabled: conformanceOn, ...counters.conf }
@@ -379,7 +418,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     violations: PROPERTY_NAMES.flatMap((p) => (violations.has(p) ? [violations.get(p)!] : [])),
     violationCounts,
     coverage: mergeCoverage([coverage.data(), ex.coverage.data(), ...extraCoverage]),
-    ops: exploredOps(scope),
+    ops: exploredOps(scope, profile),
     opsNotExplored: opsWithoutEnumerator(),
   }
 }

@@ -92,7 +92,7 @@ export function figureLines(r: ExploreResult): string[] {
     `${n(s.transitions)} transitions taken; depth ${s.depthReached} reached (bound ${s.maxDepth}); ${s.seconds.toFixed(1)} s; ${n(s.distinctPerMinute)} distinct states/min, ${n(s.generatedPerMinute)} generated/min.`,
     `states per level: ${s.levels.map(n).join(', ')}${s.complete ? (s.depthReached < s.maxDepth ? ' (the state graph ends before the bound: every reachable state in scope was found)' : '') : ` (stopped: ${s.stoppedBy})`}.`,
     c.enabled
-      ? `conformance: ${n(c.transitions)} transitions replayed on the kernel implementation (${n(c.replays)} trace replays), ${n(c.divergences)} divergent.`
+      ? `conformance: ${n(c.transitions)} transitions replayed on the kernel implementation (${n(c.replays)} trace replays, ${n(c.fromParent)} kernels forked from the parent state's), ${n(c.divergences)} divergent.`
       : 'conformance: not checked (--conformance off).',
     `fingerprint collision probability: calculated ${s.collisionProbability.toExponential(1)}.`,
   ]
@@ -129,7 +129,7 @@ export function renderExploreMd(r: ExploreResult, scope: Scope, ctx: { profile: 
     ['distinct states / min', n(s.distinctPerMinute)],
     ['where the time went (s)', Object.entries(s.time).map(([k, v]) => `${k} ${v}`).join(', ')],
     ['fingerprint collision probability', s.collisionProbability.toExponential(1)],
-    ['conformance', r.conformance.enabled ? `${n(r.conformance.transitions)} transitions on the kernel, ${n(r.conformance.replays)} replays, ${n(r.conformance.divergences)} divergent` : 'not checked'],
+    ['conformance', r.conformance.enabled ? `${n(r.conformance.transitions)} transitions on the kernel, ${n(r.conformance.replays)} replays, ${n(r.conformance.fromParent)} forked from the parent, ${n(r.conformance.divergences)} divergent` : 'not checked'],
   ]
   for (const [k, v] of rows) L.push(`| ${k} | ${v.replace(/\|/g, '\\|')} |`)
   L.push('', '## Initial states', '', '| name | prefix ops | note |', '|---|--:|---|')

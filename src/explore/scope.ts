@@ -14,6 +14,7 @@ import { SEALS, type HwptAllocFlag, type Seal } from '../../models/ops.ts'
 import { HWPT_ALLOC_FLAGS, OP_NAMES } from '../../models/ops.ts'
 import { ScenarioError, parseScenario } from '../scenario/load.ts'
 import { platformSchema, stepsSchema } from '../scenario/schema.ts'
+import { MARK_OPS, type MarkOp } from './actions.ts'
 
 export class ScopeError extends Error {}
 
@@ -71,6 +72,14 @@ const domainsSchema = z.strictObject({
   badFd: z.boolean({ error: 'expected true or false' }).default(true),
   /** add, for each fd argument, the lowest open fd of another kind (ENOTTY/EINVAL paths) */
   wrongKindFd: z.boolean({ error: 'expected true or false' }).default(true),
+  /** KEXEC also with khoFinalizeFails (reboot() fails after the freeze: EAGAIN) */
+  khoFinalizeFails: z.boolean({ error: 'expected true or false' }).default(true),
+  /** the names of the mark ioctl to explore (default: the one the design's profile posted,
+   *  src/explore/actions.ts POSTED_MARK_OP); they are one op, so each name repeats the others */
+  markOps: z
+    .array(z.enum(MARK_OPS as unknown as [MarkOp, ...MarkOp[]], { error: `expected a mark op name (${MARK_OPS.join(', ')})` }), { error: 'expected an array of op names' })
+    .min(1, { error: 'expected at least one mark op name' })
+    .optional(),
 })
 
 const initSchema = z.strictObject({
@@ -107,6 +116,8 @@ export interface Domains {
   drivers: string[]
   badFd: boolean
   wrongKindFd: boolean
+  khoFinalizeFails: boolean
+  markOps?: MarkOp[]
 }
 
 /** A step as a scenario file writes it. */

@@ -11,7 +11,8 @@ import { resolveDesign } from '../../models/design.ts'
 import { run } from '../../models/step.ts'
 import type { Op } from '../../models/ops.ts'
 import { explore } from '../../src/explore/explore.ts'
-import { canonicalForm } from '../../src/explore/canonical.ts'
+import { canonicalFingerprint, canonicalForm } from '../../src/explore/canonical.ts'
+import { enabledOps, exploredOps } from '../../src/explore/actions.ts'
 import { defaultScope, parseScope, type Scope } from '../../src/explore/scope.ts'
 import { writeExploreReport } from '../../src/explore/report.ts'
 import { main } from '../../src/cli/main.ts'
@@ -51,9 +52,55 @@ describe('canonical form (symmetry reduction)', () => {
     expect(form([ifd, { op: 'CLOSE', args: { fd: 3 } }, ifd])).toBe(form([ifd]))
   })
 
+  it('the fingerprint the search keeps partitions states as the canonical string does', async () => {
+    // every distinct state of a small search: equal strings exactly when equal fingerprints
+    const byForm = new Map<string, number>()
+    const byFp = new Map<number, string>()
+    await explore({
+      scope: defaultScope(),
+      design: lpc,
+      depth: 2,
+      conformance: false,
+      onState: (s) => {
+        for (const sym of [true, false]) {
+          const f = canonicalForm(s.state, sym)
+          const fp = canonicalFingerprint(s.state, sym)
+          if (byForm.has(f)) expect(byForm.get(f)).toBe(fp)
+          else byForm.set(f, fp)
+          if (byFp.has(fp)) expect(byFp.get(fp)).toBe(f)
+          else byFp.set(fp, f)
+        }
+      },
+    })
+    expect(byForm.size).toBeGreaterThan(500)
+  })
+
   it('different contents stay different', () => {
     expect(form([memfd])).not.toBe(form([{ op: 'MEMFD_CREATE', args: { pages: 2 } }]))
     expect(form([memfd])).not.toBe(form([memfd, { op: 'MEMFD_SEAL', args: { fd: 3, seals: ['SEAL'] } }]))
+  })
+})
+
+describe('the action domain', () => {
+  const at = (steps: Op[], profile = lpc) => run(defaultScope().platform, profile, steps).states.at(-1)!
+  it('takes the mark ioctl under the name the profile posted, once; a scope may ask for the others', () => {
+    const names = (scope: Scope, profile?: 'v3' | 'lpc2025') => exploredOps(scope, profile).filter((n) => n.includes('PRESERVE') && n.startsWith('IOMMU_HWPT'))
+    expect(names(defaultScope())).toEqual(['IOMMU_HWPT_LU_SET_PRESERVE'])
+    expect(names(defaultScope(), 'v3')).toEqual(['IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE'])
+    expect(names(parseScope({ domains: { markOps: ['IOMMU_HWPT_LU_MARK_PRESERVE', 'IOMMU_HWPT_LU_SET_PRESERVE'] } }, 's'), 'v3')).toEqual([
+      'IOMMU_HWPT_LU_SET_PRESERVE',
+      'IOMMU_HWPT_LU_MARK_PRESERVE',
+    ])
+  })
+  it('enumerates KEXEC with a failing kho_finalize, MEMFD_CREATE without sealing and LIVEUPDATE_SESSION_GET_NAME', () => {
+    const scope = defaultScope()
+    const s = at([{ op: 'LIVEUPDATE_OPEN', args: {} }, { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 's0' } }])
+    const ops = enabledOps(s, scope, exploredOps(scope))
+    expect(ops).toContainEqual({ op: 'KEXEC', args: { khoFinalizeFails: true } })
+    expect(ops).toContainEqual({ op: 'MEMFD_CREATE', args: { pages: 1, allowSealing: false } })
+    expect(ops.filter((o) => o.op === 'LIVEUPDATE_SESSION_GET_NAME').length).toBeGreaterThanOrEqual(2)
+    const off = parseScope({ domains: { khoFinalizeFails: false } }, 's')
+    expect(enabledOps(s, off, exploredOps(off)).filter((o) => o.op === 'KEXEC')).toEqual([{ op: 'KEXEC', args: {} }])
   })
 })
 
@@ -144,11 +191,19 @@ describe('luv explore: breadth-first search', () => {
   })
 
   it('gives the same result on worker threads as on one thread', async () => {
-    const strip = (r: Awaited<ReturnType<typeof explore>>) => ({ ...r, stats: { ...r.stats, seconds: 0, distinctPerMinute: 0, generatedPerMinute: 0, time: {} } })
+    // how the kernels were had (replayed in a worker, forked from the parent's in-process) is
+    // not part of the result
+    const strip = (r: Awaited<ReturnType<typeof explore>>) => ({
+      ...r,
+      stats: { ...r.stats, seconds: 0, distinctPerMinute: 0, generatedPerMinute: 0, time: {} },
+      conformance: { ...r.conformance, replays: 0, fromParent: 0, forks: 0 },
+    })
     const one = await explore({ scope: deviceScope(4), design: lpc, defect: 'group-owner-left-set-after-release' })
     const two = await explore({ scope: deviceScope(4), design: lpc, defect: 'group-owner-left-set-after-release', workers: 2 })
     expect(one.violations.length).toBeGreaterThan(0)
     expect(strip(two)).toEqual(strip(one))
+    // the workers kept their states' kernels: most children are a fork of the parent's
+    expect(two.conformance.fromParent).toBeGreaterThan(two.conformance.replays)
   })
 
   it('stops when asked and says what it explored', async () => {
@@ -159,5 +214,9 @@ describe('luv explore: breadth-first search', () => {
     expect(r.stats.stoppedBy).toBe('signal')
     expect(r.stats.leftOnQueue).toBeGreaterThan(0)
     expect(r.stats.distinct).toBe(r.stats.levels[0])
+    const w = await explore({ scope: defaultScope(), design: lpc, depth: 3, conformance: false, signal: ac.signal, workers: 2 })
+    expect(w.stats.stoppedBy).toBe('signal')
+    expect(w.stats.leftOnQueue).toBe(r.stats.leftOnQueue)
+    expect(w.stats.distinct).toBe(r.stats.distinct)
   })
 })

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/main.ts'
+import { OP_NAMES } from '../../models/ops.ts'
 import { checkInit, defaultScope, parseScope, scopeToJson, ScopeError } from '../../src/explore/scope.ts'
 
 async function luv(argv: string[]) {
@@ -55,6 +56,30 @@ describe('luv explore', () => {
     expect(r.out).toMatch(/Error: recoverability is violated/)
     const bundle = /bundle (\S+)\/ /.exec(r.out)![1]
     expect(existsSync(join(bundle, 'scenario.json'))).toBe(true)
+  })
+  it('a seeded kernel defect (--defect NAME): found by conformance with a shortest trace, bundled, and the bundle replays it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'luv-explore-cli-'))
+    // cold boot, only the ops that open, bind and close a device: the defect's catalogue
+    // trace has 4 steps (src/kernel/defects)
+    const keep = new Set(['VFIO_CDEV_OPEN', 'IOMMUFD_OPEN', 'VFIO_DEVICE_BIND_IOMMUFD', 'CLOSE'])
+    const scopeFile = join(dir, 'scope.json')
+    writeFileSync(
+      scopeFile,
+      JSON.stringify({ name: 'device', depth: 4, init: [{ name: 'cold-boot', steps: [] }], bounds: { iommufds: 1, cdevs: 1 }, skipOps: OP_NAMES.filter((n) => !keep.has(n)) }),
+    )
+    const clean = await luv(['explore', '--scope', scopeFile, '--out', join(dir, 'clean')])
+    expect(clean.code).toBe(0)
+    const out = join(dir, 'r')
+    const r = await luv(['explore', '--scope', scopeFile, '--defect', 'group-owner-left-set-after-release', '--out', out])
+    expect(r.code).toBe(1)
+    expect(r.out).toMatch(/FAIL: .*conformance/)
+    const bundle = /bundle (\S+)\/ /.exec(r.out)![1]
+    const sc = JSON.parse(readFileSync(join(bundle, 'scenario.json'), 'utf8'))
+    // breadth-first: no shorter trace exists in scope, and the catalogue's is 4 steps
+    expect(sc.steps.length).toBeLessThanOrEqual(4)
+    const rep = await luv(['replay', bundle])
+    expect(rep.code).toBe(1)
+    expect(rep.out).toMatch(/REPRODUCED/)
   })
   it('bad input: exit 2 with the reason, nothing written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'luv-explore-cli-'))

@@ -81,7 +81,7 @@ export const TINY_PLATFORM: Platform = {
  *  KEXEC and unmapped. The default platform's 256 pages are half of one such leaf. (A 1 GiB
  *  leaf needs 262,144 pages: the `large` platform has them, at a cost per step too high for
  *  the default campaign.) */
-export const SUPERPAGE_PLATFORM: Platform = { ...DEFAULT_PLATFORM, memoryPages: 2048 }
+export const SUPERPAGE_PLATFORM: Platform = { ...DEFAULT_PLATFORM, memoryPages: 1024 }
 
 /** What the default campaign's runs draw from (each run one, shrinking towards the first):
  *  the default platform and the superpage one, so superpage mappings are tried without

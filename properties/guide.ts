@@ -16,7 +16,7 @@ const SUPER_IOVA = 0x200000n
 const SUPER_PAGES = 512
 
 /** A platform with memory for a 2 MiB leaf beside everything else a run allocates. */
-const superpageCapable = (s: State) => s.platform.memoryPages >= 4 * SUPER_PAGES
+const superpageCapable = (s: State) => s.platform.memoryPages >= 2 * SUPER_PAGES
 
 /** Pages a memfd needs so that, allocated lowest free page first (models/memory.ts), it holds
  *  a 512-page run starting on a 2 MiB-aligned PA. */
@@ -44,8 +44,8 @@ export function nextFlowStep(s: State, p: Picker): Op {
 function prepareStep(s: State, p: Picker): Op {
   const memfds = fdsOf(s, 'memfd')
   const memfd = memfds.find((fd) => !preservedFile(s, s.fds[fd])) ?? memfds[0]
-  // on a platform with the memory for it, half the time a memfd that holds a 2 MiB-aligned run
-  if (memfd === undefined) return { op: 'MEMFD_CREATE', args: { pages: superpageCapable(s) && p.chance(1, 2) ? superpageMemfdPages(s) : 4 } }
+  // on a platform with the memory for it, a third of the time a memfd that holds a 2 MiB-aligned run
+  if (memfd === undefined) return { op: 'MEMFD_CREATE', args: { pages: superpageCapable(s) && p.chance(1, 3) ? superpageMemfdPages(s) : 4 } }
   const mf = s.files[s.fds[memfd]]
   if (mf.kind === 'memfd' && !mf.seals.includes('SEAL') && !preservedFile(s, s.fds[memfd]))
     return { op: 'MEMFD_SEAL', args: { fd: memfd, seals: ['SEAL', 'GROW', 'SHRINK'] } }

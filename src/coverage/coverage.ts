@@ -9,6 +9,7 @@
 // Counts are steps (a campaign) or explored transitions / distinct states (an exploration).
 // CoverageData is plain JSON: summary.json carries it, `luv merge` adds shards' together.
 
+import { z } from 'zod'
 import { AXES, AXIS_NAMES, type Design } from '../../models/design.ts'
 import { OP_NAMES, type Op, type Result } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
@@ -18,6 +19,21 @@ import { DEVICE_STATES, SESSION_STATES, deviceStates, sessionStates } from './mo
 import { ARG_CLASSES, SHAPES, SHAPE_NAMES, argClasses, stepShapes } from './shapes.ts'
 
 export const COVERAGE_FORMAT = 'luv-coverage'
+
+const counts = z.record(z.string().max(300), z.number().int().min(0), { error: 'expected an object of counts' })
+/** summary.json's `coverage`, as `luv merge` reads it back (shapes and args: optional, older
+ *  summaries lack them). */
+export const coverageSchema = z.object({
+  format: z.literal(COVERAGE_FORMAT, { error: `expected "${COVERAGE_FORMAT}"` }),
+  ops: counts,
+  design: counts,
+  devices: counts,
+  deviceTransitions: counts,
+  sessions: counts,
+  sessionTransitions: counts,
+  shapes: counts.optional(),
+  args: counts.optional(),
+})
 
 export interface CoverageData {
   format: typeof COVERAGE_FORMAT

@@ -10,7 +10,8 @@ import { run } from '../../models/step.ts'
 import { DEFAULT_SEED } from '../../src/campaign/options.ts'
 import { runBlock } from '../../src/campaign/block.ts'
 import { Coverage, countingExecutor, mergeCoverage, renderCoverageMd, unreachedPairs, unreachedShapes } from '../../src/coverage/coverage.ts'
-import { ARG_CLASSES, SHAPE_NAMES } from '../../src/coverage/shapes.ts'
+import { ARG_CLASSES, SHAPE_NAMES, argClasses } from '../../src/coverage/shapes.ts'
+import { summarySchema } from '../../src/campaign/merge.ts'
 import { deviceState, sessionStates } from '../../src/coverage/model-terms.ts'
 import { explore } from '../../src/explore/explore.ts'
 import { defaultScope } from '../../src/explore/scope.ts'
@@ -65,6 +66,39 @@ describe('counting, merging, rendering', () => {
     const md = renderCoverageMd(twice).join('\n')
     expect(md).toMatch(/\| ownership=strict \| 0 \| 0 \| all \|/)
     expect(md).toMatch(/\| LIVEUPDATE_SESSION_FINISH \| ok 2, EBUSY 2 \| EBADF, ENOTTY, EINVAL \|/)
+  })
+
+  it('sharing shapes and argument classes: counted per step, summed by merge, kept by luv merge\'s summary schema', () => {
+    const sc = loadScenario('properties/scenarios/lpc2025-full-flow.json')
+    const ops = resolvedOps(sc)
+    const { states, results } = run(sc.platform, sc.design, ops)
+    const c = new Coverage()
+    ops.forEach((op, i) => c.step(states[i], op, results[i], states[i + 1]))
+    const d = c.data()
+    expect(d.shapes!['kexec: preserved domain with 1 device']).toBe(1)
+    expect(d.shapes!['kexec: preserved domain shared by >=2 devices on one unit']).toBeUndefined()
+    expect(d.args!['MEMFD_SEAL.seals partial']).toBeGreaterThanOrEqual(1)
+    const twice = mergeCoverage([d, JSON.parse(JSON.stringify(d))])
+    expect(twice.shapes!['kexec: preserved domain with 1 device']).toBe(2)
+    expect(twice.args!['MEMFD_SEAL.seals partial']).toBe(2 * d.args!['MEMFD_SEAL.seals partial'])
+    // summary.json's coverage survives the schema luv merge reads shards with
+    const parsed = summarySchema.shape.coverage.parse(JSON.parse(JSON.stringify(d)))
+    expect(parsed).toEqual(d)
+    const md = renderCoverageMd(twice).join('\n')
+    expect(md).toMatch(/\| kexec: preserved domain with 1 device \| 2 \|/)
+    expect(md).toMatch(/\| kexec: preserved domain shared by >=2 devices on one unit \| not reached \|/)
+  })
+
+  it('argument classes: flag words partly set, alignments, token widths', () => {
+    expect(argClasses({ op: 'MEMFD_SEAL', args: { fd: 3, seals: ['GROW', 'SHRINK'] } })).toEqual(['MEMFD_SEAL.seals partial', 'MEMFD_SEAL.seals bit:SHRINK', 'MEMFD_SEAL.seals bit:GROW'])
+    expect(argClasses({ op: 'MEMFD_SEAL', args: { fd: 3, seals: [] } })).toEqual(['MEMFD_SEAL.seals none'])
+    expect(argClasses({ op: 'IOMMU_IOAS_MAP', args: { iommufd: 3, ioas: 1, length: 0x200000n, iova: 0x40000000n } })).toEqual(['IOMMU_IOAS_MAP.iova 1G', 'IOMMU_IOAS_MAP.length 2M'])
+    expect(argClasses({ op: 'IOMMU_IOAS_UNMAP', args: { iommufd: 3, ioas: 1, iova: 0x100800n, length: 0n } })).toEqual(['IOMMU_IOAS_UNMAP.iova unaligned', 'IOMMU_IOAS_UNMAP.length zero'])
+    expect(argClasses({ op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 4, fd: 3, token: 0x1_0000_0002n } })).toEqual(['LIVEUPDATE_SESSION_PRESERVE_FD.token u64-high'])
+    for (const op of ['IOMMU_HWPT_LU_MARK_PRESERVE', 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE'] as const)
+      expect(argClasses({ op, args: { iommufd: 3, hwpt_id: 2, token: 0n } })).toEqual(['IOMMU_HWPT_LU_MARK_PRESERVE.token 0'])
+    // every class an op can produce is in the universe the table lists
+    expect(ARG_CLASSES.length).toBe(new Set(ARG_CLASSES).size)
   })
 
   it('the campaign block counts its generated runs (the hook in src/campaign/block.ts)', () => {

@@ -134,7 +134,14 @@ function prepareStep(s: State, p: Picker): Op {
     if (c) return c
     return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: bound, token } }
   }
-  if (!preservedFile(s, s.fds[cdev])) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: cdev, token } }
+  if (!preservedFile(s, s.fds[cdev])) {
+    // a device with a PASID attached cannot be preserved where PASIDs are not
+    // (pasidPreservation=none: EOPNOTSUPP); most of the time the VMM detaches the PASID first,
+    // instead of retrying the preserve for the rest of the run
+    const pasidAt = Object.keys(bf.attach[group] ?? {}).map(Number).find((k) => k > 0)
+    if (pasidAt !== undefined && s.design.pasidPreservation === 'none' && p.chance(2, 3)) return { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev, pasid: pasidAt } }
+    return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: cdev, token } }
+  }
   // the companions attached to a marked HWPT of this iommufd cross the KEXEC too
   for (const c of fdsOf(s, 'vfio', (x) => (x as VfioFile).bound?.iommufd === vf.bound!.iommufd)) {
     if (c === cdev || preservedFile(s, s.fds[c])) continue
@@ -148,7 +155,7 @@ function prepareStep(s: State, p: Picker): Op {
   if (vf.irqs && !p.chance(1, 4)) return { op: 'VFIO_DEVICE_SET_IRQS', args: { cdev, enabled: false } }
   // now and then the VMM tries to move the preserved device before KEXEC: attach and detach
   // of a preserved device are refused (EBUSY), in every profile
-  if (vf.preservedIn && p.chance(1, 10))
+  if (s.devices[vf.bdf]?.preservedIn && p.chance(1, 10))
     return p.chance(1, 2) ? { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev } } : { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: at.hwpt } }
   return kexecOrDma(s, p)
 }
@@ -179,7 +186,7 @@ function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, m
   const comps = fdsOf(s, 'vfio', (x) => (x as VfioFile).bdf !== mainBdf && free.some((d) => d.bdf === (x as VfioFile).bdf))
   for (const c of comps) {
     const cv = s.files[s.fds[c]] as VfioFile
-    if (!cv.bound) return cv.preservedIn ? undefined : { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: c, iommufd } }
+    if (!cv.bound) return s.devices[cv.bdf]?.preservedIn ? undefined : { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: c, iommufd } }
     if (cv.bound.iommufd !== s.fds[iommufd]) continue
     const slots = f.attach[cv.bdf] ?? {}
     const pasid = Object.keys(slots).map(Number).find((k) => k > 0)

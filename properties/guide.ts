@@ -6,11 +6,33 @@
 
 import type { Op } from '../models/ops.ts'
 import type { IommufdFile, State, VfioFile } from '../models/state.ts'
-import { groupOf } from '../models/platform.ts'
+import { groupOf, tablePagesOf } from '../models/platform.ts'
 import { fdOfFile, fdsOf, ictx, objectsOf, sessionFds } from './ops.ts'
 import type { Picker } from './picker.ts'
 
 const IOVA = 0x100000n
+/** where the flow maps a 2 MiB-aligned run: a 2 MiB leaf (models/iommu.ts splitRun) */
+const SUPER_IOVA = 0x200000n
+const SUPER_PAGES = 512
+
+/** A platform with memory for a 2 MiB leaf beside everything else a run allocates. */
+const superpageCapable = (s: State) => s.platform.memoryPages >= 2 * SUPER_PAGES
+
+/** Pages a memfd needs so that, allocated lowest free page first (models/memory.ts), it holds
+ *  a 512-page run starting on a 2 MiB-aligned PA. */
+function superpageMemfdPages(s: State): number {
+  const first = s.pages.findIndex((pg) => pg.use === 'free')
+  return ((SUPER_PAGES - (first % SUPER_PAGES)) % SUPER_PAGES) + SUPER_PAGES
+}
+
+/** The index of the first 2 MiB-aligned, PA-contiguous 512-page run of a memfd, if any. */
+function superRunIn(pages: readonly number[]): number | undefined {
+  for (let i = 0; i + SUPER_PAGES <= pages.length; i++) {
+    if (pages[i] % SUPER_PAGES !== 0) continue
+    if (pages[i + SUPER_PAGES - 1] - pages[i] === SUPER_PAGES - 1 && pages.slice(i, i + SUPER_PAGES).every((pg, k) => pg === pages[i] + k)) return i
+  }
+  return undefined
+}
 
 const preservedFile = (s: State, file: number) => s.luo.outgoing.some((x) => x.files.some((f) => f.file === file))
 
@@ -22,7 +44,8 @@ export function nextFlowStep(s: State, p: Picker): Op {
 function prepareStep(s: State, p: Picker): Op {
   const memfds = fdsOf(s, 'memfd')
   const memfd = memfds.find((fd) => !preservedFile(s, s.fds[fd])) ?? memfds[0]
-  if (memfd === undefined) return { op: 'MEMFD_CREATE', args: { pages: 4 } }
+  // on a platform with the memory for it, a third of the time a memfd that holds a 2 MiB-aligned run
+  if (memfd === undefined) return { op: 'MEMFD_CREATE', args: { pages: superpageCapable(s) && p.chance(1, 3) ? superpageMemfdPages(s) : 4 } }
   const mf = s.files[s.fds[memfd]]
   if (mf.kind === 'memfd' && !mf.seals.includes('SEAL') && !preservedFile(s, s.fds[memfd]))
     return { op: 'MEMFD_SEAL', args: { fd: memfd, seals: ['SEAL', 'GROW', 'SHRINK'] } }
@@ -32,6 +55,9 @@ function prepareStep(s: State, p: Picker): Op {
   if (ioas === undefined) return { op: 'IOMMU_IOAS_ALLOC', args: { iommufd } }
   const f = ictx(s, iommufd)!
   const io = f.objects[ioas]
+  const sup = mf.kind === 'memfd' && mf.pages.length >= SUPER_PAGES ? superRunIn(mf.pages) : undefined
+  if (io.type === 'IOAS' && io.areas.length === 0 && sup !== undefined)
+    return { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd, ioas, memfd, start: BigInt(sup) * 4096n, length: BigInt(SUPER_PAGES) * 4096n, iova: SUPER_IOVA } }
   if (io.type === 'IOAS' && io.areas.length === 0 && mf.kind === 'memfd' && mf.pages.length > 0)
     return { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd, ioas, memfd, start: 0n, length: BigInt(mf.pages.length) * 4096n, iova: IOVA } }
   // a device: an open cdev bound to this iommufd, or the next one to open
@@ -103,18 +129,119 @@ function prepareStep(s: State, p: Picker): Op {
     const fd = fdOfFile(s, file)
     if (!preservedFile(s, file) && fd !== undefined) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd, token } }
   }
-  if (!preservedFile(s, vf.bound.iommufd)) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: bound, token } }
-  if (!preservedFile(s, s.fds[cdev])) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: cdev, token } }
+  if (!preservedFile(s, vf.bound.iommufd)) {
+    const c = companionStep(s, p, cdev, bound, at.hwpt)
+    if (c) return c
+    return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: bound, token } }
+  }
+  if (!preservedFile(s, s.fds[cdev])) {
+    // a device with a PASID attached cannot be preserved where PASIDs are not
+    // (pasidPreservation=none: EOPNOTSUPP); most of the time the VMM detaches the PASID first,
+    // instead of retrying the preserve for the rest of the run
+    const pasidAt = Object.keys(bf.attach[group] ?? {}).map(Number).find((k) => k > 0)
+    if (pasidAt !== undefined && s.design.pasidPreservation === 'none' && p.chance(2, 3)) return { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev, pasid: pasidAt } }
+    return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: cdev, token } }
+  }
+  // the companions attached to a marked HWPT of this iommufd cross the KEXEC too
+  for (const c of fdsOf(s, 'vfio', (x) => (x as VfioFile).bound?.iommufd === vf.bound!.iommufd)) {
+    if (c === cdev || preservedFile(s, s.fds[c])) continue
+    const rid = bf.attach[groupOf(s.platform, (s.files[s.fds[c]] as VfioFile).bdf)]?.[0]
+    const ho = rid ? bf.objects[rid.hwpt] : undefined
+    if (ho?.type === 'HWPT_PAGING' && ho.mark !== undefined) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: c, token } }
+  }
   // a running VM has interrupts on; the VFIO freeze refuses them (EINVAL), so the flow turns
   // them off before KEXEC, most of the time
   if (!vf.irqs && p.chance(1, 6)) return { op: 'VFIO_DEVICE_SET_IRQS', args: { cdev, enabled: true } }
   if (vf.irqs && !p.chance(1, 4)) return { op: 'VFIO_DEVICE_SET_IRQS', args: { cdev, enabled: false } }
+  // now and then the VMM tries to move the preserved device before KEXEC: attach and detach
+  // of a preserved device are refused (EBUSY), in every profile
+  if (s.devices[vf.bdf]?.preservedIn && p.chance(1, 10))
+    return p.chance(1, 2) ? { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev } } : { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: at.hwpt } }
   return kexecOrDma(s, p)
+}
+
+/**
+ * Before the iommufd is preserved, now and then a second device joins the VM (a companion):
+ * its cdev opened and bound to the same iommufd, then, drawn each time it stands bound with
+ * nothing attached,
+ *   * attached to the main device's marked HWPT: one preserved domain behind two devices, on
+ *     one unit or across units (whichever unit the companion sits behind);
+ *   * given a HWPT of its own, which the flow then marks: two preserved domains;
+ *   * attached only at a PASID (PASID-capable devices), used, and torn down again by a PASID
+ *     detach or by closing the cdev, outside any KEXEC (pasidPreservation=none refuses to
+ *     preserve a device with a PASID attachment, so the flow takes it down first).
+ * Returns undefined when the companions are done (or none is wanted) and the flow goes on.
+ */
+function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, mainHwpt: number): Op | undefined {
+  // Not on platforms made scarce on purpose (the tiny one): the documented recovery holds the
+  // restored and the new domains at once, and two preserved domains' tables and DIDs do not
+  // fit twice in 12 table pages and 2 DIDs, so every such run would end in a recoverability
+  // "failure" that is the platform's size, not the design
+  if (tablePagesOf(s.platform) < 64 || s.platform.units.some((u) => u.dids < 8)) return undefined
+  const f = ictx(s, iommufd)!
+  const mainBdf = (s.files[s.fds[mainCdev]] as VfioFile).bdf
+  const free = s.platform.devices.filter(
+    (d) => d.bdf !== mainBdf && groupOf(s.platform, d.bdf) === d.bdf && !s.devices[d.bdf]?.incoming && !s.devices[d.bdf]?.preservedIn && s.groups[d.bdf]?.owner.kind !== 'dma-api',
+  )
+  const comps = fdsOf(s, 'vfio', (x) => (x as VfioFile).bdf !== mainBdf && free.some((d) => d.bdf === (x as VfioFile).bdf))
+  for (const c of comps) {
+    const cv = s.files[s.fds[c]] as VfioFile
+    if (!cv.bound) return s.devices[cv.bdf]?.preservedIn ? undefined : { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: c, iommufd } }
+    if (cv.bound.iommufd !== s.fds[iommufd]) continue
+    const slots = f.attach[cv.bdf] ?? {}
+    const pasid = Object.keys(slots).map(Number).find((k) => k > 0)
+    if (pasid !== undefined && slots[0] === undefined) {
+      // a PASID-only domain: the VM uses it, then it goes away outside KEXEC
+      if (p.chance(1, 3)) return { op: 'DMA', args: { bdf: cv.bdf, pasid, iova: dmaIova(s, p, cv.bdf, pasid) } }
+      return p.chance(1, 2) ? { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev: c, pasid } } : { op: 'CLOSE', args: { fd: c } }
+    }
+    if (pasid !== undefined) return { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev: c, pasid } }
+    const rid = slots[0]
+    if (rid) {
+      const h = f.objects[rid.hwpt]
+      // its own HWPT: marked with a token of its own
+      if (h?.type === 'HWPT_PAGING' && h.mark === undefined && !h.autoDomain)
+        return { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd, hwpt_id: rid.hwpt, token: 0x1234n + BigInt(rid.hwpt) } }
+      continue
+    }
+    // bound, nothing attached: a HWPT nothing uses yet, else the main one or a new one
+    const attachedHwpts = new Set(Object.values(f.attach).flatMap((g) => Object.values(g).map((x) => x.hwpt)))
+    const spare = objectsOf(s, iommufd, 'HWPT_PAGING').find((id) => {
+      const o = f.objects[id]
+      return o.type === 'HWPT_PAGING' && !attachedHwpts.has(id) && !o.autoDomain && !o.restored && o.ioas !== undefined && o.mark === undefined
+    })
+    const caps = s.platform.devices.find((d) => d.bdf === cv.bdf)?.pasids ?? 0
+    if (spare !== undefined) {
+      const so = f.objects[spare] as { pasidCompat: boolean }
+      if (so.pasidCompat && caps > 1 && p.chance(2, 3)) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev: c, pt_id: spare, pasid: 1 } }
+      return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev: c, pt_id: spare } }
+    }
+    const ioas = (f.objects[mainHwpt] as { ioas?: number }).ioas
+    if (ioas === undefined || p.chance(1, 2)) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev: c, pt_id: mainHwpt } }
+    const devId = cv.bound.devId
+    return { op: 'IOMMU_HWPT_ALLOC', args: caps > 1 && p.chance(1, 2) ? { iommufd, dev_id: devId, pt_id: ioas, flags: ['PASID'] } : { iommufd, dev_id: devId, pt_id: ioas } }
+  }
+  // a new companion, now and then, while a device is free for it
+  const unopened = free.filter((d) => !comps.some((c) => (s.files[s.fds[c]] as VfioFile).bdf === d.bdf))
+  if (unopened.length > 0 && comps.length === 0 && p.chance(1, 2)) return { op: 'VFIO_CDEV_OPEN', args: { bdf: unopened[p.int(unopened.length)].bdf } }
+  return undefined
+}
+
+/** An IOVA for a device's DMA: a page of the first run its (RID or PASID) domain maps, the
+ *  flow's IOVA when nothing is mapped (a fault). */
+function dmaIova(s: State, p: Picker, bdf: string, pasid: number): bigint {
+  const dev = s.platform.devices.find((d) => d.bdf === bdf)
+  const e = dev ? (pasid === 0 ? s.units[dev.unit]?.context[bdf] : s.units[dev.unit]?.pasid[bdf]?.[pasid]) : undefined
+  const ext = e ? s.domains[e.domain]?.extents[0] : undefined
+  return (ext?.iova ?? IOVA) + BigInt(p.int(4)) * 4096n
 }
 
 function kexecOrDma(s: State, p: Picker): Op {
   const preserved = Object.entries(s.devices).filter(([, d]) => d.preservedIn || d.incoming)
-  if (preserved.length > 0 && p.chance(1, 3)) return { op: 'DMA', args: { bdf: preserved[p.int(preserved.length)][0], iova: IOVA + BigInt(p.int(4)) * 4096n } }
+  if (preserved.length > 0 && p.chance(1, 3)) {
+    const bdf = preserved[p.int(preserved.length)][0]
+    return { op: 'DMA', args: { bdf, iova: dmaIova(s, p, bdf, 0) } }
+  }
   // now and then reboot() fails in kho_finalize once everything is frozen (-EAGAIN): what the
   // freeze did to the devices (deviceAcrossKexec) is then seen by the old kernel
   return { op: 'KEXEC', args: p.chance(1, 10) ? { khoFinalizeFails: true } : {} }
@@ -124,7 +251,7 @@ function recoverStep(s: State, p: Picker): Op {
   // the VM keeps running: now and then a restored device does DMA between recovery steps
   const restored = Object.entries(s.groups).filter(([, g]) => typeof g.domain === 'number').map(([name]) => name)
   const dev = s.platform.devices.find((d) => restored.includes(groupOf(s.platform, d.bdf)))
-  if (dev && p.chance(1, 4)) return { op: 'DMA', args: { bdf: dev.bdf, iova: IOVA + BigInt(p.int(4)) * 4096n } }
+  if (dev && p.chance(1, 4)) return { op: 'DMA', args: { bdf: dev.bdf, iova: dmaIova(s, p, dev.bdf, 0) } }
   if (!Object.values(s.files).some((x) => x.kind === 'liveupdate')) return { op: 'LIVEUPDATE_OPEN', args: {} }
   const sess = s.luo.incoming.find((x) => !x.closedUnfinished)!
   // a finished session stays until its fd is closed (luo_session_release): close it, the

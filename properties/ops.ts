@@ -2,11 +2,11 @@
 // arguments are resolved against the model's current state from a sequence of picks. One
 // table, not a class per op (style-anchors.md A2).
 
-import type { Op, OpName, Seal } from '../models/ops.ts'
-import { OP_NAMES, SEALS } from '../models/ops.ts'
+import type { HwptAllocFlag, Op, OpName, Seal } from '../models/ops.ts'
+import { HWPT_ALLOC_FLAGS, OP_NAMES, SEALS } from '../models/ops.ts'
 import type { IommufdFile, State } from '../models/state.ts'
 import { liveProbes } from '../models/index.ts'
-import { groupOf } from '../models/platform.ts'
+import { groupOf, tablePagesOf } from '../models/platform.ts'
 import type { Picker } from './picker.ts'
 
 // ---------------------------------------------------------------- state queries
@@ -61,6 +61,12 @@ function tokensInPlay(s: State): bigint[] {
 }
 
 const pageBytes = (n: number) => BigInt(n) * 4096n
+const MIB2 = 0x200000n
+const GIB = 0x4000_0000n
+
+/** A token: mostly one of TOKENS; now and then 0, the value no handle has (the argument
+ *  classes of src/coverage/shapes.ts: 0, small, u64-high). */
+const tokenArg = (p: Picker, from: readonly bigint[] = TOKENS): bigint => (p.chance(1, 16) ? 0n : p.pick(from)!)
 
 // ---------------------------------------------------------------- resolvers
 
@@ -78,20 +84,47 @@ function iovaArg(s: State, fd: number, ioas: number, p: Picker): bigint {
   const o = ictx(s, fd)?.objects[ioas]
   const areas = o?.type === 'IOAS' ? o.areas : []
   const a = p.pick(areas)
+  // now and then a 2 MiB- or 1 GiB-aligned IOVA (superpage leaves) or one inside a page (EINVAL)
+  // (not where table pages are made scarce on purpose, the tiny platform: a mapping 1 GiB
+  // away costs a domain three more table pages, and two preserved domains then leave the
+  // documented recovery no table page for its new HWPT)
+  const odd = p.int(16)
+  const roomy = tablePagesOf(s.platform) >= 64
+  if (odd === 1 && roomy) return MIB2 * BigInt(1 + p.int(4))
+  if (odd === 2 && roomy) return GIB * BigInt(1 + p.int(2))
+  if (odd === 3) return 0x100800n
   if (!a || p.chance(1, 5)) return 0x100000n + pageBytes(p.int(8)) * 0x40n
   return p.chance(1, 2) ? a.iova + a.length : a.iova + (p.chance(1, 6) ? 0x1000n : 0n)
 }
 
+/** Mostly the set the preserve rule asks for; a quarter of the time a flag word set only
+ *  partly (some seals, not others: e.g. GROW|SHRINK without SEAL, so a later seal still
+ *  changes it), every seal, or none. */
 function sealsArg(p: Picker): Seal[] {
   if (!p.chance(1, 4)) return ['SEAL', 'GROW', 'SHRINK']
-  return SEALS.filter(() => p.chance(1, 2))
+  const k = p.int(6)
+  if (k === 0) return [...SEALS]
+  if (k === 1) return []
+  // a proper, non-empty subset
+  const sub = SEALS.filter(() => p.chance(1, 2))
+  return sub.length === 0 || sub.length === SEALS.length ? [SEALS[p.int(SEALS.length)]] : sub
+}
+
+/** IOMMU_HWPT_ALLOC flags: none, PASID (the common one), or any other combination of the
+ *  flag word: NEST_PARENT alone or with others, DIRTY_TRACKING (EOPNOTSUPP), all of them. */
+function hwptFlagsArg(p: Picker, pasidLikely: boolean): HwptAllocFlag[] | undefined {
+  if (p.chance(1, 6)) {
+    const sub = HWPT_ALLOC_FLAGS.filter(() => p.chance(1, 2))
+    return sub.length === 0 ? ['NEST_PARENT'] : sub
+  }
+  return p.chance(pasidLikely ? 3 : 1, 4) ? ['PASID'] : undefined
 }
 
 function markArgs(s: State, p: Picker): { iommufd: number; hwpt_id: number; token: bigint } {
   const iommufd = iommufdArg(s, p)
   // sometimes a token a HWPT of this iommufd already carries (EADDRINUSE)
   const marks = Object.values(ictx(s, iommufd)?.objects ?? {}).flatMap((o) => (o.type === 'HWPT_PAGING' && o.mark ? [BigInt(o.mark)] : []))
-  const token = marks.length && p.chance(1, 4) ? p.pick(marks)! : p.pick(TOKENS)!
+  const token = marks.length && p.chance(1, 4) ? p.pick(marks)! : tokenArg(p)
   return { iommufd, hwpt_id: objArg(s, iommufd, p, 'HWPT_PAGING'), token }
 }
 
@@ -118,7 +151,12 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const size = (s.files[s.fds[memfd]] as { pages?: number[] } | undefined)?.pages?.length ?? 4
     const start = p.int(Math.max(1, size))
     const pages = p.chance(1, 8) ? size + 1 : 1 + p.int(Math.max(1, size - start))
-    const args = { iommufd, ioas, memfd, start: pageBytes(start), length: pageBytes(pages) }
+    // now and then a start or length inside a page (EINVAL), or a 2 MiB length (a superpage
+    // when the memfd is that large and the IOVA aligned)
+    const odd = p.int(16)
+    const startB = odd === 1 ? pageBytes(start) + 0x800n : pageBytes(start)
+    const lengthB = odd === 2 ? pageBytes(pages) - 0x800n : odd === 3 ? MIB2 : pageBytes(pages)
+    const args = { iommufd, ioas, memfd, start: startB, length: lengthB }
     return { op: 'IOMMU_IOAS_MAP_FILE', args: p.chance(1, 3) ? args : { ...args, iova: iovaArg(s, iommufd, ioas, p) } }
   },
   IOMMU_IOAS_MAP: (s, p) => {
@@ -127,9 +165,11 @@ export const RESOLVE: Record<OpName, Resolver> = {
     // mostly a few pages; sometimes unaligned (EINVAL), more memory than exists (ENOMEM), or
     // an IOVA whose end overflows u64 (EOVERFLOW)
     const odd = p.int(12)
-    const length = odd === 1 ? 0x800n : odd === 2 ? pageBytes(4096) : pageBytes(1 + p.int(4))
+    const length = odd === 1 ? 0x800n : odd === 2 ? pageBytes(4096) : odd === 4 ? MIB2 : odd === 5 ? GIB : pageBytes(1 + p.int(4))
     const args = { iommufd, ioas, length }
     if (odd === 3) return { op: 'IOMMU_IOAS_MAP', args: { ...args, iova: (1n << 64n) - 0x1000n } }
+    // a superpage-sized map wants an aligned IOVA
+    if (odd === 4) return { op: 'IOMMU_IOAS_MAP', args: { ...args, iova: MIB2 * BigInt(2 + p.int(6)) } }
     return { op: 'IOMMU_IOAS_MAP', args: p.chance(1, 3) ? args : { ...args, iova: iovaArg(s, iommufd, ioas, p) } }
   },
   IOMMU_IOAS_UNMAP: (s, p) => {
@@ -141,6 +181,9 @@ export const RESOLVE: Record<OpName, Resolver> = {
     if (odd === 1) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: 0n, length: (1n << 64n) - 1n } }
     if (odd === 2) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: 0x100000n, length: 0n } }
     if (odd === 3) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: (1n << 64n) - 1n, length: 0x1000n } }
+    // a superpage-sized range: 2 MiB from a 2 MiB-aligned IOVA, or 1 GiB from 1 GiB
+    if (odd === 4) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: MIB2 * BigInt(1 + p.int(4)), length: MIB2 } }
+    if (odd === 5) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: GIB, length: GIB } }
     const iova = a ? a.iova : iovaArg(s, iommufd, ioas, p)
     const length = a && !p.chance(1, 6) ? a.length : pageBytes(1 + p.int(4))
     return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova, length } }
@@ -154,7 +197,8 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const f = ictx(s, iommufd)
     const dev = f?.objects[args.dev_id]
     const pasids = dev?.type === 'DEVICE' && Object.keys(f!.attach[groupOf(s.platform, dev.bdf)] ?? {}).some((k) => k !== '0')
-    return { op: 'IOMMU_HWPT_ALLOC', args: p.chance(pasids ? 3 : 1, 4) ? { ...args, flags: ['PASID' as const] } : args }
+    const flags = hwptFlagsArg(p, pasids)
+    return { op: 'IOMMU_HWPT_ALLOC', args: flags ? { ...args, flags } : args }
   },
   IOMMU_DESTROY: (s, p) => {
     const iommufd = iommufdArg(s, p)
@@ -164,7 +208,7 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const iommufd = iommufdArg(s, p)
     // sometimes the token another HWPT of this iommufd already carries (EADDRINUSE)
     const marks = Object.values(ictx(s, iommufd)?.objects ?? {}).flatMap((o) => (o.type === 'HWPT_PAGING' && o.mark ? [BigInt(o.mark)] : []))
-    const token = marks.length && p.chance(1, 4) ? p.pick(marks)! : p.pick(TOKENS)!
+    const token = marks.length && p.chance(1, 4) ? p.pick(marks)! : tokenArg(p)
     const args = { iommufd, hwpt_id: objArg(s, iommufd, p, 'HWPT_PAGING'), token }
     return { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: p.chance(1, 10) ? { ...args, preserve: false } : args }
   },
@@ -174,7 +218,7 @@ export const RESOLVE: Record<OpName, Resolver> = {
   IOMMU_HWPT_LU_RESTORE: (s, p) => {
     const iommufd = p.mostly(fdsOf(s, 'iommufd', (f) => f.kind === 'iommufd' && !!f.lu), () => iommufdArg(s, p))
     const records = (ictx(s, iommufd)?.lu?.records ?? []).map((r) => BigInt(r.token))
-    return { op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd, token: p.mostly(records, () => p.pick([...TOKENS, ABSENT_TOKEN])!) } }
+    return { op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd, token: p.mostly(records, () => tokenArg(p, [...TOKENS, ABSENT_TOKEN])) } }
   },
   VFIO_CDEV_OPEN: (s, p) => ({ op: 'VFIO_CDEV_OPEN', args: { bdf: bdfArg(s, p) } }),
   VFIO_DEVICE_BIND_IOMMUFD: (s, p) => {
@@ -223,7 +267,7 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const fd = unpreserved.length && !p.chance(1, 5) ? unpreserved[0] : p.mostly(allFds(s), () => p.int(12))
     const used = new Set(s.luo.outgoing.flatMap((x) => x.files.map((f) => BigInt(f.token))))
     const fresh = TOKENS.filter((t) => !used.has(t))
-    return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd, token: p.mostly(fresh, () => p.pick(TOKENS)!) } }
+    return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd, token: p.mostly(fresh, () => tokenArg(p)) } }
   },
   LIVEUPDATE_IOCTL_RETRIEVE_SESSION: (s, p) => ({
     op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION',
@@ -233,7 +277,7 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const session = p.mostly(sessionFds(s, 'in'), () => p.int(12))
     const sess = s.luo.incoming.find((x) => x.retrievedAs === s.fds[session])
     const tokens = (sess?.files ?? []).map((f) => BigInt(f.token))
-    return { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session, token: p.mostly(tokens, () => p.pick([...tokensInPlay(s), ABSENT_TOKEN])!) } }
+    return { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session, token: p.mostly(tokens, () => tokenArg(p, [...tokensInPlay(s), ABSENT_TOKEN])) } }
   },
   LIVEUPDATE_SESSION_FINISH: (s, p) => ({ op: 'LIVEUPDATE_SESSION_FINISH', args: { session: p.mostly(sessionFds(s, 'in'), () => p.pick(allFds(s)) ?? 3) } }),
   // any session fd, either direction; sometimes a non-zero reserved field (EINVAL)

@@ -7,6 +7,18 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULT_PLATFORM, SMALL_PLATFORM, TINY_PLATFORM, resolveDesign } from '../models/index.ts'
 import { DOCUMENTED_ERRNOS, NOT_REACHED } from './errnos.ts'
 import { runProperty } from './run.ts'
+import { PROPERTY_NAMES } from '../src/check/executor.types.ts'
+
+// On the tiny platform (12 table pages, 2 usable DIDs on dmar0) the documented recovery can
+// run out of table pages once two preserved domains hold theirs (every marked HWPT of a
+// preserved iommufd is restored at boot under lpc2025, and the recovery allocates the new
+// HWPT before it destroys the restored one): `recoverability` then reports the platform's
+// size, not the design. The reach figures below are about what generation reaches, so the
+// tiny run leaves that one property out; properties/recoverability.prop.test.ts still checks it
+// there with the CI seed. (Reported to the lead: the property does not tell resource
+// exhaustion from a design failure.)
+const ALL = new Set(PROPERTY_NAMES)
+const NOT_ON_TINY = new Set(PROPERTY_NAMES.filter((p) => p !== 'recoverability'))
 
 const RUNS = Number(process.env.LUV_REACH_RUNS ?? 300)
 
@@ -30,6 +42,7 @@ describe('reach of the default campaign', () => {
       impl: 'model',
       seed,
       numRuns: RUNS,
+      properties: name === 'tiny' ? NOT_ON_TINY : ALL,
       onRun: (reach) => {
         r0++
         if (reach.kexecWithPreservedDma) k0++

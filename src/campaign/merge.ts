@@ -6,7 +6,7 @@
 import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs'
 import { basename, join, relative, resolve, sep } from 'node:path'
 // issue 13
-import { mergeCoverage } from '../coverage/coverage.ts'
+import { coverageSchema, mergeCoverage } from '../coverage/coverage.ts'
 import { isDeepStrictEqual } from 'node:util'
 import { z } from 'zod'
 import { DesignError } from '../../models/design.ts'
@@ -89,6 +89,8 @@ export const summarySchema = z.object({
   runs: nat,
   steps: nat,
   design: z.object({ profile: str, overrides: z.record(str, str), label: str, axes: z.record(str, str) }),
+  // --- generators (issue 13): keep the coverage tables (z.object drops unknown keys) ---
+  coverage: coverageSchema.optional(),
   platform: z.object({ name: str, spec: z.unknown(), mixed: z.array(z.unknown()).optional() }),
   impl: z.enum(IMPLS as unknown as ['model', 'kernel', 'both']),
   defect: z.enum(DEFECT_NAMES as [string, ...string[]], { error: "expected a seeded defect's name (luv defects lists them)" }).optional(),

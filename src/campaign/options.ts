@@ -7,8 +7,10 @@ import { join } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { DEFAULT_PROFILE, DesignError, PROFILES, PROFILE_NAMES, type Design, type ProfileName } from '../../models/design.ts'
 import {
+  DEFAULT_CAMPAIGN_PLATFORMS,
   DEFAULT_PLATFORM,
   PlatformError,
+  SUPERPAGE_PLATFORM,
   SMALL_PLATFORM,
   TINY_PLATFORM,
   checkPlatform,
@@ -36,7 +38,8 @@ export const NAMED_PLATFORMS = ['default', 'small', 'tiny', 'large', 'mixed'] as
 
 /** `--platform mixed`: each run draws one of these (shrinking towards the first), so the
  *  exhaustion paths of the small platforms are reached beside the default one. */
-export const MIXED_PLATFORMS: readonly Platform[] = [DEFAULT_PLATFORM, SMALL_PLATFORM, TINY_PLATFORM]
+// --- generators (issue 13): the superpage platform (2 MiB leaves) joins `mixed` ---
+export const MIXED_PLATFORMS: readonly Platform[] = [DEFAULT_PLATFORM, SMALL_PLATFORM, TINY_PLATFORM, SUPERPAGE_PLATFORM]
 
 export interface Shard {
   /** 1-based, as written: `--shard 2/4` is index 2 of count 4 */
@@ -153,8 +156,11 @@ export function parseShard(text: string): Shard {
   return { index: i, count: n }
 }
 
-/** The platforms runs draw from: `mixed` gives several, anything else one. */
+/** The platforms runs draw from: `mixed` gives several, `default` the default platform and the
+ *  same machine with memory for 2 MiB leaves (models/platform.ts DEFAULT_CAMPAIGN_PLATFORMS;
+ *  generators, issue 13), anything else one. */
 export function resolvePlatforms(spec: string): Platform[] {
+  if (spec === 'default') return [...DEFAULT_CAMPAIGN_PLATFORMS]
   return spec === 'mixed' ? [...MIXED_PLATFORMS] : [resolvePlatform(spec)]
 }
 

@@ -30,8 +30,10 @@ junit.xml, one bundle per distinct failure).
   --seed S          campaign seed, decimal or 0x hex (default 437); block seeds derive from it
   --profile P       design profile (lpc2025, rfc-v2, phase1; default lpc2025)
   --set AXIS=OPT    design axis override; repeatable
-  --platform P      default, small, tiny, large, mixed (each run draws default, small or
-                    tiny), or a JSON file holding a platform object
+  --platform P      default (each run draws the default platform or the same machine with
+                    1024 pages, room for 2 MiB leaves), small, tiny, large, mixed (each
+                    run draws default, small, tiny or the 1024-page one), or a JSON file
+                    holding a platform object
   --properties L    comma-separated properties to check (default: all)
   --workers N       worker threads (default: one per core; capped at the cores and the blocks)
   --shard I/N       run only the blocks k with k mod N = I-1

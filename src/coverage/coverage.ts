@@ -9,14 +9,31 @@
 // Counts are steps (a campaign) or explored transitions / distinct states (an exploration).
 // CoverageData is plain JSON: summary.json carries it, `luv merge` adds shards' together.
 
+import { z } from 'zod'
 import { AXES, AXIS_NAMES, type Design } from '../../models/design.ts'
 import { OP_NAMES, type Op, type Result } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
 import type { Executor } from '../check/executor.types.ts'
 import { DOCUMENTED_ERRNOS } from '../../properties/errnos.ts'
 import { DEVICE_STATES, SESSION_STATES, deviceStates, sessionStates } from './model-terms.ts'
+import { ARG_CLASSES, SHAPES, SHAPE_NAMES, argClasses, stepShapes } from './shapes.ts'
 
 export const COVERAGE_FORMAT = 'luv-coverage'
+
+const counts = z.record(z.string().max(300), z.number().int().min(0), { error: 'expected an object of counts' })
+/** summary.json's `coverage`, as `luv merge` reads it back (shapes and args: optional, older
+ *  summaries lack them). */
+export const coverageSchema = z.object({
+  format: z.literal(COVERAGE_FORMAT, { error: `expected "${COVERAGE_FORMAT}"` }),
+  ops: counts,
+  design: counts,
+  devices: counts,
+  deviceTransitions: counts,
+  sessions: counts,
+  sessionTransitions: counts,
+  shapes: counts.optional(),
+  args: counts.optional(),
+})
 
 export interface CoverageData {
   format: typeof COVERAGE_FORMAT
@@ -30,6 +47,10 @@ export interface CoverageData {
   deviceTransitions: Record<string, number>
   sessions: Record<string, number>
   sessionTransitions: Record<string, number>
+  /** sharing shape (shapes.ts SHAPES) -> steps that showed it; absent in older summaries */
+  shapes?: Record<string, number>
+  /** `OP.arg class` (shapes.ts ARG_CLASSES) -> steps; absent in older summaries */
+  args?: Record<string, number>
 }
 
 /** A state's lifecycle labels (model-terms.ts), per device in platform order and per session. */
@@ -43,7 +64,7 @@ export const resultKey = (op: Op['op'], r: Result): string => `${op} ${'errno' i
 const bump = (m: Record<string, number>, k: string, n = 1) => void (m[k] = (m[k] ?? 0) + n)
 
 export function emptyCoverage(): CoverageData {
-  return { format: COVERAGE_FORMAT, ops: {}, design: {}, devices: {}, deviceTransitions: {}, sessions: {}, sessionTransitions: {} }
+  return { format: COVERAGE_FORMAT, ops: {}, design: {}, devices: {}, deviceTransitions: {}, sessions: {}, sessionTransitions: {}, shapes: {}, args: {} }
 }
 
 /** Accumulates coverage step by step. (op, design) pairs are counted per op and expanded
@@ -62,6 +83,8 @@ export class Coverage {
    *  step's `prevLabels` to save recomputing them). */
   step(prev: State, op: Op, result: Result, next: State, prevLabels?: Labels): Labels {
     bump(this.d.ops, resultKey(op.op, result))
+    for (const a of argClasses(op)) bump(this.d.args!, a)
+    for (const sh of stepShapes(prev, op, result, next)) bump(this.d.shapes!, sh)
     const key = designKey(prev.design)
     let pd = this.perDesign.get(key)
     if (!pd) this.perDesign.set(key, (pd = { design: prev.design, ops: new Map() }))
@@ -123,6 +146,8 @@ function sortData(d: CoverageData): CoverageData {
     deviceTransitions: sortRecord(d.deviceTransitions),
     sessions: sortRecord(d.sessions),
     sessionTransitions: sortRecord(d.sessionTransitions),
+    shapes: sortRecord(d.shapes ?? {}),
+    args: sortRecord(d.args ?? {}),
   }
 }
 
@@ -131,8 +156,8 @@ export function mergeCoverage(list: readonly (CoverageData | undefined)[]): Cove
   const out = emptyCoverage()
   for (const c of list) {
     if (!c) continue
-    for (const k of ['ops', 'design', 'devices', 'deviceTransitions', 'sessions', 'sessionTransitions'] as const)
-      for (const [key, n] of Object.entries(c[k] ?? {})) bump(out[k], key, n)
+    for (const k of ['ops', 'design', 'devices', 'deviceTransitions', 'sessions', 'sessionTransitions', 'shapes', 'args'] as const)
+      for (const [key, n] of Object.entries(c[k] ?? {})) bump(out[k]!, key, n)
   }
   return sortData(out)
 }
@@ -215,7 +240,39 @@ export function renderCoverageMd(c: CoverageData | undefined, unit = 'steps'): s
   }
   states('Device lifecycle', DEVICE_STATES, c.devices, c.deviceTransitions)
   states('LUO sessions', SESSION_STATES, c.sessions, c.sessionTransitions)
+  L.push(...renderShapesMd(c, unit))
   return L
+}
+
+/** The sharing-shape and argument-class tables (src/coverage/shapes.ts). */
+function renderShapesMd(c: CoverageData, unit: string): string[] {
+  const L: string[] = []
+  const shapes = c.shapes ?? {}
+  const hit = SHAPE_NAMES.filter((s) => shapes[s] !== undefined).length
+  L.push(`### Sharing shapes: ${hit} of ${SHAPE_NAMES.length} reached`, '', `Situations the rules were tried in (src/coverage/shapes.ts). Counts are ${unit}.`, '')
+  L.push(`| shape | ${unit} | what it is |`, '|---|--:|---|')
+  for (const s of SHAPE_NAMES) L.push(`| ${s} | ${shapes[s] === undefined ? 'not reached' : n(shapes[s])} | ${SHAPES[s]} |`)
+  L.push('')
+  const args = c.args ?? {}
+  const byArg = new Map<string, { hit: string[]; miss: string[] }>()
+  for (const k of ARG_CLASSES) {
+    const [arg, cls] = [k.slice(0, k.indexOf(' ')), k.slice(k.indexOf(' ') + 1)]
+    const e = byArg.get(arg) ?? { hit: [], miss: [] }
+    if (args[k] === undefined) e.miss.push(cls)
+    else e.hit.push(`${cls} ${n(args[k])}`)
+    byArg.set(arg, e)
+  }
+  const got = ARG_CLASSES.filter((k) => args[k] !== undefined).length
+  L.push(`### Argument classes: ${got} of ${ARG_CLASSES.length} reached`, '', 'Flag words: none / partial / all and each bit; addresses and lengths: their alignment; tokens: their width.', '')
+  L.push('| argument | reached | not reached |', '|---|---|---|')
+  for (const [arg, e] of byArg) L.push(`| ${arg} | ${e.hit.join(', ') || '—'} | ${e.miss.join(', ') || '—'} |`)
+  L.push('')
+  return L
+}
+
+/** Shapes and argument classes the tables define that `c` never reached. */
+export function unreachedShapes(c: CoverageData): { shapes: string[]; args: string[] } {
+  return { shapes: SHAPE_NAMES.filter((s) => !(c.shapes ?? {})[s]), args: ARG_CLASSES.filter((a) => !(c.args ?? {})[a]) }
 }
 
 /** (op, result) pairs in `want` that `have` never reached. */

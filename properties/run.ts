@@ -154,6 +154,11 @@ export function runProperty(o: PropertyRunOptions): PropertyRunResult {
     // --- end shrink budget ---
     try {
       fc.modelRun(setup, cmds)
+      // the end-of-run sweep (issue 12): invariants are checked on what each op touched, in
+      // full at KEXEC and here; a violation found only here is charged to the run's last step
+      const end = lastReal?.exec.finish() ?? []
+      const last = lastReal?.trace.at(-1)
+      if (end[0] && last) throw new PropertyFailure(end[0], lastReal!.trace.length - 1, last.op, last.outcome)
       if (key !== undefined) passed.add(key)
     } catch (e) {
       if (e instanceof PropertyFailure && failing === 0 && lastReal) {

@@ -7,9 +7,8 @@
 // callback runs; releases cascade (closing a cdev unbinds it, which may release the iommufd,
 // which destroys its IOAS areas, which may release a memfd).
 
-import { produce } from 'immer'
 import type { D } from './context.ts'
-import { fail, plain } from './context.ts'
+import { fail, plain, produce } from './context.ts'
 import { ok, type ArgsOf, type Result } from './ops.ts'
 import type { FileId, State } from './state.ts'
 import { releaseIommufd } from './iommufd.ts'

@@ -15,7 +15,6 @@ import { checkPlatform, resolveDevices, type Platform } from './platform.ts'
 import type { State } from './state.ts'
 import { attach, bind, cdevOpen, detach, driverBind, setIrqs } from './vfio.ts'
 
-setFreezing(process.env.LUV_FREEZE !== '0')
 
 export function initState(platform: Platform, design: Design): State {
   checkPlatform(platform)
@@ -28,7 +27,7 @@ export function initState(platform: Platform, design: Design): State {
     // every device starts bound to vfio-pci (driver_override), which does not use the DMA API
     devices[dev.bdf] = { driver: 'vfio-pci' }
   }
-  return {
+  return frozen({
     platform,
     design,
     boot: 0,
@@ -43,11 +42,17 @@ export function initState(platform: Platform, design: Design): State {
     groups,
     devices,
     luo: { outgoing: [], incoming: [] },
-  }
+  })
 }
 
 const DROPS_REFERENCES = new Set<Op['op']>(['CLOSE', 'IOMMU_IOAS_UNMAP', 'IOMMU_DESTROY', 'LIVEUPDATE_SESSION_FINISH'])
 const PARANOID = process.env.LUV_MODEL_PARANOID === '1'
+// States are shared between the model, the checker and reports: freezing them turns an
+// accidental mutation anywhere into an immediate TypeError, and the caches keyed by state
+// parts (models/memo.ts) rely on nothing mutating a state. Tests (vitest sets VITEST),
+// paranoid mode and LUV_MODEL_FREEZE=1 freeze every state; campaigns and benchmarks do not,
+// for speed (setFreezing switches it at run time).
+setFreezing(process.env.VITEST !== undefined || process.env.LUV_MODEL_FREEZE === '1' || PARANOID)
 
 export interface Step {
   state: State

@@ -89,3 +89,11 @@ describe('cached and shortcut checks agree with a check from scratch', () => {
     expect(r.violating).toBeGreaterThan(0)
   })
 })
+
+it('tests run on frozen states (vitest turns freezing on): a mutation of a state throws', () => {
+  const s = step(initState(DEFAULT_PLATFORM, resolveDesign({})), { op: 'MEMFD_CREATE', args: { pages: 1 } }).state
+  expect(Object.isFrozen(s) && Object.isFrozen(s.files) && Object.isFrozen(s.pages[0])).toBe(true)
+  expect(() => {
+    ;(s.pages as unknown[])[0] = { use: 'free' }
+  }).toThrow(TypeError)
+})

@@ -44,7 +44,10 @@ export function plain<T extends object>(x: T): T {
 /** The next state: `recipe` changes a draft of `s`; the parts it did not touch are shared
  *  with `s` (copy-on-write, mutative: an immer-compatible producer, several times faster). */
 export function produce(s: State, recipe: (d: D) => void): State {
-  return create(s, recipe, { enableAutoFreeze: freezing }) as State
+  // the platform and the design are parameters of the run that no op changes: the draft hands
+  // them out as they are, not as drafts (rules read them all the time: groupOf, unitOf, axes)
+  const { platform, design } = s
+  return create(s, recipe, { enableAutoFreeze: freezing, mark: (v: unknown) => (v === platform || v === design ? 'mutable' : undefined) }) as State
 }
 
 /** A part of the state as it was when the op began (a read-only scan that must not see this

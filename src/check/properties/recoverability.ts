@@ -7,28 +7,21 @@ import { contentKey } from '../../../models/memo.ts'
 import type { State } from '../../../models/state.ts'
 import type { TraceStep } from './types.ts'
 
-const byState = new WeakMap<State, Recovery>()
+let byState = new WeakMap<State, Recovery>()
 /** Recoveries by the content of the post-KEXEC state: runs reach the same states again and
  *  again (the guided flow preserves the same setups), and playing the recovery is the
  *  costliest check there is. A pure function of the content, so a recovery played from an
  *  equal state is this state's recovery. Bounded: emptied when full. */
 const byContent = new Map<string, Recovery>()
 const BY_CONTENT_MAX = 2048
-/** platform and design objects enter the content key by identity (one per campaign) */
-const ids = new WeakMap<object, string>()
-const idOf = (o: object): string => {
-  let id = ids.get(o)
-  if (id === undefined) ids.set(o, (id = `#${ids_n++}`))
-  return id
-}
-let ids_n = 0
 
 /** The documented recovery played from this post-KEXEC state (computed once per state, and
  *  once per content). */
 export function recoveryAfter(s: State): Recovery {
   let r = byState.get(s)
   if (r) return r
-  const key = contentKey(s, new Map<object, string>([[s.platform, idOf(s.platform)], [s.design, idOf(s.design)]]))
+  // the whole state, platform and design included: equal keys, equal recoveries
+  const key = contentKey(s)
   r = byContent.get(key)
   if (!r) {
     r = recover(s)
@@ -37,6 +30,12 @@ export function recoveryAfter(s: State): Recovery {
   }
   byState.set(s, r)
   return r
+}
+
+/** Drop every cached recovery (tests compare a cached check with one from scratch). */
+export function forgetRecoveries(): void {
+  byState = new WeakMap()
+  byContent.clear()
 }
 
 export function recoverability(t: TraceStep): string[] {

@@ -36,13 +36,13 @@ export function snapshot(ctx: OpContext, d: D): void {
 /** A part of the state as plain data, for a read-only scan: reading a record or list through
  *  the draft makes a proxy of every element it looks at (2,000 sessions, 2,000 proxies). While
  *  the op has not changed that part, this is the part itself, at no cost; once it has, a copy
- *  (immer `current`), so the answer is always the state as it is now. */
+ *  (mutative `current`), so the answer is always the state as it is now. */
 export function plain<T extends object>(x: T): T {
   return current(x) as T
 }
 
 /** The next state: `recipe` changes a draft of `s`; the parts it did not touch are shared
- *  with `s` (copy-on-write, mutative: an immer-compatible producer, several times faster). */
+ *  with `s` (copy-on-write by mutative: an immer-compatible producer, faster than immer). */
 export function produce(s: State, recipe: (d: D) => void): State {
   // the platform and the design are parameters of the run that no op changes: the draft hands
   // them out as they are, not as drafts (rules read them all the time: groupOf, unitOf, axes)

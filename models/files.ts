@@ -72,7 +72,7 @@ export function needsRelease(s: State): boolean {
 
 /** Release every file nothing references, lowest id first, until none is left; then free the
  *  orphan pages nothing pins. The references are counted on the finished state between two
- *  releases, plain data: counting them through an immer draft would make a proxy of every
+ *  releases, plain data: counting them through a draft would make a proxy of every
  *  file, session and fd on each pass, and a CLOSE would cost as much as the whole fd table. */
 export function releaseUnreferenced(s: State): State {
   for (let victim = unreferencedFile(s); victim !== undefined; victim = unreferencedFile(s)) {

@@ -7,9 +7,8 @@
 // callback runs; releases cascade (closing a cdev unbinds it, which may release the iommufd,
 // which destroys its IOAS areas, which may release a memfd).
 
-import { produce } from 'immer'
 import type { D } from './context.ts'
-import { fail, plain } from './context.ts'
+import { fail, plain, produce } from './context.ts'
 import { ok, type ArgsOf, type Result } from './ops.ts'
 import type { FileId, State } from './state.ts'
 import { releaseIommufd } from './iommufd.ts'
@@ -73,7 +72,7 @@ export function needsRelease(s: State): boolean {
 
 /** Release every file nothing references, lowest id first, until none is left; then free the
  *  orphan pages nothing pins. The references are counted on the finished state between two
- *  releases, plain data: counting them through an immer draft would make a proxy of every
+ *  releases, plain data: counting them through a draft would make a proxy of every
  *  file, session and fd on each pass, and a CLOSE would cost as much as the whole fd table. */
 export function releaseUnreferenced(s: State): State {
   for (let victim = unreferencedFile(s); victim !== undefined; victim = unreferencedFile(s)) {

@@ -291,7 +291,9 @@ export function liveDomains(s: State | D): Set<DomainId> {
 export function reapDomains(d: D): void {
   // no domain, nothing to reap (and no need to walk every file and session through the draft)
   if (Object.keys(plain(d.domains)).length === 0) return
-  const live = liveDomains(d)
+  // counted on the state as it is now, as plain data (a scan through the draft would make a
+  // proxy of every file, object, group and session it passes)
+  const live = liveDomains(plain(d))
   for (const id of Object.keys(d.domains).map(Number))
     if (!live.has(id)) {
       d.tablePagesUsed -= tablePagesFor(d.domains[id])

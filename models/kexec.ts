@@ -19,14 +19,13 @@
 //    domain is restored and attached with its old DID (reserved per didReservation), and its
 //    group comes up owned by the preserved iommufd's token.
 
-import { current } from 'immer'
-import type { D } from './context.ts'
-import { fail } from './context.ts'
+import type { D, OpContext } from './context.ts'
+import { fail, plain } from './context.ts'
 import { ok, type Errno, type Result } from './ops.ts'
 import { groupOf, resolveDevices } from './platform.ts'
 import type { Domain, DomainId, Entry, Group, HwptRecord, IncomingSession, IommufdFile, Page, State, Unit } from './state.ts'
 
-export function kexec(d: D, a: { khoFinalizeFails?: boolean } = {}): Result {
+export function kexec(d: D, ctx: OpContext, a: { khoFinalizeFails?: boolean } = {}): Result {
   const reset: string[] = []
   let failed: Errno | undefined
   freeze: for (const sess of d.luo.outgoing)
@@ -47,8 +46,7 @@ export function kexec(d: D, a: { khoFinalizeFails?: boolean } = {}): Result {
     for (const bdf of reset) d.devices[bdf].reset = true
     fail(failed, reset.length > 0)
   }
-  const next = nextKernel(current(d) as State)
-  Object.assign(d, next)
+  ctx.becomes = nextKernel(plain(d) as State)
   return ok()
 }
 

@@ -254,7 +254,7 @@ export function retrieveFd(d: D, a: ArgsOf<'LIVEUPDATE_SESSION_RETRIEVE_FD'>): R
   switch (inf.ser.kind) {
     case 'memfd': {
       const pages: number[] = []
-      d.pages.forEach((pg, p) => {
+      plain(d.pages).forEach((pg, p) => {
         if (pg.use === 'incoming' && pg.session === sess.name && pg.token === token) pages[pg.index] = p
       })
       pages.forEach((p, index) => (d.pages[p] = { use: 'memfd', file: id, index }))
@@ -323,7 +323,7 @@ function doFinish(d: D, sess: IncomingSession): void {
   for (const inf of [...sess.files].reverse()) {
     if (inf.ser.kind === 'memfd' && typeof inf.retrieved !== 'number') {
       // memfd finish without retrieve: the preserved folios are put back (memfd_luo_finish)
-      d.pages.forEach((pg, p) => {
+      plain(d.pages).forEach((pg, p) => {
         if (pg.use === 'incoming' && pg.session === sess.name && pg.token === inf.token) d.pages[p] = { use: 'free' }
       })
     }

@@ -4,9 +4,8 @@
 // takes the lowest free pages (the kernel's allocator is not specified; luv fixes lowest-first
 // so that PAs are deterministic in the model and the kernel implementation alike).
 
-import { original } from 'immer'
 import type { D } from './context.ts'
-import { fail } from './context.ts'
+import { before, fail, plain } from './context.ts'
 import type { ArgsOf, Seal } from './ops.ts'
 import { ok, type Result } from './ops.ts'
 import type { FileId, MemfdFile, State } from './state.ts'
@@ -19,7 +18,7 @@ import { isPreservedOutgoing } from './luo.ts'
  *  every page it looks at). */
 export function allocPages(d: D, n: number, use: (i: number) => D['pages'][number]): number[] {
   const got: number[] = []
-  const pages = original(d.pages) ?? d.pages
+  const pages = before(d.pages)
   for (let p = 0; p < pages.length && got.length < n; p++) if (pages[p].use === 'free') got.push(p)
   if (got.length < n) fail('ENOMEM')
   got.forEach((p, i) => (d.pages[p] = use(i)))
@@ -43,9 +42,9 @@ export function releasePage(d: D, p: number, pinned: Set<number>): void {
 
 /** Free orphans that nothing pins any more (after an unmap or an IOAS destroy). */
 export function reapOrphans(d: D): void {
-  if (!d.pages.some((p) => p.use === 'orphan')) return
+  if (!plain(d.pages).some((p) => p.use === 'orphan')) return
   const pinned = pinnedPages(d)
-  d.pages.forEach((pg, p) => {
+  plain(d.pages).forEach((pg, p) => {
     if (pg.use === 'orphan' && !pinned.has(p)) d.pages[p] = { use: 'free' }
   })
 }

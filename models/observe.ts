@@ -3,6 +3,7 @@
 
 import type { Observation, OwnerView, Probe, Translation, LuoSessionView } from './observation.ts'
 import { entryFor, tablePagesInUse, translate } from './iommu.ts'
+import { memoByParts } from './memo.ts'
 import { resolveDevices } from './platform.ts'
 import type { FileId, GroupOwner, State } from './state.ts'
 import { hex } from './ops.ts'
@@ -22,7 +23,7 @@ export function ownerView(o: GroupOwner): OwnerView {
 
 /** Live IOVAs: for every present RID/PASID entry, the first and last page of each extent of
  *  the domain it translates through. */
-export function liveProbes(s: State): Probe[] {
+function computeLiveProbes(s: State): Probe[] {
   const out: Probe[] = []
   for (const dev of resolveDevices(s.platform)) {
     const unit = s.units[dev.unit]
@@ -36,8 +37,12 @@ export function liveProbes(s: State): Probe[] {
       }
     }
   }
-  return sortProbes(out)
+  return Object.freeze(sortProbes(out)) as Probe[]
 }
+
+/** The live probes of a state (computeLiveProbes), computed once per units and domains: most
+ *  steps change neither (models/memo.ts). The list is frozen: copy it to change it. */
+export const liveProbes: (s: State) => Probe[] = memoByParts((s: State) => [s.platform, s.units, s.domains], computeLiveProbes)
 
 export function probeKey(p: Probe): string {
   return `${p.bdf}/${p.pasid}/${hex(p.iova)}`

@@ -1,5 +1,5 @@
-// The reference model's state: plain data only (records, arrays, bigint), so immer can
-// produce the next state and a state can be printed, diffed and hashed.
+// The reference model's state: plain data only (records, arrays, bigint), so a draft
+// (models/context.ts produce) can make the next state and a state can be printed, diffed and hashed.
 //
 // Identities:
 //  * fds are the process's file descriptors (lowest free, from 3, as POSIX says);

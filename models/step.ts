@@ -2,8 +2,7 @@
 // Every op is a pure function of the state; a failed op returns the state it was given
 // (atomicity), except a sticky LUO retrieve failure, which the kernel records.
 
-import { enableMapSet, produce, setAutoFreeze, setUseStrictIteration } from 'immer'
-import { Fail, type D, type OpContext } from './context.ts'
+import { Fail, frozen, produce, setFreezing, type D, type OpContext } from './context.ts'
 import type { Design } from './design.ts'
 import { close, needsRelease, releaseUnreferenced } from './files.ts'
 import { tablePagesByFormula, translate } from './iommu.ts'
@@ -16,12 +15,6 @@ import { checkPlatform, resolveDevices, type Platform } from './platform.ts'
 import type { State } from './state.ts'
 import { attach, bind, cdevOpen, detach, driverBind, setIrqs } from './vfio.ts'
 
-enableMapSet()
-// States are shared between the model, the checker and reports: freezing them turns an
-// accidental mutation anywhere into an immediate TypeError.
-setAutoFreeze(true)
-// the state is plain data (no symbol or non-enumerable keys): immer may iterate it with Object.keys
-setUseStrictIteration(false)
 
 export function initState(platform: Platform, design: Design): State {
   checkPlatform(platform)
@@ -34,7 +27,7 @@ export function initState(platform: Platform, design: Design): State {
     // every device starts bound to vfio-pci (driver_override), which does not use the DMA API
     devices[dev.bdf] = { driver: 'vfio-pci' }
   }
-  return {
+  return frozen({
     platform,
     design,
     boot: 0,
@@ -49,11 +42,17 @@ export function initState(platform: Platform, design: Design): State {
     groups,
     devices,
     luo: { outgoing: [], incoming: [] },
-  }
+  })
 }
 
 const DROPS_REFERENCES = new Set<Op['op']>(['CLOSE', 'IOMMU_IOAS_UNMAP', 'IOMMU_DESTROY', 'LIVEUPDATE_SESSION_FINISH'])
 const PARANOID = process.env.LUV_MODEL_PARANOID === '1'
+// States are shared between the model, the checker and reports: freezing them turns an
+// accidental mutation anywhere into an immediate TypeError, and the caches keyed by state
+// parts (models/memo.ts) rely on nothing mutating a state. Tests (vitest sets VITEST),
+// paranoid mode and LUV_MODEL_FREEZE=1 freeze every state; campaigns and benchmarks do not,
+// for speed (setFreezing switches it at run time).
+setFreezing(process.env.VITEST !== undefined || process.env.LUV_MODEL_FREEZE === '1' || PARANOID)
 
 export interface Step {
   state: State
@@ -97,7 +96,7 @@ const HANDLERS: { [N in Op['op']]: Handler<N> } = {
   LIVEUPDATE_SESSION_FINISH: (d, _c, a) => finish(d, a),
   LIVEUPDATE_SESSION_GET_NAME: (d, _c, a) => getName(d, a),
   CLOSE: (d, _c, a) => close(d, a),
-  KEXEC: (d, _c, a) => kexec(d, a),
+  KEXEC: (d, c, a) => kexec(d, c, a),
   DMA: (d, _c, a) => dma(d, a),
 }
 
@@ -115,17 +114,24 @@ function dma(d: D, a: Extract<Op, { op: 'DMA' }>['args']): Result {
 export function step(state: State, o: Op): Step {
   const ctx: OpContext = { transient: [] }
   let result: Result = ok()
-  let keep = true
-  let next = produce(state, (d) => {
-    try {
-      result = apply(d, ctx, o)
-    } catch (e) {
-      if (!(e instanceof Fail)) throw e
-      result = err(e.errno)
-      keep = e.sticky
-    }
-  })
-  if (!result.ok && !keep) return { state, result, transient: [] }
+  let next: State
+  try {
+    next = produce(state, (d) => {
+      try {
+        result = apply(d, ctx, o)
+      } catch (e) {
+        // a sticky failure keeps the draft's changes; any other failure leaves the draft
+        // (thrown past produce: nothing of it is finalized)
+        if (!(e instanceof Fail) || !e.sticky) throw e
+        result = err(e.errno)
+      }
+    })
+  } catch (e) {
+    if (!(e instanceof Fail)) throw e
+    return { state, result: err(e.errno), transient: [] }
+  }
+  // an op that builds a whole new state (KEXEC: the next kernel) hands it over in ctx
+  if (ctx.becomes) next = frozen(ctx.becomes)
   // files whose last reference this op dropped are released now (files.ts). Only these ops
   // drop a reference (an fd, an IOAS area's memfd, a LUO hold); LUV_MODEL_PARANOID=1 checks
   // after every op that no other op ever needs it (test/models/paranoid.test.ts).

@@ -53,7 +53,15 @@ function aimed(t: TraceStep, p: Probe): boolean {
   }
 }
 
+/** A translation is a function of the units (entries), the domains and the devices (reset):
+ *  a step that made none of them anew and has no intermediate state changed no translation
+ *  (test/models/caches.test.ts holds this against the translations themselves). */
+export function translationsUnchanged(t: TraceStep): boolean {
+  return t.next.units === t.prev.units && t.next.domains === t.prev.domains && t.next.devices === t.prev.devices && t.transient.length === 0
+}
+
 export function dmaContinuity(t: TraceStep): string[] {
+  if (translationsUnchanged(t)) return []
   const out: string[] = []
   const probes = liveProbes(t.prev)
   const kexec = t.op.op === 'KEXEC' && t.result.ok

@@ -4,6 +4,7 @@
 // devices translate at all: unpreserved context entries are cleared before kexec (I2).
 
 import { hex } from '../../../models/ops.ts'
+import { memoByParts } from '../../../models/memo.ts'
 import type { State } from '../../../models/state.ts'
 import type { TraceStep } from './types.ts'
 
@@ -30,8 +31,11 @@ function unsafe(s: State, when: string): string[] {
   return out
 }
 
+/** unsafe(s) of a state, computed once per units, domains and pages (what it reads) */
+const unsafeNow = memoByParts((s: State) => [s.units, s.domains, s.pages], (s) => unsafe(s, ''))
+
 export function dmaSafety(t: TraceStep): string[] {
-  const out = unsafe(t.next, '')
+  const out = [...unsafeNow(t.next)]
   t.transient.forEach((mid, i) => out.push(...unsafe(mid, ` (intermediate state ${i + 1})`)))
   if (t.op.op === 'KEXEC' && t.result.ok) {
     for (const [bdf, dev] of Object.entries(t.prev.devices)) {

@@ -14,6 +14,8 @@ import { isolation } from './isolation.ts'
 import { ownership } from './ownership.ts'
 import { recoverability, recoveryAfter } from './recoverability.ts'
 import type { StepPredicate, TraceStep } from './types.ts'
+import type { Recovery } from '../../../models/recovery.ts'
+import type { State } from '../../../models/state.ts'
 
 export type { TraceStep, StepPredicate }
 
@@ -38,24 +40,34 @@ export function checkStep(t: TraceStep, only?: ReadonlySet<PropertyName>): Viola
     for (const message of pred(t)) out.push({ property: name, message })
   }
   if (t.op.op === 'KEXEC' && t.result.ok && ALONG_RECOVERY.some(want)) {
-    const r = recoveryAfter(t.next)
     // report what the recovery newly breaks, once: state-wide findings already reported at
     // the KEXEC itself would otherwise repeat at every recovery step
     const seen = new Set(out.map((v) => `${v.property}\0${v.message}`))
-    let prev = t.next
-    r.ops.forEach((op, i) => {
-      const step: TraceStep = { prev, op, result: r.results[i], next: r.states[i], transient: r.transients[i] }
-      for (const name of ALONG_RECOVERY) {
-        if (!want(name)) continue
-        for (const message of MODEL_PROPERTIES[name](step)) {
-          const key = `${name}\0${message}`
-          if (seen.has(key)) continue
-          seen.add(key)
-          out.push({ property: name, message: `during the documented recovery after KEXEC, at ${opToString(op)}: ${message}` })
-        }
-      }
-      prev = r.states[i]
-    })
+    for (const v of alongRecovery(t.next, recoveryAfter(t.next))) {
+      if (!want(v.property)) continue
+      const key = `${v.property}\0${v.message}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      out.push({ property: v.property, message: `during the documented recovery after KEXEC, at ${v.at}: ${v.message}` })
+    }
   }
   return out
+}
+
+const along = new WeakMap<Recovery, { property: ModelProperty; message: string; at: string }[]>()
+
+/** Every ALONG_RECOVERY violation of every step of the recovery played from `start`, in step
+ *  order (computed once per recovery: equal post-KEXEC states share one, recoverability.ts). */
+function alongRecovery(start: State, r: Recovery): { property: ModelProperty; message: string; at: string }[] {
+  let found = along.get(r)
+  if (found) return found
+  found = []
+  let prev = start
+  r.ops.forEach((op, i) => {
+    const step: TraceStep = { prev, op, result: r.results[i], next: r.states[i], transient: r.transients[i] }
+    for (const name of ALONG_RECOVERY) for (const message of MODEL_PROPERTIES[name](step)) found!.push({ property: name, message, at: opToString(op) })
+    prev = r.states[i]
+  })
+  along.set(r, found)
+  return found
 }

@@ -3,6 +3,7 @@
 // cannot be handed to another domain. The kernel implementation adds its own structural
 // checks (no shared table page, no IOTLB entry that disagrees with the tables).
 
+import { memoByParts } from '../../../models/memo.ts'
 import type { State } from '../../../models/state.ts'
 import type { TraceStep } from './types.ts'
 
@@ -25,8 +26,11 @@ function dids(s: State, when: string): string[] {
   return [...new Set(out)]
 }
 
+/** dids(s) of a state, computed once per `units` object (most steps do not change it) */
+const didsNow = memoByParts((s: State) => [s.units], (s) => dids(s, ''))
+
 export function isolation(t: TraceStep): string[] {
-  const out = dids(t.next, '')
+  const out = [...didsNow(t.next)]
   t.transient.forEach((mid, i) => out.push(...dids(mid, ` (intermediate state ${i + 1})`)))
   return out
 }

@@ -3,16 +3,39 @@
 // and once every session has finished, nothing preserved leaks (handover pages, DIDs).
 
 import { leaks, recover, unfinishedSessions, type Recovery } from '../../../models/recovery.ts'
+import { contentKey } from '../../../models/memo.ts'
 import type { State } from '../../../models/state.ts'
 import type { TraceStep } from './types.ts'
 
-const cache = new WeakMap<State, Recovery>()
+let byState = new WeakMap<State, Recovery>()
+/** Recoveries by the content of the post-KEXEC state: runs reach the same states again and
+ *  again (the guided flow preserves the same setups), and playing the recovery is the
+ *  costliest check there is. A pure function of the content, so a recovery played from an
+ *  equal state is this state's recovery. Bounded: emptied when full. */
+const byContent = new Map<string, Recovery>()
+const BY_CONTENT_MAX = 2048
 
-/** The documented recovery played from this post-KEXEC state (computed once per state). */
+/** The documented recovery played from this post-KEXEC state (computed once per state, and
+ *  once per content). */
 export function recoveryAfter(s: State): Recovery {
-  let r = cache.get(s)
-  if (!r) cache.set(s, (r = recover(s)))
+  let r = byState.get(s)
+  if (r) return r
+  // the whole state, platform and design included: equal keys, equal recoveries
+  const key = contentKey(s)
+  r = byContent.get(key)
+  if (!r) {
+    r = recover(s)
+    if (byContent.size >= BY_CONTENT_MAX) byContent.clear()
+    byContent.set(key, r)
+  }
+  byState.set(s, r)
   return r
+}
+
+/** Drop every cached recovery (tests compare a cached check with one from scratch). */
+export function forgetRecoveries(): void {
+  byState = new WeakMap()
+  byContent.clear()
 }
 
 export function recoverability(t: TraceStep): string[] {

@@ -13,7 +13,7 @@ import { countFaultedSteps } from '../check/failnth.ts' // issue 13
 import { toCounterexample } from '../report/from-failure.ts'
 import type { Counterexample } from '../report/types.ts'
 // issue 13: coverage in model terms, counted per generated run
-import { Coverage, countingExecutor, mergeCoverage, type CoverageData } from '../coverage/coverage.ts'
+import { Coverage, countingExecutor, type CoverageData } from '../coverage/coverage.ts'
 
 export interface BlockTask {
   index: number
@@ -167,7 +167,7 @@ export function runBlock(task: BlockTask): BlockResult {
       fullRecovery: counted.filter((r) => r.fr).length,
       outcomes: [...outcomes].sort(),
     },
-    coverage: mergeCoverage(runCoverage.slice(0, result.runs).map((c) => c.data())),
+    coverage: sumRuns(runCoverage.slice(0, result.runs)),
     ...(task.failRate && {
       faults: runFaults.slice(0, result.runs).reduce((a, f) => ({ armed: a.armed + f.armed, reached: a.reached + f.reached }), { armed: 0, reached: 0 }),
     }),
@@ -222,4 +222,11 @@ export function unfinishedFailure(task: Omit<BlockTask, 'port'>, f: FailingRepor
 /** tinypool's entry point (worker.mjs re-exports it). */
 export default function blockTask(task: BlockTask): BlockResult {
   return runBlock(task)
+}
+
+/** The block's coverage: its runs' counters summed, then sorted and expanded once (issue 12). */
+function sumRuns(runs: readonly Coverage[]): CoverageData {
+  const total = new Coverage()
+  for (const c of runs) total.add(c)
+  return total.data()
 }

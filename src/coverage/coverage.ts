@@ -95,12 +95,17 @@ export class Coverage {
   /** Lifecycle labels of `next` and the transitions from `prev`'s. */
   states(prev: State, next: State, prevLabels?: Labels): Labels {
     const before = prevLabels ?? { devices: deviceStates(prev), sessions: sessionStates(prev) }
-    const devs = next === prev ? before.devices : deviceStates(next, prev)
+    // the labels read only these parts of a state (model-terms.ts); the model shares a part a
+    // step did not change, so the same parts give the same labels (issue 12: no re-walk)
+    // ('finished' and 'released' are read from the step before, so labels holding them are not reused)
+    const reusable = !before.devices.includes('finished') && ![...before.sessions.values()].some((l) => l === 'finished' || l === 'released')
+    const same = reusable && (next === prev || (next.devices === prev.devices && next.files === prev.files && next.groups === prev.groups && next.domains === prev.domains && next.luo === prev.luo && next.boot === prev.boot))
+    const devs = same ? before.devices : deviceStates(next, prev)
     for (const [i, l] of devs.entries()) {
       bump(this.d.devices, l)
       if (l !== before.devices[i]) bump(this.d.deviceTransitions, `${before.devices[i]} -> ${l}`)
     }
-    const sess = next === prev ? before.sessions : sessionStates(next, prev)
+    const sess = same ? before.sessions : sessionStates(next, prev)
     for (const [name, l] of sess) {
       bump(this.d.sessions, l)
       const was = before.sessions.get(name)
@@ -123,6 +128,17 @@ export class Coverage {
     pd.ops.set(op, (pd.ops.get(op) ?? 0) + 1)
   }
 
+  /** Add another accumulator's counts (a block sums its runs so; one `data()` at the end
+   *  sorts and expands once, not once per run). */
+  add(o: Coverage): void {
+    for (const k of RECORD_KEYS) for (const key in o.d[k]) bump(this.d[k]!, key, o.d[k]![key])
+    for (const [key, { design, ops }] of o.perDesign) {
+      let pd = this.perDesign.get(key)
+      if (!pd) this.perDesign.set(key, (pd = { design, ops: new Map() }))
+      for (const [op, n] of ops) pd.ops.set(op, (pd.ops.get(op) ?? 0) + n)
+    }
+  }
+
   data(): CoverageData {
     const out = mergeCoverage([this.d])
     for (const { design, ops } of this.perDesign.values())
@@ -131,7 +147,15 @@ export class Coverage {
   }
 }
 
-const designKey = (d: Design): string => AXIS_NAMES.map((a) => d[a]).join('|')
+const RECORD_KEYS = ['ops', 'design', 'devices', 'deviceTransitions', 'sessions', 'sessionTransitions', 'shapes', 'args'] as const
+
+const designKeys = new WeakMap<Design, string>()
+/** A design's axis values as one key, made once per design object (a run keeps its design). */
+const designKey = (d: Design): string => {
+  let k = designKeys.get(d)
+  if (k === undefined) designKeys.set(d, (k = AXIS_NAMES.map((a) => d[a]).join('|')))
+  return k
+}
 
 function sortRecord(m: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
@@ -156,7 +180,7 @@ export function mergeCoverage(list: readonly (CoverageData | undefined)[]): Cove
   const out = emptyCoverage()
   for (const c of list) {
     if (!c) continue
-    for (const k of ['ops', 'design', 'devices', 'deviceTransitions', 'sessions', 'sessionTransitions', 'shapes', 'args'] as const)
+    for (const k of RECORD_KEYS)
       for (const [key, n] of Object.entries(c[k] ?? {})) bump(out[k]!, key, n)
   }
   return sortData(out)

@@ -12,7 +12,10 @@ import { runBlock } from '../../src/campaign/block.ts'
 import { Coverage, countingExecutor, mergeCoverage, renderCoverageMd, unreachedPairs, unreachedShapes } from '../../src/coverage/coverage.ts'
 import { ARG_CLASSES, SHAPE_NAMES, argClasses } from '../../src/coverage/shapes.ts'
 import { summarySchema } from '../../src/campaign/merge.ts'
-import { deviceState, sessionStates } from '../../src/coverage/model-terms.ts'
+import { deviceState, deviceStates, sessionStates } from '../../src/coverage/model-terms.ts'
+import fc from 'fast-check'
+import { createExecutor } from '../../src/check/index.ts'
+import { PropertyFailure, swarmArb, type Real } from '../../properties/commands.ts'
 import { explore } from '../../src/explore/explore.ts'
 import { defaultScope } from '../../src/explore/scope.ts'
 import { runProperty } from '../../properties/run.ts'
@@ -47,6 +50,38 @@ describe('lifecycle labels', () => {
   })
 })
 
+describe('lifecycle labels carried from step to step (issue 12: reused when the parts they read are unchanged)', () => {
+  it('equal the labels computed afresh at every step of random runs', () => {
+    const lists = fc.sample(swarmArb({ maxCommands: 80 }), { seed: 0x1abe1, numRuns: 60 })
+    let reusedSteps = 0
+    let checked = 0
+    for (const cmds of lists) {
+      const exec = createExecutor(DEFAULT_PLATFORM, lpc, { impl: 'model' })
+      const real: Real = { exec, state: () => exec.modelState(), trace: [] }
+      const cov = new Coverage()
+      let labels: ReturnType<Coverage['states']> | undefined
+      let prev = exec.modelState()
+      for (const c of cmds as Iterable<fc.Command<object, Real>>) {
+        try {
+          c.run({}, real)
+        } catch (e) {
+          if (!(e instanceof PropertyFailure)) throw e
+          break
+        }
+        const next = exec.modelState()
+        labels = cov.states(prev, next, labels)
+        if (next === prev || next.files === prev.files) reusedSteps++
+        expect(labels.devices).toEqual(deviceStates(next, prev))
+        expect([...labels.sessions]).toEqual([...sessionStates(next, prev)])
+        checked++
+        prev = next
+      }
+    }
+    expect(checked).toBeGreaterThan(1000)
+    expect(reusedSteps).toBeGreaterThan(100)
+  })
+})
+
 describe('counting, merging, rendering', () => {
   it('counts every step once, expands (op, option) over the design, and merges by summing', () => {
     const sc = loadScenario('properties/scenarios/lpc2025-full-flow.json')
@@ -63,6 +98,11 @@ describe('counting, merging, rendering', () => {
     expect(d.deviceTransitions['incoming -> restored']).toBe(1)
     const twice = mergeCoverage([d, d])
     expect(twice.ops['DMA ok']).toBe(2 * d.ops['DMA ok'])
+    // a block sums its runs' accumulators (Coverage.add), then one data(): the same as merging
+    const sum = new Coverage()
+    sum.add(c)
+    sum.add(c)
+    expect(sum.data()).toEqual(twice)
     const md = renderCoverageMd(twice).join('\n')
     expect(md).toMatch(/\| ownership=strict \| 0 \| 0 \| all \|/)
     expect(md).toMatch(/\| LIVEUPDATE_SESSION_FINISH \| ok 2, EBUSY 2 \| EBADF, ENOTTY, EINVAL \|/)

@@ -65,6 +65,9 @@ export class KernelExecutor implements Executor {
   private lastInvariants: string[] = []
   /** what the kernel implementation threw, if it did (issue 13) */
   private broken?: Error
+  /** stepFailNth: fail-nth armed for the next kernel.apply, and what that apply saw */
+  private armed?: number
+  private applied?: { before: Probe[]; reached: boolean }
   constructor(
     platform: Platform,
     design: Design,
@@ -89,7 +92,11 @@ export class KernelExecutor implements Executor {
     try {
       if (this.broken) throw this.broken
       before = mergeProbes(modelProbes(prev), this.kernelProbes())
-      k = this.kernel.apply(op, before)
+      if (this.armed === undefined) k = this.kernel.apply(op, before)
+      else {
+        k = this.kernel.apply(op, before, { failNth: this.armed })
+        this.applied = { before, reached: k.failNthReached === true }
+      }
       probes = mergeProbes(before, modelProbes(m.state), this.kernelProbes())
       // the same probes as last time are the same array (the caches below key on it)
       if (this.lastKernel !== undefined && sameProbes(probes, this.lastKernel.probes)) probes = this.lastKernel.probes
@@ -172,8 +179,7 @@ export class KernelExecutor implements Executor {
 
   // --- fault injection (issue 13) ---
   /** `op` with its n-th fault-injectable allocation failing (PINNED.md; models/fault.ts). The
-   *  ordinary step runs with the kernel's `apply` wrapped for its one call so that fail-nth n
-   *  is armed. Not reached: that was an ordinary step. Reached: the model steps by
+   *  ordinary step runs with fail-nth n armed for its one kernel.apply. Not reached: that was an ordinary step. Reached: the model steps by
    *  failedAllocation (-ENOMEM, state unchanged) and the step is judged again: the kernel's
    *  result and observation equal the model's, no invariant broke, the kernel's observation is
    *  its own before the op (`this.lastKernel`, the kernel's previous observation, is read and
@@ -186,27 +192,23 @@ export class KernelExecutor implements Executor {
     const prev = this.model
     const lastKernel = this.lastKernel
     const kernel = this.kernel
-    const apply = kernel.apply
-    let reached = false
-    let before: Probe[] = []
-    kernel.apply = (o, p, a) => {
-      before = p
-      const r = apply.call(kernel, o, p, { ...a, failNth: n })
-      reached = r.failNthReached === true
-      return r
-    }
+    this.armed = n
     let out: StepOutcome
     try {
       out = this.step(plain)
     } finally {
-      kernel.apply = apply
+      this.armed = undefined
     }
-    if (!reached) return ordinary(out)
+    // what the armed apply saw (absent: the kernel threw before or inside it)
+    const applied = this.applied
+    this.applied = undefined
+    if (!applied?.reached) return ordinary(out)
+    const before = applied.before
     this.model = prev
     const m = failedAllocation(prev)
     const kr = out.kernelResult ?? out.result
     const violations = checkStep({ prev, op: plain, result: m.result, next: prev, transient: [] }, this.opts.properties)
-    const probes = sortProbes([...before, ...kernel.liveProbes()])
+    const probes = mergeProbes(before, this.kernelProbes())
     const modelObs = observe(prev, probes)
     const kernelObs = kernel.observe(probes)
     if (this.impl === 'both' && (!this.opts.properties || this.opts.properties.has('conformance'))) {

@@ -98,7 +98,7 @@ export class Coverage {
     // the labels read only these parts of a state (model-terms.ts); the model shares a part a
     // step did not change, so the same parts give the same labels (issue 12: no re-walk)
     // ('finished' and 'released' are read from the step before, so labels holding them are not reused)
-    const reusable = !before.devices.includes('finished') && ![...before.sessions.values()].some((l) => l === 'finished' || l === 'released')
+    const reusable = !before.devices.includes('finished') && !hasRemovalLabel(before.sessions)
     const same = reusable && (next === prev || (next.devices === prev.devices && next.files === prev.files && next.groups === prev.groups && next.domains === prev.domains && next.luo === prev.luo && next.boot === prev.boot))
     const devs = same ? before.devices : deviceStates(next, prev)
     for (const [i, l] of devs.entries()) {
@@ -145,6 +145,12 @@ export class Coverage {
       for (const [op, n] of ops) for (const axis of AXIS_NAMES) bump(out.design, `${op} ${axis}=${design[axis]}`, n)
     return sortData(out)
   }
+}
+
+/** A session label read from the step before (the session is gone from the state). */
+function hasRemovalLabel(sessions: ReadonlyMap<string, string>): boolean {
+  for (const l of sessions.values()) if (l === 'finished' || l === 'released') return true
+  return false
 }
 
 const RECORD_KEYS = ['ops', 'design', 'devices', 'deviceTransitions', 'sessions', 'sessionTransitions', 'shapes', 'args'] as const

@@ -5,6 +5,7 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Design } from '../../models/design.ts'
 import type { Op } from '../../models/ops.ts'
+import type { Platform } from '../../models/platform.ts'
 import { createExecutor } from '../../src/check/index.ts'
 import { loadScenario } from '../../src/scenario/load.ts'
 import { runScenario, UnboundNameError, type ScenarioRun } from '../../src/scenario/run.ts'
@@ -49,3 +50,14 @@ export function resolvedOps(sc: Scenario, design = sc.design): Op[] {
 }
 
 export { loadScenario }
+
+/** A small platform: one unit with 8 DIDs, a PASID-capable device and a plain one, 64 pages. */
+export const ONE_UNIT_PLATFORM: Platform = {
+  memoryPages: 64,
+  tablePages: 64,
+  units: [{ name: 'dmar0', dids: 8 }],
+  devices: [
+    { bdf: '0000:01:00.0', unit: 'dmar0', pasids: 8 },
+    { bdf: '0000:02:00.0', unit: 'dmar0' },
+  ],
+}

@@ -8,19 +8,12 @@ import { initState, run as modelRun, step } from '../../models/index.ts'
 import { resolveDesign } from '../../models/design.ts'
 import { resultToString, type Op, type Result } from '../../models/ops.ts'
 import type { Platform } from '../../models/platform.ts'
+import { ONE_UNIT_PLATFORM } from './helpers.ts'
 import { Kernel } from '../../src/kernel/index.ts'
 import { hwEntry } from '../../src/kernel/vtd.ts'
 
 const design = resolveDesign({})
-const P: Platform = {
-  memoryPages: 64,
-  tablePages: 64,
-  units: [{ name: 'dmar0', dids: 8 }],
-  devices: [
-    { bdf: '0000:01:00.0', unit: 'dmar0', pasids: 8 },
-    { bdf: '0000:02:00.0', unit: 'dmar0' },
-  ],
-}
+const P: Platform = ONE_UNIT_PLATFORM
 const A = '0000:01:00.0'
 const B = '0000:02:00.0'
 

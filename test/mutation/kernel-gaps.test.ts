@@ -7,17 +7,10 @@ import { describe, expect, it } from 'vitest'
 import { resolveDesign } from '../../models/design.ts'
 import { resultToString, type Op } from '../../models/ops.ts'
 import type { Platform } from '../../models/platform.ts'
+import { ONE_UNIT_PLATFORM } from '../kernel/helpers.ts'
 import { createExecutor } from '../../src/check/index.ts'
 
-const P: Platform = {
-  memoryPages: 64,
-  tablePages: 64,
-  units: [{ name: 'dmar0', dids: 8 }],
-  devices: [
-    { bdf: '0000:01:00.0', unit: 'dmar0', pasids: 8 },
-    { bdf: '0000:02:00.0', unit: 'dmar0' },
-  ],
-}
+const P: Platform = ONE_UNIT_PLATFORM
 const A = '0000:01:00.0'
 
 const base: Op[] = [

@@ -388,18 +388,32 @@ export interface ReplayOutcome {
   reproduced: boolean
   /** the first violated property and its step (0-based, as the trace prints it) */
   first?: { property: PropertyName | 'divergence'; step: number }
+  /** the recorded property, where the replay violates it too (its first step): a step can
+   *  violate several properties, and the one the bundle recorded need not come first */
+  recorded?: { property: PropertyName | 'divergence'; step: number }
 }
 
-export function replayScenario(scenario: Scenario, executor: Executor): ReplayOutcome {
+/** Replay `scenario`; `recordedProperty` (the bundle's) is looked for among every violation,
+ *  not only the first, so a replay confirms the failure that was recorded. */
+export function replayScenario(scenario: Scenario, executor: Executor, recordedProperty?: PropertyName): ReplayOutcome {
   const run = runScenario(scenario, { executor })
   let first: ReplayOutcome['first']
+  let recorded: ReplayOutcome['recorded']
+  const wanted = (p: PropertyName | 'divergence') => recordedProperty !== undefined && (p === recordedProperty || (p === 'divergence' && recordedProperty === 'conformance'))
   for (const s of run.steps) {
-    if (s.violations.length > 0) first = { property: s.violations[0].property, step: s.index }
-    else if (s.diverged) first = { property: 'divergence', step: s.index }
-    if (first) break
+    const here: (PropertyName | 'divergence')[] = [...s.violations.map((v) => v.property), ...(s.diverged ? ['divergence' as const] : [])]
+    if (!first && here.length > 0) first = { property: here[0], step: s.index }
+    const hit = here.find(wanted)
+    if (hit !== undefined) recorded = { property: hit, step: s.index }
+    if (first && (recorded || recordedProperty === undefined)) break
   }
-  if (!first && run.finishViolations.length > 0) first = { property: run.finishViolations[0].property, step: run.steps.length - 1 }
-  return { run, reproduced: first !== undefined, ...(first && { first }) }
+  const last = run.steps.length - 1
+  if (!first && run.finishViolations.length > 0) first = { property: run.finishViolations[0].property, step: last }
+  if (!recorded) {
+    const hit = run.finishViolations.find((v) => wanted(v.property))
+    if (hit) recorded = { property: hit.property, step: last }
+  }
+  return { run, reproduced: first !== undefined, ...(first && { first }), ...(recorded && { recorded }) }
 }
 
 // ---- fast-check replay --------------------------------------------------------------------

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { InputError } from '../campaign/errors.ts'
 import { safeText } from '../input/text.ts'
 import { DEFECTS } from '../kernel/defects/index.ts'
+import type { PropertyName } from '../check/executor.types.ts'
 import { describeDesign } from '../../models/design.ts'
 import { colorEnabled, paint, renderRun, summaryLine, type TraceLine } from '../scenario/print.ts'
 import { loadCreateExecutor, type CliDeps, type CreateExecutor } from './deps.ts'
@@ -116,7 +117,7 @@ async function pathReplay(path: string, v: Record<string, string | string[] | un
   } catch (e) {
     throw new UsageError('replay', (e as Error).message)
   }
-  const out = replayScenario(input.scenario, executor)
+  const out = replayScenario(input.scenario, executor, input.recorded.property)
   const color = colorEnabled(deps.stdout, deps.env)
   const kind = input.kind === 'bundle' ? 'bundle' : input.kind === 'itf' ? 'ITF trace' : 'scenario'
   const designFrom = cliDesign.profile !== undefined || Object.keys(cliDesign.overrides ?? {}).length > 0 ? 'the file, with the command line on top' : 'the file'
@@ -130,15 +131,20 @@ async function pathReplay(path: string, v: Record<string, string | string[] | un
   ]
   const recordedText = rec.property !== undefined ? `recorded: ${rec.property}${rec.step !== undefined ? ` at step ${rec.step}` : ''}` : undefined
   if (out.first) {
-    // a divergence is the conformance property (DESIGN.md §2.4): one name everywhere
-    const prop = out.first.property === 'divergence' ? 'conformance' : out.first.property
-    const what = out.first.property === 'divergence' ? 'conformance (the kernel implementation diverged from the model)' : prop
-    const same = rec.property === undefined || (rec.property === prop && (rec.step === undefined || rec.step === out.first.step))
-    lines.push({ text: `REPRODUCED: ${what} at step ${out.first.step}${recordedText ? ` (${recordedText}${same ? '' : '; this differs'})` : ''}`, tone: 'fail' })
+    // the recorded property where the replay violates it too, else the first violated one; a
+    // divergence is the conformance property (DESIGN.md §2.4): one name everywhere
+    const shown = out.recorded ?? out.first
+    const nameOf = (p: PropertyName | 'divergence') => (p === 'divergence' ? 'conformance' : p)
+    const prop = nameOf(shown.property)
+    const what = shown.property === 'divergence' ? 'conformance (the kernel implementation diverged from the model)' : prop
+    const same = rec.property === undefined || (rec.property === prop && (rec.step === undefined || rec.step === shown.step))
+    lines.push({ text: `REPRODUCED: ${what} at step ${shown.step}${recordedText ? ` (${recordedText}${same ? '' : '; this differs'})` : ''}`, tone: 'fail' })
+    if (out.recorded && (out.first.property !== out.recorded.property || out.first.step !== out.recorded.step))
+      lines.push({ text: `note: ${nameOf(out.first.property)} was violated first, at step ${out.first.step}`, tone: 'dim' })
     const expected = defect !== undefined ? DEFECTS.find((d) => d.name === defect)?.property : undefined
     if (expected !== undefined && expected !== prop)
       lines.push({
-        text: `note: defect ${defect} is catalogued (luv defects) as breaking ${expected}; ${prop} tripped first, at step ${out.first.step}: ${prop === 'conformance' ? 'conformance compares every step with the model, so it sees the defect as soon as any result or observation differs, before its effect on ' + expected + ' shows' : 'the first violated property is reported'}`,
+        text: `note: defect ${defect} is catalogued (luv defects) as breaking ${expected}; ${prop} tripped first, at step ${shown.step}: ${prop === 'conformance' ? 'conformance compares every step with the model, so it sees the defect as soon as any result or observation differs, before its effect on ' + expected + ' shows' : 'the first violated property is reported'}`,
         tone: 'dim',
       })
   } else lines.push({ text: `NOT REPRODUCED: no property violation and no divergence${recordedText ? ` (${recordedText})` : ''}`, tone: 'pass' })

@@ -125,6 +125,25 @@ describe('luv replay of hand-written files (no fast-check)', () => {
     expect(r.out).toMatch(/^REPRODUCED: conformance \(the kernel implementation diverged from the model\) at step 15 \(recorded: dma-continuity at step 15; this differs\)$/m)
   })
 
+  it('names the recorded property when a step violates several and another comes first', async () => {
+    // step 15 violates isolation before dma-continuity; the bundle recorded dma-continuity
+    const r = await luv(['replay', bundle, '--impl', 'model'], {
+      createExecutor: (_p, _d, o) => {
+        let fd = 3
+        return fakeExecutor({
+          impl: o.impl,
+          respond: (op: Op) =>
+            op.op === 'KEXEC'
+              ? { result: { ok: true }, violations: [{ property: 'isolation', message: 'scripted' }, { property: 'dma-continuity', message: 'scripted' }] }
+              : { ok: true, out: fd++ },
+        })
+      },
+    })
+    expect(r.code).toBe(1)
+    expect(r.out).toMatch(/^REPRODUCED: dma-continuity at step 15 \(recorded: dma-continuity at step 15\)$/m)
+    expect(r.out).toMatch(/^note: isolation was violated first, at step 15$/m)
+  })
+
   it("takes the bundle's recorded defect when --defect is not given", async () => {
     const withDefect = join(dir, 'with-defect')
     mkdirSync(withDefect)

@@ -97,7 +97,7 @@ export function failureMessage(c: PropertyCheck, r: PropertyRunResult, bundle: s
  *  says which) is hunted on that design, with the scenario's platform added to the draw and
  *  the properties that design breaks by itself set aside first, so that the defect is caught
  *  by a property the clean design keeps. */
-export function defectCampaign(defect: string | undefined, o: { seed: number; runs: number; timeLimitMs: number; shrink?: boolean }) {
+export function defectCampaign(defect: string | undefined, o: { seed: number; runs: number; timeLimitMs?: number; shrink?: boolean }) {
   const entry = defect === undefined ? undefined : DEFECTS.find((d) => d.name === defect)
   const sc = entry ? loadScenario(entry.scenario) : undefined
   const design = sc ? sc.design : resolveDesign({})

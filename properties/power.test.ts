@@ -11,7 +11,8 @@ import { PROPERTY_NAMES } from '../src/check/executor.types.ts'
 import { CI, defectCampaign } from './harness.ts'
 
 const RUNS = Number(process.env.LUV_POWER_RUNS ?? 1000)
-const campaign = (defect?: string) => defectCampaign(defect, { seed: CI.seed, runs: RUNS, timeLimitMs: 60_000 })
+// no time limit: the verdict is a function of (seed, runs), not of how busy the machine is
+const campaign = (defect?: string) => defectCampaign(defect, { seed: CI.seed, runs: RUNS })
 
 describe('the default campaign catches every seeded defect', () => {
   it('passes with no defect', () => {

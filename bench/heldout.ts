@@ -9,7 +9,7 @@
 // profiles (what `luv campaign --profiles` does block by block), setting aside on each
 // profile the properties it breaks by itself (properties/findings.ts), so a catch there is
 // the defect's and not a known design finding.
-//   node --import tsx bench/heldout.ts [--seeds 2] [--budget 20] [--profiles all] [--only NAME] [--json FILE]
+//   node --import tsx bench/heldout.ts [--seeds 2] [--budget 20] [--profiles all] [--only NAME,NAME] [--platforms harness|mixed] [--json FILE]
 
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -20,14 +20,19 @@ import { HELD_OUT } from '../src/kernel/defects/heldout.ts'
 import { FINDINGS } from '../properties/findings.ts'
 import { CAMPAIGN_PLATFORMS } from '../properties/harness.ts'
 import { runProperty } from '../properties/run.ts'
+import { MIXED_PLATFORMS } from '../src/campaign/options.ts'
 
 const { values } = parseArgs({
-  options: { seeds: { type: 'string' }, budget: { type: 'string' }, only: { type: 'string' }, profiles: { type: 'string' }, json: { type: 'string' } },
+  options: { seeds: { type: 'string' }, budget: { type: 'string' }, only: { type: 'string' }, profiles: { type: 'string' }, platforms: { type: 'string' }, json: { type: 'string' } },
 })
 const SEEDS = Number(values.seeds ?? 2)
 const BUDGET_MS = Number(values.budget ?? 20) * 1000
 const profiles: ProfileName[] =
   values.profiles === undefined ? [DEFAULT_PROFILE] : values.profiles === 'all' ? [...PROFILE_NAMES] : (values.profiles.split(',') as ProfileName[])
+// harness: what bench/defects.ts and the power test draw (properties/harness.ts); mixed: what
+// `luv campaign --platform mixed` draws, the same three and the 1024-page superpage machine
+const PLATFORMS = values.platforms === undefined || values.platforms === 'harness' ? CAMPAIGN_PLATFORMS : values.platforms === 'mixed' ? [...MIXED_PLATFORMS] : undefined
+if (PLATFORMS === undefined) throw new Error(`--platforms ${values.platforms}: expected harness or mixed`)
 for (const p of profiles) if (!(PROFILE_NAMES as readonly string[]).includes(p)) throw new Error(`--profiles: unknown profile '${p}' (known: ${PROFILE_NAMES.join(', ')})`)
 
 export interface HeldOutRow {
@@ -52,7 +57,7 @@ function hunt(defect: string, seed: number) {
     const kept = new Set<PropertyName>(PROPERTY_NAMES.filter((p) => FINDINGS[profile][p] === undefined))
     const r = runProperty({
       platform: DEFAULT_PLATFORM,
-      platforms: CAMPAIGN_PLATFORMS,
+      platforms: PLATFORMS,
       design: resolveDesign({ profile }),
       impl: 'both',
       defect,
@@ -69,16 +74,16 @@ function hunt(defect: string, seed: number) {
 }
 
 const rows: HeldOutRow[] = []
-const label = `node --import tsx bench/heldout.ts --seeds ${SEEDS} --budget ${BUDGET_MS / 1000}${values.profiles ? ` --profiles ${values.profiles}` : ''}`
+const label = `node --import tsx bench/heldout.ts --seeds ${SEEDS} --budget ${BUDGET_MS / 1000}${values.profiles ? ` --profiles ${values.profiles}` : ''}${values.platforms ? ` --platforms ${values.platforms}` : ''}`
 console.log(`## Held-out defects: caught by the default campaign\n`)
 console.log(
-  `\`${label}\` (impl both, every property${profiles.length > 1 ? ' a profile keeps' : ''}, default/small/tiny platforms drawn per run, ` +
+  `\`${label}\` (impl both, every property${profiles.length > 1 ? ' a profile keeps' : ''}, ${values.platforms === 'mixed' ? 'default/small/tiny/superpage' : 'default/small/tiny'} platforms drawn per run, ` +
     `profile${profiles.length > 1 ? `s ${profiles.join(', ')} (budget split evenly)` : ` ${profiles[0]}`}, seeds 1000..${999 + SEEDS}, ${BUDGET_MS / 1000} s per seed, no shrinking)\n`,
 )
 console.log(`| held-out defect | situation | caught (${SEEDS} seeds) | first finding (median) | by | runs |`)
 console.log('|---|---|---:|---:|---|---:|')
 for (const d of HELD_OUT) {
-  if (values.only && d.name !== values.only) continue
+  if (values.only && !values.only.split(',').includes(d.name)) continue
   const row: HeldOutRow = { name: d.name, situation: d.situation, caught: 0, seeds: SEEDS, times: [], properties: [], on: [], runs: 0, errors: [] }
   for (let s = 0; s < SEEDS; s++) {
     const h = hunt(d.name, 1000 + s)

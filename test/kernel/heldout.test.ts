@@ -4,7 +4,11 @@
 // are written into the steps: the model is the reference, so a pass on the clean kernel and a
 // failure with the defect is exactly "this hook changes observable behaviour".
 
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main.ts'
 import { createExecutor } from '../../src/check/index.ts'
 import { DEFECT_NAMES, HELD_OUT, HELD_OUT_NAMES, hooksFor, isDefectName } from '../../src/kernel/defects/index.ts'
 import { CLEAN } from '../../src/kernel/defects/hooks.ts'
@@ -304,6 +308,14 @@ describe('the held-out registry', () => {
   it('is accepted wherever a defect name is (KernelOptions.defect), an unknown name is not', () => {
     expect(() => createExecutor(DEFAULT_PLATFORM, resolveDesign({}), { impl: 'both', defect: HELD_OUT_NAMES[0] })).not.toThrow()
     expect(() => createExecutor(DEFAULT_PLATFORM, resolveDesign({}), { impl: 'both', defect: 'no-such-held-out-bug' })).toThrow(/unknown defect/)
+  })
+
+  it('luv run --impl both --defect HELD-OUT-NAME FILE exits 1 on a case, 0 without the defect', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'luv-heldout-')), 'add-seals-overwrites.json')
+    writeFileSync(file, JSON.stringify({ name: 'add-seals-overwrites', description: 'held-out case', steps: CASES['add-seals-overwrites'].steps }))
+    const luv = (argv: string[]) => main(argv, { stdout: { write: () => true }, stderr: { write: () => true }, env: {} })
+    expect(await luv(['run', '--impl', 'both', '--defect', 'add-seals-overwrites', '-q', file])).toBe(1)
+    expect(await luv(['run', '--impl', 'both', '-q', file])).toBe(0)
   })
 
   it('has a reachability case for every held-out defect', () => {

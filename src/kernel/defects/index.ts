@@ -176,8 +176,11 @@ export const DEFECT_NAMES: string[] = DEFECTS.map((d) => d.name)
 
 export { HELD_OUT, HELD_OUT_NAMES }
 
-/** A seeded or a held-out defect's name (heldout.ts): what `--defect` / KernelOptions.defect accept. */
-export const isDefectName = (name: string): boolean => DEFECT_NAMES.includes(name) || HELD_OUT_NAMES.includes(name)
+/** Every name `--defect` / KernelOptions.defect accept: the seeded ones, then the held-out ones. */
+export const KNOWN_DEFECT_NAMES: string[] = [...DEFECT_NAMES, ...HELD_OUT_NAMES]
+
+/** A seeded or a held-out defect's name (heldout.ts). */
+export const isDefectName = (name: string): boolean => KNOWN_DEFECT_NAMES.includes(name)
 
 /** The hooks for a defect, seeded or held out (the clean kernel for undefined); an unknown name throws. */
 export function hooksFor(name?: string): DefectHooks {

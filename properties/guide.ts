@@ -95,11 +95,12 @@ function prepareStep(s: State, p: Picker): Op {
   // now and then a PASID too, on a PASID-capable device (the pasidPreservation axis decides
   // what preserving it then does)
   const caps = s.platform.devices.find((d) => d.bdf === bdf)?.pasids ?? 0
-  // Half the time the PASID gets a domain of its own (one more DID on the unit: with the
-  // companions' own domains, a unit with few DIDs runs out, ENOSPC on attach), on an IOAS with
-  // nothing mapped when there is one (a domain of one table page)
+  // Half the time (not on the scarce platforms, see companionStep) the PASID gets a domain of
+  // its own, on an IOAS with nothing mapped when there is one: the one DID that domain holds
+  // goes when the flow detaches the PASID before the preserve (pasidPreservation=none), a
+  // PASID-only teardown outside KEXEC
   if (h.type === 'HWPT_PAGING' && h.pasidCompat && caps > 1 && !bf.attach[group]?.[1] && !bf.preservedIn && p.chance(1, 4)) {
-    if (p.chance(1, 2)) {
+    if (!scarce(s) && p.chance(1, 2)) {
       const used = new Set(Object.values(bf.attach).flatMap((g) => Object.values(g).map((x) => x.hwpt)))
       const own = hwpts.find((id) => !used.has(id) && (bf.objects[id] as { pasidCompat: boolean }).pasidCompat)
       if (own !== undefined) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: own, pasid: 1 } }
@@ -180,6 +181,9 @@ function prepareStep(s: State, p: Picker): Op {
 
 const REQUIRED_SEALS: Seal[] = ['SEAL', 'GROW', 'SHRINK']
 
+/** Platforms made scarce on purpose (the tiny one): 12 table pages, units with 2 and 1 DIDs. */
+const scarce = (s: State) => tablePagesOf(s.platform) < 64 || s.platform.units.some((u) => u.dids < 8)
+
 const sessionAt = (s: State, fd: number) => s.luo.outgoing.find((x) => x.file === s.fds[fd])
 
 /** The lowest LUO token free in this outgoing session: tokens are unique per session only
@@ -247,10 +251,7 @@ function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, m
   // restored and the new domains at once, and two preserved domains' tables and DIDs do not
   // fit twice in 12 table pages and 2 DIDs, so every such run would end in a recoverability
   // "failure" that is the platform's size, not the design
-  // So there a companion comes only now and then, and its own HWPT stays unmarked: a domain of
-  // its own beside the main one is what makes a unit with 2 DIDs run out (ENOSPC on attach)
-  const scarce = tablePagesOf(s.platform) < 64 || s.platform.units.some((u) => u.dids < 8)
-  if (scarce && !p.chance(1, 3)) return undefined
+  if (scarce(s)) return undefined
   const f = ictx(s, iommufd)!
   const mainBdf = (s.files[s.fds[mainCdev]] as VfioFile).bdf
   const free = s.platform.devices.filter(
@@ -273,7 +274,7 @@ function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, m
     if (rid) {
       const h = f.objects[rid.hwpt]
       // its own HWPT: marked with a token of its own
-      if (h?.type === 'HWPT_PAGING' && h.mark === undefined && !h.autoDomain && !scarce)
+      if (h?.type === 'HWPT_PAGING' && h.mark === undefined && !h.autoDomain)
         return { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd, hwpt_id: rid.hwpt, token: 0x1234n + BigInt(rid.hwpt) } }
       continue
     }

@@ -358,8 +358,12 @@ function recoverStep(s: State, p: Picker): Op {
         // sometimes a foreign iommufd tries first: the ownership rule must turn it away. A
         // fresh one, or the iommufd another session brought across (the second VM's, which
         // may carry the same LUO token as this one: retrieved first when it is not yet)
-        if (p.chance(1, 5)) {
-          const other = fdsOf(s, 'iommufd', (x) => x.kind === 'iommufd' && x.lu !== undefined && x.lu.session !== sess.name)[0]
+        // (a retrieval of the other session's iommufd once begun is carried through: the
+        // other VM's recovery runs alongside)
+        const other = fdsOf(s, 'iommufd', (x) => x.kind === 'iommufd' && x.lu !== undefined && x.lu.session !== sess.name)[0]
+        const begun = other === undefined ? retrieveOtherIommufd(s, sess.name, true) : undefined
+        if (begun) return begun
+        if (p.chance(1, 5) || (other !== undefined && p.chance(1, 2))) {
           const fresh = fdsOf(s, 'iommufd', (x) => x.kind === 'iommufd' && !x.lu)[0]
           if (other === undefined && p.chance(1, 2)) {
             const step = retrieveOtherIommufd(s, sess.name)
@@ -422,12 +426,13 @@ function recoverStep(s: State, p: Picker): Op {
 }
 
 /** The next step to get hold of an iommufd another incoming session carries: retrieve that
- *  session, then its iommufd file; undefined when there is none left to retrieve. */
-function retrieveOtherIommufd(s: State, current: string): Op | undefined {
+ *  session, then its iommufd file; undefined when there is none left to retrieve (`begunOnly`:
+ *  only where that session is retrieved already). */
+function retrieveOtherIommufd(s: State, current: string, begunOnly = false): Op | undefined {
   for (const o of s.luo.incoming) {
     if (o.name === current || o.closedUnfinished || o.finished) continue
     const inf = o.files.find((f) => f.ser.kind === 'iommufd' && f.retrieved === undefined)
-    if (inf === undefined) continue
+    if (inf === undefined || (begunOnly && o.retrievedAs === undefined)) continue
     if (o.retrievedAs === undefined) return { op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION', args: { name: o.name } }
     const fd = fdOfFile(s, o.retrievedAs)
     if (fd !== undefined) return { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session: fd, token: BigInt(inf.token) } }

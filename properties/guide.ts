@@ -4,7 +4,7 @@
 // that mixes guided and random steps reaches deep flows, and the shrinker can still drop any
 // single guided step (the remaining ones re-resolve to whatever comes next).
 
-import type { Op } from '../models/ops.ts'
+import type { Op, Seal } from '../models/ops.ts'
 import type { IommufdFile, State, VfioFile } from '../models/state.ts'
 import { groupOf, tablePagesOf } from '../models/platform.ts'
 import { fdOfFile, fdsOf, ictx, objectsOf, sessionFds } from './ops.ts'
@@ -47,8 +47,12 @@ function prepareStep(s: State, p: Picker): Op {
   // on a platform with the memory for it, a third of the time a memfd that holds a 2 MiB-aligned run
   if (memfd === undefined) return { op: 'MEMFD_CREATE', args: { pages: superpageCapable(s) && p.chance(1, 3) ? superpageMemfdPages(s) : 4 } }
   const mf = s.files[s.fds[memfd]]
-  if (mf.kind === 'memfd' && !mf.seals.includes('SEAL') && !preservedFile(s, s.fds[memfd]))
-    return { op: 'MEMFD_SEAL', args: { fd: memfd, seals: ['SEAL', 'GROW', 'SHRINK'] } }
+  // the seals the preserve rule wants; a third of the time in two F_ADD_SEALS calls, GROW|SHRINK
+  // first and F_SEAL_SEAL last (the word built in steps: each call must add to the seals)
+  if (mf.kind === 'memfd' && !mf.seals.includes('SEAL') && !preservedFile(s, s.fds[memfd])) {
+    const want: Seal[] = mf.seals.length === 0 && p.chance(1, 3) ? ['GROW', 'SHRINK'] : mf.seals.length === 0 ? ['SEAL', 'GROW', 'SHRINK'] : REQUIRED_SEALS.filter((x) => !mf.seals.includes(x))
+    return { op: 'MEMFD_SEAL', args: { fd: memfd, seals: want.length > 0 ? want : ['SEAL'] } }
+  }
   const iommufd = fdsOf(s, 'iommufd')[0]
   if (iommufd === undefined) return { op: 'IOMMUFD_OPEN', args: {} }
   const ioas = objectsOf(s, iommufd, 'IOAS')[0]
@@ -88,11 +92,26 @@ function prepareStep(s: State, p: Picker): Op {
   const at = bf.attach[group]?.[0]
   if (!at || !at.devices.includes(bdf)) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: hwpts[0] } }
   const h = bf.objects[at.hwpt]
+  const hot = hotplugStep(s, p, bf, bound, h, bdf)
+  if (hot) return hot
   // now and then a PASID too, on a PASID-capable device (the pasidPreservation axis decides
   // what preserving it then does)
   const caps = s.platform.devices.find((d) => d.bdf === bdf)?.pasids ?? 0
-  if (h.type === 'HWPT_PAGING' && h.pasidCompat && caps > 1 && !bf.attach[group]?.[1] && !bf.preservedIn && p.chance(1, 4))
+  // Half the time (not on the scarce platforms, see companionStep) the PASID gets a domain of
+  // its own, on an IOAS with nothing mapped when there is one: the one DID that domain holds
+  // goes when the flow detaches the PASID before the preserve (pasidPreservation=none), a
+  // PASID-only teardown outside KEXEC
+  if (h.type === 'HWPT_PAGING' && h.pasidCompat && caps > 1 && !bf.attach[group]?.[1] && !bf.preservedIn && p.chance(1, 4)) {
+    if (!scarce(s) && p.chance(1, 2)) {
+      const used = new Set(Object.values(bf.attach).flatMap((g) => Object.values(g).map((x) => x.hwpt)))
+      const own = hwpts.find((id) => !used.has(id) && (bf.objects[id] as { pasidCompat: boolean }).pasidCompat)
+      if (own !== undefined) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: own, pasid: 1 } }
+      const empty = objectsOf(s, bound, 'IOAS').find((id) => (bf.objects[id] as { areas?: unknown[] }).areas?.length === 0)
+      if (empty === undefined && h.ioas === undefined) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: at.hwpt, pasid: 1 } }
+      return { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: bound, dev_id: devId, pt_id: empty ?? h.ioas!, flags: ['PASID'] } }
+    }
     return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: at.hwpt, pasid: 1 } }
+  }
   // now and then, before the live update, the VMM moves the device to a second HWPT of the
   // same kind on the same IOAS (iommufd_device_replace: QEMU does it when the guest turns
   // its vIOMMU on or off). A replace has an error path the first attach has not: with
@@ -112,20 +131,14 @@ function prepareStep(s: State, p: Picker): Op {
   if (h.type === 'HWPT_PAGING' && h.mark === undefined && !bf.preservedIn)
     return { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: bound, hwpt_id: at.hwpt, token: 0x1234n + BigInt(at.hwpt) } }
   if (!Object.values(s.files).some((x) => x.kind === 'liveupdate')) return { op: 'LIVEUPDATE_OPEN', args: {} }
-  const session = sessionFds(s, 'out')[0]
+  // this VM's session: the one already holding its iommufd or memory, else the first
+  const outs = sessionFds(s, 'out')
+  const ours = (fd: number) => sessionAt(s, fd)?.files.some((f) => f.file === vf.bound!.iommufd || backingOf(bf).has(f.file)) ?? false
+  const session = outs.find(ours) ?? outs[0]
   if (session === undefined) return { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 'vm0' } }
-  const used = new Set(s.luo.outgoing.flatMap((x) => x.files.map((f) => f.token)))
-  const token = (() => {
-    for (let t = 1n; ; t++) if (!used.has(t.toString())) return t
-  })()
+  const token = freeToken(s, session)
   // memfds backing the marked HWPTs' IOAS first, then the iommufd, then the cdev
-  const backing = new Set<number>()
-  for (const o of Object.values(bf.objects))
-    if (o.type === 'HWPT_PAGING' && o.mark !== undefined && o.ioas !== undefined) {
-      const ia = bf.objects[o.ioas]
-      if (ia?.type === 'IOAS') for (const a of ia.areas) if (a.file !== undefined) backing.add(a.file)
-    }
-  for (const file of [...backing].sort((a, b) => a - b)) {
+  for (const file of [...backingOf(bf)].sort((a, b) => a - b)) {
     const fd = fdOfFile(s, file)
     if (!preservedFile(s, file) && fd !== undefined) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd, token } }
   }
@@ -142,12 +155,20 @@ function prepareStep(s: State, p: Picker): Op {
     if (pasidAt !== undefined && s.design.pasidPreservation === 'none' && p.chance(2, 3)) return { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev, pasid: pasidAt } }
     return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: cdev, token } }
   }
-  // the companions attached to a marked HWPT of this iommufd cross the KEXEC too
+  const second = secondVmStep(s, p, session)
+  if (second) return second
+  // the companions attached to a marked HWPT of this iommufd cross the KEXEC too; now and then
+  // the VMM hands one to the other VM's session, which iommufd_device_preserve refuses (the
+  // iommufd is not in that session: ENOENT), and preserves it in its own on the next try
   for (const c of fdsOf(s, 'vfio', (x) => (x as VfioFile).bound?.iommufd === vf.bound!.iommufd)) {
     if (c === cdev || preservedFile(s, s.fds[c])) continue
     const rid = bf.attach[groupOf(s.platform, (s.files[s.fds[c]] as VfioFile).bdf)]?.[0]
     const ho = rid ? bf.objects[rid.hwpt] : undefined
-    if (ho?.type === 'HWPT_PAGING' && ho.mark !== undefined) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: c, token } }
+    const wrong = outs.find((fd) => fd !== session)
+    if (ho?.type === 'HWPT_PAGING' && ho.mark !== undefined)
+      return wrong !== undefined && p.chance(1, 4)
+        ? { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: wrong, fd: c, token: freeToken(s, wrong) } }
+        : { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: c, token } }
   }
   // a running VM has interrupts on; the VFIO freeze refuses them (EINVAL), so the flow turns
   // them off before KEXEC, most of the time
@@ -158,6 +179,63 @@ function prepareStep(s: State, p: Picker): Op {
   if (s.devices[vf.bdf]?.preservedIn && p.chance(1, 10))
     return p.chance(1, 2) ? { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev } } : { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: at.hwpt } }
   return kexecOrDma(s, p)
+}
+
+const REQUIRED_SEALS: Seal[] = ['SEAL', 'GROW', 'SHRINK']
+
+/** Platforms made scarce on purpose (the tiny one): 12 table pages, units with 2 and 1 DIDs. */
+const scarce = (s: State) => tablePagesOf(s.platform) < 64 || s.platform.units.some((u) => u.dids < 8)
+
+const sessionAt = (s: State, fd: number) => s.luo.outgoing.find((x) => x.file === s.fds[fd])
+
+/** The lowest LUO token free in this outgoing session: tokens are unique per session only
+ *  (luo_preserve_file), so every VM numbers its files from 1. */
+function freeToken(s: State, session: number): bigint {
+  const used = new Set(sessionAt(s, session)?.files.map((f) => f.token) ?? [])
+  for (let t = 1n; ; t++) if (!used.has(t.toString())) return t
+}
+
+/** The memfd files backing the marked HWPTs' IOASes of an iommufd. */
+function backingOf(f: IommufdFile): Set<number> {
+  const backing = new Set<number>()
+  for (const o of Object.values(f.objects))
+    if (o.type === 'HWPT_PAGING' && o.mark !== undefined && o.ioas !== undefined) {
+      const ia = f.objects[o.ioas]
+      if (ia?.type === 'IOAS') for (const a of ia.areas) if (a.file !== undefined) backing.add(a.file)
+    }
+  return backing
+}
+
+/**
+ * Now and then, once the first VM's iommufd is preserved, a second VM is live-updated beside it
+ * in a session of its own: a memfd and an iommufd (no devices), numbered from token 1 like the
+ * first VM's, so both iommufds carry the same LUO token. After KEXEC the recovery sometimes
+ * binds the first VM's device to the second VM's retrieved iommufd (recoverStep): ownership
+ * must be decided by session and token, not by the token alone.
+ */
+function secondVmStep(s: State, p: Picker, mainSession: number): Op | undefined {
+  // Only on the machine with memory to spare (the 1024-page one `luv campaign` draws by
+  // default): on the harness platforms the extra picks moved the fixed-seed finding tests'
+  // streams past their 60 runs (rfc-v2 ownership, phase1 dma-safety)
+  if (!superpageCapable(s)) return undefined
+  const other = sessionFds(s, 'out').find((fd) => fd !== mainSession)
+  if (other === undefined) {
+    const name = ['vm1', 'vm2', 'vm0'].find((n) => !s.luo.outgoing.some((x) => x.name === n))
+    return name !== undefined && p.chance(1, 5) ? { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name } } : undefined
+  }
+  const sess = sessionAt(s, other)!
+  const token = freeToken(s, other)
+  const kinds = new Set(sess.files.map((f) => s.files[f.file]?.kind))
+  if (!kinds.has('memfd')) {
+    const m = fdsOf(s, 'memfd').find((fd) => !preservedFile(s, s.fds[fd]))
+    return m === undefined ? { op: 'MEMFD_CREATE', args: { pages: 2 } } : { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: other, fd: m, token } }
+  }
+  if (!kinds.has('iommufd')) {
+    // an iommufd of its own: one with nothing marked (its preserve checks nothing), or a new one
+    const i = fdsOf(s, 'iommufd').find((fd) => !preservedFile(s, s.fds[fd]) && !Object.values(ictx(s, fd)!.objects).some((o) => o.type === 'HWPT_PAGING' && o.mark !== undefined))
+    return i === undefined ? { op: 'IOMMUFD_OPEN', args: {} } : { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: other, fd: i, token } }
+  }
+  return undefined
 }
 
 /**
@@ -177,7 +255,7 @@ function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, m
   // restored and the new domains at once, and two preserved domains' tables and DIDs do not
   // fit twice in 12 table pages and 2 DIDs, so every such run would end in a recoverability
   // "failure" that is the platform's size, not the design
-  if (tablePagesOf(s.platform) < 64 || s.platform.units.some((u) => u.dids < 8)) return undefined
+  if (scarce(s)) return undefined
   const f = ictx(s, iommufd)!
   const mainBdf = (s.files[s.fds[mainCdev]] as VfioFile).bdf
   const free = s.platform.devices.filter(
@@ -227,13 +305,37 @@ function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, m
   return undefined
 }
 
-/** An IOVA for a device's DMA: a page of the first run its (RID or PASID) domain maps, the
- *  flow's IOVA when nothing is mapped (a fault). */
+/** An IOVA for a device's DMA: a page of the first run its (RID or PASID) domain maps, among
+ *  its first four or, a third of the time, its last four (DMA lands anywhere in what is
+ *  mapped: a flush that covers only the start of a long range shows at its tail); the flow's
+ *  IOVA when nothing is mapped (a fault). */
 function dmaIova(s: State, p: Picker, bdf: string, pasid: number): bigint {
   const dev = s.platform.devices.find((d) => d.bdf === bdf)
   const e = dev ? (pasid === 0 ? s.units[dev.unit]?.context[bdf] : s.units[dev.unit]?.pasid[bdf]?.[pasid]) : undefined
   const ext = e ? s.domains[e.domain]?.extents[0] : undefined
+  if (ext && ext.pages.length > 4 && p.chance(1, 3)) return ext.iova + BigInt(ext.pages.length - 1 - p.int(4)) * 4096n
   return (ext?.iova ?? IOVA) + BigInt(p.int(4)) * 4096n
+}
+
+/** Where the flow hot-plugs guest RAM: 4 KiB off a 2 MiB boundary, so 2 MiB of it is mapped
+ *  with 4 KiB leaves whatever the PAs (a long run no superpage covers). */
+const HOTPLUG_IOVA = 0x4000_0000n + 0x1000n
+
+/**
+ * On a platform with the memory for it, now and then before the mark, the VMM hot-plugs 2 MiB
+ * of anonymous guest RAM into the device's IOAS at HOTPLUG_IOVA, the device does DMA into it
+ * (its tail too), and the VMM unplugs it again (balloon / memory hot-unplug): a long unmap of
+ * 4 KiB leaves whose IOTLB entries must all go. The area is gone before the preserve, which
+ * refuses anonymous memory.
+ */
+function hotplugStep(s: State, p: Picker, f: IommufdFile, iommufd: number, h: IommufdFile['objects'][number], bdf: string): Op | undefined {
+  if (h.type !== 'HWPT_PAGING' || h.ioas === undefined || h.mark !== undefined || f.preservedIn || !superpageCapable(s)) return undefined
+  const io = f.objects[h.ioas]
+  if (io?.type !== 'IOAS' || io.immutable) return undefined
+  const area = io.areas.find((a) => a.iova === HOTPLUG_IOVA)
+  if (area === undefined) return p.chance(1, 6) ? { op: 'IOMMU_IOAS_MAP', args: { iommufd, ioas: h.ioas, length: BigInt(SUPER_PAGES) * 4096n, iova: HOTPLUG_IOVA } } : undefined
+  if (p.chance(1, 2)) return { op: 'DMA', args: { bdf, iova: area.iova + area.length - 4096n * BigInt(1 + p.int(4)) } }
+  return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas: h.ioas, iova: area.iova, length: area.length } }
 }
 
 function kexecOrDma(s: State, p: Picker): Op {
@@ -281,9 +383,19 @@ function recoverStep(s: State, p: Picker): Op {
       const cdev = fileFd(vfi.retrieved)
       if (cdev === undefined) continue
       if (!(s.files[s.fds[cdev]] as VfioFile).bound) {
-        // sometimes a foreign iommufd tries first: the ownership rule must turn it away
-        if (p.chance(1, 5)) {
-          const foreign = fdsOf(s, 'iommufd', (x) => x.kind === 'iommufd' && !x.lu)[0]
+        // sometimes a foreign iommufd tries first: the ownership rule must turn it away. A
+        // fresh one, or the iommufd another session brought across (the second VM's, which
+        // may carry the same LUO token as this one: retrieved first when it is not yet)
+        // (a retrieval of the other session's iommufd once begun is carried through: the
+        // other VM's recovery runs alongside)
+        const other = fdsOf(s, 'iommufd', (x) => x.kind === 'iommufd' && x.lu !== undefined && x.lu.session !== sess.name)[0]
+        const begun = other === undefined ? retrieveOtherIommufd(s, sess.name, true) : undefined
+        if (begun) return begun
+        if (p.chance(1, 5) || (other !== undefined && p.chance(1, 2))) {
+          const fresh = fdsOf(s, 'iommufd', (x) => x.kind === 'iommufd' && !x.lu)[0]
+          const step = other === undefined ? retrieveOtherIommufd(s, sess.name) : undefined
+          if (step && p.chance(1, 2)) return step
+          const foreign = other ?? fresh
           return foreign === undefined ? { op: 'IOMMUFD_OPEN', args: {} } : { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd: foreign } }
         }
         return { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd: ifd } }
@@ -337,6 +449,21 @@ function recoverStep(s: State, p: Picker): Op {
     return own === undefined ? { op: 'IOMMUFD_OPEN', args: {} } : { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd: own } }
   }
   return { op: 'LIVEUPDATE_SESSION_FINISH', args: { session } }
+}
+
+/** The next step to get hold of an iommufd another incoming session carries: retrieve that
+ *  session, then its iommufd file; undefined when there is none left to retrieve (`begunOnly`:
+ *  only where that session is retrieved already). */
+function retrieveOtherIommufd(s: State, current: string, begunOnly = false): Op | undefined {
+  for (const o of s.luo.incoming) {
+    if (o.name === current || o.closedUnfinished || o.finished) continue
+    const inf = o.files.find((f) => f.ser.kind === 'iommufd' && f.retrieved === undefined)
+    if (inf === undefined || (begunOnly && o.retrievedAs === undefined)) continue
+    if (o.retrievedAs === undefined) return { op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION', args: { name: o.name } }
+    const fd = fdOfFile(s, o.retrievedAs)
+    if (fd !== undefined) return { op: 'LIVEUPDATE_SESSION_RETRIEVE_FD', args: { session: fd, token: BigInt(inf.token) } }
+  }
+  return undefined
 }
 
 function memfdHolding(s: State, pages: number[]): { fd: number; index: number } | undefined {

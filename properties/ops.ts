@@ -99,8 +99,16 @@ function iovaArg(s: State, fd: number, ioas: number, p: Picker): bigint {
 
 /** Mostly the set the preserve rule asks for; a quarter of the time a flag word set only
  *  partly (some seals, not others: e.g. GROW|SHRINK without SEAL, so a later seal still
- *  changes it), every seal, or none. */
-function sealsArg(p: Picker): Seal[] {
+ *  changes it), every seal, or none. A memfd already sealed partly, and not yet with
+ *  F_SEAL_SEAL, gets half the time the seals it lacks (or some of them): the word is built
+ *  over several F_ADD_SEALS calls, each adding bits the one before did not set (held-out
+ *  add-seals-overwrites: a call that stores instead of or-ing shows only then). */
+function sealsArg(p: Picker, have: readonly Seal[] = []): Seal[] {
+  if (have.length > 0 && !have.includes('SEAL') && p.chance(1, 2)) {
+    const missing = SEALS.filter((x) => !have.includes(x))
+    const some = missing.filter(() => p.chance(1, 2))
+    return some.length > 0 ? some : missing
+  }
   if (!p.chance(1, 4)) return ['SEAL', 'GROW', 'SHRINK']
   const k = p.int(6)
   if (k === 0) return [...SEALS]
@@ -135,7 +143,11 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const pages = p.chance(1, 12) ? 48 + p.int(200) : 1 + p.int(6)
     return { op: 'MEMFD_CREATE', args: p.chance(1, 10) ? { pages, allowSealing: false } : { pages } }
   },
-  MEMFD_SEAL: (s, p) => ({ op: 'MEMFD_SEAL', args: { fd: memfdArg(s, p), seals: sealsArg(p) } }),
+  MEMFD_SEAL: (s, p) => {
+    const fd = memfdArg(s, p)
+    const f = s.files[s.fds[fd]]
+    return { op: 'MEMFD_SEAL', args: { fd, seals: sealsArg(p, f?.kind === 'memfd' ? f.seals : []) } }
+  },
   MEMFD_TRUNCATE: (s, p) => {
     // now and then a memfd preserved in an outgoing session (its size is frozen: EPERM)
     const preserved = Object.entries(s.fds).flatMap(([fd, id]) => (s.luo.outgoing.some((x) => x.files.some((f) => f.file === id && f.kind === 'memfd')) ? [Number(fd)] : []))
@@ -190,7 +202,15 @@ export const RESOLVE: Record<OpName, Resolver> = {
   },
   IOMMU_HWPT_ALLOC: (s, p) => {
     const iommufd = iommufdArg(s, p)
-    const args = { iommufd, dev_id: objArg(s, iommufd, p, 'DEVICE'), pt_id: objArg(s, iommufd, p, p.chance(1, 8) ? undefined : 'IOAS') }
+    // now and then on an IOAS with nothing mapped yet (QEMU sets up a device's HWPT before the
+    // memory listener maps guest RAM): such a domain costs one table page, so units run out of
+    // DIDs (ENOSPC) before the table zone runs out of pages
+    const empty = objectsOf(s, iommufd, 'IOAS').filter((id) => {
+      const o = ictx(s, iommufd)!.objects[id]
+      return o.type === 'IOAS' && o.areas.length === 0
+    })
+    const pt = empty.length > 0 && p.chance(1, 4) ? p.pick(empty)! : objArg(s, iommufd, p, p.chance(1, 8) ? undefined : 'IOAS')
+    const args = { iommufd, dev_id: objArg(s, iommufd, p, 'DEVICE'), pt_id: pt }
     // PASID-capable a quarter of the time; mostly when the device already has PASIDs
     // attached, since only such a HWPT can then replace its RID or PASID domain
     // (iommufd_hwpt_pasid_compat): without it no replace of that device is ever tried
@@ -202,6 +222,16 @@ export const RESOLVE: Record<OpName, Resolver> = {
   },
   IOMMU_DESTROY: (s, p) => {
     const iommufd = iommufdArg(s, p)
+    // a third of the time the VMM's teardown order: a HWPT nothing is attached to, and once
+    // none is left an IOAS no HWPT sits on (the destroy of an IOAS whose HWPTs went first is
+    // what checks that each HWPT dropped its IOAS reference)
+    const f = ictx(s, iommufd)
+    if (f && p.chance(1, 3)) {
+      const hwpt = unattachedHwpts(f)[0]
+      const bare = objectsOf(s, iommufd, 'IOAS').find((id) => !Object.values(f.objects).some((o) => o.type === 'HWPT_PAGING' && o.ioas === id))
+      const id = hwpt ?? bare
+      if (id !== undefined) return { op: 'IOMMU_DESTROY', args: { iommufd, id } }
+    }
     return { op: 'IOMMU_DESTROY', args: { iommufd, id: objArg(s, iommufd, p) } }
   },
   IOMMU_HWPT_LU_SET_PRESERVE: (s, p) => {
@@ -245,7 +275,13 @@ export const RESOLVE: Record<OpName, Resolver> = {
     // without a free DID fails the setup (ENOSPC), so the old domain has to be put back
     const cur = slots?.[pasid]?.hwpt
     const others = cur === undefined ? [] : objectsOf(s, fd, 'HWPT_PAGING').filter((id) => id !== cur)
-    const pt_id = others.length > 0 && p.chance(2, 3) ? p.pick(others)! : objArg(s, fd, p, p.chance(1, 3) ? 'IOAS' : 'HWPT_PAGING')
+    // an empty slot: now and then a HWPT nothing is attached to, a domain of its own. Each new
+    // domain takes a DID on its unit, and only new domains side by side exhaust a unit's
+    // domain_ida (ENOSPC on attach; the tiny platform's units have 2 and 1 DIDs), where a
+    // replace mostly hands the old domain's DID to the new one
+    const fresh = cur === undefined && f ? unattachedHwpts(f).filter((id) => pasid === 0 || (f.objects[id] as { pasidCompat?: boolean }).pasidCompat) : []
+    const pt_id =
+      others.length > 0 && p.chance(2, 3) ? p.pick(others)! : fresh.length > 0 && p.chance(1, 3) ? p.pick(fresh)! : objArg(s, fd, p, p.chance(1, 3) ? 'IOAS' : 'HWPT_PAGING')
     if (pasid === 0) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id } }
     // a PASID attach: half the time to the HWPT already on the RID, so one domain holds one DID
     // through the RID and a PASID (what a later RID replace has to get right)
@@ -265,7 +301,11 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const ordered = [...fdsOf(s, 'memfd'), ...fdsOf(s, 'iommufd'), ...fdsOf(s, 'vfio')]
     const unpreserved = ordered.filter((fd) => !s.luo.outgoing.some((x) => x.files.some((f) => f.file === s.fds[fd])))
     const fd = unpreserved.length && !p.chance(1, 5) ? unpreserved[0] : p.mostly(allFds(s), () => p.int(12))
-    const used = new Set(s.luo.outgoing.flatMap((x) => x.files.map((f) => BigInt(f.token))))
+    // tokens are unique within a session only (luo_preserve_file: -EEXIST in that session's
+    // file set), so two sessions number their files alike (both VMs' iommufds token 2, ...):
+    // what a token-only ownership or record lookup would confuse
+    const sf = s.fds[session]
+    const used = new Set(s.luo.outgoing.filter((x) => x.file === sf).flatMap((x) => x.files.map((f) => BigInt(f.token))))
     const fresh = TOKENS.filter((t) => !used.has(t))
     return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd, token: p.mostly(fresh, () => tokenArg(p)) } }
   },
@@ -295,6 +335,15 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const iova = probe.iova + BigInt(p.int(4) * 0x10)
     return { op: 'DMA', args: probe.pasid ? { bdf: probe.bdf, pasid: probe.pasid, iova } : { bdf: probe.bdf, iova } }
   },
+}
+
+/** HWPT_PAGING objects of an iommufd no device is attached to (RID or PASID), lowest first. */
+function unattachedHwpts(f: IommufdFile): number[] {
+  const used = new Set(Object.values(f.attach).flatMap((g) => Object.values(g).map((x) => x.hwpt)))
+  return Object.entries(f.objects)
+    .filter(([id, o]) => o.type === 'HWPT_PAGING' && !used.has(Number(id)))
+    .map(([id]) => Number(id))
+    .sort((a, b) => a - b)
 }
 
 /** The lowest fd open on a file, if any (a file can outlive its fds: LUO or a binding holds it). */

@@ -14,7 +14,7 @@ import { PROPERTY_NAMES, type PropertyName } from '../check/executor.types.ts'
 import { resolveDesignStrict } from '../input/design.ts'
 import { InputFileError, parseWith, readJsonFile } from '../input/read.ts'
 import { excerpt, safeText, showPath } from '../input/text.ts'
-import { DEFECT_NAMES } from '../kernel/defects/index.ts'
+import { KNOWN_DEFECT_NAMES } from '../kernel/defects/index.ts' // s4-heldout: held-out names too
 import { blockSeed } from './blocks.ts'
 import type { CampaignResult } from './campaign.ts'
 import { InputError } from './errors.ts'
@@ -93,7 +93,7 @@ export const summarySchema = z.object({
   coverage: coverageSchema.optional(),
   platform: z.object({ name: str, spec: z.unknown(), mixed: z.array(z.unknown()).optional() }),
   impl: z.enum(IMPLS as unknown as ['model', 'kernel', 'both']),
-  defect: z.enum(DEFECT_NAMES as [string, ...string[]], { error: "expected a seeded defect's name (luv defects lists them)" }).optional(),
+  defect: z.enum(KNOWN_DEFECT_NAMES as [string, ...string[]], { error: "expected a seeded defect's name or a held-out one (luv defects lists the seeded ones)" }).optional(),
   budget: z.strictObject({ runs: pos.optional(), time: str.max(40).optional() }),
   shard: shardS.nullable(),
   shards: z.array(z.object({ index: pos, count: pos, name: str })).optional(),

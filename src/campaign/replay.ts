@@ -14,7 +14,7 @@ import { InputFileError, parseWith, readJsonFile } from '../input/read.ts'
 import { LIMITS, tooManySteps } from '../input/limits.ts'
 import { BLOCK_RUNS } from './blocks.ts'
 import { excerpt, safeText, showPath } from '../input/text.ts'
-import { DEFECT_NAMES } from '../kernel/defects/index.ts'
+import { KNOWN_DEFECT_NAMES } from '../kernel/defects/index.ts' // s4-heldout: held-out names too
 import { ITF_FILE, SCENARIO_FILE } from '../report/common.ts'
 import { toCounterexample } from '../report/from-failure.ts'
 import { ItfError, parseItf, type ParsedItf } from '../report/itf.ts'
@@ -171,7 +171,7 @@ const metaSchema = z.strictObject({
   divergenceIndex: intAtLeast(0).optional(),
   seed: z.number({ error: 'expected an integer seed' }).int({ error: 'expected an integer seed' }).min(-(2 ** 31)).max(2 ** 32 - 1).optional(),
   path: z.string().regex(/^\d{1,9}(:\d{1,9}){0,9999}$/, { error: "expected fast-check's path, digits separated by ':'" }).optional(),
-  defect: z.enum(DEFECT_NAMES as [string, ...string[]], { error: `expected a seeded defect's name (luv defects lists them)` }).optional(),
+  defect: z.enum(KNOWN_DEFECT_NAMES as [string, ...string[]], { error: `expected a seeded defect's name or a held-out one (luv defects lists the seeded ones)` }).optional(),
   design: z.record(z.string(), z.string({ error: 'expected an option name (a string)' }), { error: 'expected { profile?, AXIS: OPTION... }' }).optional(),
   platform: z.unknown().optional(),
   message: z.string().optional(),

@@ -14,7 +14,7 @@ import { Kernel } from '../kernel/index.ts'
 import { PROPERTY_NAMES, type Executor, type ImplChoice, type PropertyName, type StepOutcome, type Violation } from './executor.types.ts'
 import { registerKernelExecutor, UsageError, type ExecutorOptions } from './executor.ts'
 import { checkStep } from './properties/index.ts'
-import { DEFECT_NAMES } from '../kernel/defects/index.ts'
+import { DEFECT_NAMES, isDefectName } from '../kernel/defects/index.ts' // s4-heldout: held-out names too
 import { FAULT_POINTS, failedAllocation, withFailNth } from '../../models/fault.ts' // fault injection (issue 13)
 
 /** The first difference between two observations, as a path and both values. */
@@ -395,7 +395,7 @@ function transientDiff(a: Translation[][], b: Translation[][]): string {
 }
 
 registerKernelExecutor((platform, design, opts) => {
-  if (opts.defect !== undefined && !DEFECT_NAMES.includes(opts.defect))
+  if (opts.defect !== undefined && !isDefectName(opts.defect)) // s4-heldout: seeded or held-out (defects/heldout.ts)
     throw new UsageError(`unknown defect '${opts.defect}' (luv defects lists them: ${DEFECT_NAMES.join(', ')})`)
   return new KernelExecutor(platform, design, opts)
 })

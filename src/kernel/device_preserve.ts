@@ -34,7 +34,7 @@ export function iommufdDevicePreserve(k: Kern, s: LuoSession, ictx: IommufdCtx, 
   const hwpt = attach.hwpt
   const ok = k.design.devicePreserve === 'mark-checked' ? hwpt.mark !== undefined : hwpt.domain.preserved !== undefined
   if (!ok) return 'EINVAL'
-  if (ictx.luo?.session !== s) return 'ENOENT'
+  if (ictx.luo?.session !== s && k.bug.deviceSessionCheck) return 'ENOENT' // hook deviceSessionCheck
   return iommuPreserveDevice(hwpt.domain, dev, s.name)
 }
 

@@ -226,7 +226,7 @@ function removeHwpt(k: Kern, ictx: IommufdCtx, h: Hwpt): void {
   ictx.ids.free(h.id)
   if (h.mark !== undefined) for (const [t, x] of [...ictx.marks]) if (x === h) ictx.marks.delete(t)
   if (h.ioas !== undefined) {
-    h.ioas.users--
+    if (k.bug.putIoasOnHwptDestroy) h.ioas.users-- // hook putIoasOnHwptDestroy
     h.ioas.hwpts.delete(h)
   }
   domainPut(k, h.domain)
@@ -383,7 +383,7 @@ export function luSetPreserve(k: Kern, a: ArgsOf<'IOMMU_HWPT_LU_SET_PRESERVE'>):
  *  target's flag and token are (over)written. */
 function setPreservedV1(k: Kern, ictx: IommufdCtx, target: Hwpt, token: bigint): Ret<void> {
   for (const obj of ictx.objects.values()) {
-    if (obj.type !== 'HWPT_PAGING' || obj === target) continue
+    if (obj.type !== 'HWPT_PAGING' || (obj === target && k.bug.v1SkipsTarget)) continue // hook v1SkipsTarget
     if (obj.mark !== undefined && obj.mark === token) return 'EADDRINUSE'
   }
   setMark(k, ictx, target, token)
@@ -453,7 +453,7 @@ export function luRestore(k: Kern, a: ArgsOf<'IOMMU_HWPT_LU_RESTORE'>): Ret<numb
   const id = ictx.ids.alloc(k.faults)
   if (isErr(id)) return id
   const h = addHwpt(ictx, id, domain, undefined, false, false, true)
-  rec.reclaimedAs = id
+  if (k.bug.markRecordReclaimed) rec.reclaimedAs = id // hook markRecordReclaimed
   // ... then re-attach them all (V1 variant)
   for (const dev of devs) {
     const g = dev.group

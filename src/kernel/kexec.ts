@@ -51,7 +51,7 @@ function freshKern(p: BootParams, boot: number): Kern {
     index,
     name: u.name,
     dids: u.dids,
-    ida: new Ida(u.dids, p.faults, p.bug.didStart),
+    ida: new Ida(u.dids + p.bug.didLimitSlack, p.faults, p.bug.didStart), // hook didLimitSlack
   }))
   const groups = new Map<string, IGroup>()
   const devices: KDevice[] = []
@@ -423,7 +423,7 @@ export function bootFromHandover(p: BootParams, blob: Uint8Array): Kern | Panic 
         return die(`device ${d.bdf} pasid ${x.pasid}: the preserved entry does not hold DID ${x.did} and table ${dom.pt.root}`)
       const info = dom.iommus.get(dev.unit)
       if (info !== undefined && info.did !== x.did) return die(`a domain with DIDs ${info.did} and ${x.did} on ${dev.unit.name}`)
-      if (info !== undefined) info.refcnt++
+      if (info !== undefined) info.refcnt += k.bug.countSharedRestoredDid ? 1 : 0 // hook countSharedRestoredDid
       else dom.iommus.set(dev.unit, { did: x.did, refcnt: 1 })
       if (x.pasid === 0) dev.rid = { domain: dom, did: x.did }
       else dev.pasids.set(x.pasid, { domain: dom, did: x.did })

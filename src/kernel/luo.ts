@@ -57,7 +57,7 @@ function incomingOf(k: Kern, fd: number): Ret<IncomingSession> {
  *  kho_block set (kho_block_set_grow(&sh->block_set, sh->count + 1)) where the array was. */
 function sessionInsert(k: Kern, name: string): Ret<void> {
   if (k.design.luoCapacity === 'fixed-arrays' && k.outgoing.length === LUO_SESSION_MAX) return 'ENOMEM'
-  for (const it of k.outgoing) if (it.name === name) return 'EEXIST'
+  for (const it of k.outgoing) if (k.bug.sessionNameUnique && it.name === name) return 'EEXIST' // hook sessionNameUnique
 }
 
 export function createSession(k: Kern, a: ArgsOf<'LIVEUPDATE_IOCTL_CREATE_SESSION'>): Ret<number> {
@@ -134,7 +134,7 @@ function canFinish(k: Kern, sess: IncomingSession): boolean {
  *  discarded and groups still on it lose their translation (finish-discards). */
 function fileSetFinish(k: Kern, sess: IncomingSession): Ret<void> {
   if (sess.files.length === 0) return
-  if (k.design.unfinished === 'finish-fails' && !canFinish(k, sess)) return 'EBUSY'
+  if (k.design.unfinished === 'finish-fails' && k.bug.finishChecksCanFinish && !canFinish(k, sess)) return 'EBUSY' // hook finishChecksCanFinish
   const discarded = new Set<Domain>()
   for (const inf of [...sess.files].reverse()) handlerOf(k, inf.data.kind).finish(k, sess, inf, discarded)
   for (const g of k.groups) {
@@ -183,7 +183,7 @@ export function releaseSession(k: Kern, sf: SessionFile): void {
     const sess = k.outgoing.find((x) => x.file === sf)
     if (sess === undefined) return
     for (const e of [...sess.files].reverse()) {
-      handlerOf(k, e.kind).unpreserve(k, e)
+      if (k.bug.unpreserveOnClose) handlerOf(k, e.kind).unpreserve(k, e) // hook unpreserveOnClose
       e.file.luo = undefined
     }
     k.outgoing.splice(k.outgoing.indexOf(sess), 1)

@@ -101,7 +101,7 @@ function memfdHandler(compatible: 'memfd-v1' | 'memfd-v2'): FileHandler {
       const d = inf.data as Extract<HandlerData, { kind: 'memfd' }>
       // kho_restore_folio for each page; the file owns them from now on
       for (const p of d.pfns) k.m.phys.restore(p)
-      return newFile<MemfdFile>(k, { kind: 'memfd', pages: [...d.pfns], seals: d.seals, frozen: false })
+      return newFile<MemfdFile>(k, { kind: 'memfd', pages: [...d.pfns], seals: d.seals & k.bug.reappliedSealMask, frozen: false }) // hook reappliedSealMask
     },
     canFinish: () => true,
     finish(k, _sess, inf) {
@@ -136,7 +136,7 @@ const iommufdHandler: FileHandler = {
       if (h.ioas === undefined || k.design.memoryRule === 'none') return undefined
       for (const { value: area } of h.ioas.areas) {
         if (area.kind !== 'file') return 'EINVAL'
-        if (k.design.memoryRule === 'sealed-preserved-memfd' && (area.seals & REQUIRED_SEALS) !== REQUIRED_SEALS) return 'EINVAL'
+        if (k.design.memoryRule === 'sealed-preserved-memfd' && (k.bug.requireAllSeals ? (area.seals & REQUIRED_SEALS) !== REQUIRED_SEALS : (area.seals & REQUIRED_SEALS) === 0)) return 'EINVAL' // hook requireAllSeals
         if (area.file?.luo?.session !== e.session) return 'ENOENT'
       }
       return undefined
@@ -181,7 +181,7 @@ const iommufdHandler: FileHandler = {
   },
   unpreserve(k, e) {
     const ictx = e.file as IommufdCtx
-    for (const io of e.froze ?? []) io.immutable = false
+    for (const io of e.froze ?? []) io.immutable = !k.bug.thawIoasOnUnpreserve // hook thawIoasOnUnpreserve
     for (const o of ictx.objects.values()) {
       if (o.type !== 'HWPT_PAGING' || o.domain.preserved?.session !== e.session.name) continue
       for (const p of o.domain.pt.tablePages()) k.m.phys.unpreserve(p)
@@ -300,7 +300,7 @@ const vfioHandler: FileHandler = {
    *  only checks the interrupts (no posted code: the DOC's target). */
   freeze(k, e) {
     if (e.file.kind !== 'vfio') return
-    if (e.file.irqs) return 'EINVAL'
+    if (e.file.irqs && k.bug.freezeChecksIrqs) return 'EINVAL' // hook freezeChecksIrqs
     if (k.design.deviceAcrossKexec === 'reset-at-freeze') e.file.dev.reset = true
   },
   serialize(_k, e, w, ctx) {

@@ -66,7 +66,7 @@ export function memfdSeal(k: Kern, a: ArgsOf<'MEMFD_SEAL'>): Ret<void> {
   if (isErr(f)) return f
   // F_SEAL_SEAL forbids further seals: EPERM (memfd_add_seals)
   if (f.seals & SEAL_BITS.SEAL) return 'EPERM'
-  f.seals |= sealBits(a.seals)
+  f.seals = k.bug.addSealsOr ? f.seals | sealBits(a.seals) : sealBits(a.seals) // hook addSealsOr
 }
 
 export function memfdTruncate(k: Kern, a: ArgsOf<'MEMFD_TRUNCATE'>): Ret<void> {

@@ -34,7 +34,7 @@ export function cdevOpen(k: Kern, a: ArgsOf<'VFIO_CDEV_OPEN'>): Ret<number> {
   // no /dev/vfio/devices/vfioX node unless vfio-pci drives the device
   if (dev === undefined || dev.driver !== VFIO_PCI) return 'ENOENT'
   // a preserved device is reachable only through LUO RETRIEVE_FD after kexec
-  if (dev.incoming !== undefined) return 'EBUSY'
+  if (dev.incoming !== undefined && k.bug.refuseIncomingOpen) return 'EBUSY' // hook refuseIncomingOpen
   return installFd(k, newCdev(k, dev))
 }
 
@@ -59,7 +59,7 @@ function claimCheck(k: Kern, g: IGroup, ictx: IommufdCtx): Ret<void> {
       case 'strict':
         return 'EBUSY'
       case 'token':
-        if (ictx.lu === undefined || ictx.lu.session !== o.session || ictx.lu.token !== o.token) return 'EPERM'
+        if (ictx.lu === undefined || (k.bug.ownerMatchesSession && ictx.lu.session !== o.session) || ictx.lu.token !== o.token) return 'EPERM' // hook ownerMatchesSession
         return
       case 'allow-if-preserved':
         return
@@ -162,7 +162,7 @@ export function bind(k: Kern, a: ArgsOf<'VFIO_DEVICE_BIND_IOMMUFD'>): Ret<number
   claimCommit(k, g, ictx)
   // vfio_df_open -> vfio_pci_core_enable: the retrieved device is enabled and "set
   // liveupdate_incoming_state to NULL ... once it's done using it" (mail by David Matlack)
-  dev.liveupdateIncomingState = undefined
+  if (k.bug.clearIncomingStateOnBind) dev.liveupdateIncomingState = undefined // hook clearIncomingStateOnBind
   ictx.objects.set(devId, { type: 'DEVICE', id: devId, users: 2, dev })
   vf.bound = { ictx, devId }
   dev.boundBy = vf
@@ -311,7 +311,7 @@ export function releaseVfio(k: Kern, vf: VfioFile): void {
   if (vf.bound === undefined) return
   const { ictx, devId } = vf.bound
   const g = dev.group
-  const pasids = [...(ictx.attach.get(g)?.keys() ?? [])].sort((x, y) => y - x)
+  const pasids = [...(ictx.attach.get(g)?.keys() ?? [])].filter((p) => p === 0 || k.bug.detachPasidsOnUnbind).sort((x, y) => y - x) // hook detachPasidsOnUnbind
   for (const p of pasids) detachOne(k, ictx, g, dev, p)
   ictx.objects.delete(devId)
   ictx.ids.free(devId)

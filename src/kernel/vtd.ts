@@ -279,7 +279,7 @@ function clearEntry(k: Kern, dev: KDevice, pasid: number, oldDid: number): void 
     t[i + 3] = 0
   } else {
     // 2. PASID-cache invalidation (did, pasid); 3. PASID-based IOTLB flush (intel_pasid_tear_down_entry)
-    iotlb.flushPasid(dev.unit.index, oldDid, pasid)
+    if (k.bug.flushOnPasidTeardown) iotlb.flushPasid(dev.unit.index, oldDid, pasid) // hook flushOnPasidTeardown
     t.fill(0, i, i + 16)
   }
 }
@@ -388,7 +388,7 @@ export function shutdownPasidTable(k: Kern, dev: KDevice): void {
  *  pages can be reused (iommu_iotlb_sync → cache_tag_flush_range). */
 export function flushDomainRange(k: Kern, dom: Domain, iovaPfn: number, npages: number): void {
   if (!k.bug.flushOnUnmap) return
-  for (const [unit, info] of dom.iommus) k.m.iotlb.flushPages(unit.index, info.did, iovaPfn, npages)
+  for (const [unit, info] of dom.iommus) k.m.iotlb.flushPages(unit.index, info.did, iovaPfn, Math.min(npages, k.bug.psiMaxPages)) // hook psiMaxPages
 }
 
 // ---------------------------------------------------------------- KHO of the structures

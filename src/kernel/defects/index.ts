@@ -6,6 +6,7 @@
 
 import type { PropertyName } from '../../check/executor.types.ts'
 import { CLEAN, type DefectHooks } from './hooks.ts'
+import { HELD_OUT, HELD_OUT_NAMES } from './heldout.ts'
 
 export interface DefectEntry {
   name: string
@@ -173,10 +174,18 @@ export const DEFECTS: DefectEntry[] = [
 
 export const DEFECT_NAMES: string[] = DEFECTS.map((d) => d.name)
 
-/** The hooks for a defect (the clean kernel for undefined); an unknown name throws. */
+export { HELD_OUT, HELD_OUT_NAMES }
+
+/** Every name `--defect` / KernelOptions.defect accept: the seeded ones, then the held-out ones. */
+export const KNOWN_DEFECT_NAMES: string[] = [...DEFECT_NAMES, ...HELD_OUT_NAMES]
+
+/** A seeded or a held-out defect's name (heldout.ts). */
+export const isDefectName = (name: string): boolean => KNOWN_DEFECT_NAMES.includes(name)
+
+/** The hooks for a defect, seeded or held out (the clean kernel for undefined); an unknown name throws. */
 export function hooksFor(name?: string): DefectHooks {
   if (name === undefined) return { ...CLEAN }
-  const d = DEFECTS.find((x) => x.name === name)
-  if (d === undefined) throw new Error(`unknown defect '${name}' (known: ${DEFECT_NAMES.join(', ')})`)
+  const d = DEFECTS.find((x) => x.name === name) ?? HELD_OUT.find((x) => x.name === name)
+  if (d === undefined) throw new Error(`unknown defect '${name}' (known: ${DEFECT_NAMES.join(', ')}; held out: ${HELD_OUT_NAMES.join(', ')})`)
   return { ...CLEAN, ...d.hooks }
 }

@@ -1,0 +1,160 @@
+// Checks written for the survivors of shard 0/32 of `npm run mutate` (MUTATION.md, "Shard
+// 0/32, session 4"): each test names the mutants of src/kernel/ it kills. Where the model has
+// the rule, the op runs with impl both and the kernel must agree with it (stepAll); where the
+// rule is the kernel implementation's own machinery, the test cites the kernel function.
+
+import { describe, expect, it } from 'vitest'
+import { resolveDesign } from '../../models/design.ts'
+import { resultToString, type Op } from '../../models/ops.ts'
+import type { Platform } from '../../models/platform.ts'
+import { Kernel } from '../../src/kernel/index.ts'
+import { Idr } from '../../src/kernel/idr.ts'
+import { runsOf } from '../../src/kernel/memfd.ts'
+import { loadScenario, resolvedOps } from '../kernel/helpers.ts'
+import { A, ATTACHED, B, both, bothExecutor, stepAll } from './helpers.ts'
+import { ONE_UNIT_PLATFORM } from '../kernel/helpers.ts'
+
+describe('iommufd: the V3a token xarray (markImpl=token-xarray-ref)', () => {
+  const design = resolveDesign({ overrides: { markImpl: 'token-xarray-ref' } })
+  const alloc: Op = { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 4, dev_id: 2, pt_id: 1 } }
+  const mark = (hwpt_id: number, token: bigint): Op => ({ op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: 4, hwpt_id, token } })
+
+  // kills src/kernel/iommufd.ts:404 `return 'EADDRINUSE'` -> `return ""` (the axis option gets
+  // one random run in the profile, which never marks twice with one token) and :227
+  // `if (x === h)` -> `if (true)` (destroying a marked HWPT dropped every token of the ictx):
+  // xa_cmpxchg(&ictx->liveupdate_tokens, token, NULL, hwpt) fails for a token in use
+  // (V3a iommufd_hwpt_liveupdate_mark_preserve); a destroyed HWPT's tokens go with it
+  it('a token in use is EADDRINUSE; destroying a marked HWPT frees its tokens and only its own', () => {
+    const r = both(
+      [
+        ...ATTACHED,
+        alloc, // hwpt 4
+        alloc, // hwpt 5
+        mark(4, 1n),
+        mark(5, 1n),
+        mark(5, 2n),
+        { op: 'IOMMU_DESTROY', args: { iommufd: 4, id: 4 } },
+        alloc, // hwpt 4 again (lowest free id)
+        mark(4, 2n),
+        mark(4, 1n),
+      ],
+      design,
+    )
+    expect(r.slice(ATTACHED.length + 2)).toEqual(['0', '-EADDRINUSE', '0', '0', '4', '-EADDRINUSE', '0'])
+  })
+})
+
+describe('iommufd preserve under markImpl=token-xarray-ref walks the tokens in order', () => {
+  // kills src/kernel/luo_file.ts:151 (the sort of the token entries removed: insertion order).
+  // V3a iommufd_liveupdate_preserve gathers the HWPTs with xa_for_each(&ictx->liveupdate_tokens)
+  // (ascending token) and validates them in that order (pass 3): check_iopt_pages_preserved
+  // once per IOAS, then iommu_domain_preserve, whose -EBUSY for a domain preserved twice comes
+  // from the second entry. HWPT 4 (an anonymous area: -EINVAL) has token 5; HWPT 5 (a sealed
+  // memfd) has tokens 1 and 2: token 2's entry is -EBUSY before token 5's is looked at.
+  // Kernel only: the model checks the marked HWPTs in object-id order and answers -EINVAL
+  // (a model bug, MUTATION.md "Real bugs found").
+  it('the lowest failing token decides the errno: -EBUSY, not the later -EINVAL', () => {
+    const k = new Kernel(ONE_UNIT_PLATFORM, resolveDesign({ overrides: { markImpl: 'token-xarray-ref' } }))
+    const ops: Op[] = [
+      { op: 'MEMFD_CREATE', args: { pages: 2 } }, // fd 3
+      { op: 'MEMFD_SEAL', args: { fd: 3, seals: ['SEAL', 'GROW', 'SHRINK'] } },
+      { op: 'IOMMUFD_OPEN', args: {} }, // fd 4
+      { op: 'IOMMU_IOAS_ALLOC', args: { iommufd: 4 } }, // ioas 1: anonymous memory
+      { op: 'IOMMU_IOAS_MAP', args: { iommufd: 4, ioas: 1, length: 0x1000n, iova: 0x100000n } },
+      { op: 'IOMMU_IOAS_ALLOC', args: { iommufd: 4 } }, // ioas 2: the sealed memfd
+      { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd: 4, ioas: 2, memfd: 3, start: 0n, length: 0x2000n, iova: 0x100000n } },
+      { op: 'VFIO_CDEV_OPEN', args: { bdf: A } }, // fd 5
+      { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: 5, iommufd: 4 } }, // dev 3
+      { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 4, dev_id: 3, pt_id: 1 } }, // hwpt 4 (ioas 1)
+      { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 4, dev_id: 3, pt_id: 2 } }, // hwpt 5 (ioas 2)
+      { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: 4, hwpt_id: 4, token: 5n } },
+      { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: 4, hwpt_id: 5, token: 1n } },
+      { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: 4, hwpt_id: 5, token: 2n } },
+      { op: 'LIVEUPDATE_OPEN', args: {} }, // fd 6
+      { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 's' } }, // fd 7
+      { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 7, fd: 3, token: 1n } },
+      { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 7, fd: 4, token: 2n } },
+    ]
+    const r = ops.map((op) => resultToString(k.apply(op, []).result))
+    expect(r.slice(0, -1)).not.toContainEqual(expect.stringMatching(/^-E/))
+    expect(r.at(-1)).toBe('-EBUSY')
+  })
+})
+
+describe('IOMMU_HWPT_LU_RESTORE with its allocation failing', () => {
+  // kills src/kernel/iommufd.ts:454 `if (isErr(id)) return id` -> never: the restored HWPT's
+  // id (iommufd_object_alloc in iommufd_hwpt_lu_restore) failing must leave everything as it
+  // was (fail-nth: -ENOMEM, the observation unchanged) and a retry must then succeed
+  it('fail-nth 1 is -ENOMEM and atomic; the retry restores the HWPT', () => {
+    const sc = loadScenario('properties/scenarios/lpc2025-full-flow.json')
+    const ops = resolvedOps(sc)
+    const at = ops.findIndex((o) => o.op === 'IOMMU_HWPT_LU_RESTORE')
+    const e = bothExecutor(sc.design, sc.platform)
+    stepAll(e, ops.slice(0, at))
+    const f = e.stepFailNth!(ops[at], 1)
+    expect(f.reached).toBe(true)
+    expect(f.violations.map((v) => `${v.property}: ${v.message}`)).toEqual([])
+    expect([f.result, f.kernelResult]).toEqual([
+      { ok: false, errno: 'ENOMEM' },
+      { ok: false, errno: 'ENOMEM' },
+    ])
+    expect(stepAll(e, ops.slice(at))).not.toContain('-ENOMEM')
+  })
+})
+
+describe('memfd page runs and superpages', () => {
+  // kills src/kernel/memfd.ts:42 `pfns[i] + (j - i)` -> `pfns[i] + (j + i)`: a run that does
+  // not start at the file's first page was cut into single pages, so a 2 MiB-aligned,
+  // physically contiguous 512-page range got 4 KiB leaves (iommu_pgsize picks the largest page
+  // size whose IOVA and PA are aligned: one level-1 table more)
+  it('runsOf finds the maximal contiguous runs from any start', () => {
+    expect(runsOf([5, 6, 7, 10, 11, 12, 20], 1, 6)).toEqual([
+      { first: 6, length: 2 },
+      { first: 10, length: 3 },
+    ])
+  })
+
+  const BIG: Platform = {
+    memoryPages: 2048,
+    tablePages: 16,
+    units: [{ name: 'dmar0', dids: 8 }],
+    devices: [
+      { bdf: A, unit: 'dmar0', pasids: 8 },
+      { bdf: B, unit: 'dmar0' },
+    ],
+  }
+  it('the second 2 MiB of a contiguous memfd maps as one superpage, as the model counts it', () => {
+    const e = bothExecutor(resolveDesign({}), BIG)
+    stepAll(e, [
+      { op: 'MEMFD_CREATE', args: { pages: 1024 } }, // fd 3, PFNs 0-1023
+      { op: 'IOMMUFD_OPEN', args: {} },
+      { op: 'IOMMU_IOAS_ALLOC', args: { iommufd: 4 } },
+      { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd: 4, ioas: 1, memfd: 3, start: 0x200000n, length: 0x200000n, iova: 0x200000n } },
+      { op: 'VFIO_CDEV_OPEN', args: { bdf: A } },
+      { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: 5, iommufd: 4 } },
+      { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 4, dev_id: 2, pt_id: 1 } },
+      { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev: 5, pt_id: 3 } },
+    ])
+    const o = e.step({ op: 'DMA', args: { bdf: A, iova: 0x3ff123n } })
+    expect(o.kernelResult).toEqual({ ok: true, out: 0x3ff123n })
+    // root, level 3, level 2 holding the 2 MiB leaf: no level-1 table
+    expect(o.kernelObservation?.memory.tablePages).toBe(3)
+    expect(o.observation.memory.tablePages).toBe(3)
+  })
+})
+
+describe('Idr: iommufd object ids and the fd table', () => {
+  // kills src/kernel/idr.ts:27 (the double-free guard -> never): xa_alloc with
+  // XA_FLAGS_ALLOC1 hands out the lowest free index (iommufd_object_alloc), and freeing an id
+  // that is not allocated is a kernel bug luv must turn into a failure, not a reused id
+  it('hands out the lowest free id and refuses a double free or a never-allocated id', () => {
+    const ids = new Idr(1)
+    expect([ids.alloc(), ids.alloc(), ids.alloc(), ids.alloc()]).toEqual([1, 2, 3, 4])
+    ids.free(3)
+    ids.free(1)
+    expect(() => ids.free(3)).toThrow(/double free of 3/)
+    expect(() => ids.free(5)).toThrow(/double free of 5/)
+    expect(() => ids.free(0)).toThrow(/double free of 0/)
+    expect([ids.alloc(), ids.alloc(), ids.alloc()]).toEqual([1, 3, 5])
+  })
+})

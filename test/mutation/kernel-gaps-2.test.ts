@@ -9,6 +9,7 @@ import { resultToString, type Op } from '../../models/ops.ts'
 import type { Platform } from '../../models/platform.ts'
 import { Kernel } from '../../src/kernel/index.ts'
 import { Idr } from '../../src/kernel/idr.ts'
+import { failNthSweep } from '../../src/check/failnth.ts'
 import { runsOf } from '../../src/kernel/memfd.ts'
 import { loadScenario, resolvedOps } from '../kernel/helpers.ts'
 import { A, ATTACHED, B, both, bothExecutor, stepAll } from './helpers.ts'
@@ -153,6 +154,91 @@ describe('kernel drivers on a group of two devices', () => {
       GROUP,
     )
     expect(r).toEqual(['0', '0', '0', '0', '3', '4', '1', '-EBUSY'])
+  })
+
+  // kills src/kernel/vfio.ts:68 `o.kind === 'iommufd' && o.file === ictx` -> `false`: a group
+  // already claimed by this iommufd takes its second device (iommu_device_claim_dma_owner with
+  // the same owner cookie: owner_cnt++), another iommufd is EPERM (-EPERM for another owner)
+  it('both devices of a group bind to one iommufd; another iommufd is EPERM', () => {
+    const r = both(
+      [
+        { op: 'IOMMUFD_OPEN', args: {} }, // fd 3
+        { op: 'IOMMUFD_OPEN', args: {} }, // fd 4
+        { op: 'VFIO_CDEV_OPEN', args: { bdf: '0000:03:00.0' } }, // fd 5
+        { op: 'VFIO_CDEV_OPEN', args: { bdf: '0000:03:00.1' } }, // fd 6
+        { op: 'VFIO_CDEV_OPEN', args: { bdf: '0000:03:00.1' } }, // fd 7
+        { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: 5, iommufd: 3 } },
+        { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: 7, iommufd: 4 } },
+        { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: 6, iommufd: 3 } },
+      ],
+      resolveDesign({}),
+      GROUP,
+    )
+    expect(r.slice(5)).toEqual(['1', '-EPERM', '2'])
+  })
+})
+
+describe('LUO sessions: which session a file goes into', () => {
+  // kills src/kernel/luo.ts:43 (both conditions of outgoingOf -> true): a file goes into the
+  // session whose fd was passed, not the first outgoing one (luo_session_preserve_fd on
+  // session->file_set), and an incoming session takes no new files (inferred EINVAL)
+  it('PRESERVE_FD lands in the session named by the fd; an incoming session is EINVAL', () => {
+    const e = bothExecutor()
+    const r = stepAll(e, [
+      { op: 'MEMFD_CREATE', args: { pages: 1 } }, // fd 3
+      { op: 'MEMFD_CREATE', args: { pages: 1 } }, // fd 4
+      { op: 'LIVEUPDATE_OPEN', args: {} }, // fd 5
+      { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 'a' } }, // fd 6
+      { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 'b' } }, // fd 7
+      { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 7, fd: 3, token: 1n } },
+      { op: 'KEXEC', args: {} },
+      { op: 'LIVEUPDATE_OPEN', args: {} }, // fd 3 in the new kernel
+      { op: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION', args: { name: 'b' } }, // fd 4
+      { op: 'MEMFD_CREATE', args: { pages: 1 } }, // fd 5
+      { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 4, fd: 5, token: 2n } },
+    ])
+    expect(r.slice(5)).toEqual(['0', '0', '3', '4', '5', '-EINVAL'])
+  })
+  it('before KEXEC, the observation shows the file in session b and none in a', () => {
+    const e = bothExecutor()
+    stepAll(e, [
+      { op: 'MEMFD_CREATE', args: { pages: 1 } },
+      { op: 'LIVEUPDATE_OPEN', args: {} },
+      { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 'a' } }, // fd 5
+      { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 'b' } }, // fd 6
+    ])
+    const o = e.step({ op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 6, fd: 3, token: 1n } })
+    expect(o.violations).toEqual([])
+    expect(o.kernelObservation?.luo.outgoing).toEqual([
+      { name: 'a', files: [] },
+      { name: 'b', files: [{ token: 1n, kind: 'memfd' }] },
+    ])
+  })
+})
+
+describe('an area of two PFN runs whose second run fails to map', () => {
+  // kills src/kernel/iommu.ts:45 `if (i > 0)` -> `if (i <= 0)` (mapArea's unwind of the runs
+  // already mapped): memfd 3 holds PFNs 0 and 2 (PFN 1 went to memfd 4 first), so its area is
+  // two runs; at IOVA 0x1ff000 they fall in two 2 MiB slots, and the second needs a level-1
+  // table of its own. Failing that allocation must undo the first run too: iopt_map_pages is
+  // all or nothing (iommufd_fail_nth: -ENOMEM and nothing changed, at every point)
+  it('every fail-nth point of the map is -ENOMEM and changes nothing', () => {
+    const ops: Op[] = [
+      { op: 'MEMFD_CREATE', args: { pages: 1 } }, // fd 3, PFN 0
+      { op: 'MEMFD_CREATE', args: { pages: 1 } }, // fd 4, PFN 1
+      { op: 'MEMFD_TRUNCATE', args: { fd: 3, pages: 2 } }, // PFN 2
+      { op: 'IOMMUFD_OPEN', args: {} }, // fd 5
+      { op: 'IOMMU_IOAS_ALLOC', args: { iommufd: 5 } }, // ioas 1
+      { op: 'VFIO_CDEV_OPEN', args: { bdf: A } }, // fd 6
+      { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: 6, iommufd: 5 } }, // dev 2
+      { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 5, dev_id: 2, pt_id: 1 } }, // hwpt 3
+      { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd: 5, ioas: 1, memfd: 3, start: 0n, length: 0x2000n, iova: 0x1ff000n } },
+    ]
+    expect(both(ops).at(-1)).toBe('0x1ff000')
+    const r = failNthSweep(ONE_UNIT_PLATFORM, resolveDesign({}), ops)
+    expect(r.findings).toEqual([])
+    // the level-3, level-2 and two level-1 tables of the one domain
+    expect(r.pointsPerOp.at(-1)).toBe(4)
   })
 })
 

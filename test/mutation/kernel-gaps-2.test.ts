@@ -9,6 +9,7 @@ import { resultToString, type Op } from '../../models/ops.ts'
 import type { Platform } from '../../models/platform.ts'
 import { Kernel } from '../../src/kernel/index.ts'
 import { Idr } from '../../src/kernel/idr.ts'
+import { Ida } from '../../src/kernel/ida.ts'
 import { failNthSweep } from '../../src/check/failnth.ts'
 import { runsOf } from '../../src/kernel/memfd.ts'
 import { loadScenario, resolvedOps } from '../kernel/helpers.ts'
@@ -304,7 +305,7 @@ describe('memfd page runs and superpages', () => {
   })
 })
 
-describe('Idr: iommufd object ids and the fd table', () => {
+describe('Idr and Ida: object ids, fds, domain IDs', () => {
   // kills src/kernel/idr.ts:27 (the double-free guard -> never): xa_alloc with
   // XA_FLAGS_ALLOC1 hands out the lowest free index (iommufd_object_alloc), and freeing an id
   // that is not allocated is a kernel bug luv must turn into a failure, not a reused id
@@ -317,5 +318,17 @@ describe('Idr: iommufd object ids and the fd table', () => {
     expect(() => ids.free(5)).toThrow(/double free of 5/)
     expect(() => ids.free(0)).toThrow(/double free of 0/)
     expect([ids.alloc(), ids.alloc(), ids.alloc()]).toEqual([1, 3, 5])
+  })
+
+  // kills src/kernel/ida.ts:22 `size > 65536` -> `size >= 65536` and :24 (the check of the
+  // first DID -> never): VT-d's ND field goes up to 2^16 domain IDs (cap_ndoms), so a unit
+  // with 65536 DIDs is valid and its last DID is 65535; a first DID other than 0..2 is not
+  it('takes a DID space of 65536 and refuses a first DID outside 0..2', () => {
+    const ida = new Ida(65536)
+    expect(ida.reserve(65535)).toBeUndefined()
+    expect(ida.reserve(65536)).toBe('EINVAL')
+    expect(() => new Ida(8, undefined, 3)).toThrow(/first DID 3/)
+    expect(() => new Ida(8, undefined, -1)).toThrow(/first DID -1/)
+    expect(new Ida(8, undefined, 1).alloc()).toBe(1)
   })
 })

@@ -243,6 +243,32 @@ describe('an area of two PFN runs whose second run fails to map', () => {
   })
 })
 
+describe('VFIO_DEVICE_DETACH_IOMMUFD_PT', () => {
+  // kills src/kernel/vfio.ts:290 `return 'EBUSY'` -> `return ""` and :292 `if (pasid > 0)` ->
+  // `if (true)`: a preserved device cannot detach (live-update.md §3: no attach, detach or
+  // replace on a preserved device); a RID detach of a device without PASID capability is
+  // not a PASID operation, so it cannot fail for lack of one (iommufd_device_detach)
+  it('is EBUSY on a preserved device and works on the RID of a device without PASIDs', () => {
+    const r = both([
+      ...ATTACHED,
+      { op: 'VFIO_CDEV_OPEN', args: { bdf: B } }, // fd 6
+      { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: 6, iommufd: 4 } }, // dev 4
+      { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev: 6, pt_id: 1 } }, // auto HWPT 5
+      { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev: 6 } },
+      { op: 'DMA', args: { bdf: B, iova: 0x100000n } },
+      { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: 4, hwpt_id: 3, token: 9n } },
+      { op: 'LIVEUPDATE_OPEN', args: {} }, // fd 7
+      { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 's' } }, // fd 8
+      { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 8, fd: 3, token: 1n } },
+      { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 8, fd: 4, token: 2n } },
+      { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 8, fd: 5, token: 3n } },
+      { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev: 5 } },
+      { op: 'DMA', args: { bdf: A, iova: 0x100000n } },
+    ], resolveDesign({ overrides: { memoryRule: 'preserved-memfd' } }))
+    expect(r.slice(ATTACHED.length + 2)).toEqual(['5', '0', 'fault (not-present)', '0', '7', '8', '0', '0', '0', '-EBUSY', '0x0'])
+  })
+})
+
 describe('IOMMU_HWPT_LU_RESTORE with its allocation failing', () => {
   // kills src/kernel/iommufd.ts:454 `if (isErr(id)) return id` -> never: the restored HWPT's
   // id (iommufd_object_alloc in iommufd_hwpt_lu_restore) failing must leave everything as it

@@ -244,6 +244,30 @@ describe('an area of two PFN runs whose second run fails to map', () => {
 })
 
 describe('VFIO_DEVICE_DETACH_IOMMUFD_PT', () => {
+  // kills src/kernel/luo_file.ts:286 (err_iommufd_unpreserve -> never): the device's first
+  // cdev (not bound) is preserved, so preserving its second, attached cdev passes
+  // iommufd_device_preserve and then fails in pci_liveupdate_preserve (one record per device,
+  // inferred EBUSY); vfio_pci_liveupdate_preserve must then unpreserve the IOMMU side, so the
+  // device is not preserved and may detach
+  it('after a preserve that failed in the PCI layer, the device is not preserved', () => {
+    const r = both(
+      [
+        ...ATTACHED,
+        { op: 'VFIO_CDEV_OPEN', args: { bdf: A } }, // fd 6, a second cdev of A
+        { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: 4, hwpt_id: 3, token: 9n } },
+        { op: 'LIVEUPDATE_OPEN', args: {} }, // fd 7
+        { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 's' } }, // fd 8
+        { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 8, fd: 3, token: 1n } },
+        { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 8, fd: 4, token: 2n } },
+        { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 8, fd: 6, token: 3n } },
+        { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: 8, fd: 5, token: 4n } },
+        { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev: 5 } },
+      ],
+      resolveDesign({ overrides: { memoryRule: 'preserved-memfd' } }),
+    )
+    expect(r.slice(ATTACHED.length + 6)).toEqual(['0', '-EBUSY', '0'])
+  })
+
   // kills src/kernel/vfio.ts:290 `return 'EBUSY'` -> `return ""` and :292 `if (pasid > 0)` ->
   // `if (true)`: a preserved device cannot detach (live-update.md §3: no attach, detach or
   // replace on a preserved device); a RID detach of a device without PASID capability is

@@ -10,6 +10,7 @@ import type { Platform } from '../../models/platform.ts'
 import { Kernel } from '../../src/kernel/index.ts'
 import { Idr } from '../../src/kernel/idr.ts'
 import { Ida } from '../../src/kernel/ida.ts'
+import { CodecError, Reader } from '../../src/kernel/handover/codec.ts'
 import { failNthSweep } from '../../src/check/failnth.ts'
 import { runsOf } from '../../src/kernel/memfd.ts'
 import { loadScenario, resolvedOps } from '../kernel/helpers.ts'
@@ -380,5 +381,20 @@ describe('Idr and Ida: object ids, fds, domain IDs', () => {
     expect(() => new Ida(8, undefined, 3)).toThrow(/first DID 3/)
     expect(() => new Ida(8, undefined, -1)).toThrow(/first DID -1/)
     expect(new Ida(8, undefined, 1).alloc()).toBe(1)
+  })
+})
+
+describe('handover decoding of malformed fields', () => {
+  // kills src/kernel/handover/codec.ts:21 (TextDecoder without fatal: bad UTF-8 would decode
+  // to U+FFFD) and :195 (the u64n message emptied): the next kernel must refuse a record it
+  // cannot read exactly (the KHO deserializers fail the restore, luv panics) and say what
+  it('a string that is not UTF-8 and a u64 beyond 2^53 are CodecErrors that say so', () => {
+    // a u16 length, then the bytes: 0xc3 0x28 is not UTF-8, 0xc3 0xa9 is 'é'
+    const bad = () => new Reader(Uint8Array.of(2, 0, 0xc3, 0x28)).str()
+    expect(bad).toThrow(CodecError)
+    expect(bad).toThrow(/not UTF-8/)
+    expect(new Reader(Uint8Array.of(2, 0, 0xc3, 0xa9)).str()).toBe('é')
+    const big = Uint8Array.of(0, 0, 0, 0, 0, 0, 0x20, 0)
+    expect(() => new Reader(big).u64n()).toThrow(/u64 at 0 is not a safe integer/)
   })
 })

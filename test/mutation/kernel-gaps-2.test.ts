@@ -312,6 +312,48 @@ describe('didReservation=all-units across KEXEC', () => {
   })
 })
 
+describe('more survivors of shard 0/32', () => {
+  // kills src/kernel/iommufd.ts:367 `markSemantics !== 'flag'` -> `true`: V1's
+  // iommufd_hwpt_lu_set_preserved takes `preserved = 0` (hwpt_target->lu_preserved =
+  // cmd->preserved): under markSemantics=flag the unmark succeeds and frees the token
+  it('markSemantics=flag: an unmark succeeds and the token can be taken again', () => {
+    const r = both(
+      [
+        ...ATTACHED,
+        { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: 4, hwpt_id: 3, token: 5n } },
+        { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: 4, hwpt_id: 3, token: 5n, preserve: false } },
+        { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: 4, hwpt_id: 3, token: 5n } },
+      ],
+      resolveDesign({ overrides: { markSemantics: 'flag' } }),
+    )
+    expect(r.slice(-3)).toEqual(['0', '0', '0'])
+  })
+
+  // kills src/kernel/pagetable.ts:178 (PageTable.create ignoring a failed root allocation) and
+  // src/kernel/vtd.ts:217 (attachDid's `restore` never used: an error path took the lowest
+  // free DID instead of the one it had just released): iommufd_fail_nth on these ops, every
+  // injected point -ENOMEM with nothing changed. B holds DID 2 then detaches, so the lowest
+  // free DID (2) is not the one A's domain gives back (3) when its replace fails.
+  it('fail-nth over HWPT allocation, attach and a replace whose new DID fails', () => {
+    const ops: Op[] = [
+      ...ATTACHED.slice(0, 6),
+      { op: 'VFIO_CDEV_OPEN', args: { bdf: B } }, // fd 6
+      { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: 6, iommufd: 4 } }, // dev 3
+      { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 4, dev_id: 2, pt_id: 1 } }, // hwpt 4
+      { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 4, dev_id: 2, pt_id: 1 } }, // hwpt 5
+      { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 4, dev_id: 2, pt_id: 1 } }, // hwpt 6
+      { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev: 6, pt_id: 4 } }, // B: DID 2
+      { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev: 5, pt_id: 5 } }, // A: DID 3
+      { op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev: 6 } }, // DID 2 free
+      { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev: 5, pt_id: 6 } }, // replace: a new DID
+    ]
+    expect(both(ops).slice(-4)).toEqual(['4', '5', '0', '6'])
+    const r = failNthSweep(ONE_UNIT_PLATFORM, resolveDesign({}), ops)
+    expect(r.findings.map((f) => f.message)).toEqual([])
+    expect(r.pointsPerOp.at(-1)).toBeGreaterThan(0)
+  })
+})
+
 describe('IOMMU_HWPT_LU_RESTORE with its allocation failing', () => {
   // kills src/kernel/iommufd.ts:454 `if (isErr(id)) return id` -> never: the restored HWPT's
   // id (iommufd_object_alloc in iommufd_hwpt_lu_restore) failing must leave everything as it

@@ -3,7 +3,8 @@
 // kernel's state the way a kernel bug would, behind the sweep's back, and requires the
 // section that owns the rule to report it, in the full sweep and in the incremental one.
 // Written for the shard 0/32 survivors in index.ts (MUTATION.md): the section dispatch (:374),
-// the signature comparison (:415) and the message of a leaked table page (:450).
+// the signature comparison (:415), the messages of a leaked table page (:450) and of a stale
+// IOTLB entry (:512), the present-entry check (:489); and the record of a bad walk (vtd.ts:111).
 
 import { describe, expect, it } from 'vitest'
 import { resolveDesign } from '../../models/design.ts'
@@ -53,5 +54,19 @@ describe('the invariant sweep reports a corrupted kernel, section by section', (
     const { did, domain } = dev.rid!
     dev.rid = undefined
     expect(sweeps(k)).toContainEqual(`dma-safety: ${A} pasid 0 has a present entry (DID ${did}, table ${domain.pt.root}) the kernel did not program`)
+  })
+
+  // kills src/kernel/vtd.ts:111 (a walk that met something that is not a table page was never
+  // recorded): the context entry of A is made to point at memory page 0 (a memfd page), as a
+  // stray write would; the next DMA walks into it, faults, and the sweep says so
+  it('dma-safety: a hardware walk into a page that is not a page-table page', () => {
+    const k = attached()
+    const { phys, rtaddr } = k.internals.m
+    const root = phys.iommuPage(rtaddr[0])!
+    const ct = phys.iommuPage(root[5] * 0x100000 + (root[4] >>> 12))! // bus 1, devfn 0-127
+    ct[0] = (0 << 12) | 1 // P, second-level root = PFN 0
+    ct[1] = 0
+    expect(k.apply({ op: 'DMA', args: { bdf: A, iova: 0x101000n } }, []).result).toEqual({ ok: false, fault: 'no-mapping' })
+    expect(k.invariants()).toContainEqual(expect.stringMatching(/^dma-safety: unit 0 DID 2: the walk of IOVA page 257 from root 0 met a page that is not a page-table page$/))
   })
 })

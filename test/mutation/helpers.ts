@@ -5,7 +5,7 @@ import { expect } from 'vitest'
 import { resolveDesign, type Design } from '../../models/design.ts'
 import { resultToString, type Op } from '../../models/ops.ts'
 import type { Platform } from '../../models/platform.ts'
-import { createExecutor, type Executor } from '../../src/check/index.ts'
+import { createExecutor, type Executor, type Violation } from '../../src/check/index.ts'
 import { ONE_UNIT_PLATFORM } from '../kernel/helpers.ts'
 
 /** A new impl-both executor on the one-unit test platform (or another) and a design. */
@@ -23,6 +23,26 @@ export function stepAll(e: Executor, ops: readonly Op[]): string[] {
     expect(o.kernelResult && resultToString(o.kernelResult), op.op).toBe(r)
     return r
   })
+}
+
+/** The violations that are the kernel implementation's: conformance, and the kernel's own
+ *  invariants ("kernel: ..."); a named property the design itself breaks (a finding of
+ *  properties/findings.ts) is left out. */
+export function kernelSide(vs: readonly Violation[]): string[] {
+  return vs.filter((v) => v.property === 'conformance' || v.message.startsWith('kernel:')).map((v) => `${v.property}: ${v.message}`)
+}
+
+/** Step `ops` with impl both, requiring no kernel-side violation at any step nor at finish();
+ *  returns each step's result (the model's) as text. For designs that break a named property
+ *  by themselves. */
+export function stepKernelSide(e: Executor, ops: readonly Op[]): string[] {
+  const out = ops.map((op) => {
+    const o = e.step(op)
+    expect(kernelSide(o.violations), op.op).toEqual([])
+    return resultToString(o.result)
+  })
+  expect(kernelSide(e.finish())).toEqual([])
+  return out
 }
 
 /** stepAll on a fresh executor. */

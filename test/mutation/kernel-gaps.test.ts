@@ -5,37 +5,13 @@
 
 import { describe, expect, it } from 'vitest'
 import { resolveDesign } from '../../models/design.ts'
-import { resultToString, type Op } from '../../models/ops.ts'
+import { resultToString } from '../../models/ops.ts'
 import type { Platform } from '../../models/platform.ts'
 import { ONE_UNIT_PLATFORM } from '../kernel/helpers.ts'
 import { createExecutor } from '../../src/check/index.ts'
+import { A, ATTACHED as base, B, both } from './helpers.ts'
 
 const P: Platform = ONE_UNIT_PLATFORM
-const A = '0000:01:00.0'
-
-const base: Op[] = [
-  { op: 'MEMFD_CREATE', args: { pages: 2 } }, // fd 3
-  { op: 'IOMMUFD_OPEN', args: {} }, // fd 4
-  { op: 'IOMMU_IOAS_ALLOC', args: { iommufd: 4 } }, // ioas 1
-  { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd: 4, ioas: 1, memfd: 3, start: 0n, length: 0x2000n, iova: 0x100000n } },
-  { op: 'VFIO_CDEV_OPEN', args: { bdf: A } }, // fd 5
-  { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: 5, iommufd: 4 } }, // dev 2
-  { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: 4, dev_id: 2, pt_id: 1, flags: ['PASID'] } }, // hwpt 3
-  { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev: 5, pt_id: 3 } },
-]
-
-/** Run ops with impl both; returns each step's result (model's) as text, after checking that
- *  the kernel agreed and nothing was violated. */
-function both(ops: Op[]): string[] {
-  const e = createExecutor(P, resolveDesign({}), { impl: 'both' })
-  return ops.map((op) => {
-    const o = e.step(op)
-    const r = resultToString(o.result)
-    expect(o.violations.map((v) => `${op.op}: ${v.property}: ${v.message}`)).toEqual([])
-    expect(o.kernelResult && resultToString(o.kernelResult), op.op).toBe(r)
-    return r
-  })
-}
 
 describe('kernel gaps found by mutation testing', () => {
   // kills src/kernel/vfio.ts:188 `pasid >= dev.pasidCaps` -> `pasid > dev.pasidCaps`: the
@@ -88,7 +64,6 @@ describe('kernel gaps found by mutation testing', () => {
   // no test observed a group owned by a kernel driver): a kernel driver bound to a device
   // that no cdev holds takes the group for the DMA API, and VFIO can no longer claim it
   it('DRIVER_BIND of a kernel driver makes the group DMA-API owned, observed the same on both sides', () => {
-    const B = '0000:02:00.0'
     const e = createExecutor(P, resolveDesign({}), { impl: 'both' })
     const o = e.step({ op: 'DRIVER_BIND', args: { bdf: B, driver: 'pci-pf-stub' } })
     expect(o.violations).toEqual([])

@@ -17,7 +17,7 @@ import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
 import { Kernel } from '../kernel/index.ts'
 import { enabledOps, exploredOps } from './actions.ts'
 import { canonicalFingerprint } from './canonical.ts'
-import { cloneGraph } from './clone.ts'
+import { Snapshot } from './clone.ts'
 import type { Scope } from './scope.ts'
 
 export interface ExpandContext {
@@ -93,11 +93,12 @@ export class Expander {
     return !this.x.properties || this.x.properties.has(p)
   }
 
-  /** Kernels of the states expanded at the previous level (in-process search only), by
-   *  node id, as they were before any transition: a state's kernel is a fork of its
-   *  parent's plus the one op, not a replay of its whole trace. Holds one level at a time. */
-  private kernels = new Map<number, Kernel>()
-  private nextKernels = new Map<number, Kernel>()
+  /** Snapshots (clone.ts) of the kernels of the states expanded at the previous level
+   *  (in-process search only), by node id, as they were before any transition: a state's
+   *  kernel is a copy of its parent's plus the one op, not a replay of its whole trace. Holds
+   *  one level at a time. */
+  private kernels = new Map<number, Snapshot<Kernel>>()
+  private nextKernels = new Map<number, Snapshot<Kernel>>()
 
   /** The search finished a level: the kernels kept at it serve the next one. */
   endLevel(): void {
@@ -167,9 +168,9 @@ export class Expander {
     return k
   }
 
-  private fork(k: Kernel): Kernel {
+  private fork(snap: Snapshot<Kernel>): Kernel {
     this.c.conf.forks++
-    return cloneGraph(k, this.shared)
+    return snap.instantiate()
   }
 
   /** The kernel side of one expanded state: every state-changing transition on a fork of the
@@ -181,23 +182,25 @@ export class Expander {
     const parentKernel = node && !root ? this.kernels.get(node.parent) : undefined
     let k: Kernel
     if (parentKernel) {
-      // the parent's kernel before its transitions, forked, and the op that led here
+      // the parent's kernel before its transitions, copied, and the op that led here
       k = this.fork(parentKernel)
       k.apply(trace[trace.length - 1], [])
       conf.fromParent++
     } else k = this.kernelAt(trace, root, found)
-    if (node?.keepKernel && this.nextKernels.size < MAX_KEPT_KERNELS) {
-      // keep k as it is now for the children; the transitions below run on copies
-      this.nextKernels.set(node.id, k)
-      k = this.fork(k)
-    }
+    let changing = 0
+    for (const t of taken) if (t.s.state !== state) changing++
+    // k as it is now, before any transition: each state-changing transition runs on a copy
+    // of it, the children copy it (keepKernel), and k itself then runs the others
+    const keep = node?.keepKernel === true && this.nextKernels.size < MAX_KEPT_KERNELS
+    const snap = changing > 0 || keep ? new Snapshot(k, this.shared) : undefined
+    if (keep) this.nextKernels.set(node!.id, snap!)
     const quiet: { op: Op; s: Step }[] = []
-    // the probes before a transition: the same for every transition of this state (each fork
+    // the probes before a transition: the same for every transition of this state (each copy
     // is a copy of k), so computed once
     const before = sortProbes([...liveProbes(state), ...k.liveProbes()])
     for (const t of taken) {
       if (t.s.state === state) quiet.push(t)
-      else this.compare(this.fork(k), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
+      else this.compare(this.fork(snap!), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
     }
     if (!quiet.length) return
     let suspect = false
@@ -220,9 +223,10 @@ export class Expander {
       suspect = !sameObservation(observe(state, probes), k.observe(probes)) || k.invariants().length > 0
     }
     if (!suspect) return
-    // name the transition(s): each alone, on a fork of a fresh replay of the state's kernel
+    // name the transition(s): each alone, on a copy of the state's kernel as it was before
+    // the first of them (the snapshot, or a fresh replay of the trace)
     conf.transitions -= quiet.length
-    const pristine = this.kernelAt(trace, false, found)
+    const pristine = snap ?? new Snapshot(this.kernelAt(trace, false, found), this.shared)
     for (const t of quiet) this.compare(this.fork(pristine), state, t.op, t.s.result, t.s.state, t.s.transient, found)
   }
 

@@ -206,14 +206,19 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   /** `prefixLength`: the violation is at that step of the node's (initial) prefix */
   const record = (v: Violation, from: number, op: Op | undefined, prefixLength?: number) => {
     violationCounts[v.property] = (violationCounts[v.property] ?? 0) + 1
-    if (violations.has(v.property)) return
     const n = nodes[from]
+    const depth = prefixLength !== undefined ? 0 : n.depth + (op ? 1 : 0)
+    // the first of the shallowest: breadth-first finds them in depth order, except that an
+    // initial state's prefix (depth 0) is checked when that state is expanded, after the
+    // earlier initial states' transitions (depth 1)
+    const had = violations.get(v.property)
+    if (had && had.depth <= depth) return
     violations.set(v.property, {
       property: v.property,
       message: v.message,
       init: scope.init[n.init].name,
       ops: prefixLength !== undefined ? initOps[n.init].slice(0, prefixLength) : op ? [...traceOf(from), op] : traceOf(from),
-      depth: prefixLength !== undefined ? 0 : n.depth + (op ? 1 : 0),
+      depth,
     })
   }
 

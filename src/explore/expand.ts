@@ -74,8 +74,9 @@ export function addCounters(a: Counters, b: Counters): void {
 type Step = ReturnType<typeof step>
 const now = () => performance.now()
 
-/** At most this many kernels are kept per level (about 70 KB each on the default scope:
- *  ~600 MB); the children of the others replay their traces. */
+/** At most this many kernel snapshots are kept per level (25-130 KB each on the default
+ *  scope, mostly page-table pages: at most ~1 GB); the children of the others replay their
+ *  traces. */
 const MAX_KEPT_KERNELS = 8192
 
 export class Expander {
@@ -173,7 +174,7 @@ export class Expander {
     return snap.instantiate()
   }
 
-  /** The kernel side of one expanded state: every state-changing transition on a fork of the
+  /** The kernel side of one expanded state: every state-changing transition on a copy of the
    *  state's kernel, compared in full; the others (error paths, DMA) one after the other on
    *  the kernel itself, results compared, and its observation and invariants compared once
    *  after all of them; on a difference each is taken again alone to name the one. */

@@ -5,11 +5,11 @@
 // so the search's result does not depend on where a state was expanded.
 
 import type { Design, ProfileName } from '../../models/design.ts'
-import { initState, liveProbes, observe, sortProbes, step, translations } from '../../models/index.ts'
+import { initState, liveProbes, observe, step, translations } from '../../models/index.ts'
 import type { Probe } from '../../models/observation.ts'
 import { opToString, resultToString, sameResult, type Op, type Result } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
-import { firstDifference, invariantViolation, thrownText } from '../check/conformance.ts'
+import { firstDifference, invariantViolation, mergeProbes, thrownText } from '../check/conformance.ts'
 import type { PropertyName, Violation } from '../check/executor.types.ts'
 import { checkStep } from '../check/properties/index.ts'
 import { Coverage } from '../coverage/coverage.ts'
@@ -198,7 +198,7 @@ export class Expander {
     const quiet: { op: Op; s: Step }[] = []
     // the probes before a transition: the same for every transition of this state (each copy
     // is a copy of k), so computed once
-    const before = sortProbes([...liveProbes(state), ...k.liveProbes()])
+    const before = mergeProbes(liveProbes(state), k.liveProbes())
     for (const t of taken) {
       if (t.s.state === state) quiet.push(t)
       else this.compare(this.fork(snap!), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
@@ -220,7 +220,7 @@ export class Expander {
       }
     }
     if (!suspect) {
-      const probes = sortProbes([...before, ...k.liveProbes()])
+      const probes = mergeProbes(before, k.liveProbes())
       suspect = !sameObservation(observe(state, probes), k.observe(probes)) || k.invariants().length > 0
     }
     if (!suspect) return
@@ -237,7 +237,7 @@ export class Expander {
     const conf = this.c.conf
     conf.transitions++
     const where = { op, ...(prefixLength !== undefined && { prefixLength }) }
-    const before = probesBefore ?? sortProbes([...liveProbes(prev), ...k.liveProbes()])
+    const before = probesBefore ?? mergeProbes(liveProbes(prev), k.liveProbes())
     let kr
     try {
       kr = k.apply(op, before)
@@ -249,7 +249,8 @@ export class Expander {
     }
     const out: Violation[] = []
     if (!sameResult(result, kr.result)) out.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(kr.result)}, the model ${resultToString(result)}` })
-    const probes: Probe[] = sortProbes([...before, ...liveProbes(next), ...k.liveProbes()])
+    // each list is in probe order (models/observe.ts sortProbes): merged, as conformance.ts does
+    const probes: Probe[] = mergeProbes(before, liveProbes(next), k.liveProbes())
     const mo = observe(next, probes)
     const ko = k.observe(probes)
     const diff = sameObservation(mo, ko) ? undefined : firstDifference(mo, ko)

@@ -87,17 +87,30 @@ function count(c: Ctx, pred: (o: { type: string }) => boolean): number {
  */
 function tuples(args: ((prev: unknown[]) => Cand<unknown>[])[]): unknown[][] {
   const out: unknown[][] = []
-  const go = (i: number, prev: unknown[], odd: boolean) => {
+  // one tuple under construction, copied at each leaf
+  const prev: unknown[] = []
+  const go = (i: number, odd: boolean) => {
     if (i === args.length) {
-      out.push(prev)
+      out.push(prev.slice())
       return
     }
-    let cands = args[i](prev)
-    // after a wrong value, the later arguments take their first well-formed value only
-    if (odd) cands = [cands.find((x) => !x.odd) ?? cands[0]].filter(Boolean) as Cand<unknown>[]
-    for (const x of cands) go(i + 1, [...prev, x.v], odd || !!x.odd)
+    const cands = args[i](prev)
+    if (odd) {
+      // after a wrong value, the later arguments take their first well-formed value only
+      const x = cands.find((c) => !c.odd) ?? cands[0]
+      if (x === undefined) return
+      prev.push(x.v)
+      go(i + 1, true)
+      prev.pop()
+      return
+    }
+    for (const x of cands) {
+      prev.push(x.v)
+      go(i + 1, !!x.odd)
+      prev.pop()
+    }
   }
-  go(0, [], false)
+  go(0, false)
   return out
 }
 

@@ -92,9 +92,31 @@ interface Out {
   /** a string value (length-prefixed in the text form) */
   str(v: string): void
   big(v: bigint): void
+  /** word(w) and str(v), given strHash of the text (a replayed recording has it) */
+  wordH(w: string, h: number): void
+  strH(v: string, h: number): void
+  /** a name: `v` of `role`, renamed by `n` (tag 'p' for pages, else `tag`) */
+  named(tag: string, role: Role, v: number, n: Names): void
+}
+
+/** A name token, renamed as `n` says: the one place a name becomes a number. */
+function emitNamed(out: Out, tag: string, role: Role, v: number, n: Names): void {
+  if (role === 'pages') {
+    if (n.identity) out.num('#', v)
+    else out.num('p', n.page.name(v))
+  } else out.num(tag, nameOf(n, role, v))
 }
 
 class TextOut implements Out {
+  wordH(w: string): void {
+    this.word(w)
+  }
+  strH(v: string): void {
+    this.str(v)
+  }
+  named(tag: string, role: Role, v: number, n: Names): void {
+    emitNamed(this, tag, role, v, n)
+  }
   s = ''
   word(w: string): void {
     this.s += w + ' '
@@ -128,6 +150,9 @@ function strHash(w: string): number {
 /** Two 32-bit murmur3-style lanes with their own seeds and constants; `digest` is 53 bits
  *  (TLC's fingerprint in spirit: the visited set holds these, not the states). */
 class HashOut implements Out {
+  named(tag: string, role: Role, v: number, n: Names): void {
+    emitNamed(this, tag, role, v, n)
+  }
   private h1 = 0x9368e53c
   private h2 = 0x2f4a7c15
   private mix(x: number): void {
@@ -140,6 +165,13 @@ class HashOut implements Out {
   }
   word(w: string): void {
     this.mix(strHash(w))
+  }
+  wordH(_w: string, h: number): void {
+    this.mix(h)
+  }
+  strH(v: string, h: number): void {
+    this.mix(0x73000000 | v.length)
+    this.mix(h)
   }
   num(tag: string, v: number): void {
     this.mix(tag.charCodeAt(0) | 0x4e000000)
@@ -189,7 +221,7 @@ function ser(v: unknown, key: string, n: Names, out: Out, inDomains = false): vo
     case 'number': {
       const r = roleOf(key, inDomains)
       if (r === 'plain' || r === 'pages') out.num('#', v)
-      else out.num(r[0], nameOf(n, r, v))
+      else out.named(r[0], r, v, n)
       return
     }
     case 'bigint':
@@ -208,7 +240,7 @@ function ser(v: unknown, key: string, n: Names, out: Out, inDomains = false): vo
       }
       if (Array.isArray(v)) {
         out.word('[')
-        if (key === 'pages' && (v.length === 0 || typeof v[0] === 'number')) for (const p of v as number[]) n.identity ? out.num('#', p) : out.num('p', n.page.name(p))
+        if (key === 'pages' && (v.length === 0 || typeof v[0] === 'number')) for (const p of v as number[]) out.named('p', 'pages', p, n)
         else for (const x of v) ser(x, key, n, out, inDomains)
         out.word(']')
         return
@@ -222,7 +254,7 @@ function ser(v: unknown, key: string, n: Names, out: Out, inDomains = false): vo
         if (x === undefined) continue
         out.word(k)
         out.word('=')
-        if (valueRole && typeof x === 'number') out.num('d', nameOf(n, 'domain', x))
+        if (valueRole && typeof x === 'number') out.named('d', 'domain', x, n)
         else ser(x, k, n, out, inDomains)
       }
       out.word('}')
@@ -231,6 +263,82 @@ function ser(v: unknown, key: string, n: Names, out: Out, inDomains = false): vo
     default:
       out.word(String(v))
   }
+}
+
+/** ser's tokens for one subtree, recorded with its names unrenamed (a flat list: code, then
+ *  its operands), so that the subtree is serialized again by replaying the list: the model's
+ *  states share every part an op did not touch with the state before (models/context.ts
+ *  produce), so most subtrees of a successor were serialized before, as that very object.
+ *  The replay gives the same tokens as ser in the same order, names renamed as they come
+ *  (a subtree's tokens depend on the names given so far only through `named`). */
+class Recorder implements Out {
+  ops: unknown[] = []
+  word(w: string): void {
+    this.ops.push(0, w, strHash(w))
+  }
+  wordH(w: string, h: number): void {
+    this.ops.push(0, w, h)
+  }
+  num(tag: string, v: number): void {
+    this.ops.push(1, tag, v)
+  }
+  str(v: string): void {
+    this.ops.push(2, v, strHash(v))
+  }
+  strH(v: string, h: number): void {
+    this.ops.push(2, v, h)
+  }
+  big(v: bigint): void {
+    this.ops.push(3, v)
+  }
+  named(tag: string, role: Role, v: number): void {
+    this.ops.push(4, tag, role, v)
+  }
+}
+
+function replay(ops: unknown[], n: Names, out: Out): void {
+  for (let i = 0; i < ops.length; )
+    switch (ops[i]) {
+      case 0:
+        out.wordH(ops[i + 1] as string, ops[i + 2] as number)
+        i += 3
+        break
+      case 1:
+        out.num(ops[i + 1] as string, ops[i + 2] as number)
+        i += 3
+        break
+      case 2:
+        out.strH(ops[i + 1] as string, ops[i + 2] as number)
+        i += 3
+        break
+      case 3:
+        out.big(ops[i + 1] as bigint)
+        i += 2
+        break
+      default:
+        out.named(ops[i + 1] as string, ops[i + 2] as Role, ops[i + 3] as number, n)
+        i += 4
+    }
+}
+
+/** recorded subtrees, per context ser reads besides the subtree (key, inDomains, the groups
+ *  flag); weak, so a state's parts go when the state does */
+const recorded = new Map<string, WeakMap<object, unknown[]>>()
+
+/** ser(v, key, n, out, inDomains), from the recording of `v` when it has one. */
+let useRecorded = true
+function serCached(v: unknown, key: string, n: Names, out: Out, inDomains = false): void {
+  if (typeof v !== 'object' || v === null || !useRecorded) return ser(v, key, n, out, inDomains)
+  const ctx = `${key}|${inDomains ? 1 : 0}|${walkingGroups ? 1 : 0}`
+  let memo = recorded.get(ctx)
+  if (memo === undefined) recorded.set(ctx, (memo = new WeakMap()))
+  let ops = memo.get(v)
+  if (ops === undefined) {
+    const rec = new Recorder()
+    ser(v, key, n, rec, inDomains)
+    memo.set(v, (ops = rec.ops))
+  }
+  replay(ops, n, out)
 }
 
 // groups are walked with this flag so `pasids` (also a platform field name) maps to domains
@@ -254,10 +362,16 @@ function fdSignature(s: State, fd: number): string {
   }
 }
 
-/** The canonical form of `s` as a string. `symmetry: false` keeps every name as it is. */
-export function canonicalForm(s: State, symmetry = true): string {
+/** The canonical form of `s` as a string. `symmetry: false` keeps every name as it is;
+ *  `recorded: false` serializes every subtree afresh (tests: the recordings change nothing). */
+export function canonicalForm(s: State, symmetry = true, recorded = true): string {
   const out = new TextOut()
-  walk(s, symmetry, out)
+  useRecorded = recorded
+  try {
+    walk(s, symmetry, out)
+  } finally {
+    useRecorded = true
+  }
   return out.s
 }
 
@@ -289,16 +403,16 @@ function walk(s: State, symmetry: boolean, out: Out): void {
   out.word(']')
   // 2. LUO, groups, devices, units: more file and domain names
   out.word('L')
-  ser(s.luo, 'luo', n, out)
+  serCached(s.luo, 'luo', n, out)
   out.word('G')
   walkingGroups = true
   try {
-    ser(s.groups, 'groups', n, out)
+    serCached(s.groups, 'groups', n, out)
   } finally {
     walkingGroups = false
   }
   out.word('V')
-  ser(s.devices, 'devices', n, out)
+  serCached(s.devices, 'devices', n, out)
   out.word('U')
   for (const u of sortedKeys(s.units)) {
     const unit = s.units[u]
@@ -306,9 +420,9 @@ function walk(s: State, symmetry: boolean, out: Out): void {
     out.word('u')
     out.str(u)
     out.word('context=')
-    ser(unit.context, 'context', n, out)
+    serCached(unit.context, 'context', n, out)
     out.word('pasid=')
-    ser(unit.pasid, 'pasid', n, out)
+    serCached(unit.pasid, 'pasid', n, out)
     // the allocated DIDs, named after the entries that use them, as a sorted set
     const dids = unit.ida.map((d) => nameOf(n, 'did', d)).sort((a, b) => a - b)
     out.word('ida=')
@@ -323,14 +437,14 @@ function walk(s: State, symmetry: boolean, out: Out): void {
   out.word('FILES')
   const emitFile = (id: number) => {
     out.num('f', nameOf(n, 'file', id))
-    ser(s.files[id], 'files', n, out)
+    serCached(s.files[id], 'files', n, out)
   }
   emitInNameOrder(n, n.file, s.files, emitFile)
   // 4. domains likewise
   out.word('DOMAINS')
   const emitDomain = (id: number) => {
     out.num('d', nameOf(n, 'domain', id))
-    ser(s.domains[id], 'domains', n, out, true)
+    serCached(s.domains[id], 'domains', n, out, true)
   }
   emitInNameOrder(n, n.domain, s.domains, emitDomain)
   // 5. pages in use, by page name; pages nobody names (incoming, orphaned) by number
@@ -347,7 +461,7 @@ function walk(s: State, symmetry: boolean, out: Out): void {
   out.num('free=', free)
   for (const [name, i] of used) {
     out.num('p', name)
-    ser(s.pages[i], 'page', n, out)
+    serCached(s.pages[i], 'page', n, out)
   }
   // anything else a newer models/state.ts holds, verbatim
   for (const k of sortedKeys(s))

@@ -7,15 +7,26 @@
 // trace once per transition; test/explore/clone.test.ts checks that a fork behaves exactly
 // like a replay over random traces (so a kernel structure this cannot copy shows there).
 //
-// Typed arrays (the kernel's page-table pages, 16 KiB each) are copied into views of a shared
-// slab rather than each into an ArrayBuffer of its own: allocating an ArrayBuffer costs far
-// more than copying 16 KiB (measured: 13-18 us against 2 us), and it was most of a fork. A
-// copy keeps its length, type and contents; what it loses is owning its whole `.buffer`
-// (byteOffset is not 0), which no kernel structure that is forked relies on (a codec that
-// does wraps its own buffer with byteOffset). A slab lives while any view into it does.
+// A state's kernel is forked once per state-changing transition (about 18 times per state on
+// the default scope), so the copy is split in two: a Snapshot walks the graph once and records
+// it flat (each object's kind, prototype, keys, and each slot either a value or the index of
+// another object; every typed array's bytes in one buffer), and `instantiate` builds a copy
+// from that record with no graph walk, no identity map and no type tests: allocate every
+// object, then fill the slots. The typed arrays (the kernel's page-table pages, 4 KiB each,
+// about 30 of them) are copied with one memcpy into a slab and handed out as views of it:
+// allocating an ArrayBuffer costs far more than copying a page (measured: 13-18 us against
+// 2 us). A copy keeps its length, type and contents; what it loses is owning its whole
+// `.buffer` (byteOffset is not 0), which no kernel structure that is forked relies on (a
+// codec that does wraps its own buffer with byteOffset). A slab lives while any view into it
+// does.
+//
+// A snapshot is of the graph as it was when taken: instantiating it after the original has
+// changed gives the graph as it was then (the exploration relies on that: the snapshot of a
+// state's kernel is its pristine copy while the kernel itself runs the error paths).
 
 const SLAB_BYTES = 1 << 18
 let slab = new ArrayBuffer(SLAB_BYTES)
+let slabU8 = new Uint8Array(slab)
 let slabUsed = 0
 
 type Typed = Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array | Uint8ClampedArray
@@ -23,62 +34,225 @@ interface TypedCtor {
   new (buf: ArrayBuffer, offset: number, length: number): Typed
 }
 
-/** A copy of a typed array, in the current slab (a new slab when it is full; a big array
- *  gets a buffer of its own). */
-function copyTyped(v: Typed): Typed {
-  const bytes = v.byteLength
-  if (bytes > SLAB_BYTES >> 3) return v.slice()
-  // 8-byte alignment serves every element size
-  if (slabUsed + bytes > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES)
-    slabUsed = 0
+const OBJ = 0
+const ARR = 1
+const MAP = 2
+const SET = 3
+const TYPED = 4
+const DATAVIEW = 5
+const ABUF = 6
+const DATE = 7
+
+/** Sets an object's keys from its slots: vals[s], vals[s+1], ... (or the objects ref names). */
+type Filler = (o: unknown, vals: unknown[], ref: number[], obj: unknown[], s: number) => void
+
+/** One filler per key list, made once: a function of constant-key stores, so each store is
+ *  monomorphic (a loop of computed-key stores onto fresh objects goes through the generic
+ *  keyed-store path, and was most of a copy's time). */
+const fillers = new Map<string, Filler>()
+function fillerFor(keys: string[]): Filler {
+  const id = keys.join('\u0000')
+  let f = fillers.get(id)
+  if (f === undefined && keys.includes('__proto__'))
+    // an own key the store syntax would take for the prototype: define it
+    f = (o, vals, ref, obj, s) => keys.forEach((k, i) => Object.defineProperty(o, k, { value: ref[s + i] < 0 ? vals[s + i] : obj[ref[s + i]], writable: true, enumerable: true, configurable: true }))
+  if (f === undefined) {
+    const body = keys.map((k, i) => `o[${JSON.stringify(k)}] = ref[s + ${i}] < 0 ? vals[s + ${i}] : obj[ref[s + ${i}]]`).join('\n')
+    f = new Function('o', 'vals', 'ref', 'obj', 's', body) as Filler
+    fillers.set(id, f)
   }
-  const c = new (v.constructor as TypedCtor)(slab, slabUsed, v.length)
-  slabUsed += (bytes + 7) & ~7
-  ;(c as Uint8Array).set(v as Uint8Array)
-  return c
+  return f
 }
 
-export function cloneGraph<T>(root: T, share: ReadonlySet<unknown> = new Set()): T {
-  const seen = new Map<unknown, unknown>()
-  const copy = (v: unknown): unknown => {
-    if (typeof v !== 'object' || v === null) return v
-    if (share.has(v)) return v
-    const done = seen.get(v)
-    if (done !== undefined) return done
-    if (ArrayBuffer.isView(v)) {
-      const c = v instanceof DataView ? new DataView(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)) : copyTyped(v as Typed)
-      seen.set(v, c)
-      return c
+/** A flat record of an object graph, instantiated into independent copies of it. */
+export class Snapshot<T> {
+  /** per object: its kind */
+  private readonly kind: number[] = []
+  /** per object: prototype (OBJ), length (ARR), constructor (TYPED), bytes (DATAVIEW,
+   *  ABUF), time (DATE) */
+  private readonly meta: unknown[] = []
+  /** per object (OBJ): the function that sets its own enumerable keys, in order */
+  private readonly fill: (Filler | undefined)[] = []
+  /** per object: its slots are vals[start[i] .. start[i+1]) (OBJ: one per key; ARR: one per
+   *  element; MAP: key, value, key, value ...; SET: one per element; none for the others) */
+  private readonly start: number[] = []
+  /** per object (TYPED): its byte offset in `bytes` and its element count */
+  private readonly boff: number[] = []
+  private readonly len: number[] = []
+  /** a slot's value, or (ref[j] >= 0) the index of the object it refers to */
+  private readonly vals: unknown[] = []
+  private readonly ref: number[] = []
+  private bytes: Uint8Array = new Uint8Array(0)
+  private readonly root: unknown
+
+  constructor(root: T, share: ReadonlySet<unknown> = new Set()) {
+    const index = new Map<object, number>()
+    const typed: Typed[] = []
+    let byteTotal = 0
+    const { kind, meta, fill, start, boff, len, vals, ref } = this
+    // objects are numbered as they are first reached; each is recorded when taken off the
+    // queue, its slots naming the objects it refers to by number
+    const queue: object[] = []
+    const id = (v: object): number => {
+      let i = index.get(v)
+      if (i === undefined) {
+        i = queue.length
+        index.set(v, i)
+        queue.push(v)
+      }
+      return i
     }
-    if (Array.isArray(v)) {
-      const c: unknown[] = new Array(v.length)
-      seen.set(v, c)
-      for (let i = 0; i < v.length; i++) c[i] = copy(v[i])
-      return c
+    const slot = (v: unknown): void => {
+      if (typeof v !== 'object' || v === null || share.has(v)) {
+        vals.push(v)
+        ref.push(-1)
+      } else {
+        vals.push(undefined)
+        ref.push(id(v))
+      }
     }
-    if (v instanceof Map) {
-      const c = new Map()
-      seen.set(v, c)
-      for (const [k, x] of v) c.set(copy(k), copy(x))
-      return c
+    this.root = typeof root !== 'object' || root === null || share.has(root) ? root : undefined
+    if (this.root === undefined) id(root as object)
+    for (let i = 0; i < queue.length; i++) {
+      const v = queue[i]
+      fill.push(undefined)
+      start.push(vals.length)
+      boff.push(0)
+      len.push(0)
+      if (ArrayBuffer.isView(v)) {
+        if (v instanceof DataView) {
+          kind.push(DATAVIEW)
+          meta.push(new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)))
+        } else {
+          kind.push(TYPED)
+          meta.push(v.constructor)
+          boff[i] = byteTotal
+          len[i] = (v as Typed).length
+          typed.push(v as Typed)
+          // 8-byte alignment serves every element size
+          byteTotal += (v.byteLength + 7) & ~7
+        }
+        continue
+      }
+      if (Array.isArray(v)) {
+        kind.push(ARR)
+        meta.push(v.length)
+        for (let j = 0; j < v.length; j++) slot(v[j])
+      } else if (v instanceof Map) {
+        kind.push(MAP)
+        meta.push(undefined)
+        for (const [k, x] of v) {
+          slot(k)
+          slot(x)
+        }
+      } else if (v instanceof Set) {
+        kind.push(SET)
+        meta.push(undefined)
+        for (const x of v) slot(x)
+      } else if (v instanceof ArrayBuffer) {
+        kind.push(ABUF)
+        meta.push(v.slice(0))
+      } else if (v instanceof Date) {
+        kind.push(DATE)
+        meta.push(v.getTime())
+      } else {
+        kind.push(OBJ)
+        meta.push(Object.getPrototypeOf(v))
+        const ks = Object.keys(v)
+        fill[i] = fillerFor(ks)
+        for (const k of ks) slot((v as Record<string, unknown>)[k])
+      }
     }
-    if (v instanceof Set) {
-      const c = new Set()
-      seen.set(v, c)
-      for (const x of v) c.add(copy(x))
-      return c
+    start.push(vals.length)
+    this.bytes = new Uint8Array(byteTotal)
+    let off = 0
+    for (const t of typed) {
+      this.bytes.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), off)
+      off += (t.byteLength + 7) & ~7
     }
-    if (v instanceof ArrayBuffer) {
-      const c = v.slice(0)
-      seen.set(v, c)
-      return c
-    }
-    if (v instanceof Date) return new Date(v.getTime())
-    const c = Object.create(Object.getPrototypeOf(v)) as Record<string, unknown>
-    seen.set(v, c)
-    for (const k of Object.keys(v)) c[k] = copy((v as Record<string, unknown>)[k])
-    return c
   }
-  return copy(root) as T
+
+  /** A new copy of the graph as it was when the snapshot was taken. */
+  instantiate(): T {
+    if (this.kind.length === 0) return this.root as T
+    const { kind, meta, fill, start, boff, len, vals, ref } = this
+    const n = kind.length
+    const obj: unknown[] = new Array(n)
+    // the typed arrays' bytes, copied at once
+    const total = this.bytes.length
+    let buf: ArrayBuffer
+    let base = 0
+    if (total > SLAB_BYTES >> 1) buf = new ArrayBuffer(total)
+    else {
+      if (slabUsed + total > SLAB_BYTES) {
+        slab = new ArrayBuffer(SLAB_BYTES)
+        slabU8 = new Uint8Array(slab)
+        slabUsed = 0
+      }
+      buf = slab
+      base = slabUsed
+      slabUsed += total
+    }
+    if (total > 0) (buf === slab ? slabU8 : new Uint8Array(buf)).set(this.bytes, base)
+    for (let i = 0; i < n; i++)
+      switch (kind[i]) {
+        case OBJ:
+          obj[i] = Object.create(meta[i] as object | null)
+          break
+        case ARR:
+          obj[i] = new Array(meta[i] as number)
+          break
+        case MAP:
+          obj[i] = new Map()
+          break
+        case SET:
+          obj[i] = new Set()
+          break
+        case TYPED:
+          obj[i] = new (meta[i] as TypedCtor)(buf, base + boff[i], len[i])
+          break
+        case DATAVIEW:
+          obj[i] = new DataView((meta[i] as Uint8Array).slice().buffer)
+          break
+        case ABUF:
+          obj[i] = (meta[i] as ArrayBuffer).slice(0)
+          break
+        case DATE:
+          obj[i] = new Date(meta[i] as number)
+          break
+      }
+    for (let i = 0; i < n; i++) {
+      const k = kind[i]
+      if (k >= TYPED) continue
+      const o = obj[i]
+      const s = start[i]
+      const e = start[i + 1]
+      switch (k) {
+        case OBJ:
+          fill[i]!(o, vals, ref, obj, s)
+          break
+        case ARR: {
+          const a = o as unknown[]
+          for (let j = s; j < e; j++) a[j - s] = ref[j] < 0 ? vals[j] : obj[ref[j]]
+          break
+        }
+        case MAP: {
+          const m = o as Map<unknown, unknown>
+          for (let j = s; j < e; j += 2) m.set(ref[j] < 0 ? vals[j] : obj[ref[j]], ref[j + 1] < 0 ? vals[j + 1] : obj[ref[j + 1]])
+          break
+        }
+        case SET: {
+          const st = o as Set<unknown>
+          for (let j = s; j < e; j++) st.add(ref[j] < 0 ? vals[j] : obj[ref[j]])
+          break
+        }
+      }
+    }
+    return obj[0] as T
+  }
+}
+
+/** One copy of `root` (a snapshot instantiated once). */
+export function cloneGraph<T>(root: T, share: ReadonlySet<unknown> = new Set()): T {
+  return new Snapshot(root, share).instantiate()
 }

@@ -5,11 +5,11 @@
 // so the search's result does not depend on where a state was expanded.
 
 import type { Design, ProfileName } from '../../models/design.ts'
-import { initState, liveProbes, observe, sortProbes, step, translations } from '../../models/index.ts'
+import { initState, liveProbes, observe, step, translations } from '../../models/index.ts'
 import type { Probe } from '../../models/observation.ts'
 import { opToString, resultToString, sameResult, type Op, type Result } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
-import { firstDifference, invariantViolation, thrownText } from '../check/conformance.ts'
+import { firstDifference, invariantViolation, mergeProbes, thrownText } from '../check/conformance.ts'
 import type { PropertyName, Violation } from '../check/executor.types.ts'
 import { checkStep } from '../check/properties/index.ts'
 import { Coverage } from '../coverage/coverage.ts'
@@ -17,7 +17,7 @@ import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
 import { Kernel } from '../kernel/index.ts'
 import { enabledOps, exploredOps } from './actions.ts'
 import { canonicalFingerprint } from './canonical.ts'
-import { cloneGraph } from './clone.ts'
+import { Snapshot } from './clone.ts'
 import type { Scope } from './scope.ts'
 
 export interface ExpandContext {
@@ -74,8 +74,9 @@ export function addCounters(a: Counters, b: Counters): void {
 type Step = ReturnType<typeof step>
 const now = () => performance.now()
 
-/** At most this many kernels are kept per level (about 70 KB each on the default scope:
- *  ~600 MB); the children of the others replay their traces. */
+/** At most this many kernel snapshots are kept per level (25-130 KB each on the default
+ *  scope, mostly page-table pages: at most ~1 GB); the children of the others replay their
+ *  traces. */
 const MAX_KEPT_KERNELS = 8192
 
 export class Expander {
@@ -93,11 +94,12 @@ export class Expander {
     return !this.x.properties || this.x.properties.has(p)
   }
 
-  /** Kernels of the states expanded at the previous level (in-process search only), by
-   *  node id, as they were before any transition: a state's kernel is a fork of its
-   *  parent's plus the one op, not a replay of its whole trace. Holds one level at a time. */
-  private kernels = new Map<number, Kernel>()
-  private nextKernels = new Map<number, Kernel>()
+  /** Snapshots (clone.ts) of the kernels of the states expanded at the previous level
+   *  (in-process search only), by node id, as they were before any transition: a state's
+   *  kernel is a copy of its parent's plus the one op, not a replay of its whole trace. Holds
+   *  one level at a time. */
+  private kernels = new Map<number, Snapshot<Kernel>>()
+  private nextKernels = new Map<number, Snapshot<Kernel>>()
 
   /** The search finished a level: the kernels kept at it serve the next one. */
   endLevel(): void {
@@ -167,12 +169,12 @@ export class Expander {
     return k
   }
 
-  private fork(k: Kernel): Kernel {
+  private fork(snap: Snapshot<Kernel>): Kernel {
     this.c.conf.forks++
-    return cloneGraph(k, this.shared)
+    return snap.instantiate()
   }
 
-  /** The kernel side of one expanded state: every state-changing transition on a fork of the
+  /** The kernel side of one expanded state: every state-changing transition on a copy of the
    *  state's kernel, compared in full; the others (error paths, DMA) one after the other on
    *  the kernel itself, results compared, and its observation and invariants compared once
    *  after all of them; on a difference each is taken again alone to name the one. */
@@ -181,23 +183,25 @@ export class Expander {
     const parentKernel = node && !root ? this.kernels.get(node.parent) : undefined
     let k: Kernel
     if (parentKernel) {
-      // the parent's kernel before its transitions, forked, and the op that led here
+      // the parent's kernel before its transitions, copied, and the op that led here
       k = this.fork(parentKernel)
       k.apply(trace[trace.length - 1], [])
       conf.fromParent++
     } else k = this.kernelAt(trace, root, found)
-    if (node?.keepKernel && this.nextKernels.size < MAX_KEPT_KERNELS) {
-      // keep k as it is now for the children; the transitions below run on copies
-      this.nextKernels.set(node.id, k)
-      k = this.fork(k)
-    }
+    let changing = 0
+    for (const t of taken) if (t.s.state !== state) changing++
+    // k as it is now, before any transition: each state-changing transition runs on a copy
+    // of it, the children copy it (keepKernel), and k itself then runs the others
+    const keep = node?.keepKernel === true && this.nextKernels.size < MAX_KEPT_KERNELS
+    const snap = changing > 0 || keep ? new Snapshot(k, this.shared) : undefined
+    if (keep) this.nextKernels.set(node!.id, snap!)
     const quiet: { op: Op; s: Step }[] = []
-    // the probes before a transition: the same for every transition of this state (each fork
+    // the probes before a transition: the same for every transition of this state (each copy
     // is a copy of k), so computed once
-    const before = sortProbes([...liveProbes(state), ...k.liveProbes()])
+    const before = mergeProbes(liveProbes(state), k.liveProbes())
     for (const t of taken) {
       if (t.s.state === state) quiet.push(t)
-      else this.compare(this.fork(k), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
+      else this.compare(this.fork(snap!), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
     }
     if (!quiet.length) return
     let suspect = false
@@ -216,13 +220,14 @@ export class Expander {
       }
     }
     if (!suspect) {
-      const probes = sortProbes([...before, ...k.liveProbes()])
+      const probes = mergeProbes(before, k.liveProbes())
       suspect = !sameObservation(observe(state, probes), k.observe(probes)) || k.invariants().length > 0
     }
     if (!suspect) return
-    // name the transition(s): each alone, on a fork of a fresh replay of the state's kernel
+    // name the transition(s): each alone, on a copy of the state's kernel as it was before
+    // the first of them (the snapshot, or a fresh replay of the trace)
     conf.transitions -= quiet.length
-    const pristine = this.kernelAt(trace, false, found)
+    const pristine = snap ?? new Snapshot(this.kernelAt(trace, false, found), this.shared)
     for (const t of quiet) this.compare(this.fork(pristine), state, t.op, t.s.result, t.s.state, t.s.transient, found)
   }
 
@@ -232,7 +237,7 @@ export class Expander {
     const conf = this.c.conf
     conf.transitions++
     const where = { op, ...(prefixLength !== undefined && { prefixLength }) }
-    const before = probesBefore ?? sortProbes([...liveProbes(prev), ...k.liveProbes()])
+    const before = probesBefore ?? mergeProbes(liveProbes(prev), k.liveProbes())
     let kr
     try {
       kr = k.apply(op, before)
@@ -244,7 +249,8 @@ export class Expander {
     }
     const out: Violation[] = []
     if (!sameResult(result, kr.result)) out.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(kr.result)}, the model ${resultToString(result)}` })
-    const probes: Probe[] = sortProbes([...before, ...liveProbes(next), ...k.liveProbes()])
+    // each list is in probe order (models/observe.ts sortProbes): merged, as conformance.ts does
+    const probes: Probe[] = mergeProbes(before, liveProbes(next), k.liveProbes())
     const mo = observe(next, probes)
     const ko = k.observe(probes)
     const diff = sameObservation(mo, ko) ? undefined : firstDifference(mo, ko)

@@ -19,12 +19,14 @@
 //    checks that both find the same violations.
 //  * Conformance: the kernel implementation (src/kernel/) replays the shortest trace of every
 //    state the search expands and takes each of that state's transitions too. A transition
-//    that changes the model state runs on a copy of that kernel (clone.ts) and is compared in
+//    that changes the model state runs on a copy of that kernel (clone.ts: the kernel is
+//    snapshotted once per state, each copy is built from the snapshot) and is compared in
 //    full, as src/check/conformance.ts compares: result, observation, intermediate hardware
 //    states, kernel invariants. The others (error paths and DMA, most transitions) run one
 //    after the other on the kernel itself: each result is compared, and the observation and
 //    invariants once after all of them; on any difference each is taken again alone on a
-//    fresh copy, so the violation names the transition and its trace replays.
+//    fresh copy of the snapshot, so the violation names the transition and its trace
+//    replays. test/explore/reference.test.ts holds all this to a search without shortcuts.
 //  * Coverage in model terms (src/coverage/) is counted on every transition.
 
 import { isDeepStrictEqual } from 'node:util'
@@ -143,7 +145,8 @@ export interface ConformanceStats {
   /** expanded states whose kernel is a fork of the parent's kept kernel plus one op (the
    *  in-process search; replays + fromParent = expanded states) */
   fromParent: number
-  /** kernel copies taken (one per state-changing transition, one per expanded state) */
+  /** kernel copies taken from a snapshot (one per state-changing transition, one per
+   *  expanded state whose parent's kernel was kept) */
   forks: number
   divergences: number
 }
@@ -206,14 +209,19 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   /** `prefixLength`: the violation is at that step of the node's (initial) prefix */
   const record = (v: Violation, from: number, op: Op | undefined, prefixLength?: number) => {
     violationCounts[v.property] = (violationCounts[v.property] ?? 0) + 1
-    if (violations.has(v.property)) return
     const n = nodes[from]
+    const depth = prefixLength !== undefined ? 0 : n.depth + (op ? 1 : 0)
+    // the first of the shallowest: breadth-first finds them in depth order, except that an
+    // initial state's prefix (depth 0) is checked when that state is expanded, after the
+    // earlier initial states' transitions (depth 1)
+    const had = violations.get(v.property)
+    if (had && had.depth <= depth) return
     violations.set(v.property, {
       property: v.property,
       message: v.message,
       init: scope.init[n.init].name,
       ops: prefixLength !== undefined ? initOps[n.init].slice(0, prefixLength) : op ? [...traceOf(from), op] : traceOf(from),
-      depth: prefixLength !== undefined ? 0 : n.depth + (op ? 1 : 0),
+      depth,
     })
   }
 

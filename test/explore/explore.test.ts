@@ -64,6 +64,8 @@ describe('canonical form (symmetry reduction)', () => {
       onState: (s) => {
         for (const sym of [true, false]) {
           const f = canonicalForm(s.state, sym)
+          // a subtree serialized from its recording (canonical.ts Recorder) as afresh
+          expect(canonicalForm(s.state, sym, false)).toBe(f)
           const fp = canonicalFingerprint(s.state, sym)
           if (byForm.has(f)) expect(byForm.get(f)).toBe(fp)
           else byForm.set(f, fp)

@@ -670,16 +670,36 @@ function plain(x: unknown): x is Record<string, never> {
   return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype
 }
 
-/** Own enumerable keys, without the array Object.keys makes. */
+/** Own enumerable keys (Object.keys: V8 answers it from the object's enum cache, faster than
+ *  a for-in count, most of all on the integer-keyed fd and object tables). */
 function countKeys(o: object): number {
-  let n = 0
-  for (const key in o) if (Object.hasOwn(o, key)) n++
-  return n
+  return Object.keys(o).length
 }
 
 /** An incoming LUO file's retrieve state as the observation shows it. */
 function incomingRetrieved(r: KFile | Errno | undefined): string {
   return r === undefined ? 'no' : isErr(r) ? r : 'ok'
+}
+
+/** `IOAS [iova+len,…]`, remade only when the areas or the immutable flag changed since the
+ *  last view of this IOAS (observe and matches read it every step; the hex of every area
+ *  is most of the cost). */
+function ioasView(o: Extract<IObj, { type: 'IOAS' }>): string {
+  const runs = ioasRuns
+  runs.length = 0
+  o.areas.forEach(pushAreaRun)
+  const c = ioasViews.get(o)
+  if (c !== undefined && c.immutable === o.immutable && sameSig(c.runs, runs)) return c.view
+  const parts: string[] = []
+  for (let i = 0; i < runs.length; i += 2) parts.push(`${hex(BigInt(runs[i]) << 12n)}+${hex(BigInt(runs[i + 1]) << 12n)}`)
+  const view = `IOAS [${parts.join(',')}]${o.immutable ? ' immutable' : ''}`
+  ioasViews.set(o, { runs: [...runs], immutable: o.immutable, view })
+  return view
+}
+const ioasViews = new WeakMap<IObj, { runs: number[]; immutable: boolean; view: string }>()
+const ioasRuns: number[] = []
+function pushAreaRun(x: { value: { iovaPfn: number; npages: number } }): void {
+  ioasRuns.push(x.value.iovaPfn, x.value.npages)
 }
 
 function ownerView(o: Owner): OwnerView {
@@ -695,7 +715,19 @@ function ownerView(o: Owner): OwnerView {
   }
 }
 
+/** An fd's view; made once per file (what it shows of a file other than a memfd never
+ *  changes: the iommufd's serial, the cdev's BDF, the session's name), a memfd's once per
+ *  size. (A trace holding thousands of sessions reads every one at every step.) */
 function fdView(f: KFile): string {
+  if (f.kind === 'memfd') return (memfdViews[f.pages.length] ??= `memfd:${f.pages.length}`)
+  let v = fdViews.get(f)
+  if (v === undefined) fdViews.set(f, (v = fdViewOf(f)))
+  return v
+}
+const fdViews = new WeakMap<KFile, string>()
+const memfdViews: string[] = []
+
+function fdViewOf(f: KFile): string {
   switch (f.kind) {
     case 'memfd':
       return `memfd:${f.pages.length}`
@@ -713,7 +745,7 @@ function fdView(f: KFile): string {
 function objectView(o: IObj): string {
   switch (o.type) {
     case 'IOAS':
-      return `IOAS [${[...o.areas].map(({ value: a }) => `${hex(BigInt(a.iovaPfn) << 12n)}+${hex(BigInt(a.npages) << 12n)}`).join(',')}]${o.immutable ? ' immutable' : ''}`
+      return ioasView(o)
     case 'HWPT_PAGING':
       return `HWPT_PAGING ${o.restored ? 'restored' : `ioas=${o.ioas!.id}`}${o.auto ? ' auto' : ''}${o.mark !== undefined ? ` mark=${o.mark}` : ''}`
     case 'DEVICE':

@@ -319,14 +319,14 @@ export class Kernel {
   matches(obs: Observation, probes: Probe[], pas: readonly (bigint | null)[]): boolean {
     if (this.panicked !== undefined) return false
     const k = this.k
-    if (!plain(obs) || countKeys(obs) !== 7 || !Object.is(obs.boot, k.boot)) return false
+    if (!plain(obs) || countNamed(obs) !== 7 || !Object.is(obs.boot, k.boot)) return false
     // translations, probe by probe
     const ts = obs.translations
     if (!Array.isArray(ts) || ts.length !== probes.length) return false
     for (let i = 0; i < ts.length; i++) {
       const t = ts[i]
       const p = probes[i]
-      if (!plain(t) || t.pa !== pas[i] || t.bdf !== p.bdf || !Object.is(t.pasid, p.pasid) || t.iova !== p.iova || countKeys(t) !== 4) return false
+      if (!plain(t) || t.pa !== pas[i] || t.bdf !== p.bdf || !Object.is(t.pasid, p.pasid) || t.iova !== p.iova || countNamed(t) !== 4) return false
     }
     // owners: one per group (a repeated group name would collapse in observe(): unsure)
     const owners = obs.owners
@@ -350,20 +350,20 @@ export class Kernel {
     if (countKeys(ifds) !== files) return false
     // memory
     const mem = obs.memory
-    if (!plain(mem) || countKeys(mem) !== 2 || !Object.is(mem.usedPages, k.m.phys.used('memory')) || !Object.is(mem.tablePages, k.m.phys.used('table'))) return false
+    if (!plain(mem) || countNamed(mem) !== 2 || !Object.is(mem.usedPages, k.m.phys.used('memory')) || !Object.is(mem.tablePages, k.m.phys.used('table'))) return false
     // LUO
     const luo = obs.luo
-    if (!plain(luo) || countKeys(luo) !== 3 || luo.open !== (k.luoFile !== undefined)) return false
+    if (!plain(luo) || countNamed(luo) !== 3 || luo.open !== (k.luoFile !== undefined)) return false
     const out = luo.outgoing
     if (!Array.isArray(out) || out.length !== k.outgoing.length) return false
     for (let i = 0; i < out.length; i++) {
       const v = out[i]
       const s = k.outgoing[i]
-      if (!plain(v) || countKeys(v) !== 2 || v.name !== s.name || !Array.isArray(v.files) || v.files.length !== s.files.length) return false
+      if (!plain(v) || countNamed(v) !== 2 || v.name !== s.name || !Array.isArray(v.files) || v.files.length !== s.files.length) return false
       for (let j = 0; j < s.files.length; j++) {
         const x = v.files[j]
         const e = s.files[j]
-        if (!plain(x) || countKeys(x) !== 2 || x.token !== e.token || x.kind !== e.kind) return false
+        if (!plain(x) || countNamed(x) !== 2 || x.token !== e.token || x.kind !== e.kind) return false
       }
     }
     const inc = luo.incoming
@@ -371,12 +371,12 @@ export class Kernel {
     for (let i = 0; i < inc.length; i++) {
       const v = inc[i]
       const s = k.incoming[i]
-      if (!plain(v) || countKeys(v) !== 3 || v.name !== s.name || v.retrieved !== (s.retrievedAs !== undefined)) return false
+      if (!plain(v) || countNamed(v) !== 3 || v.name !== s.name || v.retrieved !== (s.retrievedAs !== undefined)) return false
       if (!Array.isArray(v.files) || v.files.length !== s.files.length) return false
       for (let j = 0; j < s.files.length; j++) {
         const x = v.files[j]
         const f = s.files[j]
-        if (!plain(x) || countKeys(x) !== 3 || x.token !== f.token || x.kind !== f.data.kind || x.retrieved !== incomingRetrieved(f.retrieved)) return false
+        if (!plain(x) || countNamed(x) !== 3 || x.token !== f.token || x.kind !== f.data.kind || x.retrieved !== incomingRetrieved(f.retrieved)) return false
       }
     }
     return true
@@ -676,6 +676,15 @@ function countKeys(o: object): number {
   return Object.keys(o).length
 }
 
+/** Enumerable keys of a small object with named keys (a translation, a session view), by
+ *  for-in: no array. Inherited enumerable keys count too, so a polluted Object.prototype
+ *  makes the count too high: matches() then says no and the full comparison decides. */
+function countNamed(o: object): number {
+  let n = 0
+  for (const _ in o) n++
+  return n
+}
+
 /** An incoming LUO file's retrieve state as the observation shows it. */
 function incomingRetrieved(r: KFile | Errno | undefined): string {
   return r === undefined ? 'no' : isErr(r) ? r : 'ok'
@@ -702,6 +711,8 @@ function pushAreaRun(x: { value: { iovaPfn: number; npages: number } }): void {
   ioasRuns.push(x.value.iovaPfn, x.value.npages)
 }
 
+/** A group's owner as the observation shows it; an iommufd owner's view made once per
+ *  serial (matches() reads every group's at every step). */
 function ownerView(o: Owner): OwnerView {
   switch (o.kind) {
     case 'none':
@@ -709,11 +720,13 @@ function ownerView(o: Owner): OwnerView {
     case 'dma-api':
       return 'dma-api'
     case 'iommufd':
-      return `iommufd:${o.file.id}`
+      return (iommufdOwners[o.file.id] ??= `iommufd:${o.file.id}`)
     case 'restored':
+      // not cached: tokens are drawn from a u64 range, a cache would only grow
       return `restored:${o.session}/${o.token}`
   }
 }
+const iommufdOwners: string[] = []
 
 /** An fd's view; made once per file (what it shows of a file other than a memfd never
  *  changes: the iommufd's serial, the cdev's BDF, the session's name), a memfd's once per

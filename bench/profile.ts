@@ -3,7 +3,8 @@
 // thread under V8's sampling profiler (node:inspector, no external tool), then sums self time
 // by area: each models/ file, the properties (src/check/properties), conformance, the kernel
 // implementation, immer, the generators (properties/*), fast-check, GC, the rest.
-//   node --import tsx bench/profile.ts [--runs 200] [--seed 437] [--top 0]
+//   node --import tsx bench/profile.ts [--runs 200] [--seed 437] [--top 0] [--area src/kernel]
+// (--area: the top functions of one area only, by file and line)
 // Failures found are reported unshrunk (shrinking would profile the shrinker, not a step).
 
 import { Session } from 'node:inspector'
@@ -12,12 +13,13 @@ import { runBlock } from '../src/campaign/block.ts'
 import { planBlocks } from '../src/campaign/blocks.ts'
 import { resolveCampaignOptions } from '../src/campaign/options.ts'
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' }, seed: { type: 'string', default: '437' }, top: { type: 'string', default: '0' } } })
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' }, seed: { type: 'string', default: '437' }, top: { type: 'string', default: '0' }, area: { type: 'string' } } })
 const o = resolveCampaignOptions({ runs: values.runs, seed: values.seed, out: '/nonexistent/luv-bench' })
 
 interface CallFrame {
   functionName: string
   url: string
+  lineNumber?: number
 }
 interface ProfileNode {
   id: number
@@ -80,7 +82,10 @@ for (let i = 0; i < profile.samples.length; i++) {
   total += dt
   const a = area(n.callFrame)
   self.set(a, (self.get(a) ?? 0) + dt)
-  const k = `${a}: ${n.callFrame.functionName || '(anonymous)'}`
+  // --area NAME: that area's functions by file and line, instead of by area
+  const where = values.area !== undefined ? ` (${/[^/]*\/[^/]+$/.exec(n.callFrame.url)?.[0] ?? n.callFrame.url}:${(n.callFrame.lineNumber ?? 0) + 1})` : ''
+  if (values.area !== undefined && !a.startsWith(values.area)) continue
+  const k = `${a}: ${n.callFrame.functionName || '(anonymous)'}${where}`
   fns.set(k, (fns.get(k) ?? 0) + dt)
 }
 const us = (x: number) => ((x / steps) * (ms / (total / 1000))).toFixed(1)

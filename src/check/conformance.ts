@@ -88,7 +88,7 @@ export class KernelExecutor implements Executor {
     // issue 13: an exception inside the kernel implementation is a conformance failure of
     // the step that raised it (shrunk, bundled and replayed like any other), not a harness
     // error; the kernel is not used again in this run (its state is whatever the throw left)
-    let k: ReturnType<Kernel['apply']>, probes: Probe[], kernelObs: Observation, before: Probe[]
+    let k: ReturnType<Kernel['apply']>, probes: Probe[], before: Probe[], pas: (bigint | null)[]
     try {
       if (this.broken) throw this.broken
       before = mergeProbes(modelProbes(prev), this.kernelProbes())
@@ -100,25 +100,25 @@ export class KernelExecutor implements Executor {
       probes = mergeProbes(before, modelProbes(m.state), this.kernelProbes())
       // the same probes as last time are the same array (the caches below key on it)
       if (this.lastKernel !== undefined && sameProbes(probes, this.lastKernel.probes)) probes = this.lastKernel.probes
-      kernelObs = this.kernel.observe(probes)
+      pas = this.kernel.translate(probes)
     } catch (e) {
-      const first = !this.broken
-      this.broken ??= e instanceof Error ? e : new Error(String(e))
-      probes = sortProbes(liveProbes(m.state))
-      const modelObs = observe(m.state, probes)
-      if (first && this.impl === 'both' && (!this.opts.properties || this.opts.properties.has('conformance')))
-        violations.push({ property: 'conformance', message: `${opToString(op)}: the kernel implementation threw ${thrownText(this.broken)} (its result is shown as -EIO)` })
-      const kr = err('EIO')
-      return this.impl === 'kernel'
-        ? { result: kr, violations, observation: modelObs }
-        : { result: m.result, kernelResult: kr, violations, observation: modelObs, kernelObservation: modelObs }
+      return this.threw(e, op, m, violations)
     }
     const modelObs = modelObservation(m.state, probes)
+    // the kernel's observation is built only when it differs from the model's (Kernel.matches
+    // reads the kernel's state against the model's observation); where they agree, the
+    // model's observation is the kernel's too (issue 12)
+    let kernelObs: Observation
+    try {
+      kernelObs = this.kernel.matches(modelObs, probes, pas) ? modelObs : this.kernel.observe(probes, pas)
+    } catch (e) {
+      return this.threw(e, op, m, violations)
+    }
     if (this.impl === 'both' && (!this.opts.properties || this.opts.properties.has('conformance'))) {
       if (!sameResult(m.result, k.result))
         violations.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(k.result)}, the model ${resultToString(m.result)}` })
       // compared in one pass; the path of the first difference is worked out only on a mismatch
-      const diff = sameObservation(modelObs, kernelObs) ? undefined : firstDifference(modelObs, kernelObs)
+      const diff = kernelObs === modelObs || sameObservation(modelObs, kernelObs) ? undefined : firstDifference(modelObs, kernelObs)
       if (diff) violations.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
       if (m.transient.length > 0 || k.transient.length > 0) {
         const modelMid = m.transient.map((s) => translations(s, before))
@@ -139,9 +139,7 @@ export class KernelExecutor implements Executor {
       // failure kept changes too (a failed KEXEC under deviceAcrossKexec=reset-at-freeze), the
       // model's own atomicity property judges it and conformance compares the two.
       if (!k.result.ok && op.op !== 'LIVEUPDATE_SESSION_RETRIEVE_FD' && m.state === prev && this.lastKernel) {
-        const last = this.lastKernel
-        const now = last.probes === probes ? kernelObs : this.kernel.observe(last.probes)
-        const diff = sameObservation(last.obs, now) ? undefined : firstDifference(last.obs, now)
+        const diff = this.changedSince(this.lastKernel, probes, kernelObs)
         if (diff) violations.push({ property: 'atomicity', message: `kernel: ${op.op} failed but changed the observable state: ${diff.replace('model', 'before').replace('kernel', 'after')}` })
       }
       // ownership of the kernel itself: after KEXEC a preserved device's group is owned by
@@ -153,6 +151,31 @@ export class KernelExecutor implements Executor {
     return this.impl === 'kernel'
       ? { result: k.result, violations, observation: kernelObs }
       : { result: m.result, kernelResult: k.result, violations, observation: modelObs, kernelObservation: kernelObs }
+  }
+
+  /** What the kernel threw in step(): a conformance failure of this step (once), the kernel
+   *  not used again in this run; the step's outcome. */
+  private threw(e: unknown, op: Op, m: ReturnType<typeof step>, violations: Violation[]): StepOutcome {
+    const first = !this.broken
+    this.broken ??= e instanceof Error ? e : new Error(String(e))
+    const probes = sortProbes(liveProbes(m.state))
+    const modelObs = observe(m.state, probes)
+    if (first && this.impl === 'both' && (!this.opts.properties || this.opts.properties.has('conformance')))
+      violations.push({ property: 'conformance', message: `${opToString(op)}: the kernel implementation threw ${thrownText(this.broken)} (its result is shown as -EIO)` })
+    const kr = err('EIO')
+    return this.impl === 'kernel'
+      ? { result: kr, violations, observation: modelObs }
+      : { result: m.result, kernelResult: kr, violations, observation: modelObs, kernelObservation: modelObs }
+  }
+
+  /** The first difference between the kernel's observation `last` (taken after the previous
+   *  step) and the kernel now, or undefined; `obs` is the kernel's observation with `probes`. */
+  private changedSince(last: { probes: Probe[]; obs: Observation }, probes: Probe[], obs: Observation): string | undefined {
+    if (last.probes === probes) return last.obs === obs || sameObservation(last.obs, obs) ? undefined : firstDifference(last.obs, obs)
+    const pas = this.kernel.translate(last.probes)
+    if (this.kernel.matches(last.obs, last.probes, pas)) return undefined
+    const now = this.kernel.observe(last.probes, pas)
+    return sameObservation(last.obs, now) ? undefined : firstDifference(last.obs, now)
   }
 
   /** The end of a run: the kernel invariants swept in full; what the last step did not

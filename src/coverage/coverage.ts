@@ -17,6 +17,7 @@ import type { Executor } from '../check/executor.types.ts'
 import { DOCUMENTED_ERRNOS } from '../../properties/errnos.ts'
 import { DEVICE_STATES, SESSION_STATES, deviceStates, sessionStates } from './model-terms.ts'
 import { ARG_CLASSES, SHAPES, SHAPE_NAMES, argClasses, stepShapes } from './shapes.ts'
+import { joined } from './keys.ts'
 
 export const COVERAGE_FORMAT = 'luv-coverage'
 
@@ -59,7 +60,7 @@ export interface Labels {
   sessions: Map<string, string>
 }
 
-export const resultKey = (op: Op['op'], r: Result): string => `${op} ${'errno' in r ? r.errno : 'fault' in r ? 'fault' : 'ok'}`
+export const resultKey = (op: Op['op'], r: Result): string => joined(op, 'errno' in r ? r.errno : 'fault' in r ? 'fault' : 'ok')
 
 const bump = (m: Record<string, number>, k: string, n = 1) => void (m[k] = (m[k] ?? 0) + n)
 
@@ -67,29 +68,54 @@ export function emptyCoverage(): CoverageData {
   return { format: COVERAGE_FORMAT, ops: {}, design: {}, devices: {}, deviceTransitions: {}, sessions: {}, sessionTransitions: {}, shapes: {}, args: {} }
 }
 
+type RecordKey = (typeof RECORD_KEYS)[number]
+/** The counters while counting: a Map per record (a step bumps a few keys of each; Maps take
+ *  new string keys faster than objects in dictionary mode), made into CoverageData at data(). */
+type Counters = Record<RecordKey, Map<string, number>>
+const counters = (): Counters => ({
+  ops: new Map(),
+  design: new Map(),
+  devices: new Map(),
+  deviceTransitions: new Map(),
+  sessions: new Map(),
+  sessionTransitions: new Map(),
+  shapes: new Map(),
+  args: new Map(),
+})
+const inc = (m: Map<string, number>, k: string, n = 1) => void m.set(k, (m.get(k) ?? 0) + n)
+
 /** Accumulates coverage step by step. (op, design) pairs are counted per op and expanded
  *  over the design's axes once, at `data()`: a step costs one counter, not one per axis. */
 export class Coverage {
-  private d = emptyCoverage()
+  private c = counters()
   private perDesign = new Map<string, { design: Design; ops: Map<string, number> }>()
+  /** the last design counted and its per-op counters (a run keeps its design) */
+  private lastDesign?: { design: Design; ops: Map<string, number> }
 
   /** The labels of a run's first state (a state no step led to). */
   start(s: State): void {
-    for (const l of deviceStates(s)) bump(this.d.devices, l)
-    for (const l of sessionStates(s).values()) bump(this.d.sessions, l)
+    for (const l of deviceStates(s)) inc(this.c.devices, l)
+    for (const l of sessionStates(s).values()) inc(this.c.sessions, l)
   }
 
   /** One step: prev --op/result--> next. Returns next's labels (pass them as the next
    *  step's `prevLabels` to save recomputing them). */
   step(prev: State, op: Op, result: Result, next: State, prevLabels?: Labels): Labels {
-    bump(this.d.ops, resultKey(op.op, result))
-    for (const a of argClasses(op)) bump(this.d.args!, a)
-    for (const sh of stepShapes(prev, op, result, next)) bump(this.d.shapes!, sh)
-    const key = designKey(prev.design)
-    let pd = this.perDesign.get(key)
-    if (!pd) this.perDesign.set(key, (pd = { design: prev.design, ops: new Map() }))
-    pd.ops.set(op.op, (pd.ops.get(op.op) ?? 0) + 1)
+    inc(this.c.ops, resultKey(op.op, result))
+    for (const a of argClasses(op)) inc(this.c.args, a)
+    for (const sh of stepShapes(prev, op, result, next)) inc(this.c.shapes, sh)
+    inc(this.opsOf(prev.design), op.op)
     return this.states(prev, next, prevLabels)
+  }
+
+  private opsOf(design: Design): Map<string, number> {
+    const last = this.lastDesign
+    if (last !== undefined && last.design === design) return last.ops
+    const key = designKey(design)
+    let pd = this.perDesign.get(key)
+    if (!pd) this.perDesign.set(key, (pd = { design, ops: new Map() }))
+    this.lastDesign = { design, ops: pd.ops }
+    return pd.ops
   }
 
   /** Lifecycle labels of `next` and the transitions from `prev`'s. */
@@ -101,15 +127,17 @@ export class Coverage {
     const reusable = !before.devices.includes('finished') && !hasRemovalLabel(before.sessions)
     const same = reusable && (next === prev || (next.devices === prev.devices && next.files === prev.files && next.groups === prev.groups && next.domains === prev.domains && next.luo === prev.luo && next.boot === prev.boot))
     const devs = same ? before.devices : deviceStates(next, prev)
-    for (const [i, l] of devs.entries()) {
-      bump(this.d.devices, l)
-      if (l !== before.devices[i]) bump(this.d.deviceTransitions, `${before.devices[i]} -> ${l}`)
+    const c = this.c
+    for (let i = 0; i < devs.length; i++) {
+      const l = devs[i]
+      inc(c.devices, l)
+      if (l !== before.devices[i]) inc(c.deviceTransitions, joined(before.devices[i], l, ' -> '))
     }
     const sess = same ? before.sessions : sessionStates(next, prev)
     for (const [name, l] of sess) {
-      bump(this.d.sessions, l)
+      inc(c.sessions, l)
       const was = before.sessions.get(name)
-      if (l !== was) bump(this.d.sessionTransitions, `${was ?? 'none'} -> ${l}`)
+      if (l !== was) inc(c.sessionTransitions, joined(was ?? 'none', l, ' -> '))
     }
     return { devices: devs, sessions: sess }
   }
@@ -121,17 +149,14 @@ export class Coverage {
 
   /** An op result seen without its states (the exploration's self-loops). */
   result(design: Design, op: Op['op'], r: Result): void {
-    bump(this.d.ops, resultKey(op, r))
-    const key = designKey(design)
-    let pd = this.perDesign.get(key)
-    if (!pd) this.perDesign.set(key, (pd = { design, ops: new Map() }))
-    pd.ops.set(op, (pd.ops.get(op) ?? 0) + 1)
+    inc(this.c.ops, resultKey(op, r))
+    inc(this.opsOf(design), op)
   }
 
   /** Add another accumulator's counts (a block sums its runs so; one `data()` at the end
    *  sorts and expands once, not once per run). */
   add(o: Coverage): void {
-    for (const k of RECORD_KEYS) for (const key in o.d[k]) bump(this.d[k]!, key, o.d[k]![key])
+    for (const k of RECORD_KEYS) for (const [key, n] of o.c[k]) inc(this.c[k], key, n)
     for (const [key, { design, ops }] of o.perDesign) {
       let pd = this.perDesign.get(key)
       if (!pd) this.perDesign.set(key, (pd = { design, ops: new Map() }))
@@ -140,10 +165,11 @@ export class Coverage {
   }
 
   data(): CoverageData {
-    const out = mergeCoverage([this.d])
+    const d = emptyCoverage()
+    for (const k of RECORD_KEYS) for (const [key, n] of this.c[k]) bump(d[k]!, key, n)
     for (const { design, ops } of this.perDesign.values())
-      for (const [op, n] of ops) for (const axis of AXIS_NAMES) bump(out.design, `${op} ${axis}=${design[axis]}`, n)
-    return sortData(out)
+      for (const [op, n] of ops) for (const axis of AXIS_NAMES) bump(d.design, `${op} ${axis}=${design[axis]}`, n)
+    return sortData(d)
   }
 }
 

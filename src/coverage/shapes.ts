@@ -20,6 +20,10 @@ import { splitRun, iovaPfnOf } from '../../models/iommu.ts'
 import { HWPT_ALLOC_FLAGS, SEALS, type Op, type Result } from '../../models/ops.ts'
 import { resolveDevices } from '../../models/platform.ts'
 import type { DomainId, State } from '../../models/state.ts'
+import { joined } from './keys.ts'
+
+/** what most steps show: no shape, no argument class */
+const NONE: readonly string[] = Object.freeze([])
 
 // ---------------------------------------------------------------- sharing shapes
 
@@ -108,8 +112,8 @@ function areaAt(s: State, iommufd: number, ioas: number, iova: bigint) {
 const superRun = (iova: bigint, pages: readonly number[]) => pages.length >= 512 && splitRun(iovaPfnOf(iova), pages).some((l) => l.order > 0)
 
 /** The sharing shapes one step showed: prev --op/result--> next. */
-export function stepShapes(prev: State, op: Op, r: Result, next: State): string[] {
-  if (!r.ok) return []
+export function stepShapes(prev: State, op: Op, r: Result, next: State): readonly string[] {
+  if (!r.ok) return NONE
   const out: string[] = []
   switch (op.op) {
     case 'KEXEC':
@@ -147,7 +151,7 @@ export function stepShapes(prev: State, op: Op, r: Result, next: State): string[
     default:
       break
   }
-  return [...new Set(out)]
+  return out.length === 0 ? NONE : out.length === 1 ? out : [...new Set(out)]
 }
 
 // ---------------------------------------------------------------- argument classes
@@ -175,8 +179,8 @@ export const tokenClass = (t: bigint): string => (t === 0n ? '0' : t < 1n << 32n
  *  undefined bits cannot be written in a scenario: there is no `invalid` class to reach. */
 function flagClasses(key: string, set: readonly string[], all: readonly string[]): string[] {
   const n = new Set(set).size
-  const out = [`${key} ${n === 0 ? 'none' : n === all.length ? 'all' : 'partial'}`]
-  for (const b of all) if (set.includes(b)) out.push(`${key} bit:${b}`)
+  const out = [joined(key, n === 0 ? 'none' : n === all.length ? 'all' : 'partial')]
+  for (const b of all) if (set.includes(b)) out.push(joined(key, b, ' bit:'))
   return out
 }
 
@@ -214,45 +218,55 @@ export const ARG_CLASSES: readonly string[] = [
 ]
 
 /** The argument classes of one op. */
-export function argClasses(op: Op): string[] {
+// constant keys and results: a step's argument classes allocate nothing new (issue 12)
+const KHO_FAILS: readonly string[] = Object.freeze(['KEXEC.khoFinalizeFails true'])
+const DMA_PASID: readonly string[] = Object.freeze(['DMA.pasid nonzero'])
+const TOKEN_KEY = {
+  IOMMU_HWPT_LU_RESTORE: 'IOMMU_HWPT_LU_RESTORE.token',
+  LIVEUPDATE_SESSION_PRESERVE_FD: 'LIVEUPDATE_SESSION_PRESERVE_FD.token',
+  LIVEUPDATE_SESSION_RETRIEVE_FD: 'LIVEUPDATE_SESSION_RETRIEVE_FD.token',
+} as const
+const PASID_KEY = { VFIO_DEVICE_ATTACH_IOMMUFD_PT: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT.pasid', VFIO_DEVICE_DETACH_IOMMUFD_PT: 'VFIO_DEVICE_DETACH_IOMMUFD_PT.pasid' } as const
+
+export function argClasses(op: Op): readonly string[] {
   switch (op.op) {
     case 'MEMFD_CREATE':
-      return [`MEMFD_CREATE.flags ${op.args.allowSealing === false ? '0' : 'MFD_ALLOW_SEALING'}`]
+      return [joined('MEMFD_CREATE.flags', op.args.allowSealing === false ? '0' : 'MFD_ALLOW_SEALING')]
     case 'MEMFD_SEAL':
       return flagClasses('MEMFD_SEAL.seals', op.args.seals, SEALS)
     case 'IOMMU_HWPT_ALLOC':
       return flagClasses('IOMMU_HWPT_ALLOC.flags', op.args.flags ?? [], HWPT_ALLOC_FLAGS)
     case 'IOMMU_IOAS_MAP':
-      return [`IOMMU_IOAS_MAP.iova ${op.args.iova === undefined ? 'auto' : alignClass(op.args.iova)}`, `IOMMU_IOAS_MAP.length ${alignClass(op.args.length)}`]
+      return [joined('IOMMU_IOAS_MAP.iova', op.args.iova === undefined ? 'auto' : alignClass(op.args.iova)), joined('IOMMU_IOAS_MAP.length', alignClass(op.args.length))]
     case 'IOMMU_IOAS_MAP_FILE':
       return [
-        `IOMMU_IOAS_MAP_FILE.iova ${op.args.iova === undefined ? 'auto' : alignClass(op.args.iova)}`,
-        `IOMMU_IOAS_MAP_FILE.start ${alignClass(op.args.start)}`,
-        `IOMMU_IOAS_MAP_FILE.length ${alignClass(op.args.length)}`,
+        joined('IOMMU_IOAS_MAP_FILE.iova', op.args.iova === undefined ? 'auto' : alignClass(op.args.iova)),
+        joined('IOMMU_IOAS_MAP_FILE.start', alignClass(op.args.start)),
+        joined('IOMMU_IOAS_MAP_FILE.length', alignClass(op.args.length)),
       ]
     case 'IOMMU_IOAS_UNMAP':
-      return [`IOMMU_IOAS_UNMAP.iova ${alignClass(op.args.iova)}`, `IOMMU_IOAS_UNMAP.length ${alignClass(op.args.length)}`]
+      return [joined('IOMMU_IOAS_UNMAP.iova', alignClass(op.args.iova)), joined('IOMMU_IOAS_UNMAP.length', alignClass(op.args.length))]
     case 'IOMMU_HWPT_LU_SET_PRESERVE':
-      return [`IOMMU_HWPT_LU_SET_PRESERVE.token ${tokenClass(op.args.token)}`, ...(op.args.preserve === false ? ['IOMMU_HWPT_LU_SET_PRESERVE.preserve false'] : [])]
+      return [joined('IOMMU_HWPT_LU_SET_PRESERVE.token', tokenClass(op.args.token)), ...(op.args.preserve === false ? ['IOMMU_HWPT_LU_SET_PRESERVE.preserve false'] : [])]
     case 'IOMMU_HWPT_LU_MARK_PRESERVE':
     case 'IOMMU_HWPT_LIVEUPDATE_MARK_PRESERVE':
       // the two newer names of one ioctl share a row
-      return [`IOMMU_HWPT_LU_MARK_PRESERVE.token ${tokenClass(op.args.token)}`]
+      return [joined('IOMMU_HWPT_LU_MARK_PRESERVE.token', tokenClass(op.args.token))]
     case 'IOMMU_HWPT_LU_RESTORE':
     case 'LIVEUPDATE_SESSION_PRESERVE_FD':
     case 'LIVEUPDATE_SESSION_RETRIEVE_FD':
-      return [`${op.op}.token ${tokenClass(op.args.token)}`]
+      return [joined(TOKEN_KEY[op.op], tokenClass(op.args.token))]
     case 'LIVEUPDATE_SESSION_GET_NAME':
-      return [`LIVEUPDATE_SESSION_GET_NAME.reserved ${(op.args.reserved ?? 0) === 0 ? '0' : 'nonzero'}`]
+      return [joined('LIVEUPDATE_SESSION_GET_NAME.reserved', (op.args.reserved ?? 0) === 0 ? '0' : 'nonzero')]
     case 'VFIO_DEVICE_ATTACH_IOMMUFD_PT':
     case 'VFIO_DEVICE_DETACH_IOMMUFD_PT':
-      return [`${op.op}.pasid ${(op.args.pasid ?? 0) === 0 ? 'none' : 'nonzero'}`]
+      return [joined(PASID_KEY[op.op], (op.args.pasid ?? 0) === 0 ? 'none' : 'nonzero')]
     case 'KEXEC':
-      return op.args.khoFinalizeFails ? ['KEXEC.khoFinalizeFails true'] : []
+      return op.args.khoFinalizeFails ? KHO_FAILS : NONE
     case 'DMA':
       // `write` is not a class: neither implementation models access permissions
-      return (op.args.pasid ?? 0) !== 0 ? ['DMA.pasid nonzero'] : []
+      return (op.args.pasid ?? 0) !== 0 ? DMA_PASID : NONE
     default:
-      return []
+      return NONE
   }
 }

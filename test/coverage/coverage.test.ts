@@ -9,8 +9,11 @@ import { DEFAULT_CAMPAIGN_PLATFORMS, DEFAULT_PLATFORM } from '../../models/platf
 import { run } from '../../models/step.ts'
 import { DEFAULT_SEED } from '../../src/campaign/options.ts'
 import { runBlock } from '../../src/campaign/block.ts'
-import { Coverage, countingExecutor, mergeCoverage, renderCoverageMd, unreachedPairs, unreachedShapes } from '../../src/coverage/coverage.ts'
-import { ARG_CLASSES, SHAPE_NAMES, argClasses } from '../../src/coverage/shapes.ts'
+import { Coverage, countingExecutor, mergeCoverage, renderCoverageMd, unreachedPairs, unreachedShapes, type CoverageData } from '../../src/coverage/coverage.ts'
+import { ARG_CLASSES, SHAPE_NAMES, argClasses, stepShapes } from '../../src/coverage/shapes.ts'
+import { AXIS_NAMES } from '../../models/design.ts'
+import type { Op, Result } from '../../models/ops.ts'
+import type { State } from '../../models/state.ts'
 import { summarySchema } from '../../src/campaign/merge.ts'
 import { deviceState, deviceStates, sessionStates } from '../../src/coverage/model-terms.ts'
 import fc from 'fast-check'
@@ -79,6 +82,76 @@ describe('lifecycle labels carried from step to step (issue 12: reused when the 
     }
     expect(checked).toBeGreaterThan(1000)
     expect(reusedSteps).toBeGreaterThan(100)
+  })
+})
+
+describe('counting against a plain recount (issue 12: Map counters, keys made once, labels carried)', () => {
+  /** The counts as the coverage tables define them, recomputed naively from the trace: every
+   *  key concatenated afresh, every label computed afresh, each (op, option) pair counted per step. */
+  function recount(trace: { prev: State; op: Op; result: Result; next: State }[]): CoverageData {
+    const d = { format: 'luv-coverage', ops: {}, design: {}, devices: {}, deviceTransitions: {}, sessions: {}, sessionTransitions: {}, shapes: {}, args: {} } as unknown as Record<string, Record<string, number>>
+    const bump = (m: string, k: string) => void (d[m][k] = (d[m][k] ?? 0) + 1)
+    // a step's labels are read against the state before it (finished, released), and the
+    // next step's transitions start from them
+    let before = deviceStates(trace[0].prev)
+    let was = sessionStates(trace[0].prev)
+    for (const l of before) bump('devices', l)
+    for (const l of was.values()) bump('sessions', l)
+    for (const { prev, op, result, next } of trace) {
+      bump('ops', `${op.op} ${'errno' in result ? result.errno : 'fault' in result ? 'fault' : 'ok'}`)
+      for (const a of argClasses(op)) bump('args', a)
+      for (const sh of stepShapes(prev, op, result, next)) bump('shapes', sh)
+      for (const axis of AXIS_NAMES) bump('design', `${op.op} ${axis}=${prev.design[axis]}`)
+      const devs = deviceStates(next, prev)
+      devs.forEach((l, i) => {
+        bump('devices', l)
+        if (l !== before[i]) bump('deviceTransitions', `${before[i]} -> ${l}`)
+      })
+      const sess = sessionStates(next, prev)
+      for (const [name, l] of sess) {
+        bump('sessions', l)
+        if (l !== was.get(name)) bump('sessionTransitions', `${was.get(name) ?? 'none'} -> ${l}`)
+      }
+      before = devs
+      was = sess
+    }
+    return mergeCoverage([d as unknown as CoverageData])
+  }
+
+  it('a run counted by countingExecutor equals the recount of its trace, runs summed by add()', () => {
+    const lists = fc.sample(swarmArb({ maxCommands: 80 }), { seed: 0xc0de, numRuns: 40 })
+    const total = new Coverage()
+    const all: CoverageData[] = []
+    let steps = 0
+    for (const cmds of lists) {
+      const cov = new Coverage()
+      const exec = countingExecutor(createExecutor(DEFAULT_PLATFORM, lpc, { impl: 'model' }), cov)
+      const trace: { prev: State; op: Op; result: Result; next: State }[] = []
+      const inner = exec.step.bind(exec)
+      exec.step = (op) => {
+        const prev = exec.modelState()
+        const out = inner(op)
+        trace.push({ prev, op, result: out.result, next: exec.modelState() })
+        return out
+      }
+      const real: Real = { exec, state: () => exec.modelState(), trace: [] }
+      for (const c of cmds as Iterable<fc.Command<object, Real>>) {
+        try {
+          c.run({}, real)
+        } catch (e) {
+          if (!(e instanceof PropertyFailure)) throw e
+          break
+        }
+      }
+      if (trace.length === 0) continue
+      steps += trace.length
+      const want = recount(trace)
+      expect(cov.data()).toEqual(want)
+      total.add(cov)
+      all.push(want)
+    }
+    expect(steps).toBeGreaterThan(1000)
+    expect(total.data()).toEqual(mergeCoverage(all))
   })
 })
 

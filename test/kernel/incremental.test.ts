@@ -209,3 +209,102 @@ describe('touchedInvariants: each section walks again after a write to what it r
       expect(k.touchedInvariants()).toEqual(touched)
     })
 })
+
+// Kernel.matches (issue 12): the conformance executor compares the kernel's state with the
+// model's observation directly and builds the kernel's observation only on a mismatch; it
+// must say yes exactly when the built observation is deeply equal to the model's.
+describe('Kernel.matches agrees with isDeepStrictEqual against the built observation', () => {
+  /** Every observation one change away from `o`: each leaf changed, each record key dropped,
+   *  a key added to each object, an element dropped from each array. */
+  function variants(o: unknown): unknown[] {
+    const out: unknown[] = []
+    const change = (v: unknown): unknown[] =>
+      typeof v === 'string' ? [`${v}x`, 0] : typeof v === 'number' ? [v + 1, -0 === v ? 0 : String(v)] : typeof v === 'bigint' ? [v + 1n, Number(v)] : typeof v === 'boolean' ? [!v] : v === null ? [0n, undefined] : []
+    const walk = (v: unknown, put: (x: unknown) => unknown) => {
+      if (Array.isArray(v)) {
+        if (v.length > 0) out.push(put(v.slice(1)))
+        v.forEach((x, i) => walk(x, (y) => put(v.map((z, j) => (j === i ? y : z)))))
+      } else if (typeof v === 'object' && v !== null) {
+        const r = v as Record<string, unknown>
+        out.push(put({ ...r, extra: 'x' }), put(Object.assign(Object.create(null), r)))
+        for (const key of Object.keys(r)) {
+          const { [key]: _, ...rest } = r
+          out.push(put(rest))
+          walk(r[key], (y) => put({ ...r, [key]: y }))
+        }
+      } else for (const x of change(v)) out.push(put(x))
+    }
+    walk(o, (x) => x)
+    return out
+  }
+
+  const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x === undefined ? '(undefined)' : x))
+
+  function check(defect: string | undefined, seed: number, runs: number, every: number): { steps: number; differed: number; perturbed: number } {
+    let steps = 0
+    let differed = 0
+    let perturbed = 0
+    for (const cmds of sample(seed, runs)) {
+      // the ops a run generates, replayed on a model and a kernel side by side
+      const exec = new KernelExecutor(DEFAULT_PLATFORM, design, { impl: 'both', defect })
+      const real: Real = { exec, state: () => exec.modelState(), trace: [] }
+      for (const c of cmds as Iterable<fc.Command<object, Real>>) {
+        try {
+          c.run({}, real)
+        } catch (e) {
+          if (!(e instanceof PropertyFailure)) throw e
+          break
+        }
+      }
+      let model = initState(DEFAULT_PLATFORM, design)
+      const kernel = new Kernel(DEFAULT_PLATFORM, design, { defect })
+      let last: Observation | undefined
+      for (const { op } of real.trace) {
+        model = step(model, op).state
+        try {
+          kernel.apply(op, [])
+        } catch {
+          break
+        }
+        steps++
+        const probes = sortProbes([...liveProbes(model), ...kernel.liveProbes()])
+        const pas = kernel.translate(probes)
+        const modelObs = observe(model, probes)
+        const full = kernel.observe(probes, pas)
+        // observe() with the translations given equals observe() walking them itself
+        expect(full).toEqual(kernel.observe(probes))
+        const same = isDeepStrictEqual(modelObs, full)
+        if (!same) differed++
+        if (kernel.matches(modelObs, probes, pas) !== same) expect.fail(`${opToString(op)}: matches() says ${!same}, the observations ${same ? 'are equal' : `differ: ${firstDifference(modelObs, full)}`}`)
+        if (!kernel.matches(full, probes, pas)) expect.fail(`${opToString(op)}: matches() refused the kernel's own observation`)
+        // and against the kernel's observation of the step before, as the atomicity check
+        // compares (most ops change something: the refusals are checked too)
+        if (last !== undefined) {
+          const was = isDeepStrictEqual(last, full)
+          if (!was) differed++
+          if (kernel.matches(last, probes, pas) !== was) expect.fail(`${opToString(op)} against the step before: matches() says ${!was}`)
+        }
+        last = full
+        if (steps % every === 0)
+          for (const v of variants(full)) {
+            if (isDeepStrictEqual(v, full)) continue
+            perturbed++
+            if (kernel.matches(v as Observation, probes, pas)) expect.fail(`matches() accepted ${firstDifference(v as Observation, full) ?? show(v)}`)
+          }
+      }
+    }
+    return { steps, differed, perturbed }
+  }
+
+  it('clean kernel: every step, and every observation one change away is refused', () => {
+    const r = check(undefined, 21, 12, 6)
+    expect(r.steps).toBeGreaterThan(300)
+    expect(r.perturbed).toBeGreaterThan(2000)
+  })
+
+  it('seeded defects: it says no exactly where the observations differ (model against kernel, step against step)', () => {
+    let differed = 0
+    for (const [i, defect] of DEFECT_NAMES.entries()) differed += check(defect, 300 + i, 4, 1000).differed
+    expect(differed).toBeGreaterThan(100)
+  })
+})

@@ -72,9 +72,14 @@ function deepFreeze(x: unknown): void {
 
 let freezing = true
 /** Freeze every produced state (default on): an accidental mutation anywhere is then an
- *  immediate TypeError. Campaigns and benchmarks turn it off for speed. */
+ *  immediate TypeError (models/step.ts says when it is off). */
 export function setFreezing(on: boolean): void {
   freezing = on
+}
+
+/** Are produced states frozen? (Caches that hand out shared results freeze them too, then.) */
+export function isFreezing(): boolean {
+  return freezing
 }
 
 // ---------------------------------------------------------------- the draft

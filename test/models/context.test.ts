@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest'
 import { before, fail, plain, produce, snapshot, type OpContext } from '../../models/context.ts'
+import { contentKey } from '../../models/memo.ts'
 import { DEFAULT_PLATFORM, initState, resolveDesign, type State } from '../../models/index.ts'
 
 const fresh = (): State => initState(DEFAULT_PLATFORM, resolveDesign({}))
@@ -94,5 +95,30 @@ describe('produce', () => {
     expect(seen).toBe(2)
     expect(was).toBe(0)
     expect(next.groups[G].ownerCnt).toBe(2)
+  })
+})
+
+describe('contentKey (the recovery cache key, models/memo.ts)', () => {
+  it('is equal for the same data as different objects, and differs wherever the data does', () => {
+    const a = { x: [1, 'b', 2n, null, undefined, true], y: { '0': 'z' } }
+    expect(contentKey(a)).toBe(contentKey(structuredClone(a)))
+    const differ: unknown[] = [
+      { x: [1, 'b', 2n, null, undefined, false], y: { '0': 'z' } },
+      { x: ['1', 'b', 2n, null, undefined, true], y: { '0': 'z' } },
+      { x: [1, 'b', 2, null, undefined, true], y: { '0': 'z' } },
+      { x: [1, 'b', 2n, 'null', undefined, true], y: { '0': 'z' } },
+      { x: [1, 'b', 2n, null, true], y: { '0': 'z' } },
+      { x: [1, 'b', 2n, null, undefined, true], y: ['z'] },
+      { x: [1, 'b,2n', null, undefined, true], y: { '0': 'z' } },
+      { x: [1, 'b', 2n, null, undefined, true], y: { '0': 'z', '1': 'z' } },
+      { x: [1, 'b"', 2n, null, undefined, true], y: { '0': 'z' } },
+    ]
+    for (const d of differ) expect(contentKey(d), JSON.stringify(d, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))).not.toBe(contentKey(a))
+  })
+  it('names objects in `named` by identity', () => {
+    const p = { big: 'x'.repeat(100) }
+    const named = new Map<object, string>([[p, '#1']])
+    expect(contentKey({ p }, named)).toBe('{"p":#1,}')
+    expect(contentKey({ p: { ...p } }, named)).not.toBe(contentKey({ p }, named))
   })
 })

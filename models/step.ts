@@ -8,6 +8,7 @@ import { close, needsRelease, releaseUnreferenced } from './files.ts'
 import { tablePagesByFormula, translate } from './iommu.ts'
 import { destroy, hwptAlloc, ioasAlloc, ioasMap, ioasMapFile, ioasUnmap, iommufdOpen, luRestore, luSetPreserve } from './iommufd.ts'
 import { kexec } from './kexec.ts'
+import { memoByParts } from './memo.ts'
 import { createSession, finish, getName, liveupdateOpen, preserveFd, retrieveFd, retrieveSession } from './luo.ts'
 import { memfdCreate, memfdSeal, memfdTruncate } from './memory.ts'
 import { err, fault, ok, type Op, type Result } from './ops.ts'
@@ -16,7 +17,15 @@ import type { State } from './state.ts'
 import { attach, bind, cdevOpen, detach, driverBind, setIrqs } from './vfio.ts'
 
 
+/** The state a run starts from: a function of the platform and the design, made once per
+ *  pair (every run of a campaign starts from it; a state is never changed, models/memo.ts). */
 export function initState(platform: Platform, design: Design): State {
+  return initialState({ platform, design })
+}
+
+const initialState = memoByParts((x: { platform: Platform; design: Design }) => [x.platform, x.design], ({ platform, design }) => bootState(platform, design))
+
+function bootState(platform: Platform, design: Design): State {
   checkPlatform(platform)
   const units: State['units'] = {}
   for (const u of platform.units) units[u.name] = { ida: [], context: {}, pasid: {} }

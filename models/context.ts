@@ -101,6 +101,8 @@ interface Scope {
 }
 
 interface Node {
+  /** the node itself (a record's draft has its node as its Proxy target) */
+  [NODE]: Node
   /** the record or list of the state this draft stands for (never changed) */
   base: Record<PropertyKey, unknown>
   /** its copy, made at the first write to it or below it; null while unchanged */
@@ -125,10 +127,11 @@ function nodeOf(x: unknown): Node | undefined {
 }
 
 function draftOf(base: object, parent: Node | null, scope: Scope, fresh = false): Node {
-  const n: Node = { base: base as Node['base'], copy: null, parent, children: null, assigned: null, proxy: null as unknown as object, scope, fresh, done: undefined }
-  // a list's proxy must have a list as its target (Array.isArray, length); the node rides on it
-  const target = Array.isArray(base) ? Object.assign([], { [NODE]: n }) : { [NODE]: n }
-  n.proxy = new Proxy(target, HANDLER)
+  const n: Node = { [NODE]: undefined as unknown as Node, base: base as Node['base'], copy: null, parent, children: null, assigned: null, proxy: null as unknown as object, scope, fresh, done: undefined }
+  // a record's proxy has the node itself as its target; a list's must have a list (Array.isArray,
+  // length), and the node rides on it
+  n[NODE] = n
+  n.proxy = new Proxy(Array.isArray(base) ? Object.assign([], { [NODE]: n }) : n, HANDLER)
   return n
 }
 

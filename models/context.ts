@@ -77,10 +77,6 @@ export function setFreezing(on: boolean): void {
   freezing = on
 }
 
-/** Are produced states frozen? (Caches that hand out shared results freeze them too, then.) */
-export function isFreezing(): boolean {
-  return freezing
-}
 
 // ---------------------------------------------------------------- the draft
 //

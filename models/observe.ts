@@ -3,7 +3,6 @@
 
 import type { Observation, OwnerView, Probe, Translation, LuoSessionView } from './observation.ts'
 import { entryFor, tablePagesInUse, translate } from './iommu.ts'
-import { isFreezing } from './context.ts'
 import { memoByParts } from './memo.ts'
 import { resolveDevices } from './platform.ts'
 import type { FileId, GroupOwner, State } from './state.ts'
@@ -159,10 +158,13 @@ const translationsOf = memoByParts(
   (x) => deepFrozen(translations(x.s, x.probes)),
 )
 
-/** x, frozen through and through when states are (tests): a consumer that changed a cached
- *  part would change every observation sharing it. */
+/** Tests (vitest sets VITEST) and paranoid mode freeze every cached part: a consumer that
+ *  changed one would change every observation sharing it. Campaigns do not: it costs a walk
+ *  of every new list of translations. */
+const FREEZE_PARTS = process.env.VITEST !== undefined || process.env.LUV_MODEL_PARANOID === '1'
+
 function deepFrozen<T>(x: T): T {
-  if (isFreezing() && typeof x === 'object' && x !== null && !Object.isFrozen(x)) {
+  if (FREEZE_PARTS && typeof x === 'object' && x !== null && !Object.isFrozen(x)) {
     Object.freeze(x)
     for (const v of Object.values(x)) deepFrozen(v)
   }

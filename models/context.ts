@@ -1,11 +1,11 @@
 // The little machinery every subsystem file shares: the draft state an op works on, the way a
 // failed check returns its errno, and the record of intermediate hardware states.
 
-import { create, current, original, type Draft } from 'mutative'
 import type { Errno } from './ops.ts'
 import type { State } from './state.ts'
 
-export type D = Draft<State>
+/** The draft of a state an op changes (produce): it reads and writes like the state itself. */
+export type D = State
 
 /** Thrown inside an op when a kernel check fails; `step` turns it into `{ok:false, errno}`
  *  and discards the draft, so a failed op changes nothing (atomicity by construction). */
@@ -34,26 +34,28 @@ export function snapshot(ctx: OpContext, d: D): void {
 }
 
 /** A part of the state as plain data, for a read-only scan: reading a record or list through
- *  the draft makes a proxy of every element it looks at (2,000 sessions, 2,000 proxies). While
- *  the op has not changed that part, this is the part itself, at no cost; once it has, a copy
- *  (mutative `current`), so the answer is always the state as it is now. */
+ *  the draft makes a draft of every element it looks at (2,000 sessions, 2,000 drafts). While
+ *  the op has not changed that part, this is the part itself, at no cost; once it has, a copy,
+ *  so the answer is always the state as it is now. */
 export function plain<T extends object>(x: T): T {
   return current(x) as T
 }
 
 /** The next state: `recipe` changes a draft of `s`; the parts it did not touch are shared
- *  with `s` (copy-on-write by mutative: an immer-compatible producer, faster than immer). */
+ *  with `s` (copy-on-write: see "The draft" below). */
 export function produce(s: State, recipe: (d: D) => void): State {
   // the platform and the design are parameters of the run that no op changes: the draft hands
   // them out as they are, not as drafts (rules read them all the time: groupOf, unitOf, axes)
-  const { platform, design } = s
-  return create(s, recipe, { enableAutoFreeze: freezing, mark: (v: unknown) => (v === platform || v === design ? 'mutable' : undefined) }) as State
+  const root = draftOf(s, null, { platform: s.platform, design: s.design })
+  recipe(root.proxy as D)
+  return finalize(root) as State
 }
 
 /** A part of the state as it was when the op began (a read-only scan that must not see this
  *  op's own writes, and costs nothing). */
 export function before<T extends object>(x: T): T {
-  return original(x) as T
+  const n = nodeOf(x)
+  return (n ? n.base : x) as T
 }
 
 /** A state built outside `produce` (KEXEC's next kernel), frozen like a produced one. */
@@ -70,7 +72,184 @@ function deepFreeze(x: unknown): void {
 
 let freezing = true
 /** Freeze every produced state (default on): an accidental mutation anywhere is then an
- *  immediate TypeError. Campaigns and benchmarks turn it off for speed. */
+ *  immediate TypeError (models/step.ts says when it is off). */
 export function setFreezing(on: boolean): void {
   freezing = on
+}
+
+
+// ---------------------------------------------------------------- the draft
+//
+// Copy-on-write through Proxies, as immer and mutative do, with one difference that matters
+// here: reading never copies. A read of a record or list hands out a draft of it and
+// remembers that draft by key, and nothing is copied until something is written; a write
+// copies the record written and, once each, every record on the path up to the state (their
+// copies still share every other member with the state before). Rules read far more than
+// they write (a bind reads the fd table, the file, the iommufd's objects, the group, and
+// writes two fields), so this is most of the cost of a step (issue 12).
+//
+// The state is plain data (models/state.ts): records, arrays, strings, numbers, bigints,
+// booleans; nothing else is drafted.
+
+interface Scope {
+  platform: unknown
+  design: unknown
+}
+
+interface Node {
+  /** the node itself (a record's draft has its node as its Proxy target) */
+  [NODE]: Node
+  /** the record or list of the state this draft stands for (never changed) */
+  base: Record<PropertyKey, unknown>
+  /** its copy, made at the first write to it or below it; null while unchanged */
+  copy: Record<PropertyKey, unknown> | null
+  parent: Node | null
+  /** drafts handed out for members, by key (valid while the member is still their base) */
+  children: Map<PropertyKey, Node> | null
+  /** keys written with an object (a draft moved there, or a new record that may hold drafts) */
+  assigned: Set<PropertyKey> | null
+  proxy: object
+  scope: Scope
+  /** a record the op made itself and wrote into the draft: it may hold drafts anywhere */
+  fresh: boolean
+  /** the finished record (finalize) */
+  done: unknown
+}
+
+const NODE = Symbol('luv draft')
+
+function nodeOf(x: unknown): Node | undefined {
+  return typeof x === 'object' && x !== null ? ((x as Record<symbol, Node | undefined>)[NODE]) : undefined
+}
+
+function draftOf(base: object, parent: Node | null, scope: Scope, fresh = false): Node {
+  const n: Node = { [NODE]: undefined as unknown as Node, base: base as Node['base'], copy: null, parent, children: null, assigned: null, proxy: null as unknown as object, scope, fresh, done: undefined }
+  // a record's proxy has the node itself as its target; a list's must have a list (Array.isArray,
+  // length), and the node rides on it
+  n[NODE] = n
+  n.proxy = new Proxy(Array.isArray(base) ? Object.assign([], { [NODE]: n }) : n, HANDLER)
+  return n
+}
+
+const latest = (n: Node) => n.copy ?? n.base
+const hasOwn = Object.prototype.hasOwnProperty
+
+/** This record and every record above it get their copy (once). */
+function changed(n: Node | null): void {
+  while (n !== null && n.copy === null) {
+    n.copy = (Array.isArray(n.base) ? n.base.slice() : { ...n.base }) as Node['copy']
+    n = n.parent
+  }
+}
+
+type Target = { [NODE]: Node }
+
+const HANDLER: ProxyHandler<Target> = {
+  get(t, key) {
+    const n = t[NODE]
+    if (key === NODE) return n
+    const v = latest(n)[key]
+    if (typeof v !== 'object' || v === null || v === n.scope.platform || v === n.scope.design) return v
+    const written = n.fresh || (n.assigned !== null && n.assigned.has(key))
+    if (written && nodeOf(v)) return v
+    const c = n.children?.get(key)
+    if (c !== undefined && c.base === v) return c.proxy
+    const d = draftOf(v, n, n.scope, written)
+    ;(n.children ??= new Map()).set(key, d)
+    return d.proxy
+  },
+  set(t, key, value) {
+    const n = t[NODE]
+    const src = latest(n)
+    const old = src[key]
+    // writing what is there already changes nothing (and keeps the record shared)
+    if (old === value && (value !== undefined || hasOwn.call(src, key))) return true
+    const vn = nodeOf(value)
+    if (vn !== undefined && vn.base === old && n.children?.get(key) === vn) return true
+    changed(n)
+    n.copy![key] = value
+    if (typeof value === 'object' && value !== null) (n.assigned ??= new Set()).add(key)
+    return true
+  },
+  deleteProperty(t, key) {
+    const n = t[NODE]
+    if (!hasOwn.call(latest(n), key)) return true
+    changed(n)
+    delete n.copy![key]
+    return true
+  },
+  has: (t, key) => key in latest(t[NODE]),
+  ownKeys: (t) => Reflect.ownKeys(latest(t[NODE])),
+  getOwnPropertyDescriptor(t, key) {
+    const n = t[NODE]
+    const src = latest(n)
+    const desc = Reflect.getOwnPropertyDescriptor(src, key)
+    if (!desc) return undefined
+    // a list's length is not configurable on the (list) target either
+    return { writable: true, configurable: !(Array.isArray(src) && key === 'length'), enumerable: desc.enumerable, value: src[key] }
+  },
+  defineProperty(t, key, desc) {
+    return HANDLER.set!(t, key, desc.value, t)
+  },
+  getPrototypeOf: (t) => Object.getPrototypeOf(t[NODE].base),
+  setPrototypeOf: () => false,
+}
+
+/** The finished record of a draft: its base when nothing in it changed, else its copy with
+ *  the drafts in it replaced by their own finished records (and frozen, when freezing). */
+function finalize(n: Node): unknown {
+  if (n.copy === null) return n.base
+  if (n.done !== undefined) return n.done
+  const copy = n.copy
+  n.done = copy
+  if (n.children !== null) for (const [k, c] of n.children) if (c.copy !== null && copy[k] === c.base) copy[k] = finalize(c)
+  if (n.assigned !== null) for (const k of n.assigned) if (hasOwn.call(copy, k)) copy[k] = settle(copy[k])
+  if (n.fresh) for (const k in copy) copy[k] = settle(copy[k])
+  if (freezing) Object.freeze(copy)
+  return copy
+}
+
+/** A value written into a draft, finished: a draft becomes its finished record; a new record
+ *  may hold drafts (a list built from the draft's members) and is finished member by member. */
+function settle(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v
+  const n = nodeOf(v)
+  if (n !== undefined) return finalize(n)
+  if (Object.isFrozen(v)) return v // a part of a finished state: no draft in it
+  const r = v as Record<string, unknown>
+  for (const k in r) {
+    const m = r[k]
+    if (typeof m === 'object' && m !== null) {
+      const s = settle(m)
+      if (s !== m) r[k] = s
+    }
+  }
+  if (freezing) Object.freeze(r)
+  return r
+}
+
+/** The draft as plain data now, leaving the draft as it is (a snapshot of an intermediate
+ *  hardware state, a read-only scan): unchanged parts are the state's own, changed ones copies. */
+function current(x: unknown): unknown {
+  const n = nodeOf(x)
+  if (n === undefined) return copyOut(x)
+  if (n.copy === null) return n.base
+  const out = (Array.isArray(n.copy) ? n.copy.slice() : { ...n.copy }) as Node['base']
+  if (n.children !== null) for (const [k, c] of n.children) if (c.copy !== null && out[k] === c.base) out[k] = current(c.proxy)
+  if (n.assigned !== null) for (const k of n.assigned) if (hasOwn.call(out, k)) out[k] = current(out[k])
+  if (n.fresh) for (const k in out) out[k] = current(out[k])
+  return out
+}
+
+/** A value that is not a draft, with any draft inside it replaced by its current data. */
+function copyOut(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v
+  let out: Record<string, unknown> | undefined
+  const r = v as Record<string, unknown>
+  for (const k in r) {
+    const m = r[k]
+    const c = typeof m === 'object' && m !== null ? current(m) : m
+    if (c !== m) (out ??= (Array.isArray(r) ? r.slice() : { ...r }) as Record<string, unknown>)[k] = c
+  }
+  return out ?? v
 }

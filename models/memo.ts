@@ -4,86 +4,83 @@
 // shares every untouched part with the state before it (models/context.ts produce). So an
 // object's identity stands for its content, and a result computed from, say, a state's
 // `units` and `domains` holds for every later state that still shares those two objects.
-// Entries go with their keys (WeakMap): a cache never keeps a state alive.
+
+/** How many combinations of parts a cache remembers: a run asks about the state before and
+ *  after each step (and the recovery's states after a KEXEC), so the last few are the ones
+ *  asked for again; older ones go (a cache keeps at most these few states' parts alive). */
+const RECENT = 8
 
 /** `f(s)` where f reads only the parts `key` picks out of s: computed once per combination
- *  of those objects (compared by identity). */
+ *  of those objects (compared by identity), among the last RECENT combinations asked for. */
 export function memoByParts<S, V>(key: (s: S) => readonly object[], f: (s: S) => V): (s: S) => V {
-  const root = new WeakMap<object, Level<V>>()
+  const parts: (readonly object[])[] = []
+  const values: V[] = []
+  let next = 0
   return (s) => {
-    const parts = key(s)
-    let level: Level<V> | undefined
-    let map = root
-    for (const p of parts) {
-      level = map.get(p)
-      if (!level) map.set(p, (level = { next: new WeakMap() }))
-      map = level.next
+    const want = key(s)
+    // the latest first: most often asked for again
+    search: for (let back = 1; back <= parts.length; back++) {
+      const i = (next - back + RECENT) % RECENT
+      const have = parts[i]
+      for (let j = 0; j < want.length; j++) if (have[j] !== want[j]) continue search
+      return values[i]
     }
-    if (level && 'value' in level) return level.value as V
     const v = f(s)
-    if (level) level.value = v
+    parts[next] = want
+    values[next] = v
+    next = (next + 1) % RECENT
     return v
   }
-}
-
-interface Level<V> {
-  next: WeakMap<object, Level<V>>
-  value?: V
 }
 
 /** A string equal for two values exactly when they are the same plain data (records, arrays,
  *  strings, numbers, bigints, booleans, null, undefined), records with their keys in the same
  *  order; objects in `named` stand for themselves (by identity). For caches keyed by content
  *  (models/recovery.ts), where two runs reach the same state as different objects. */
-export function contentKey(x: unknown, named: ReadonlyMap<object, string> = new Map()): string {
-  const out: string[] = []
-  const walk = (v: unknown): void => {
-    switch (typeof v) {
-      case 'string':
-        out.push(JSON.stringify(v))
-        return
-      case 'number':
-      case 'boolean':
-        out.push(String(v))
-        return
-      case 'bigint':
-        out.push(`${v}n`)
-        return
-      case 'undefined':
-        out.push('u')
-        return
-      case 'object': {
-        if (v === null) {
-          out.push('null')
-          return
-        }
-        const name = named.get(v)
-        if (name !== undefined) {
-          out.push(name)
-          return
-        }
-        if (Array.isArray(v)) {
-          out.push('[')
-          for (const e of v) {
-            walk(e)
-            out.push(',')
-          }
-          out.push(']')
-          return
-        }
-        out.push('{')
-        for (const k in v) {
-          out.push(JSON.stringify(k), ':')
-          walk((v as Record<string, unknown>)[k])
-          out.push(',')
-        }
-        out.push('}')
-        return
+export function contentKey(x: unknown, named: ReadonlyMap<object, string> = NO_NAMES): string {
+  return walk(x, named, '')
+}
+
+const NO_NAMES: ReadonlyMap<object, string> = new Map()
+
+/** `out` followed by the key of v (one string grown in place: V8 joins the pieces lazily). */
+function walk(v: unknown, named: ReadonlyMap<object, string>, out: string): string {
+  switch (typeof v) {
+    case 'string':
+      return out + quoted(v)
+    case 'number':
+    case 'boolean':
+      return out + String(v)
+    case 'bigint':
+      return `${out}${v}n`
+    case 'undefined':
+      return out + 'u'
+    case 'object': {
+      if (v === null) return out + 'null'
+      const name = named.get(v)
+      if (name !== undefined) return out + name
+      if (Array.isArray(v)) {
+        out += '['
+        for (const e of v) out = walk(e, named, out) + ','
+        return out + ']'
       }
-      default:
-        throw new Error(`luv internal error: contentKey of a ${typeof v}`)
+      out += '{'
+      for (const k in v) out = walk((v as Record<string, unknown>)[k], named, out + quoted(k) + ':') + ','
+      return out + '}'
     }
+    default:
+      throw new Error(`luv internal error: contentKey of a ${typeof v}`)
   }
-  walk(x)
-  return out.join('')
+}
+
+/** JSON.stringify of a string, remembered for the short strings a state repeats (field
+ *  names, kinds, BDFs, tokens). */
+const QUOTED = new Map<string, string>()
+function quoted(s: string): string {
+  let q = QUOTED.get(s)
+  if (q === undefined) {
+    q = JSON.stringify(s)
+    if (s.length <= 32 && QUOTED.size < 4096) QUOTED.set(s, q)
+  }
+  return q
 }

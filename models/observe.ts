@@ -90,39 +90,95 @@ function objectView(o: Extract<State['files'][number], { kind: 'iommufd' }>['obj
   }
 }
 
-export function observe(s: State, probes: Probe[] = liveProbes(s)): Observation {
-  const owners: Record<string, OwnerView> = {}
-  for (const [name, g] of Object.entries(s.groups)) owners[name] = ownerView(g.owner)
-  const fds: Record<number, string> = {}
-  for (const [fd, id] of Object.entries(s.fds)) fds[Number(fd)] = fdView(s, id)
-  const iommufds: Record<number, Record<number, string>> = {}
-  for (const [id, f] of Object.entries(s.files)) {
-    if (f.kind !== 'iommufd') continue
-    const objs: Record<number, string> = {}
-    for (const [oid, o] of Object.entries(f.objects)) objs[Number(oid)] = objectView(o)
-    iommufds[Number(id)] = objs
+// The observation, part by part. Each part is a function of a few parts of the state and,
+// like the live probes, computed once per combination of those objects (models/memo.ts): a
+// step that did not touch the groups observes the owners it observed before, as the same
+// object. An observation is never changed, only built anew (its parts are frozen in tests).
+
+const ownersOf = memoByParts(
+  (s: State) => [s.groups],
+  (s) => {
+    const owners: Record<string, OwnerView> = {}
+    for (const [name, g] of Object.entries(s.groups)) owners[name] = ownerView(g.owner)
+    return deepFrozen(owners)
+  },
+)
+
+const fdsOf = memoByParts(
+  (s: State) => [s.fds, s.files],
+  (s) => {
+    const fds: Record<number, string> = {}
+    for (const [fd, id] of Object.entries(s.fds)) fds[Number(fd)] = fdView(s, id)
+    return deepFrozen(fds)
+  },
+)
+
+const iommufdsOf = memoByParts(
+  (s: State) => [s.files],
+  (s) => {
+    const iommufds: Record<number, Record<number, string>> = {}
+    for (const [id, f] of Object.entries(s.files)) {
+      if (f.kind !== 'iommufd') continue
+      const objs: Record<number, string> = {}
+      for (const [oid, o] of Object.entries(f.objects)) objs[Number(oid)] = objectView(o)
+      iommufds[Number(id)] = objs
+    }
+    return deepFrozen(iommufds)
+  },
+)
+
+const luoOf = memoByParts(
+  (s: State) => [s.luo, s.files],
+  (s): Observation['luo'] => {
+    const outgoing: LuoSessionView[] = s.luo.outgoing.map((x) => ({
+      name: x.name,
+      files: x.files.map((p) => ({ token: BigInt(p.token), kind: p.kind })),
+    }))
+    const incoming: LuoSessionView[] = s.luo.incoming.map((x) => ({
+      name: x.name,
+      retrieved: x.retrievedAs !== undefined,
+      files: x.files.map((f) => ({
+        token: BigInt(f.token),
+        kind: f.ser.kind,
+        retrieved: f.retrieved === undefined ? 'no' : typeof f.retrieved === 'number' ? 'ok' : f.retrieved,
+      })),
+    }))
+    return deepFrozen({ open: Object.values(s.files).some((f) => f.kind === 'liveupdate'), outgoing, incoming })
+  },
+)
+
+const usedPagesOf = memoByParts(
+  (s: State) => [s.pages],
+  (s) => s.pages.filter((p) => p.use !== 'free').length,
+)
+
+/** translations(s, probes), once per probe list and the parts a translation reads */
+const translationsOf = memoByParts(
+  (x: { s: State; probes: Probe[] }) => [x.probes, x.s.units, x.s.domains, x.s.devices],
+  (x) => deepFrozen(translations(x.s, x.probes)),
+)
+
+/** Tests (vitest sets VITEST) and paranoid mode freeze every cached part: a consumer that
+ *  changed one would change every observation sharing it. Campaigns do not: it costs a walk
+ *  of every new list of translations. */
+const FREEZE_PARTS = process.env.VITEST !== undefined || process.env.LUV_MODEL_PARANOID === '1'
+
+function deepFrozen<T>(x: T): T {
+  if (FREEZE_PARTS && typeof x === 'object' && x !== null && !Object.isFrozen(x)) {
+    Object.freeze(x)
+    for (const v of Object.values(x)) deepFrozen(v)
   }
-  const outgoing: LuoSessionView[] = s.luo.outgoing.map((x) => ({
-    name: x.name,
-    files: x.files.map((p) => ({ token: BigInt(p.token), kind: p.kind })),
-  }))
-  const incoming: LuoSessionView[] = s.luo.incoming.map((x) => ({
-    name: x.name,
-    retrieved: x.retrievedAs !== undefined,
-    files: x.files.map((f) => ({
-      token: BigInt(f.token),
-      kind: f.ser.kind,
-      retrieved: f.retrieved === undefined ? 'no' : typeof f.retrieved === 'number' ? 'ok' : f.retrieved,
-    })),
-  }))
-  return {
-    boot: s.boot,
-    translations: translations(s, probes),
-    owners,
-    luo: { open: Object.values(s.files).some((f) => f.kind === 'liveupdate'), outgoing, incoming },
-    fds,
-    memory: { usedPages: s.pages.filter((p) => p.use !== 'free').length, tablePages: tablePagesInUse(s) },
-    iommufds,
-  }
+  return x
 }
 
+export function observe(s: State, probes: Probe[] = liveProbes(s)): Observation {
+  return {
+    boot: s.boot,
+    translations: translationsOf({ s, probes }),
+    owners: ownersOf(s),
+    luo: luoOf(s),
+    fds: fdsOf(s),
+    memory: { usedPages: usedPagesOf(s), tablePages: tablePagesInUse(s) },
+    iommufds: iommufdsOf(s),
+  }
+}

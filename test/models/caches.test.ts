@@ -5,14 +5,17 @@
 // checked twice: as the run made it (caches warm, parts shared with the step before) and on
 // deep copies of its states, which share no object with anything and so hit no cache and take
 // no shortcut (the recovery cache is emptied before). Both must give the same violations and the same live probes, and wherever
-// dma-continuity takes its shortcut the translations must indeed be unchanged.
+// dma-continuity takes its shortcut the translations must indeed be unchanged. The
+// observation, built from parts cached by identity (models/observe.ts), must equal the one
+// built on the deep copy.
 //
-// Seen failing on purpose (1 Dec 2026): liveProbes keyed on `units` alone (a map or unmap
+// Seen failing on purpose (1 Dec 2026): the observed fd table keyed on `fds` alone (a
+// truncate changes only `files`), liveProbes keyed on `units` alone (a map or unmap
 // changes only `domains`), the dma-continuity shortcut without its `domains` test, and the
 // recovery cache keyed without the LUO sessions.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_PLATFORM, TINY_PLATFORM, liveProbes, resolveDesign, sortProbes, step, initState, translations, type Platform, type Design } from '../../models/index.ts'
+import { DEFAULT_PLATFORM, TINY_PLATFORM, liveProbes, observe, type Observation, resolveDesign, sortProbes, step, initState, translations, type Platform, type Design } from '../../models/index.ts'
 import type { Op } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
 import { checkStep, type TraceStep } from '../../src/check/properties/index.ts'
@@ -28,6 +31,8 @@ interface Checked {
   t: TraceStep
   violations: Violation[]
   recovery?: Recovery
+  /** the observation of the state after it, as the run made it (its parts cached) */
+  obs: Observation
 }
 
 /** A model executor that keeps every step of the run, for checking it again afterwards. */
@@ -46,7 +51,7 @@ class Recording implements Executor {
     const s = step(prev, op)
     const t: TraceStep = { prev, op, result: s.result, next: s.state, transient: s.transient }
     const violations = checkStep(t)
-    this.steps.push({ t, violations, recovery: op.op === 'KEXEC' && s.result.ok ? recoveryAfter(s.state) : undefined })
+    this.steps.push({ t, violations, recovery: op.op === 'KEXEC' && s.result.ok ? recoveryAfter(s.state) : undefined, obs: observe(s.state) })
     this.state = s.state
     return { result: s.result, violations, observation: undefined as never }
   }
@@ -80,7 +85,7 @@ function compare(platform: Platform, design: Design, seed: number, numRuns: numb
       }
     }
   }
-  for (const { t, violations, recovery } of checked) {
+  for (const { t, violations, recovery, obs } of checked) {
     const fresh = copy(t)
     forgetRecoveries()
     if (recovery) {
@@ -94,6 +99,7 @@ function compare(platform: Platform, design: Design, seed: number, numRuns: numb
     expect(violations, `step ${steps}: ${t.op.op}`).toEqual(checkStep(fresh))
     if (violations.length > 0) violating++
     expect(liveProbes(t.next)).toEqual(liveProbes(fresh.next))
+    expect(obs, `step ${steps}: the observation after ${t.op.op}`).toEqual(observe(fresh.next))
     if (translationsUnchanged(t)) {
       const probes = sortProbes([...liveProbes(fresh.prev), ...liveProbes(fresh.next)])
       expect(translations(fresh.next, probes), `step ${steps}: ${t.op.op} changed a translation`).toEqual(translations(fresh.prev, probes))

@@ -5,28 +5,26 @@
 
 import { hex } from '../../../models/ops.ts'
 import { memoByParts } from '../../../models/memo.ts'
-import type { State } from '../../../models/state.ts'
+import type { Entry, State } from '../../../models/state.ts'
 import type { TraceStep } from './types.ts'
 
 function unsafe(s: State, when: string): string[] {
   const out: string[] = []
   const seen = new Set<string>()
-  for (const [unit, u] of Object.entries(s.units)) {
-    const entries = [
-      ...Object.entries(u.context).map(([bdf, e]) => ({ bdf, pasid: 0, e })),
-      ...Object.entries(u.pasid).flatMap(([bdf, per]) => Object.entries(per).map(([p, e]) => ({ bdf, pasid: Number(p), e }))),
-    ]
-    for (const { bdf, pasid, e } of entries) {
-      for (const ext of s.domains[e.domain]?.extents ?? []) {
-        ext.pages.forEach((page, i) => {
-          if (s.pages[page]?.use !== 'free') return
-          const key = `${bdf}/${pasid}/${page}`
-          if (seen.has(key)) return
-          seen.add(key)
-          out.push(`${bdf} pasid ${pasid} (${unit}) can reach PA ${hex(BigInt(page) << 12n)} at iova ${hex(ext.iova + BigInt(i) * 4096n)}, which is free memory${when}`)
-        })
+  const check = (unit: string, bdf: string, pasid: number, e: Entry) => {
+    for (const ext of s.domains[e.domain]?.extents ?? [])
+      for (let i = 0; i < ext.pages.length; i++) {
+        const page = ext.pages[i]
+        if (s.pages[page]?.use !== 'free') continue
+        const key = `${bdf}/${pasid}/${page}`
+        if (seen.has(key)) continue
+        seen.add(key)
+        out.push(`${bdf} pasid ${pasid} (${unit}) can reach PA ${hex(BigInt(page) << 12n)} at iova ${hex(ext.iova + BigInt(i) * 4096n)}, which is free memory${when}`)
       }
-    }
+  }
+  for (const [unit, u] of Object.entries(s.units)) {
+    for (const [bdf, e] of Object.entries(u.context)) check(unit, bdf, 0, e)
+    for (const [bdf, per] of Object.entries(u.pasid)) for (const [p, e] of Object.entries(per)) check(unit, bdf, Number(p), e)
   }
   return out
 }

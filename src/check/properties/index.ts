@@ -32,13 +32,15 @@ export const MODEL_PROPERTIES: Record<ModelProperty, StepPredicate> = {
 
 const ALONG_RECOVERY: ModelProperty[] = ['dma-continuity', 'dma-safety', 'isolation']
 
+const PREDICATES = Object.entries(MODEL_PROPERTIES) as [ModelProperty, StepPredicate][]
+
 export function checkStep(t: TraceStep, only?: ReadonlySet<PropertyName>): Violation[] {
   const out: Violation[] = []
-  const want = (n: ModelProperty) => !only || only.has(n)
-  for (const [name, pred] of Object.entries(MODEL_PROPERTIES) as [ModelProperty, StepPredicate][]) {
-    if (!want(name)) continue
+  for (const [name, pred] of PREDICATES) {
+    if (only && !only.has(name)) continue
     for (const message of pred(t)) out.push({ property: name, message })
   }
+  const want = (n: ModelProperty) => !only || only.has(n)
   if (t.op.op === 'KEXEC' && t.result.ok && ALONG_RECOVERY.some(want)) {
     // report what the recovery newly breaks, once: state-wide findings already reported at
     // the KEXEC itself would otherwise repeat at every recovery step

@@ -33,6 +33,8 @@ export function ownership(t: TraceStep): string[] {
       }
     return out
   }
+  // the same groups object: no owner moved (models/memo.ts: a state part is never changed)
+  if (t.next.groups === t.prev.groups) return out
   for (const [group, g] of Object.entries(t.prev.groups)) {
     if (g.owner.kind !== 'restored') continue
     const now = t.next.groups[group].owner

@@ -20,8 +20,9 @@ const BY_CONTENT_MAX = 2048
 export function recoveryAfter(s: State): Recovery {
   let r = byState.get(s)
   if (r) return r
-  // the whole state, platform and design included: equal keys, equal recoveries
-  const key = contentKey(s)
+  // the whole state: equal keys, equal recoveries. The platform and the design are the same
+  // objects in every run of a campaign: they stand in the key by identity, not content
+  const key = contentKey(s, new Map<object, string>([[s.platform, idOf(s.platform)], [s.design, idOf(s.design)]]))
   r = byContent.get(key)
   if (!r) {
     r = recover(s)
@@ -30,6 +31,15 @@ export function recoveryAfter(s: State): Recovery {
   }
   byState.set(s, r)
   return r
+}
+
+const ids = new WeakMap<object, string>()
+let lastId = 0
+/** A name for this object, its own (`#1`, `#2`, …), for as long as it lives. */
+function idOf(x: object): string {
+  let id = ids.get(x)
+  if (id === undefined) ids.set(x, (id = `#${++lastId}`))
+  return id
 }
 
 /** Drop every cached recovery (tests compare a cached check with one from scratch). */

@@ -133,12 +133,28 @@ function preserveIommufd(d: D, sess: OutgoingSession, f: IommufdFile): number[] 
   const marked = Object.entries(f.objects)
     .map(([id, o]) => [Number(id), o] as const)
     .filter(([, o]) => o.type === 'HWPT_PAGING' && o.mark !== undefined)
-  for (const [, h] of marked) {
+  // the order the checks run in decides which errno a preserve with several bad HWPTs gets.
+  // markImpl=token-xarray-ref: V3a iommufd_liveupdate_preserve (samikhawaja/linux
+  // drivers/iommu/iommufd/liveupdate.c) gathers one entry per token by
+  // xa_for_each(&ictx->liveupdate_tokens), ascending token (pass 2), then checks each IOAS
+  // once and preserves each entry's domain in that order (pass 3): the lowest failing token
+  // decides, and an HWPT's second token is EBUSY at its own place in the walk. The other
+  // mark implementations: one entry per marked HWPT, in object-id order.
+  const byToken = d.design.markImpl === 'token-xarray-ref'
+  const entries = byToken
+    ? marked
+        .flatMap(([, h]) => (h.type === 'HWPT_PAGING' ? (h.xaTokens ?? [h.mark!]).map((t) => [BigInt(t), h] as const) : []))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, h]) => h)
+    : marked.map(([, h]) => h)
+  const visitedIoas = new Set<number>()
+  const preservedHere = new Set<number>()
+  for (const h of entries) {
     if (h.type !== 'HWPT_PAGING' || h.ioas === undefined) continue
     const ioas = f.objects[h.ioas]
     if (ioas.type !== 'IOAS') continue
     // memoryRule=none: V1 iommufd_save_hwpts checks nothing about the IOAS's areas
-    if (d.design.memoryRule !== 'none') for (const area of ioas.areas) {
+    if (d.design.memoryRule !== 'none' && !visitedIoas.has(h.ioas)) for (const area of ioas.areas) {
       // check_iopt_pages_preserved: file-backed (EINVAL), sealed at map time (EINVAL, D7),
       // backed by a memfd already preserved in this session (ENOENT)
       if (area.kind !== 'file') fail('EINVAL')
@@ -146,10 +162,11 @@ function preserveIommufd(d: D, sess: OutgoingSession, f: IommufdFile): number[] 
         fail('EINVAL')
       if (!sess.files.some((p) => p.kind === 'memfd' && p.file === area.file)) fail('ENOENT')
     }
+    visitedIoas.add(h.ioas)
     // iommu_domain_preserve: EBUSY if this domain is already preserved (also V3a's second
     // token entry for the same HWPT: its domain is preserved twice, markImpl=token-xarray-ref)
-    if (d.domains[h.domain].preserved) fail('EBUSY')
-    if ((h.xaTokens?.length ?? 0) > 1) fail('EBUSY')
+    if (d.domains[h.domain].preserved || preservedHere.has(h.domain)) fail('EBUSY')
+    preservedHere.add(h.domain)
   }
   const froze: number[] = []
   for (const [, h] of marked) {

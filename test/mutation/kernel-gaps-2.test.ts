@@ -54,8 +54,8 @@ describe('iommufd preserve under markImpl=token-xarray-ref walks the tokens in o
   // once per IOAS, then iommu_domain_preserve, whose -EBUSY for a domain preserved twice comes
   // from the second entry. HWPT 4 (an anonymous area: -EINVAL) has token 5; HWPT 5 (a sealed
   // memfd) has tokens 1 and 2: token 2's entry is -EBUSY before token 5's is looked at.
-  // Kernel only: the model checks the marked HWPTs in object-id order and answers -EINVAL
-  // (a model bug, MUTATION.md "Real bugs found").
+  // The model follows the same walk since session 4 (models/luo.ts preserveIommufd; it
+  // checked the HWPTs in object-id order and answered -EINVAL before: MUTATION.md).
   it('the lowest failing token decides the errno: -EBUSY, not the later -EINVAL', () => {
     const k = new Kernel(ONE_UNIT_PLATFORM, resolveDesign({ overrides: { markImpl: 'token-xarray-ref' } }))
     const ops: Op[] = [
@@ -81,6 +81,8 @@ describe('iommufd preserve under markImpl=token-xarray-ref walks the tokens in o
     const r = ops.map((op) => resultToString(k.apply(op, []).result))
     expect(r.slice(0, -1)).not.toContainEqual(expect.stringMatching(/^-E/))
     expect(r.at(-1)).toBe('-EBUSY')
+    // and the model agrees, step by step (conformance, every property)
+    expect(stepAll(bothExecutor(resolveDesign({ overrides: { markImpl: 'token-xarray-ref' } })), ops).at(-1)).toBe('-EBUSY')
   })
 })
 

@@ -130,7 +130,8 @@ function checkMap(d: D, f: IommufdFile, ioasId: number, length: bigint, iova: bi
 
 /** Every paging domain of the IOAS mirrors its areas (iopt.domains, iommufd.md §2.9): a map
  *  or unmap is applied to each; a preserved domain is left alone when only the domain is
- *  frozen (ioasFreeze=domain-only), and it never catches up again. */
+ *  frozen (ioasFreeze=domain-only) and catches up at the first change after it thaws
+ *  (syncToIoas). */
 function mirroredDomains(d: D, f: IommufdFile, ioasId: number): DomainId[] {
   const out: DomainId[] = []
   for (const o of Object.values(f.objects)) {
@@ -141,12 +142,25 @@ function mirroredDomains(d: D, f: IommufdFile, ioasId: number): DomainId[] {
   return out
 }
 
+/** Bring a domain that mirrors the IOAS to exactly its areas: unmap what the IOAS no longer
+ *  has, map what the domain lacks (iopt_unmap_domain / iopt_fill_domain). For a domain that
+ *  followed every change, that is the one area just mapped or the areas just unmapped; a
+ *  domain frozen under ioasFreeze=domain-only, then thawed (its session closed: unpreserve),
+ *  catches up here with what it missed. Inferred: domain-only has no posted code; iopt keeps
+ *  every domain of an IOAS mapping all its areas, and the kernel implementation (src/kernel/
+ *  iommu.ts syncDomains) resyncs at the next change the same way. */
+function syncToIoas(d: D, dom: DomainId, areas: readonly Area[]): void {
+  const same = (e: { iova: bigint; pages: number[] }, a: Area) => e.iova === a.iova && e.pages.length === a.pages.length && e.pages.every((p, i) => p === a.pages[i])
+  for (const e of [...d.domains[dom].extents]) if (!areas.some((a) => same(e, a))) removeExtent(d, dom, e.iova)
+  for (const a of areas) if (!d.domains[dom].extents.some((e) => same(e, a))) addExtent(d, dom, { iova: a.iova, pages: a.pages })
+}
+
 function insertArea(d: D, f: IommufdFile, ioasId: number, area: Area): Result {
   const ioas = getObject(f, ioasId, 'IOAS')
   const at = ioas.areas.findIndex((a) => a.iova > area.iova)
   if (at < 0) ioas.areas.push(area)
   else ioas.areas.splice(at, 0, area)
-  for (const dom of mirroredDomains(d, f, ioasId)) addExtent(d, dom, { iova: area.iova, pages: area.pages })
+  for (const dom of mirroredDomains(d, f, ioasId)) syncToIoas(d, dom, ioas.areas)
   checkTableZone(d)
   return ok(area.iova)
 }
@@ -204,7 +218,8 @@ export function ioasUnmap(d: D, a: ArgsOf<'IOMMU_IOAS_UNMAP'>): Result {
   if (!all && hit.some((ar) => ar.iova < a.iova || ar.iova + ar.length > a.iova + a.length)) fail('ENOENT')
   const removed = [...hit]
   ioas.areas = ioas.areas.filter((ar) => !hit.includes(ar))
-  for (const dom of mirroredDomains(d, f, a.ioas)) for (const ar of removed) removeExtent(d, dom, ar.iova)
+  for (const dom of mirroredDomains(d, f, a.ioas)) syncToIoas(d, dom, ioas.areas)
+  checkTableZone(d)
   dropAreas(d, removed)
   return ok(removed.reduce((n, ar) => n + ar.length, 0n))
 }

@@ -13,7 +13,7 @@ import { DEFAULT_PLATFORM, resolveDesign } from '../models/index.ts'
 import type { Op } from '../models/ops.ts'
 import { createExecutor, type ImplChoice } from '../src/check/index.ts'
 import { Kernel } from '../src/kernel/index.ts'
-import { PropertyFailure, swarmArb, type Real } from '../properties/commands.ts'
+import { runCommands, swarmArb } from '../properties/commands.ts'
 import { floorRate, measure, type Rate } from './floor.ts'
 import { availableParallelism } from 'node:os'
 
@@ -32,17 +32,9 @@ function checked(impl: ImplChoice): Rate & { ops: Op[][] } {
   let steps = 0
   for (const cmds of lists) {
     const exec = createExecutor(DEFAULT_PLATFORM, design, { impl })
-    const real: Real = { exec, state: () => exec.modelState(), trace: [] }
-    for (const c of cmds as Iterable<fc.Command<object, Real>>) {
-      try {
-        c.run({}, real)
-      } catch (e) {
-        if (!(e instanceof PropertyFailure)) throw e
-        break
-      }
-    }
-    steps += real.trace.length
-    ops.push(real.trace.map((t) => t.op))
+    const trace = runCommands(cmds, exec)
+    steps += trace.length
+    ops.push(trace.map((t) => t.op))
   }
   return steps
   })

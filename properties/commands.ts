@@ -138,4 +138,20 @@ export function emptyModel(): Model {
   return {}
 }
 
+/** Run a generated command list on `exec` as fc.modelRun would, up to the first property
+ *  failure; returns the steps it took (op and outcome each). For tests and benches that replay
+ *  generated runs outside fast-check. */
+export function runCommands(cmds: Iterable<fc.Command<Model, Real>>, exec: Executor): Real['trace'] {
+  const real: Real = { exec, state: () => exec.modelState(), trace: [] }
+  for (const c of cmds) {
+    try {
+      c.run({}, real)
+    } catch (e) {
+      if (!(e instanceof PropertyFailure)) throw e
+      break
+    }
+  }
+  return real.trace
+}
+
 export type { PropertyName }

@@ -18,7 +18,7 @@ import { summarySchema } from '../../src/campaign/merge.ts'
 import { deviceState, deviceStates, sessionStates } from '../../src/coverage/model-terms.ts'
 import fc from 'fast-check'
 import { createExecutor } from '../../src/check/index.ts'
-import { PropertyFailure, swarmArb, type Real } from '../../properties/commands.ts'
+import { PropertyFailure, runCommands, swarmArb, type Real } from '../../properties/commands.ts'
 import { explore } from '../../src/explore/explore.ts'
 import { defaultScope } from '../../src/explore/scope.ts'
 import { runProperty } from '../../properties/run.ts'
@@ -134,15 +134,7 @@ describe('counting against a plain recount (issue 12: Map counters, keys made on
         trace.push({ prev, op, result: out.result, next: exec.modelState() })
         return out
       }
-      const real: Real = { exec, state: () => exec.modelState(), trace: [] }
-      for (const c of cmds as Iterable<fc.Command<object, Real>>) {
-        try {
-          c.run({}, real)
-        } catch (e) {
-          if (!(e instanceof PropertyFailure)) throw e
-          break
-        }
-      }
+      runCommands(cmds, exec)
       if (trace.length === 0) continue
       steps += trace.length
       const want = recount(trace)

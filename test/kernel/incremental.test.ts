@@ -22,7 +22,7 @@ import type { StepOutcome, Violation } from '../../src/check/executor.types.ts'
 import { checkStep } from '../../src/check/properties/index.ts'
 import { DEFECT_NAMES, Kernel } from '../../src/kernel/index.ts'
 import { shutdownEntry } from '../../src/kernel/vtd.ts'
-import { PropertyFailure, swarmArb, type Real } from '../../properties/commands.ts'
+import { PropertyFailure, runCommands, swarmArb, type Real } from '../../properties/commands.ts'
 
 /** src/check/conformance.ts KernelExecutor.step as it was before issue 12, every step from scratch. */
 class FullRebuild {
@@ -115,7 +115,7 @@ function audit(lists: Iterable<unknown>[], defect: string | undefined, paranoid 
   return { steps, violated }
 }
 
-const sample = (seed: number, numRuns: number) => fc.sample(swarmArb({ maxCommands: 80 }), { seed, numRuns }) as Iterable<unknown>[]
+const sample = (seed: number, numRuns: number) => fc.sample(swarmArb({ maxCommands: 80 }), { seed, numRuns })
 
 describe('conformance bookkeeping against a full rebuild (issue 12)', () => {
   it('random runs on the clean kernel: the same outcome at every step', () => {
@@ -247,19 +247,11 @@ describe('Kernel.matches agrees with isDeepStrictEqual against the built observa
     for (const cmds of sample(seed, runs)) {
       // the ops a run generates, replayed on a model and a kernel side by side
       const exec = new KernelExecutor(DEFAULT_PLATFORM, design, { impl: 'both', defect })
-      const real: Real = { exec, state: () => exec.modelState(), trace: [] }
-      for (const c of cmds as Iterable<fc.Command<object, Real>>) {
-        try {
-          c.run({}, real)
-        } catch (e) {
-          if (!(e instanceof PropertyFailure)) throw e
-          break
-        }
-      }
+      const trace = runCommands(cmds, exec)
       let model = initState(DEFAULT_PLATFORM, design)
       const kernel = new Kernel(DEFAULT_PLATFORM, design, { defect })
       let last: Observation | undefined
-      for (const { op } of real.trace) {
+      for (const { op } of trace) {
         model = step(model, op).state
         try {
           kernel.apply(op, [])

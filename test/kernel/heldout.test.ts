@@ -51,10 +51,11 @@ const preservedAndKexec: Step[] = [
   preserve('$cdev', 3),
   s('KEXEC'),
 ]
+/** Next kernel: session vm0 retrieved (as $in). */
+const retrieveSession: Step[] = [s('LIVEUPDATE_OPEN', {}, 'luo2'), s('LIVEUPDATE_IOCTL_RETRIEVE_SESSION', { name: 'vm0' }, 'in')]
 /** Next kernel: the session and its three files retrieved. */
 const retrieved: Step[] = [
-  s('LIVEUPDATE_OPEN', {}, 'luo2'),
-  s('LIVEUPDATE_IOCTL_RETRIEVE_SESSION', { name: 'vm0' }, 'in'),
+  ...retrieveSession,
   s('LIVEUPDATE_SESSION_RETRIEVE_FD', { session: '$in', token: '1' }, 'mfd2'),
   s('LIVEUPDATE_SESSION_RETRIEVE_FD', { session: '$in', token: '2' }, 'ifd2'),
   s('LIVEUPDATE_SESSION_RETRIEVE_FD', { session: '$in', token: '3' }, 'cdev2'),
@@ -150,7 +151,7 @@ const CASES: Record<string, Case> = {
   },
   // nothing retrieved yet: the iommufd's can_finish says no
   'finish-ignores-can-finish': {
-    steps: [...preservedAndKexec, s('LIVEUPDATE_OPEN', {}, 'luo2'), s('LIVEUPDATE_IOCTL_RETRIEVE_SESSION', { name: 'vm0' }, 'in'), s('LIVEUPDATE_SESSION_FINISH', { session: '$in' })],
+    steps: [...preservedAndKexec, ...retrieveSession, s('LIVEUPDATE_SESSION_FINISH', { session: '$in' })],
   },
   'retrieved-memfd-loses-grow-seal': {
     steps: [
@@ -160,8 +161,7 @@ const CASES: Record<string, Case> = {
       ...session(),
       preserve('$mfd', 1),
       s('KEXEC'),
-      s('LIVEUPDATE_OPEN', {}, 'luo2'),
-      s('LIVEUPDATE_IOCTL_RETRIEVE_SESSION', { name: 'vm0' }, 'in'),
+      ...retrieveSession,
       s('LIVEUPDATE_SESSION_RETRIEVE_FD', { session: '$in', token: '1' }, 'mfd2'),
       s('MEMFD_TRUNCATE', { fd: '$mfd2', pages: 8 }),
     ],
@@ -195,8 +195,7 @@ const CASES: Record<string, Case> = {
       ...session(),
       preserve('$cdev', 1),
       s('KEXEC'),
-      s('LIVEUPDATE_OPEN', {}, 'luo2'),
-      s('LIVEUPDATE_IOCTL_RETRIEVE_SESSION', { name: 'vm0' }, 'in'),
+      ...retrieveSession,
       s('LIVEUPDATE_SESSION_RETRIEVE_FD', { session: '$in', token: '1' }, 'cdev2'),
       s('IOMMUFD_OPEN', {}, 'own'),
       s('VFIO_DEVICE_BIND_IOMMUFD', { cdev: '$cdev2', iommufd: '$own' }),

@@ -37,7 +37,12 @@ const excluded = (why: string): FaultPoint => ({ kind: 'excluded', why })
 export const FAULT_POINTS: Readonly<Record<OpName, FaultPoint>> = {
   MEMFD_CREATE: allocates('the memfd and its pages (memfd_create, shmem_file_setup; the page zone)'),
   MEMFD_SEAL: none('memfd_add_seals only sets seal bits'),
-  MEMFD_TRUNCATE: none('growing a memfd allocates no page until it is touched (shmem_setattr); shrinking frees'),
+  // luv allocates a memfd's pages when it grows (models/memory.ts memfdTruncate: -ENOMEM when
+  // the page zone is exhausted); the kernel allocates them at first touch (shmem_get_folio, e.g.
+  // by IOMMU_IOAS_MAP_FILE's pin), which luv folds into the grow. Shrinking allocates nothing.
+  // Was `none` until a 4,000-run campaign injected a failure into a grow (regression
+  // memfd-truncate-grow-fail-nth).
+  MEMFD_TRUNCATE: allocates('the pages growing adds (luv takes them from the page zone at the grow; the kernel at first touch, shmem_get_folio); shrinking frees'),
   IOMMUFD_OPEN: allocates('the iommufd context (iommufd_fops_open: kzalloc of the ictx)'),
   IOMMU_IOAS_ALLOC: allocates('the IOAS object and its id (iommufd_ioas_alloc_ioctl: iommufd_object_alloc, xa_alloc)'),
   IOMMU_IOAS_MAP_FILE: allocates('the area, its pages and the page-table pages of every domain the IOAS fills (iopt_map_file_pages, iopt_area_fill_domains)'),

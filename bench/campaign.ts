@@ -8,6 +8,7 @@
 // counterexample runs on one worker and would turn the figure into a shrinking benchmark.
 
 import { availableParallelism, loadavg } from 'node:os'
+import { Worker } from 'node:worker_threads'
 import { parseArgs } from 'node:util'
 import { runCampaign } from '../src/campaign/campaign.ts'
 import { resolveCampaignOptions } from '../src/campaign/options.ts'
@@ -63,6 +64,24 @@ for (const w of counts) {
 
 const base = rows[0]
 const floor = runFloor()
+
+/** The machine's own ceiling for this figure: the framework floor (a tight fast-check loop that
+ *  allocates little and has little code to compile) run on 1, then n worker threads at once, for
+ *  the same seconds each; steps/s summed over the threads. What the floor cannot reach over n
+ *  threads, luv's campaign cannot either. */
+async function floorOnWorkers(n: number, seconds: number): Promise<number> {
+  const rates = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      new Promise<{ sps: number }>((resolve, reject) => {
+        const w = new Worker(new URL('./floor-worker.mjs', import.meta.url), { workerData: { seconds, seed: 7 + i } })
+        w.once('message', resolve)
+        w.once('error', reject)
+      }),
+    ),
+  )
+  return rates.reduce((a, r) => a + r.sps, 0)
+}
+const ceiling = counts.length > 1 ? { one: await floorOnWorkers(1, 6), many: await floorOnWorkers(counts[1], 6) } : undefined
 /** µs of CPU (every thread of the process) per step: other load moves it much less than steps/s */
 const cpuPerStep = (r: Row) => (r.cpu * 1e6) / r.steps
 const same = rows.every((r) => r.blocks === base.blocks && r.steps === base.steps && r.runs === base.runs)
@@ -89,6 +108,11 @@ const out = [
   same ? 'Same block set, runs and steps on every worker count.' : '**The runs differ: the campaign is not deterministic across worker counts.**',
   'cores used = CPU seconds / seconds: below the worker count, other processes held the cores.',
   ...(rows.length > 1 ? [`Speed-up of ${rows[1].workers} workers over ${base.workers}: ${(rows[1].sps / base.sps).toFixed(2)}× (target ≥ 1.8× for 2 workers).`] : []),
+  ...(ceiling
+    ? [
+        `The machine's ceiling, measured right after: the framework floor on 1 worker thread ${fmt(ceiling.one)} steps/s, on ${counts[1]} at once ${fmt(ceiling.many)} steps/s summed: **${(ceiling.many / ceiling.one).toFixed(2)}×** (6 s each). luv's speed-up above is ${((rows[1].sps / base.sps / (ceiling.many / ceiling.one)) * 100).toFixed(0)}% of it.`,
+      ]
+    : []),
 ]
 console.log(out.join('\n'))
 if (!same) process.exitCode = 1

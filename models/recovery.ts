@@ -10,6 +10,7 @@ import { step } from './step.ts'
 import type { Op, Result } from './ops.ts'
 import { resultToString, opToString } from './ops.ts'
 import type { IommufdFile, State, VfioFile } from './state.ts'
+import { groupOf } from './platform.ts'
 
 export interface Recovery {
   ops: Op[]
@@ -102,11 +103,27 @@ export function recover(start: State): Recovery {
             )
           }
           if (rec.failed) break
-          const hwpt = must({ op: 'IOMMU_HWPT_ALLOC', args: { iommufd: ictxFd, dev_id: devIds.get(users[0])!, pt_id: Number(ioas) } }, 'allocate the new HWPT')
+          // a device whose group still has PASID attachments (pasidPreservation kept them) only
+          // takes a PASID-compatible RID domain: the VMM allocates the replacement with
+          // IOMMU_HWPT_ALLOC_PASID, as it did the original (torvalds/linux
+          // drivers/iommu/iommufd/device.c iommufd_hwpt_pasid_compat; hw_pagetable.c
+          // iommufd_hwpt_paging_alloc: pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID)
+          const pasidInUse = users.some((b) => Object.keys(s.groups[groupOf(s.platform, b)]?.pasids ?? {}).length > 0)
+          const hwpt = must(
+            { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: ictxFd, dev_id: devIds.get(users[0])!, pt_id: Number(ioas), ...(pasidInUse && { flags: ['PASID'] }) } },
+            'allocate the new HWPT',
+          )
           if (hwpt === undefined) break
           for (const bdf of users) {
             const cdev = [...fdByToken.entries()].find(([t]) => cur().files.some((f) => f.token === t && f.ser.kind === 'vfio' && f.ser.bdf === bdf))![1]
             must({ op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: Number(hwpt) } }, `replace the restored HWPT on ${bdf}`)
+            // PASIDs still translating through the restored domain (pasidPreservation kept
+            // them) move to the new HWPT too, or the restored one can never be destroyed
+            const pasids = s.groups[groupOf(s.platform, bdf)]?.pasids ?? {}
+            for (const [pasid, dom] of Object.entries(pasids)) {
+              if (rec.failed || dom !== r.domain) continue
+              must({ op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: Number(hwpt), pasid: Number(pasid) } }, `replace the restored HWPT at PASID ${pasid} on ${bdf}`)
+            }
           }
         }
         if (!rec.failed) must({ op: 'IOMMU_DESTROY', args: { iommufd: ictxFd, id: Number(restored) } }, 'destroy the restored HWPT')

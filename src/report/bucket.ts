@@ -1,5 +1,5 @@
-// Naming failures: the bundle folder is a hash of the canonical op list (so a rerun that
-// shrinks to the same trace lands in the same folder), and the bucket title groups failures
+// Naming failures: the bundle folder is a hash of the canonical op list and what it ran
+// against (so a rerun that shrinks to the same trace lands in the same folder), and the bucket title groups failures
 // the way syzbot groups crashes by title.
 
 import { createHash } from 'node:crypto'
@@ -10,6 +10,8 @@ import { inlineJson, type Json } from './json.ts'
 import type { Counterexample } from './types.ts'
 
 export { bucketTitle } from './common.ts'
+import { designOverrides } from './common.ts'
+import { platformJson } from './itf.ts'
 
 /** One op as canonical JSON data: args in table order, bigints as hex, absent args left out. */
 export function canonicalOp(o: Op): { op: string; args: { [k: string]: Json }; failNth?: number } {
@@ -33,5 +35,15 @@ export function opsHash(ops: readonly Op[]): string {
   return createHash('sha256').update(canonicalOps(ops)).digest('hex').slice(0, 12)
 }
 
-/** The bundle folder name of a counterexample. */
-export const bundleName = (cx: Counterexample): string => opsHash(cx.steps.map((s) => s.op))
+/** The bundle folder name of a counterexample: the first 12 hex digits of sha256 over the
+ *  canonical op list, then what the trace ran against: the design (profile and overrides), the
+ *  platform and the seeded defect. The same trace under another design or on another machine
+ *  is another finding: a `--profiles` or `--platform mixed` campaign can find both, and one
+ *  bundle must not overwrite the other (session 5: three profiles' findings shared one folder). */
+export const bundleName = (cx: Counterexample): string =>
+  createHash('sha256')
+    .update(canonicalOps(cx.steps.map((s) => s.op)))
+    .update('\n')
+    .update(inlineJson({ profile: cx.profile, overrides: Object.fromEntries(designOverrides(cx)), platform: platformJson(cx.platform), ...(cx.defect !== undefined && { defect: cx.defect }) }))
+    .digest('hex')
+    .slice(0, 12)

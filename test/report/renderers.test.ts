@@ -64,9 +64,23 @@ describe('bucket', () => {
   it('hashes the canonical op list to 12 hex digits, stably', () => {
     expect(opsHash(ops)).toMatch(/^[0-9a-f]{12}$/)
     expect(opsHash(ops)).toBe(opsHash(structuredClone(ops)))
-    expect(bundleName(goldenCounterexample())).toBe(opsHash(ops))
     // pinned: a change here renames every bundle folder
     expect(opsHash(ops)).toBe('21e5b707093c')
+    expect(bundleName(goldenCounterexample())).toBe('4a5329d9444a')
+  })
+
+  it('names the same trace under another design, platform or defect another bundle', () => {
+    const cx = goldenCounterexample()
+    const names = new Set([
+      bundleName(cx),
+      bundleName({ ...cx, profile: 'rfc-v2' }),
+      bundleName({ ...cx, design: { ...cx.design, ownership: cx.design.ownership === 'strict' ? 'token' : 'strict' } }),
+      bundleName({ ...cx, platform: { ...cx.platform, memoryPages: cx.platform.memoryPages + 1 } }),
+      bundleName({ ...cx, defect: 'missing-iotlb-flush-on-unmap' }),
+    ])
+    expect(names.size).toBe(5)
+    // and the same counterexample, copied, keeps its name
+    expect(bundleName(structuredClone(cx))).toBe(bundleName(cx))
   })
 
   it('does not depend on argument key order, and omits absent optional arguments', () => {

@@ -13,7 +13,7 @@ const BUDGET_MS = Number(values.budget ?? 60) * 1000
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 console.log(`## Seeded defects: time to find and shrunk length\n`)
-console.log(`\`node --import tsx bench/defects.ts --seeds ${SEEDS} --budget ${BUDGET_MS / 1000}\` (the default campaign: default, small and tiny platforms drawn per run, impl both, every property, one core)\n`)
+console.log(`\`node --import tsx bench/defects.ts --seeds ${SEEDS} --budget ${BUDGET_MS / 1000}\` (the default campaign: default, small, tiny and superpage platforms drawn per run (properties/harness.ts CAMPAIGN_PLATFORMS), impl both, every property, one core)\n`)
 console.log(`| defect | caught by | found in (${SEEDS} seeds) | median time to find | shrunk length | shortest known | within +2 |`)
 console.log('|---|---|---:|---:|---:|---:|---|')
 for (const d of DEFECTS) {

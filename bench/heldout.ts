@@ -1,6 +1,6 @@
 // The suite's power on bugs it was not built against (issue 13): for each held-out defect
 // (src/kernel/defects/heldout.ts) the default campaign as bench/defects.ts runs it for the
-// seeded ones — impl both, every property, the default/small/tiny platforms drawn per run,
+// seeded ones — impl both, every property, the default/small/tiny/superpage platforms drawn per run,
 // seeds 1000, 1001, ..., a time budget per seed, no shrinking — and whether it was caught,
 // how long the first failing run took, and the property that caught it.
 //
@@ -9,12 +9,13 @@
 // profiles (what `luv campaign --profiles` does block by block), setting aside on each
 // profile the properties it breaks by itself (properties/findings.ts), so a catch there is
 // the defect's and not a known design finding.
-//   node --import tsx bench/heldout.ts [--seeds 2] [--budget 20] [--profiles all] [--only NAME,NAME] [--platforms harness|mixed] [--json FILE]
+//   node --import tsx bench/heldout.ts [--seeds 2] [--budget 20] [--profiles all] [--only NAME,NAME] [--platforms harness|mixed|NAME,NAME] [--json FILE]
+// (--platforms default,small,tiny: the harness draw before the superpage machine joined it, for A/B)
 
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { DEFAULT_PROFILE, PROFILE_NAMES, resolveDesign, type ProfileName } from '../models/design.ts'
-import { DEFAULT_PLATFORM } from '../models/platform.ts'
+import { DEFAULT_PLATFORM, SMALL_PLATFORM, SUPERPAGE_PLATFORM, TINY_PLATFORM, type Platform } from '../models/platform.ts'
 import { PROPERTY_NAMES, type PropertyName } from '../src/check/executor.types.ts'
 import { HELD_OUT } from '../src/kernel/defects/heldout.ts'
 import { FINDINGS } from '../properties/findings.ts'
@@ -29,10 +30,23 @@ const SEEDS = Number(values.seeds ?? 2)
 const BUDGET_MS = Number(values.budget ?? 20) * 1000
 const profiles: ProfileName[] =
   values.profiles === undefined ? [DEFAULT_PROFILE] : values.profiles === 'all' ? [...PROFILE_NAMES] : (values.profiles.split(',') as ProfileName[])
-// harness: what bench/defects.ts and the power test draw (properties/harness.ts); mixed: what
-// `luv campaign --platform mixed` draws, the same three and the 1024-page superpage machine
-const PLATFORMS = values.platforms === undefined || values.platforms === 'harness' ? CAMPAIGN_PLATFORMS : values.platforms === 'mixed' ? [...MIXED_PLATFORMS] : undefined
-if (PLATFORMS === undefined) throw new Error(`--platforms ${values.platforms}: expected harness or mixed`)
+// harness: what bench/defects.ts and the power test draw (properties/harness.ts
+// CAMPAIGN_PLATFORMS: default, small, tiny, superpage); mixed: what `luv campaign --platform
+// mixed` draws (the same four); or a list of named platforms, in draw order
+const NAMED: Record<string, Platform> = { default: DEFAULT_PLATFORM, small: SMALL_PLATFORM, tiny: TINY_PLATFORM, superpage: SUPERPAGE_PLATFORM }
+const platformSpec = values.platforms ?? 'harness'
+const PLATFORMS: Platform[] =
+  platformSpec === 'harness'
+    ? [...CAMPAIGN_PLATFORMS]
+    : platformSpec === 'mixed'
+      ? [...MIXED_PLATFORMS]
+      : platformSpec.split(',').map((n) => {
+          const p = NAMED[n]
+          if (p === undefined) throw new Error(`--platforms ${platformSpec}: '${n}' is not harness, mixed or one of ${Object.keys(NAMED).join(', ')}`)
+          return p
+        })
+const platformLabel =
+  platformSpec === 'harness' || platformSpec === 'mixed' ? PLATFORMS.map((p) => Object.keys(NAMED).find((n) => NAMED[n] === p) ?? 'custom').join('/') : platformSpec.replaceAll(',', '/')
 for (const p of profiles) if (!(PROFILE_NAMES as readonly string[]).includes(p)) throw new Error(`--profiles: unknown profile '${p}' (known: ${PROFILE_NAMES.join(', ')})`)
 
 export interface HeldOutRow {
@@ -77,7 +91,7 @@ const rows: HeldOutRow[] = []
 const label = `node --import tsx bench/heldout.ts --seeds ${SEEDS} --budget ${BUDGET_MS / 1000}${values.profiles ? ` --profiles ${values.profiles}` : ''}${values.platforms ? ` --platforms ${values.platforms}` : ''}`
 console.log(`## Held-out defects: caught by the default campaign\n`)
 console.log(
-  `\`${label}\` (impl both, every property${profiles.length > 1 ? ' a profile keeps' : ''}, ${values.platforms === 'mixed' ? 'default/small/tiny/superpage' : 'default/small/tiny'} platforms drawn per run, ` +
+  `\`${label}\` (impl both, every property${profiles.length > 1 ? ' a profile keeps' : ''}, ${platformLabel} platforms drawn per run, ` +
     `profile${profiles.length > 1 ? `s ${profiles.join(', ')} (budget split evenly)` : ` ${profiles[0]}`}, seeds 1000..${999 + SEEDS}, ${BUDGET_MS / 1000} s per seed, no shrinking)\n`,
 )
 console.log(`| held-out defect | situation | caught (${SEEDS} seeds) | first finding (median) | by | runs |`)

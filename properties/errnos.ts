@@ -41,15 +41,51 @@ export const DOCUMENTED_ERRNOS: Record<OpName, Errno[]> = {
   DMA: ['ENODEV'],
 }
 
-/** Documented, but out of reach of a random campaign on the campaign platforms. */
+/** Documented, but not reached by the default campaign (lpc2025, default axes, the platforms
+ *  `luv campaign` draws: models/platform.ts DEFAULT_CAMPAIGN_PLATFORMS). Each reason starts with
+ *  its verdict, so a coverage table can print it beside the pair:
+ *    `unreachable:`    no run of the default campaign can return it (the rule cited says why);
+ *    `generator hole:` one step away on every platform, but the op generators never draw the
+ *                      argument that reaches it (properties/ops.ts);
+ *    `platform:`       unreachable on the default campaign's platforms, reached on another.
+ *  test/coverage/holes.test.ts holds each verdict to the model: a pair marked reachable must be
+ *  reached by the step it names, and an `unreachable` pair's bound must still hold. */
 export const NOT_REACHED: Partial<Record<OpName, Partial<Record<Errno, string>>>> = {
   IOMMU_IOAS_MAP_FILE: {
-    ENOSPC: 'auto IOVA exhaustion needs the 2^48 IOVA space filled',
-    EOVERFLOW: 'the memfd bounds check (EINVAL) comes first for any length a memfd can back',
-    ENOMEM: 'file pages exist already; only the table zone can fail, and MAP/HWPT_ALLOC reach that',
+    ENOSPC:
+      'generator hole: an auto-IOVA length no hole below IOVA_LIMIT = 2^48 holds (2^47 or more, aligned to roundup_pow_of_two(length): ' +
+      'models/iommufd.ts allocIova) is ENOSPC from checkMap, before the memfd bounds check; ops.ts draws MAP_FILE lengths from the memfd\'s size only',
+    EOVERFLOW:
+      'generator hole: iova or length >= U64_MAX, or iova + length past u64, is EOVERFLOW before the memfd is looked at (models/iommufd.ts ' +
+      'checkMap; torvalds/linux drivers/iommu/iommufd/ioas.c iommufd_ioas_map_file: cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX); ' +
+      'ops.ts draws an overflowing IOVA for IOMMU_IOAS_MAP only',
+    ENOMEM:
+      'platform: file pages exist already, so only the table zone can fail (models/iommufd.ts insertArea -> checkTableZone); the default ' +
+      'machines\' 1024 table pages do not fill in a run, the tiny platform\'s 12 do (the harness, `--platform mixed`); `luv campaign`\'s ' +
+      'fail-nth reaches it too, by failing a table-page allocation on purpose',
   },
-  IOMMU_IOAS_MAP: { ENOSPC: 'auto IOVA exhaustion needs the 2^48 IOVA space filled' },
-  VFIO_DEVICE_ATTACH_IOMMUFD_PT: { ENOSPC: 'covered by test/models/memory-iommufd.test.ts (a 3-DID unit)' },
-  LIVEUPDATE_IOCTL_CREATE_SESSION: { ENOMEM: 'LUO_SESSION_MAX is about 744 sessions, and only luoCapacity=fixed-arrays has it (test/models/fidelity.test.ts)' },
-  LIVEUPDATE_SESSION_PRESERVE_FD: { ENOSPC: 'LUO_FILE_MAX is about 128 files in one session, and only luoCapacity=fixed-arrays has it (test/models/fidelity.test.ts)' },
+  IOMMU_IOAS_MAP: {
+    ENOSPC:
+      'generator hole: an auto-IOVA length of 2^47 or more is ENOSPC from checkMap before any page is allocated (models/iommufd.ts ' +
+      'allocIova); ops.ts draws lengths up to 1 GiB',
+  },
+  VFIO_DEVICE_ATTACH_IOMMUFD_PT: {
+    ENOSPC:
+      'platform: a unit runs out of DIDs only with more entries than usable DIDs (cap_ndoms - IDA_START_DID; models/iommu.ts getDid, ' +
+      'one DID per domain with an entry on the unit, freed with its last entry by putDid); the default and superpage machines have 14 ' +
+      'usable DIDs per unit (cap_ndoms 16, VT-d ND=0, the smallest the spec allows) and at most 9 entries per unit (RID + 7 PASIDs, ' +
+      'and a RID). The tiny platform (`--platform mixed`, the harness) reaches it; test/models/memory-iommufd.test.ts covers it (a 3-DID unit)',
+  },
+  LIVEUPDATE_IOCTL_CREATE_SESSION: {
+    ENOMEM:
+      'unreachable: only luoCapacity=fixed-arrays has LUO_SESSION_MAX (about 744 sessions, models/luo.ts createSession; samikhawaja/linux ' +
+      'kernel/liveupdate/luo_session.c luo_session_insert), lpc2025 is growable; the other ENOMEM, luo_session_alloc\'s kzalloc ' +
+      '(torvalds/linux kernel/liveupdate/luo_session.c), is no fail-nth point (test/models/fidelity.test.ts covers fixed-arrays)',
+  },
+  LIVEUPDATE_SESSION_PRESERVE_FD: {
+    ENOSPC:
+      'unreachable: only luoCapacity=fixed-arrays has LUO_FILE_MAX (about 128 files in one session, models/luo.ts preserveFd; ' +
+      'torvalds/linux kernel/liveupdate/luo_file.c 00d0b37 luo_preserve_file), lpc2025 is growable, and a run has at most 80 steps ' +
+      '(test/models/fidelity.test.ts covers fixed-arrays)',
+  },
 }

@@ -28,10 +28,25 @@ function superpageMemfdPages(s: State): number {
 /** The index of the first 2 MiB-aligned, PA-contiguous 512-page run of a memfd, if any. */
 function superRunIn(pages: readonly number[]): number | undefined {
   for (let i = 0; i + SUPER_PAGES <= pages.length; i++) {
-    if (pages[i] % SUPER_PAGES !== 0) continue
-    if (pages[i + SUPER_PAGES - 1] - pages[i] === SUPER_PAGES - 1 && pages.slice(i, i + SUPER_PAGES).every((pg, k) => pg === pages[i] + k)) return i
+    if (pages[i] % SUPER_PAGES !== 0 || pages[i + SUPER_PAGES - 1] - pages[i] !== SUPER_PAGES - 1) continue
+    let k = 1
+    while (k < SUPER_PAGES && pages[i + k] === pages[i] + k) k++
+    if (k === SUPER_PAGES) return i
   }
   return undefined
+}
+
+/** The platform's devices that are alone in their IOMMU group (the flow's main device is one
+ *  of them: a cdev of a multi-device group cannot be preserved). The platform is a fixed
+ *  parameter of the run, so this is worked out once per platform (issue 12). */
+const singletons = new WeakMap<State['platform'], State['platform']['devices']>()
+function singletonDevices(platform: State['platform']): State['platform']['devices'] {
+  let ds = singletons.get(platform)
+  if (ds === undefined) {
+    ds = platform.devices.filter((d) => platform.devices.filter((x) => groupOf(platform, x.bdf) === groupOf(platform, d.bdf)).length === 1)
+    singletons.set(platform, ds)
+  }
+  return ds
 }
 
 const preservedFile = (s: State, file: number) => s.luo.outgoing.some((x) => x.files.some((f) => f.file === file))
@@ -59,15 +74,16 @@ function prepareStep(s: State, p: Picker): Op {
   if (ioas === undefined) return { op: 'IOMMU_IOAS_ALLOC', args: { iommufd } }
   const f = ictx(s, iommufd)!
   const io = f.objects[ioas]
-  const sup = mf.kind === 'memfd' && mf.pages.length >= SUPER_PAGES ? superRunIn(mf.pages) : undefined
-  if (io.type === 'IOAS' && io.areas.length === 0 && sup !== undefined)
-    return { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd, ioas, memfd, start: BigInt(sup) * 4096n, length: BigInt(SUPER_PAGES) * 4096n, iova: SUPER_IOVA } }
-  if (io.type === 'IOAS' && io.areas.length === 0 && mf.kind === 'memfd' && mf.pages.length > 0)
-    return { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd, ioas, memfd, start: 0n, length: BigInt(mf.pages.length) * 4096n, iova: IOVA } }
+  if (io.type === 'IOAS' && io.areas.length === 0 && mf.kind === 'memfd') {
+    const sup = mf.pages.length >= SUPER_PAGES ? superRunIn(mf.pages) : undefined
+    if (sup !== undefined)
+      return { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd, ioas, memfd, start: BigInt(sup) * 4096n, length: BigInt(SUPER_PAGES) * 4096n, iova: SUPER_IOVA } }
+    if (mf.pages.length > 0) return { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd, ioas, memfd, start: 0n, length: BigInt(mf.pages.length) * 4096n, iova: IOVA } }
+  }
   // a device: an open cdev bound to this iommufd, or the next one to open
   // stay with the device the flow already started on (a bound cdev, else an open one), so
   // guided steps build on each other instead of scattering over devices
-  const devices = s.platform.devices.filter((d) => s.platform.devices.filter((x) => groupOf(s.platform, x.bdf) === groupOf(s.platform, d.bdf)).length === 1 && !s.devices[d.bdf]?.incoming)
+  const devices = singletonDevices(s.platform).filter((d) => !s.devices[d.bdf]?.incoming)
   const started = (bound: boolean) =>
     fdsOf(s, 'vfio', (x) => (x as VfioFile).bound !== undefined === bound && devices.some((d) => d.bdf === (x as VfioFile).bdf)).map((fd) => (s.files[s.fds[fd]] as VfioFile).bdf)
   const bdf = started(true)[0] ?? started(false)[0] ?? devices[p.int(devices.length)]?.bdf ?? s.platform.devices[0].bdf

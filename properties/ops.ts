@@ -13,12 +13,15 @@ import type { Picker } from './picker.ts'
 
 type Kind = State['files'][number]['kind']
 
-/** Open fds whose file is of this kind, lowest first. */
-export function fdsOf(s: State, kind: Kind, pred: (f: State['files'][number]) => boolean = () => true): number[] {
-  return Object.entries(s.fds)
-    .filter(([, id]) => s.files[id]?.kind === kind && pred(s.files[id]))
-    .map(([fd]) => Number(fd))
-    .sort((a, b) => a - b)
+/** Open fds whose file is of this kind, lowest first. (One pass over the fd table: the
+ *  generators ask this several times a step, issue 12.) */
+export function fdsOf(s: State, kind: Kind, pred?: (f: State['files'][number]) => boolean): number[] {
+  const out: number[] = []
+  for (const fd of Object.keys(s.fds)) {
+    const f = s.files[s.fds[Number(fd)]]
+    if (f?.kind === kind && (pred === undefined || pred(f))) out.push(Number(fd))
+  }
+  return out.sort((a, b) => a - b)
 }
 
 export const allFds = (s: State): number[] => Object.keys(s.fds).map(Number).sort((a, b) => a - b)
@@ -31,10 +34,9 @@ export function ictx(s: State, fd: number): IommufdFile | undefined {
 export function objectsOf(s: State, fd: number, type?: 'IOAS' | 'HWPT_PAGING' | 'DEVICE'): number[] {
   const f = ictx(s, fd)
   if (!f) return []
-  return Object.entries(f.objects)
-    .filter(([, o]) => !type || o.type === type)
-    .map(([id]) => Number(id))
-    .sort((a, b) => a - b)
+  const out: number[] = []
+  for (const id of Object.keys(f.objects)) if (!type || f.objects[Number(id)].type === type) out.push(Number(id))
+  return out.sort((a, b) => a - b)
 }
 
 export const sessionFds = (s: State, dir: 'in' | 'out') => fdsOf(s, 'session', (f) => f.kind === 'session' && f.dir === dir)
@@ -348,8 +350,9 @@ function unattachedHwpts(f: IommufdFile): number[] {
 
 /** The lowest fd open on a file, if any (a file can outlive its fds: LUO or a binding holds it). */
 export function fdOfFile(s: State, file: number): number | undefined {
-  const e = Object.entries(s.fds).find(([, f]) => f === file)
-  return e ? Number(e[0]) : undefined
+  let lowest: number | undefined
+  for (const fd of Object.keys(s.fds)) if (s.fds[Number(fd)] === file && (lowest === undefined || Number(fd) < lowest)) lowest = Number(fd)
+  return lowest
 }
 
 /** Generation weights: common ops often, machine-wide ones rarely. Swarm runs switch some off. */

@@ -12,8 +12,11 @@
 //               afterwards it is an ordinary device again (bound / attached / unbound)
 //   frozen      its cdev is preserved and the domain it translates through is preserved
 //               (Domain.preserved: its page table is what crosses the KEXEC, unchangeable)
-//   preserved   its cdev is preserved in an outgoing session (attach/detach EBUSY), its
-//               domain is not (not attached, or attached to an unmarked HWPT)
+//   preserved   its cdev is preserved in an outgoing session without IOMMU state: it was
+//               attached to nothing, so only the cdev crosses (in an outgoing session's
+//               files, without devices[bdf].preservedIn, models/luo.ts preserveVfio; vfio_pci_liveupdate_preserve
+//               skips iommufd_device_preserve). An attached device preserved always has its
+//               domain preserved (frozen): models/luo.ts refuses the other case
 //   attached    a cdev bound to an iommufd and a user domain on its RID or a PASID
 //   bound       a cdev bound to an iommufd (VFIO_DEVICE_BIND_IOMMUFD), nothing attached
 //   unbound     no cdev bound (closed, or open and not bound)
@@ -41,6 +44,16 @@ function carriedIn(s: State, bdf: string): string | undefined {
   return undefined
 }
 
+/** A cdev of this device held by an outgoing session (LUO's preserved-file list). */
+function preservedCdev(s: State, bdf: string): boolean {
+  for (const sess of s.luo.outgoing)
+    for (const p of sess.files) {
+      const f = s.files[p.file]
+      if (p.kind === 'vfio' && f?.kind === 'vfio' && f.bdf === bdf) return true
+    }
+  return false
+}
+
 function boundCdev(s: State, bdf: string) {
   for (const f of Object.values(s.files)) if (f.kind === 'vfio' && f.bdf === bdf && f.bound) return f
   return undefined
@@ -48,7 +61,7 @@ function boundCdev(s: State, bdf: string) {
 
 export function deviceState(s: State, bdf: string, prev?: State): DeviceState {
   const dev = s.devices[bdf]
-  if (!dev) return 'unbound'
+  if (!dev) return preservedCdev(s, bdf) ? 'preserved' : 'unbound'
   if (dev.incoming) return 'incoming'
   const group = s.groups[groupOf(s.platform, bdf)]
   if (carriedIn(s, bdf) !== undefined) return group?.owner.kind === 'restored' ? 'restored' : 'reclaimed'
@@ -58,6 +71,7 @@ export function deviceState(s: State, bdf: string, prev?: State): DeviceState {
     const rid = group?.domain
     return typeof rid === 'number' && s.domains[rid]?.preserved !== undefined ? 'frozen' : 'preserved'
   }
+  if (preservedCdev(s, bdf)) return 'preserved'
   if (!vf) return 'unbound'
   const attached = group !== undefined && (typeof group.domain === 'number' || Object.keys(group.pasids).length > 0)
   return attached ? 'attached' : 'bound'

@@ -51,6 +51,14 @@ describe('lifecycle labels', () => {
     })
     expect(deviceState(unpreserved, '0000:01:00.0')).toBe('preserved')
   })
+
+  it('preserved is a cdev preserved without IOMMU state (attached to nothing), as the model reaches it', () => {
+    // the regression scenario: bound, never attached, its cdev preserved, then KEXEC
+    const sc = loadScenario('properties/regressions/cdev-preserved-without-iommu-state-comes-back-unowned.json')
+    const { states } = run(sc.platform, sc.design, resolvedOps(sc))
+    const squash = (xs: string[]) => xs.filter((x, i) => x !== xs[i - 1])
+    expect(squash(states.map((s, i) => deviceState(s, '0000:00:02.0', states[i - 1])))).toEqual(['unbound', 'bound', 'preserved', 'incoming', 'reclaimed'])
+  })
 })
 
 describe('lifecycle labels carried from step to step (issue 12: reused when the parts they read are unchanged)', () => {

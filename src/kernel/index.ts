@@ -320,66 +320,15 @@ export class Kernel {
     if (this.panicked !== undefined) return false
     const k = this.k
     if (!plain(obs) || countNamed(obs) !== 7 || !Object.is(obs.boot, k.boot)) return false
-    // translations, probe by probe
-    const ts = obs.translations
-    if (!Array.isArray(ts) || ts.length !== probes.length) return false
-    for (let i = 0; i < ts.length; i++) {
-      const t = ts[i]
-      const p = probes[i]
-      if (!plain(t) || t.pa !== pas[i] || t.bdf !== p.bdf || !Object.is(t.pasid, p.pasid) || t.iova !== p.iova || countNamed(t) !== 4) return false
-    }
-    // owners: one per group (a repeated group name would collapse in observe(): unsure)
-    const owners = obs.owners
-    if (!plain(owners) || countKeys(owners) !== k.groups.length) return false
-    for (const g of k.groups) if (owners[g.name] !== ownerView(g.owner) || !Object.hasOwn(owners, g.name)) return false
-    // fds
-    const fds = obs.fds
-    if (!plain(fds) || countKeys(fds) !== k.fds.size) return false
-    for (const [fd, f] of k.fds) if (fds[fd] !== fdView(f)) return false
-    // iommufds: per iommufd file, its objects
-    const ifds = obs.iommufds
-    if (!plain(ifds)) return false
-    let files = 0
-    for (const f of k.files.values()) {
-      if (f.kind !== 'iommufd') continue
-      files++
-      const objs = ifds[f.id]
-      if (!plain(objs) || !Object.hasOwn(ifds, f.id) || countKeys(objs) !== f.objects.size) return false
-      for (const o of f.objects.values()) if (objs[o.id] !== objectView(o)) return false
-    }
-    if (countKeys(ifds) !== files) return false
-    // memory
-    const mem = obs.memory
-    if (!plain(mem) || countNamed(mem) !== 2 || !Object.is(mem.usedPages, k.m.phys.used('memory')) || !Object.is(mem.tablePages, k.m.phys.used('table'))) return false
-    // LUO
-    const luo = obs.luo
-    if (!plain(luo) || countNamed(luo) !== 3 || luo.open !== (k.luoFile !== undefined)) return false
-    const out = luo.outgoing
-    if (!Array.isArray(out) || out.length !== k.outgoing.length) return false
-    for (let i = 0; i < out.length; i++) {
-      const v = out[i]
-      const s = k.outgoing[i]
-      if (!plain(v) || countNamed(v) !== 2 || v.name !== s.name || !Array.isArray(v.files) || v.files.length !== s.files.length) return false
-      for (let j = 0; j < s.files.length; j++) {
-        const x = v.files[j]
-        const e = s.files[j]
-        if (!plain(x) || countNamed(x) !== 2 || x.token !== e.token || x.kind !== e.kind) return false
-      }
-    }
-    const inc = luo.incoming
-    if (!Array.isArray(inc) || inc.length !== k.incoming.length) return false
-    for (let i = 0; i < inc.length; i++) {
-      const v = inc[i]
-      const s = k.incoming[i]
-      if (!plain(v) || countNamed(v) !== 3 || v.name !== s.name || v.retrieved !== (s.retrievedAs !== undefined)) return false
-      if (!Array.isArray(v.files) || v.files.length !== s.files.length) return false
-      for (let j = 0; j < s.files.length; j++) {
-        const x = v.files[j]
-        const f = s.files[j]
-        if (!plain(x) || countNamed(x) !== 3 || x.token !== f.token || x.kind !== f.data.kind || x.retrieved !== incomingRetrieved(f.retrieved)) return false
-      }
-    }
-    return true
+    // part by part, each its own function (small enough for the JIT to compile quickly)
+    return (
+      matchTranslations(obs.translations, probes, pas) &&
+      matchOwners(k, obs.owners) &&
+      matchFds(k, obs.fds) &&
+      matchIommufds(k, obs.iommufds) &&
+      matchMemory(k, obs.memory) &&
+      matchLuo(k, obs.luo)
+    )
   }
 
   /** The kernel's own live IOVAs: first and last page of each mapped run of every present
@@ -548,13 +497,17 @@ function didMap(k: Kern): Map<number, Domain>[] {
 function tableChecks(k: Kern): string[] {
   const phys = k.m.phys
   const out: string[] = []
-  const seen = new Set<number>()
+  // (the set and the page list are reused from sweep to sweep: this runs at most steps)
+  const seen = tableSeen
+  const pages = tableList
+  seen.clear()
   for (const dom of k.domains) {
     if (dom.tablesGone) {
       if (dom.slots > 0) out.push(`dma-safety: domain ${dom.serial} is attached but its table pages went back to the allocator`)
       continue
     }
-    for (const pfn of dom.pt.tablePages()) {
+    pages.length = 0
+    for (const pfn of dom.pt.tablePages(pages)) {
       if (!phys.isAllocated(pfn)) out.push(`isolation: table page ${pfn} of domain ${dom.serial} is free`)
       if (seen.has(pfn)) out.push(`isolation: table page ${pfn} is owned by two domains`)
       seen.add(pfn)
@@ -563,10 +516,12 @@ function tableChecks(k: Kern): string[] {
   // pages of a preserved page table nothing rebuilt stay KHO-incoming, held for this boot
   // (restoreScope=preserved-device-records): allocated, owned by KHO, not leaked by a domain
   let kho = 0
-  for (const pfn of phys.incomingPfns()) if (phys.zoneOf(pfn) === 'table' && !seen.has(pfn)) kho++
+  if (phys.incomingCount > 0) for (const pfn of phys.incomingPfns()) if (phys.zoneOf(pfn) === 'table' && !seen.has(pfn)) kho++
   if (seen.size + kho < phys.used('table')) out.push(`isolation: ${phys.used('table') - seen.size - kho} table page(s) allocated but owned by no domain`)
   return out
 }
+const tableSeen = new Set<number>()
+const tableList: number[] = []
 
 /** DIDs unique per unit among present entries, allocated in the unit's domain_ida, and no
  *  other DID allocated (leaked). */
@@ -574,15 +529,9 @@ function didChecks(k: Kern): string[] {
   const out: string[] = []
   const byDid = k.units.map(() => new Map<number, Domain>())
   for (const dev of k.devices) {
-    const u = dev.unit
-    const entries = [...(dev.rid ? [dev.rid] : []), ...dev.pasids.values()]
-    for (const e of entries) {
-      const other = byDid[u.index].get(e.did)
-      if (other !== undefined && other !== e.domain) out.push(`isolation: ${u.name}: DID ${e.did} tags two live domains`)
-      byDid[u.index].set(e.did, e.domain)
-      if (e.did < IDA_START_DID) out.push(`isolation: ${u.name}: DID ${e.did} is below IDA_START_DID (0: caching mode, 1: FLPT_DEFAULT_DID)`)
-      else if (!u.ida.has(e.did)) out.push(`isolation: ${u.name}: DID ${e.did} is in use but not allocated in domain_ida`)
-    }
+    // the RID entry, then the PASID entries
+    if (dev.rid !== undefined) didCheck(out, byDid, dev.unit, dev.rid)
+    for (const e of dev.pasids.values()) didCheck(out, byDid, dev.unit, e)
   }
   // ... and nothing else is: a DID no entry uses is leaked, except where the design reserves
   // the restored DIDs of other units too (didReservation=all-units, the model's own finding)
@@ -595,36 +544,49 @@ function didChecks(k: Kern): string[] {
   return out
 }
 
-/** The hardware holds what the kernel programmed, nothing more. */
+/** didChecks for one present entry `e` of a device behind unit `u`. */
+function didCheck(out: string[], byDid: Map<number, Domain>[], u: Kern['units'][number], e: { did: number; domain: Domain }): void {
+  const other = byDid[u.index].get(e.did)
+  if (other !== undefined && other !== e.domain) out.push(`isolation: ${u.name}: DID ${e.did} tags two live domains`)
+  byDid[u.index].set(e.did, e.domain)
+  if (e.did < IDA_START_DID) out.push(`isolation: ${u.name}: DID ${e.did} is below IDA_START_DID (0: caching mode, 1: FLPT_DEFAULT_DID)`)
+  else if (!u.ida.has(e.did)) out.push(`isolation: ${u.name}: DID ${e.did} is in use but not allocated in domain_ida`)
+}
+
+/** The hardware holds what the kernel programmed, nothing more: per device, PASID 0 (the
+ *  RID entry), the PASIDs the kernel attached, then the PASIDs present in the hardware only. */
 function hwChecks(k: Kern): string[] {
   const out: string[] = []
   for (const dev of k.devices) {
-    const pasids = new Set([0, ...dev.pasids.keys(), ...hwPasids(k.m, dev.unit.index, dev.bus, dev.devfn)])
-    for (const p of pasids) {
-      const hw = hwEntry(k.m, dev.unit.index, dev.bus, dev.devfn, p)
-      const sw = p === 0 ? dev.rid : dev.pasids.get(p)
-      if (hw !== undefined && sw === undefined)
-        out.push(`dma-safety: ${dev.bdf} pasid ${p} has a present entry (DID ${hw.did}, table ${hw.root}) the kernel did not program`)
-      else if (hw === undefined && sw !== undefined) out.push(`isolation: ${dev.bdf} pasid ${p}: the kernel attached a domain but the entry is not present`)
-      else if (hw !== undefined && sw !== undefined && (hw.did !== sw.did || hw.root !== sw.domain.pt.root))
-        out.push(`isolation: ${dev.bdf} pasid ${p}: the entry holds DID ${hw.did} table ${hw.root}, the kernel programmed DID ${sw.did} table ${sw.domain.pt.root}`)
-    }
+    hwCheck(out, k, dev, 0)
+    for (const p of dev.pasids.keys()) if (p !== 0) hwCheck(out, k, dev, p)
+    for (const p of hwPasids(k.m, dev.unit.index, dev.bus, dev.devfn)) if (p !== 0 && !dev.pasids.has(p)) hwCheck(out, k, dev, p)
   }
   return out
 }
 
+/** hwChecks for one (device, PASID). */
+function hwCheck(out: string[], k: Kern, dev: KDevice, p: number): void {
+  const hw = hwEntry(k.m, dev.unit.index, dev.bus, dev.devfn, p)
+  const sw = p === 0 ? dev.rid : dev.pasids.get(p)
+  if (hw !== undefined && sw === undefined)
+    out.push(`dma-safety: ${dev.bdf} pasid ${p} has a present entry (DID ${hw.did}, table ${hw.root}) the kernel did not program`)
+  else if (hw === undefined && sw !== undefined) out.push(`isolation: ${dev.bdf} pasid ${p}: the kernel attached a domain but the entry is not present`)
+  else if (hw !== undefined && sw !== undefined && (hw.did !== sw.did || hw.root !== sw.domain.pt.root))
+    out.push(`isolation: ${dev.bdf} pasid ${p}: the entry holds DID ${hw.did} table ${hw.root}, the kernel programmed DID ${sw.did} table ${sw.domain.pt.root}`)
+}
+
 /** The IOTLB agrees with the tables it caches. */
 function iotlbChecks(k: Kern, byDid: Map<number, Domain>[]): string[] {
-  const phys = k.m.phys
   const out: string[] = []
   const o = { order: 0 }
+  const phys = k.m.phys
   k.m.iotlb.forEach((e) => {
-    const where = `${k.units[e.unit].name} DID ${e.did} pasid ${e.pasid} iova ${hex(BigInt(e.iovaPfn) << 12n)}`
     const dom = byDid[e.unit].get(e.did)
     const w = dom === undefined || dom.tablesGone ? WALK_BAD : walk(phys, dom.pt.root, e.iovaPfn, o)
     if (dom !== undefined && w === e.pfn && o.order === e.order) return
     // a stale entry: into freed memory it is a DMA-safety hole, else a cross-domain leak
-    const to = `${where} -> ${hex(BigInt(e.pfn) << 12n)}`
+    const to = `${k.units[e.unit].name} DID ${e.did} pasid ${e.pasid} iova ${hex(BigInt(e.iovaPfn) << 12n)} -> ${hex(BigInt(e.pfn) << 12n)}`
     if (phys.zoneOf(e.pfn) === 'memory' && !phys.isAllocated(e.pfn)) out.push(`dma-safety: stale IOTLB entry ${to} reaches free memory`)
     else if (dom === undefined) out.push(`isolation: IOTLB entry ${to} is tagged with a DID no live entry uses`)
     else out.push(`isolation: IOTLB entry ${to} disagrees with the tables`)
@@ -663,6 +625,85 @@ function pushRun(run: { iovaPfn: number; npages: number }): void {
   r.out!.push({ bdf: r.bdf, pasid: r.pasid, iova: BigInt(run.iovaPfn) << 12n })
   r.last = run.iovaPfn + run.npages - 1
   if (run.npages > 1) r.out!.push({ bdf: r.bdf, pasid: r.pasid, iova: BigInt(r.last) << 12n })
+}
+
+// ---------------------------------------------------------------- Kernel.matches, part by part
+// Each says whether the observation's part is what observe() would build from the kernel's
+// state; false when unsure (see Kernel.matches).
+
+/** translations: probe by probe, the PAs translate() gave */
+function matchTranslations(ts: Observation['translations'], probes: Probe[], pas: readonly (bigint | null)[]): boolean {
+  if (!Array.isArray(ts) || ts.length !== probes.length) return false
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i]
+    const p = probes[i]
+    if (!plain(t) || t.pa !== pas[i] || t.bdf !== p.bdf || !Object.is(t.pasid, p.pasid) || t.iova !== p.iova || countNamed(t) !== 4) return false
+  }
+  return true
+}
+
+/** owners: one per group (a repeated group name would collapse in observe(): unsure) */
+function matchOwners(k: Kern, owners: Observation['owners']): boolean {
+  if (!plain(owners) || countKeys(owners) !== k.groups.length) return false
+  for (const g of k.groups) if (owners[g.name] !== ownerView(g.owner) || !Object.hasOwn(owners, g.name)) return false
+  return true
+}
+
+/** fds: the fd table */
+function matchFds(k: Kern, fds: Observation['fds']): boolean {
+  if (!plain(fds) || countKeys(fds) !== k.fds.size) return false
+  for (const [fd, f] of k.fds) if (fds[fd] !== fdView(f)) return false
+  return true
+}
+
+/** iommufds: per iommufd file, its objects */
+function matchIommufds(k: Kern, ifds: Observation['iommufds']): boolean {
+  if (!plain(ifds)) return false
+  let files = 0
+  for (const f of k.files.values()) {
+    if (f.kind !== 'iommufd') continue
+    files++
+    const objs = ifds[f.id]
+    if (!plain(objs) || !Object.hasOwn(ifds, f.id) || countKeys(objs) !== f.objects.size) return false
+    for (const o of f.objects.values()) if (objs[o.id] !== objectView(o)) return false
+  }
+  return countKeys(ifds) === files
+}
+
+/** memory: pages in use per zone */
+function matchMemory(k: Kern, mem: Observation['memory']): boolean {
+  return plain(mem) && countNamed(mem) === 2 && Object.is(mem.usedPages, k.m.phys.used('memory')) && Object.is(mem.tablePages, k.m.phys.used('table'))
+}
+
+/** luo: /dev/liveupdate open, the outgoing sessions and their files, the incoming ones */
+function matchLuo(k: Kern, luo: Observation['luo']): boolean {
+  if (!plain(luo) || countNamed(luo) !== 3 || luo.open !== (k.luoFile !== undefined)) return false
+  const out = luo.outgoing
+  if (!Array.isArray(out) || out.length !== k.outgoing.length) return false
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i]
+    const s = k.outgoing[i]
+    if (!plain(v) || countNamed(v) !== 2 || v.name !== s.name || !Array.isArray(v.files) || v.files.length !== s.files.length) return false
+    for (let j = 0; j < s.files.length; j++) {
+      const x = v.files[j]
+      const e = s.files[j]
+      if (!plain(x) || countNamed(x) !== 2 || x.token !== e.token || x.kind !== e.kind) return false
+    }
+  }
+  const inc = luo.incoming
+  if (!Array.isArray(inc) || inc.length !== k.incoming.length) return false
+  for (let i = 0; i < inc.length; i++) {
+    const v = inc[i]
+    const s = k.incoming[i]
+    if (!plain(v) || countNamed(v) !== 3 || v.name !== s.name || v.retrieved !== (s.retrievedAs !== undefined)) return false
+    if (!Array.isArray(v.files) || v.files.length !== s.files.length) return false
+    for (let j = 0; j < s.files.length; j++) {
+      const x = v.files[j]
+      const f = s.files[j]
+      if (!plain(x) || countNamed(x) !== 3 || x.token !== f.token || x.kind !== f.data.kind || x.retrieved !== incomingRetrieved(f.retrieved)) return false
+    }
+  }
+  return true
 }
 
 /** A plain object, as observe() builds them (isDeepStrictEqual compares prototypes too). */

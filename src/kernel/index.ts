@@ -377,13 +377,13 @@ export class Kernel {
   }
 
   /** per section: the kernel, memory and write counters it was last walked at, and what it found */
-  private swept: Partial<Record<Section, { k: Kern; phys: PhysMem; epochs: number[]; out: string[] }>> = {}
+  private swept: Partial<Record<Section, { k: Kern; phys: PhysMem; epochs: Sig; out: string[] }>> = {}
   /** the domain and entry signatures at the previous sweep (a section depending on one is
    *  walked whenever it changed), and a buffer each for the next (swapped: no allocation per step) */
-  private sigs?: { doms: number[]; ents: number[] }
-  private sigNext = { doms: [] as number[], ents: [] as number[] }
+  private sigs?: { doms: Sig; ents: Sig }
+  private sigNext = { doms: new Sig(), ents: new Sig() }
   /** the write counters a section reads now (filled per section, compared in place) */
-  private readonly epochsNow: number[] = []
+  private readonly epochsNow = new Sig()
 
   private sweep(full: boolean): string[] {
     if (this.panicked !== undefined) return [`panic: ${this.panicked.message}`]
@@ -394,54 +394,62 @@ export class Kernel {
     domainSig(k, next.doms)
     entrySig(k, next.ents)
     const last = this.sigs
-    const domsMoved = last === undefined || !sameSig(last.doms, next.doms)
-    const entsMoved = last === undefined || !sameSig(last.ents, next.ents)
+    const domsMoved = last === undefined || !last.doms.same(next.doms)
+    const entsMoved = last === undefined || !last.ents.same(next.ents)
     this.sigs = next
-    this.sigNext = last ?? { doms: [], ents: [] }
+    this.sigNext = last ?? { doms: new Sig(), ents: new Sig() }
     const epochs = this.epochsNow
     // the sections in the order of the full walk: table pages, DIDs, the IOTLB, the entries
-    for (const name of SECTIONS) {
+    for (let si = 0; si < SECTIONS.length; si++) {
+      const name = SECTIONS[si]
       let moved: boolean
-      epochs.length = 0
+      epochs.reset()
       switch (name) {
         case 'tables':
-          epochs.push(epoch.tables, phys.used('table'))
+          epochs.add(epoch.tables)
+          epochs.add(phys.used('table'))
           moved = domsMoved
           break
         case 'dids':
-          epochs.push(epoch.ida, k.restoredDids.size)
+          epochs.add(epoch.ida)
+          epochs.add(k.restoredDids.size)
           moved = entsMoved
           break
         case 'iotlb':
-          epochs.push(epoch.iotlb, epoch.tables, epoch.memory)
+          epochs.add(epoch.iotlb)
+          epochs.add(epoch.tables)
+          epochs.add(epoch.memory)
           moved = domsMoved || entsMoved
           break
         case 'entries':
-          epochs.push(epoch.iommu)
+          epochs.add(epoch.iommu)
           moved = entsMoved
           break
       }
       const c = this.swept[name]
-      const same = !full && !moved && c !== undefined && c.k === k && c.phys === phys && sameSig(c.epochs, epochs)
+      const same = !full && !moved && c !== undefined && c.k === k && c.phys === phys && c.epochs.same(epochs)
       const found = same ? c.out : name === 'tables' ? tableChecks(k) : name === 'dids' ? didChecks(k) : name === 'iotlb' ? iotlbChecks(k, didMap(k)) : hwChecks(k)
       if (!same) {
-        if (c === undefined) this.swept[name] = { k, phys, epochs: [...epochs], out: found }
+        if (c === undefined) this.swept[name] = { k, phys, epochs: new Sig().copy(epochs), out: found }
         else {
           c.k = k
           c.phys = phys
-          c.epochs.length = 0
-          for (const e of epochs) c.epochs.push(e)
+          c.epochs.copy(epochs)
           c.out = found
         }
       }
-      for (const m of found) out.push(m)
+      for (let i = 0; i < found.length; i++) out.push(found[i])
     }
     // DMA ownership: an owner exactly while owner_cnt > 0 (__iommu_release_dma_ownership)
-    for (const g of k.groups)
+    for (let i = 0; i < k.groups.length; i++) {
+      const g = k.groups[i]
       if ((g.ownerCnt === 0) !== (g.owner.kind === 'none'))
         out.push(`ownership: group ${g.name} has owner ${ownerView(g.owner)} with owner_cnt ${g.ownerCnt}`)
-    for (const b of k.m.badWalks) out.push(`dma-safety: ${b}`)
-    k.m.badWalks.length = 0
+    }
+    if (k.m.badWalks.length > 0) {
+      for (const b of k.m.badWalks) out.push(`dma-safety: ${b}`)
+      k.m.badWalks.length = 0
+    }
     return out
   }
 }
@@ -459,27 +467,65 @@ type Section = 'tables' | 'dids' | 'iotlb' | 'entries'
 const SECTIONS: readonly Section[] = ['tables', 'dids', 'iotlb', 'entries']
 
 /** What the table-page and IOTLB sections read of the domains, into `sig`. */
-function domainSig(k: Kern, sig: number[]): void {
-  sig.length = 0
-  sig.push(k.domains.size)
-  for (const d of k.domains) sig.push(d.serial, d.slots, d.tablesGone ? 1 : 0, d.pt.root)
-}
-
-/** What the DID, hardware-entry and IOTLB sections read of the devices' entries, into `sig`. */
-function entrySig(k: Kern, sig: number[]): void {
-  sig.length = 0
-  for (const dev of k.devices) {
-    if (dev.rid === undefined) sig.push(-1)
-    else sig.push(dev.rid.did, dev.rid.domain.serial, dev.rid.domain.pt.root)
-    sig.push(dev.pasids.size)
-    for (const [p, e] of dev.pasids) sig.push(p, e.did, e.domain.serial, e.domain.pt.root)
+function domainSig(k: Kern, sig: Sig): void {
+  sig.reset()
+  sig.add(k.domains.size)
+  for (const d of k.domains) {
+    sig.add(d.serial)
+    sig.add(d.slots)
+    sig.add(d.tablesGone ? 1 : 0)
+    sig.add(d.pt.root)
   }
 }
 
-function sameSig(a: number[], b: number[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
+/** What the DID, hardware-entry and IOTLB sections read of the devices' entries, into `sig`. */
+function entrySig(k: Kern, sig: Sig): void {
+  sig.reset()
+  for (let i = 0; i < k.devices.length; i++) {
+    const dev = k.devices[i]
+    if (dev.rid === undefined) sig.add(-1)
+    else {
+      sig.add(dev.rid.did)
+      sig.add(dev.rid.domain.serial)
+      sig.add(dev.rid.domain.pt.root)
+    }
+    sig.add(dev.pasids.size)
+    if (dev.pasids.size > 0)
+      for (const p of dev.pasids.keys()) {
+        const e = dev.pasids.get(p)!
+        sig.add(p)
+        sig.add(e.did)
+        sig.add(e.domain.serial)
+        sig.add(e.domain.pt.root)
+      }
+  }
+}
+
+/** A list of numbers refilled in place (the sweep's signatures and write counters, the IOAS
+ *  view's runs): `reset` keeps the storage. (Not `array.length = 0`: V8 drops an array's
+ *  storage when its length is set to 0, so every refill would allocate it again.) */
+class Sig {
+  private readonly v: number[] = []
+  n = 0
+  reset(): void {
+    this.n = 0
+  }
+  add(x: number): void {
+    this.v[this.n++] = x
+  }
+  at(i: number): number {
+    return this.v[i]
+  }
+  same(o: Sig): boolean {
+    if (o.n !== this.n) return false
+    for (let i = 0; i < this.n; i++) if (this.v[i] !== o.v[i]) return false
+    return true
+  }
+  copy(o: Sig): this {
+    this.n = 0
+    for (let i = 0; i < o.n; i++) this.add(o.v[i])
+    return this
+  }
 }
 
 /** Per unit: DID → the domain of the last present entry tagged with it. */
@@ -499,15 +545,17 @@ function tableChecks(k: Kern): string[] {
   const out: string[] = []
   // (the set and the page list are reused from sweep to sweep: this runs at most steps)
   const seen = tableSeen
-  const pages = tableList
+  const pages: number[] = []
   seen.clear()
   for (const dom of k.domains) {
     if (dom.tablesGone) {
       if (dom.slots > 0) out.push(`dma-safety: domain ${dom.serial} is attached but its table pages went back to the allocator`)
       continue
     }
-    pages.length = 0
-    for (const pfn of dom.pt.tablePages(pages)) {
+    const from = pages.length
+    dom.pt.tablePages(pages)
+    for (let i = from; i < pages.length; i++) {
+      const pfn = pages[i]
       if (!phys.isAllocated(pfn)) out.push(`isolation: table page ${pfn} of domain ${dom.serial} is free`)
       if (seen.has(pfn)) out.push(`isolation: table page ${pfn} is owned by two domains`)
       seen.add(pfn)
@@ -521,7 +569,6 @@ function tableChecks(k: Kern): string[] {
   return out
 }
 const tableSeen = new Set<number>()
-const tableList: number[] = []
 
 /** DIDs unique per unit among present entries, allocated in the unit's domain_ida, and no
  *  other DID allocated (leaked). */
@@ -736,20 +783,26 @@ function incomingRetrieved(r: KFile | Errno | undefined): string {
  *  is most of the cost). */
 function ioasView(o: Extract<IObj, { type: 'IOAS' }>): string {
   const runs = ioasRuns
-  runs.length = 0
+  runs.reset()
   o.areas.forEach(pushAreaRun)
   const c = ioasViews.get(o)
-  if (c !== undefined && c.immutable === o.immutable && sameSig(c.runs, runs)) return c.view
+  if (c !== undefined && c.immutable === o.immutable && c.runs.same(runs)) return c.view
   const parts: string[] = []
-  for (let i = 0; i < runs.length; i += 2) parts.push(`${hex(BigInt(runs[i]) << 12n)}+${hex(BigInt(runs[i + 1]) << 12n)}`)
+  for (let i = 0; i < runs.n; i += 2) parts.push(`${hex(BigInt(runs.at(i)) << 12n)}+${hex(BigInt(runs.at(i + 1)) << 12n)}`)
   const view = `IOAS [${parts.join(',')}]${o.immutable ? ' immutable' : ''}`
-  ioasViews.set(o, { runs: [...runs], immutable: o.immutable, view })
+  if (c === undefined) ioasViews.set(o, { runs: new Sig().copy(runs), immutable: o.immutable, view })
+  else {
+    c.runs.copy(runs)
+    c.immutable = o.immutable
+    c.view = view
+  }
   return view
 }
-const ioasViews = new WeakMap<IObj, { runs: number[]; immutable: boolean; view: string }>()
-const ioasRuns: number[] = []
+const ioasViews = new WeakMap<IObj, { runs: Sig; immutable: boolean; view: string }>()
+const ioasRuns = new Sig()
 function pushAreaRun(x: { value: { iovaPfn: number; npages: number } }): void {
-  ioasRuns.push(x.value.iovaPfn, x.value.npages)
+  ioasRuns.add(x.value.iovaPfn)
+  ioasRuns.add(x.value.npages)
 }
 
 /** A group's owner as the observation shows it; an iommufd owner's view made once per
@@ -801,10 +854,28 @@ function objectView(o: IObj): string {
     case 'IOAS':
       return ioasView(o)
     case 'HWPT_PAGING':
-      return `HWPT_PAGING ${o.restored ? 'restored' : `ioas=${o.ioas!.id}`}${o.auto ? ' auto' : ''}${o.mark !== undefined ? ` mark=${o.mark}` : ''}`
+      return hwptView(o)
     case 'DEVICE':
       return `DEVICE ${o.dev.bdf}`
   }
 }
+
+/** `HWPT_PAGING ioas=N [auto] [mark=T]` (or `restored`), remade only when what it shows
+ *  changed since the last view of this HWPT (matches reads every HWPT's at every step). */
+function hwptView(o: Extract<IObj, { type: 'HWPT_PAGING' }>): string {
+  const ioas = o.restored ? -1 : o.ioas!.id
+  const c = hwptViews.get(o)
+  if (c !== undefined && c.ioas === ioas && c.auto === o.auto && c.mark === o.mark) return c.view
+  const view = `HWPT_PAGING ${o.restored ? 'restored' : `ioas=${ioas}`}${o.auto ? ' auto' : ''}${o.mark !== undefined ? ` mark=${o.mark}` : ''}`
+  if (c === undefined) hwptViews.set(o, { ioas, auto: o.auto, mark: o.mark, view })
+  else {
+    c.ioas = ioas
+    c.auto = o.auto
+    c.mark = o.mark
+    c.view = view
+  }
+  return view
+}
+const hwptViews = new WeakMap<IObj, { ioas: number; auto: boolean; mark: bigint | undefined; view: string }>()
 
 export { DEFECT_NAMES, DEFECTS } from './defects/index.ts'

@@ -787,9 +787,7 @@ function ioasView(o: Extract<IObj, { type: 'IOAS' }>): string {
   o.areas.forEach(pushAreaRun)
   const c = ioasViews.get(o)
   if (c !== undefined && c.immutable === o.immutable && c.runs.same(runs)) return c.view
-  const parts: string[] = []
-  for (let i = 0; i < runs.n; i += 2) parts.push(`${hex(BigInt(runs.at(i)) << 12n)}+${hex(BigInt(runs.at(i + 1)) << 12n)}`)
-  const view = `IOAS [${parts.join(',')}]${o.immutable ? ' immutable' : ''}`
+  const view = ioasViewOf(runs, o.immutable)
   if (c === undefined) ioasViews.set(o, { runs: new Sig().copy(runs), immutable: o.immutable, view })
   else {
     c.runs.copy(runs)
@@ -799,6 +797,13 @@ function ioasView(o: Extract<IObj, { type: 'IOAS' }>): string {
   return view
 }
 const ioasViews = new WeakMap<IObj, { runs: Sig; immutable: boolean; view: string }>()
+
+/** The text of an IOAS view (the rare path of ioasView, kept out of the per-step one). */
+function ioasViewOf(runs: Sig, immutable: boolean): string {
+  const parts: string[] = []
+  for (let i = 0; i < runs.n; i += 2) parts.push(`${hex(BigInt(runs.at(i)) << 12n)}+${hex(BigInt(runs.at(i + 1)) << 12n)}`)
+  return `IOAS [${parts.join(',')}]${immutable ? ' immutable' : ''}`
+}
 const ioasRuns = new Sig()
 function pushAreaRun(x: { value: { iovaPfn: number; npages: number } }): void {
   ioasRuns.add(x.value.iovaPfn)
@@ -856,9 +861,17 @@ function objectView(o: IObj): string {
     case 'HWPT_PAGING':
       return hwptView(o)
     case 'DEVICE':
-      return `DEVICE ${o.dev.bdf}`
+      return deviceView(o.dev.bdf)
   }
 }
+
+/** `DEVICE bdf`, made once per BDF (the platform's devices: a bounded set). */
+function deviceView(bdf: string): string {
+  let v = deviceViews.get(bdf)
+  if (v === undefined) deviceViews.set(bdf, (v = `DEVICE ${bdf}`))
+  return v
+}
+const deviceViews = new Map<string, string>()
 
 /** `HWPT_PAGING ioas=N [auto] [mark=T]` (or `restored`), remade only when what it shows
  *  changed since the last view of this HWPT (matches reads every HWPT's at every step). */
@@ -866,7 +879,7 @@ function hwptView(o: Extract<IObj, { type: 'HWPT_PAGING' }>): string {
   const ioas = o.restored ? -1 : o.ioas!.id
   const c = hwptViews.get(o)
   if (c !== undefined && c.ioas === ioas && c.auto === o.auto && c.mark === o.mark) return c.view
-  const view = `HWPT_PAGING ${o.restored ? 'restored' : `ioas=${ioas}`}${o.auto ? ' auto' : ''}${o.mark !== undefined ? ` mark=${o.mark}` : ''}`
+  const view = hwptViewOf(o)
   if (c === undefined) hwptViews.set(o, { ioas, auto: o.auto, mark: o.mark, view })
   else {
     c.ioas = ioas
@@ -875,6 +888,9 @@ function hwptView(o: Extract<IObj, { type: 'HWPT_PAGING' }>): string {
     c.view = view
   }
   return view
+}
+function hwptViewOf(o: Extract<IObj, { type: 'HWPT_PAGING' }>): string {
+  return `HWPT_PAGING ${o.restored ? 'restored' : `ioas=${o.ioas!.id}`}${o.auto ? ' auto' : ''}${o.mark !== undefined ? ` mark=${o.mark}` : ''}`
 }
 const hwptViews = new WeakMap<IObj, { ioas: number; auto: boolean; mark: bigint | undefined; view: string }>()
 

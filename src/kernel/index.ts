@@ -320,7 +320,7 @@ export class Kernel {
     if (this.panicked !== undefined) return false
     const k = this.k
     if (!plain(obs) || countNamed(obs) !== 7 || !Object.is(obs.boot, k.boot)) return false
-    // part by part, each its own function (small enough for the JIT to compile quickly)
+    // part by part, in the order observe() builds them; each part is a function below
     return (
       matchTranslations(obs.translations, probes, pas) &&
       matchOwners(k, obs.owners) &&

@@ -91,13 +91,13 @@ export class KernelExecutor implements Executor {
     let k: ReturnType<Kernel['apply']>, probes: Probe[], before: Probe[], pas: (bigint | null)[]
     try {
       if (this.broken) throw this.broken
-      before = mergeProbes(modelProbes(prev), this.kernelProbes())
+      before = this.merged(modelProbes(prev), this.kernelProbes())
       if (this.armed === undefined) k = this.kernel.apply(op, before)
       else {
         k = this.kernel.apply(op, before, { failNth: this.armed })
         this.applied = { before, reached: k.failNthReached === true }
       }
-      probes = mergeProbes(before, modelProbes(m.state), this.kernelProbes())
+      probes = this.merged(before, modelProbes(m.state), this.kernelProbes())
       // the same probes as last time are the same array (the caches below key on it)
       if (this.lastKernel !== undefined && sameProbes(probes, this.lastKernel.probes)) probes = this.lastKernel.probes
       pas = this.kernel.translate(probes)
@@ -193,11 +193,32 @@ export class KernelExecutor implements Executor {
     return this.model
   }
 
-  /** The kernel's live probes now, read again only when the kernel applied an op since. */
+  /** The kernel's live probes now, read again only when the kernel applied an op since; the
+   *  same list as last time is the same array (so the merges below are found again). */
   private kernelProbes(): Probe[] {
     const gen = this.kernel.generation
-    if (this.kernelLive?.gen !== gen) this.kernelLive = { gen, probes: this.kernel.liveProbes() }
-    return this.kernelLive.probes
+    const live = this.kernelLive
+    if (live === undefined) this.kernelLive = { gen, probes: this.kernel.liveProbes() }
+    else if (live.gen !== gen) {
+      const probes = this.kernel.liveProbes()
+      live.gen = gen
+      if (!sameProbes(probes, live.probes)) live.probes = probes
+    }
+    return this.kernelLive!.probes
+  }
+
+  /** the last few merges of probe lists (a step that changed no mapping merges the same lists
+   *  as the step before), by the identity of the lists merged */
+  private readonly merges: { a: Probe[]; b: Probe[]; c?: Probe[]; out: Probe[] }[] = []
+  private mergeAt = 0
+  /** mergeProbes(a, b, c?), found again when the same lists were merged lately. */
+  private merged(a: Probe[], b: Probe[], c?: Probe[]): Probe[] {
+    for (const x of this.merges) if (x.a === a && x.b === b && x.c === c) return x.out
+    const out = c === undefined ? mergeProbes(a, b) : mergeProbes(a, b, c)
+    const entry = { a, b, c, out }
+    if (this.merges.length < 4) this.merges.push(entry)
+    else this.merges[this.mergeAt++ & 3] = entry
+    return out
   }
 
   // --- fault injection (issue 13) ---

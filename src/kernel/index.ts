@@ -320,66 +320,15 @@ export class Kernel {
     if (this.panicked !== undefined) return false
     const k = this.k
     if (!plain(obs) || countNamed(obs) !== 7 || !Object.is(obs.boot, k.boot)) return false
-    // translations, probe by probe
-    const ts = obs.translations
-    if (!Array.isArray(ts) || ts.length !== probes.length) return false
-    for (let i = 0; i < ts.length; i++) {
-      const t = ts[i]
-      const p = probes[i]
-      if (!plain(t) || t.pa !== pas[i] || t.bdf !== p.bdf || !Object.is(t.pasid, p.pasid) || t.iova !== p.iova || countNamed(t) !== 4) return false
-    }
-    // owners: one per group (a repeated group name would collapse in observe(): unsure)
-    const owners = obs.owners
-    if (!plain(owners) || countKeys(owners) !== k.groups.length) return false
-    for (const g of k.groups) if (owners[g.name] !== ownerView(g.owner) || !Object.hasOwn(owners, g.name)) return false
-    // fds
-    const fds = obs.fds
-    if (!plain(fds) || countKeys(fds) !== k.fds.size) return false
-    for (const [fd, f] of k.fds) if (fds[fd] !== fdView(f)) return false
-    // iommufds: per iommufd file, its objects
-    const ifds = obs.iommufds
-    if (!plain(ifds)) return false
-    let files = 0
-    for (const f of k.files.values()) {
-      if (f.kind !== 'iommufd') continue
-      files++
-      const objs = ifds[f.id]
-      if (!plain(objs) || !Object.hasOwn(ifds, f.id) || countKeys(objs) !== f.objects.size) return false
-      for (const o of f.objects.values()) if (objs[o.id] !== objectView(o)) return false
-    }
-    if (countKeys(ifds) !== files) return false
-    // memory
-    const mem = obs.memory
-    if (!plain(mem) || countNamed(mem) !== 2 || !Object.is(mem.usedPages, k.m.phys.used('memory')) || !Object.is(mem.tablePages, k.m.phys.used('table'))) return false
-    // LUO
-    const luo = obs.luo
-    if (!plain(luo) || countNamed(luo) !== 3 || luo.open !== (k.luoFile !== undefined)) return false
-    const out = luo.outgoing
-    if (!Array.isArray(out) || out.length !== k.outgoing.length) return false
-    for (let i = 0; i < out.length; i++) {
-      const v = out[i]
-      const s = k.outgoing[i]
-      if (!plain(v) || countNamed(v) !== 2 || v.name !== s.name || !Array.isArray(v.files) || v.files.length !== s.files.length) return false
-      for (let j = 0; j < s.files.length; j++) {
-        const x = v.files[j]
-        const e = s.files[j]
-        if (!plain(x) || countNamed(x) !== 2 || x.token !== e.token || x.kind !== e.kind) return false
-      }
-    }
-    const inc = luo.incoming
-    if (!Array.isArray(inc) || inc.length !== k.incoming.length) return false
-    for (let i = 0; i < inc.length; i++) {
-      const v = inc[i]
-      const s = k.incoming[i]
-      if (!plain(v) || countNamed(v) !== 3 || v.name !== s.name || v.retrieved !== (s.retrievedAs !== undefined)) return false
-      if (!Array.isArray(v.files) || v.files.length !== s.files.length) return false
-      for (let j = 0; j < s.files.length; j++) {
-        const x = v.files[j]
-        const f = s.files[j]
-        if (!plain(x) || countNamed(x) !== 3 || x.token !== f.token || x.kind !== f.data.kind || x.retrieved !== incomingRetrieved(f.retrieved)) return false
-      }
-    }
-    return true
+    // part by part, in the order observe() builds them; each part is a function below
+    return (
+      matchTranslations(obs.translations, probes, pas) &&
+      matchOwners(k, obs.owners) &&
+      matchFds(k, obs.fds) &&
+      matchIommufds(k, obs.iommufds) &&
+      matchMemory(k, obs.memory) &&
+      matchLuo(k, obs.luo)
+    )
   }
 
   /** The kernel's own live IOVAs: first and last page of each mapped run of every present
@@ -428,13 +377,13 @@ export class Kernel {
   }
 
   /** per section: the kernel, memory and write counters it was last walked at, and what it found */
-  private swept: Partial<Record<Section, { k: Kern; phys: PhysMem; epochs: number[]; out: string[] }>> = {}
+  private swept: Partial<Record<Section, { k: Kern; phys: PhysMem; epochs: Sig; out: string[] }>> = {}
   /** the domain and entry signatures at the previous sweep (a section depending on one is
    *  walked whenever it changed), and a buffer each for the next (swapped: no allocation per step) */
-  private sigs?: { doms: number[]; ents: number[] }
-  private sigNext = { doms: [] as number[], ents: [] as number[] }
+  private sigs?: { doms: Sig; ents: Sig }
+  private sigNext = { doms: new Sig(), ents: new Sig() }
   /** the write counters a section reads now (filled per section, compared in place) */
-  private readonly epochsNow: number[] = []
+  private readonly epochsNow = new Sig()
 
   private sweep(full: boolean): string[] {
     if (this.panicked !== undefined) return [`panic: ${this.panicked.message}`]
@@ -445,54 +394,62 @@ export class Kernel {
     domainSig(k, next.doms)
     entrySig(k, next.ents)
     const last = this.sigs
-    const domsMoved = last === undefined || !sameSig(last.doms, next.doms)
-    const entsMoved = last === undefined || !sameSig(last.ents, next.ents)
+    const domsMoved = last === undefined || !last.doms.same(next.doms)
+    const entsMoved = last === undefined || !last.ents.same(next.ents)
     this.sigs = next
-    this.sigNext = last ?? { doms: [], ents: [] }
+    this.sigNext = last ?? { doms: new Sig(), ents: new Sig() }
     const epochs = this.epochsNow
     // the sections in the order of the full walk: table pages, DIDs, the IOTLB, the entries
-    for (const name of SECTIONS) {
+    for (let si = 0; si < SECTIONS.length; si++) {
+      const name = SECTIONS[si]
       let moved: boolean
-      epochs.length = 0
+      epochs.reset()
       switch (name) {
         case 'tables':
-          epochs.push(epoch.tables, phys.used('table'))
+          epochs.add(epoch.tables)
+          epochs.add(phys.used('table'))
           moved = domsMoved
           break
         case 'dids':
-          epochs.push(epoch.ida, k.restoredDids.size)
+          epochs.add(epoch.ida)
+          epochs.add(k.restoredDids.size)
           moved = entsMoved
           break
         case 'iotlb':
-          epochs.push(epoch.iotlb, epoch.tables, epoch.memory)
+          epochs.add(epoch.iotlb)
+          epochs.add(epoch.tables)
+          epochs.add(epoch.memory)
           moved = domsMoved || entsMoved
           break
         case 'entries':
-          epochs.push(epoch.iommu)
+          epochs.add(epoch.iommu)
           moved = entsMoved
           break
       }
       const c = this.swept[name]
-      const same = !full && !moved && c !== undefined && c.k === k && c.phys === phys && sameSig(c.epochs, epochs)
+      const same = !full && !moved && c !== undefined && c.k === k && c.phys === phys && c.epochs.same(epochs)
       const found = same ? c.out : name === 'tables' ? tableChecks(k) : name === 'dids' ? didChecks(k) : name === 'iotlb' ? iotlbChecks(k, didMap(k)) : hwChecks(k)
       if (!same) {
-        if (c === undefined) this.swept[name] = { k, phys, epochs: [...epochs], out: found }
+        if (c === undefined) this.swept[name] = { k, phys, epochs: new Sig().copy(epochs), out: found }
         else {
           c.k = k
           c.phys = phys
-          c.epochs.length = 0
-          for (const e of epochs) c.epochs.push(e)
+          c.epochs.copy(epochs)
           c.out = found
         }
       }
-      for (const m of found) out.push(m)
+      for (let i = 0; i < found.length; i++) out.push(found[i])
     }
     // DMA ownership: an owner exactly while owner_cnt > 0 (__iommu_release_dma_ownership)
-    for (const g of k.groups)
+    for (let i = 0; i < k.groups.length; i++) {
+      const g = k.groups[i]
       if ((g.ownerCnt === 0) !== (g.owner.kind === 'none'))
         out.push(`ownership: group ${g.name} has owner ${ownerView(g.owner)} with owner_cnt ${g.ownerCnt}`)
-    for (const b of k.m.badWalks) out.push(`dma-safety: ${b}`)
-    k.m.badWalks.length = 0
+    }
+    if (k.m.badWalks.length > 0) {
+      for (const b of k.m.badWalks) out.push(`dma-safety: ${b}`)
+      k.m.badWalks.length = 0
+    }
     return out
   }
 }
@@ -510,27 +467,65 @@ type Section = 'tables' | 'dids' | 'iotlb' | 'entries'
 const SECTIONS: readonly Section[] = ['tables', 'dids', 'iotlb', 'entries']
 
 /** What the table-page and IOTLB sections read of the domains, into `sig`. */
-function domainSig(k: Kern, sig: number[]): void {
-  sig.length = 0
-  sig.push(k.domains.size)
-  for (const d of k.domains) sig.push(d.serial, d.slots, d.tablesGone ? 1 : 0, d.pt.root)
-}
-
-/** What the DID, hardware-entry and IOTLB sections read of the devices' entries, into `sig`. */
-function entrySig(k: Kern, sig: number[]): void {
-  sig.length = 0
-  for (const dev of k.devices) {
-    if (dev.rid === undefined) sig.push(-1)
-    else sig.push(dev.rid.did, dev.rid.domain.serial, dev.rid.domain.pt.root)
-    sig.push(dev.pasids.size)
-    for (const [p, e] of dev.pasids) sig.push(p, e.did, e.domain.serial, e.domain.pt.root)
+function domainSig(k: Kern, sig: Sig): void {
+  sig.reset()
+  sig.add(k.domains.size)
+  for (const d of k.domains) {
+    sig.add(d.serial)
+    sig.add(d.slots)
+    sig.add(d.tablesGone ? 1 : 0)
+    sig.add(d.pt.root)
   }
 }
 
-function sameSig(a: number[], b: number[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
+/** What the DID, hardware-entry and IOTLB sections read of the devices' entries, into `sig`. */
+function entrySig(k: Kern, sig: Sig): void {
+  sig.reset()
+  for (let i = 0; i < k.devices.length; i++) {
+    const dev = k.devices[i]
+    if (dev.rid === undefined) sig.add(-1)
+    else {
+      sig.add(dev.rid.did)
+      sig.add(dev.rid.domain.serial)
+      sig.add(dev.rid.domain.pt.root)
+    }
+    sig.add(dev.pasids.size)
+    if (dev.pasids.size > 0)
+      for (const p of dev.pasids.keys()) {
+        const e = dev.pasids.get(p)!
+        sig.add(p)
+        sig.add(e.did)
+        sig.add(e.domain.serial)
+        sig.add(e.domain.pt.root)
+      }
+  }
+}
+
+/** A list of numbers refilled in place (the sweep's signatures and write counters, the IOAS
+ *  view's runs): `reset` keeps the storage. (Not `array.length = 0`: V8 drops an array's
+ *  storage when its length is set to 0, so every refill would allocate it again.) */
+class Sig {
+  private readonly v: number[] = []
+  n = 0
+  reset(): void {
+    this.n = 0
+  }
+  add(x: number): void {
+    this.v[this.n++] = x
+  }
+  at(i: number): number {
+    return this.v[i]
+  }
+  same(o: Sig): boolean {
+    if (o.n !== this.n) return false
+    for (let i = 0; i < this.n; i++) if (this.v[i] !== o.v[i]) return false
+    return true
+  }
+  copy(o: Sig): this {
+    this.n = 0
+    for (let i = 0; i < o.n; i++) this.add(o.v[i])
+    return this
+  }
 }
 
 /** Per unit: DID → the domain of the last present entry tagged with it. */
@@ -548,13 +543,19 @@ function didMap(k: Kern): Map<number, Domain>[] {
 function tableChecks(k: Kern): string[] {
   const phys = k.m.phys
   const out: string[] = []
-  const seen = new Set<number>()
+  // (the set and the page list are reused from sweep to sweep: this runs at most steps)
+  const seen = tableSeen
+  const pages: number[] = []
+  seen.clear()
   for (const dom of k.domains) {
     if (dom.tablesGone) {
       if (dom.slots > 0) out.push(`dma-safety: domain ${dom.serial} is attached but its table pages went back to the allocator`)
       continue
     }
-    for (const pfn of dom.pt.tablePages()) {
+    const from = pages.length
+    dom.pt.tablePages(pages)
+    for (let i = from; i < pages.length; i++) {
+      const pfn = pages[i]
       if (!phys.isAllocated(pfn)) out.push(`isolation: table page ${pfn} of domain ${dom.serial} is free`)
       if (seen.has(pfn)) out.push(`isolation: table page ${pfn} is owned by two domains`)
       seen.add(pfn)
@@ -563,10 +564,11 @@ function tableChecks(k: Kern): string[] {
   // pages of a preserved page table nothing rebuilt stay KHO-incoming, held for this boot
   // (restoreScope=preserved-device-records): allocated, owned by KHO, not leaked by a domain
   let kho = 0
-  for (const pfn of phys.incomingPfns()) if (phys.zoneOf(pfn) === 'table' && !seen.has(pfn)) kho++
+  if (phys.incomingCount > 0) for (const pfn of phys.incomingPfns()) if (phys.zoneOf(pfn) === 'table' && !seen.has(pfn)) kho++
   if (seen.size + kho < phys.used('table')) out.push(`isolation: ${phys.used('table') - seen.size - kho} table page(s) allocated but owned by no domain`)
   return out
 }
+const tableSeen = new Set<number>()
 
 /** DIDs unique per unit among present entries, allocated in the unit's domain_ida, and no
  *  other DID allocated (leaked). */
@@ -574,15 +576,9 @@ function didChecks(k: Kern): string[] {
   const out: string[] = []
   const byDid = k.units.map(() => new Map<number, Domain>())
   for (const dev of k.devices) {
-    const u = dev.unit
-    const entries = [...(dev.rid ? [dev.rid] : []), ...dev.pasids.values()]
-    for (const e of entries) {
-      const other = byDid[u.index].get(e.did)
-      if (other !== undefined && other !== e.domain) out.push(`isolation: ${u.name}: DID ${e.did} tags two live domains`)
-      byDid[u.index].set(e.did, e.domain)
-      if (e.did < IDA_START_DID) out.push(`isolation: ${u.name}: DID ${e.did} is below IDA_START_DID (0: caching mode, 1: FLPT_DEFAULT_DID)`)
-      else if (!u.ida.has(e.did)) out.push(`isolation: ${u.name}: DID ${e.did} is in use but not allocated in domain_ida`)
-    }
+    // the RID entry, then the PASID entries
+    if (dev.rid !== undefined) didCheck(out, byDid, dev.unit, dev.rid)
+    for (const e of dev.pasids.values()) didCheck(out, byDid, dev.unit, e)
   }
   // ... and nothing else is: a DID no entry uses is leaked, except where the design reserves
   // the restored DIDs of other units too (didReservation=all-units, the model's own finding)
@@ -595,36 +591,49 @@ function didChecks(k: Kern): string[] {
   return out
 }
 
-/** The hardware holds what the kernel programmed, nothing more. */
+/** didChecks for one present entry `e` of a device behind unit `u`. */
+function didCheck(out: string[], byDid: Map<number, Domain>[], u: Kern['units'][number], e: { did: number; domain: Domain }): void {
+  const other = byDid[u.index].get(e.did)
+  if (other !== undefined && other !== e.domain) out.push(`isolation: ${u.name}: DID ${e.did} tags two live domains`)
+  byDid[u.index].set(e.did, e.domain)
+  if (e.did < IDA_START_DID) out.push(`isolation: ${u.name}: DID ${e.did} is below IDA_START_DID (0: caching mode, 1: FLPT_DEFAULT_DID)`)
+  else if (!u.ida.has(e.did)) out.push(`isolation: ${u.name}: DID ${e.did} is in use but not allocated in domain_ida`)
+}
+
+/** The hardware holds what the kernel programmed, nothing more: per device, PASID 0 (the
+ *  RID entry), the PASIDs the kernel attached, then the PASIDs present in the hardware only. */
 function hwChecks(k: Kern): string[] {
   const out: string[] = []
   for (const dev of k.devices) {
-    const pasids = new Set([0, ...dev.pasids.keys(), ...hwPasids(k.m, dev.unit.index, dev.bus, dev.devfn)])
-    for (const p of pasids) {
-      const hw = hwEntry(k.m, dev.unit.index, dev.bus, dev.devfn, p)
-      const sw = p === 0 ? dev.rid : dev.pasids.get(p)
-      if (hw !== undefined && sw === undefined)
-        out.push(`dma-safety: ${dev.bdf} pasid ${p} has a present entry (DID ${hw.did}, table ${hw.root}) the kernel did not program`)
-      else if (hw === undefined && sw !== undefined) out.push(`isolation: ${dev.bdf} pasid ${p}: the kernel attached a domain but the entry is not present`)
-      else if (hw !== undefined && sw !== undefined && (hw.did !== sw.did || hw.root !== sw.domain.pt.root))
-        out.push(`isolation: ${dev.bdf} pasid ${p}: the entry holds DID ${hw.did} table ${hw.root}, the kernel programmed DID ${sw.did} table ${sw.domain.pt.root}`)
-    }
+    hwCheck(out, k, dev, 0)
+    for (const p of dev.pasids.keys()) if (p !== 0) hwCheck(out, k, dev, p)
+    for (const p of hwPasids(k.m, dev.unit.index, dev.bus, dev.devfn)) if (p !== 0 && !dev.pasids.has(p)) hwCheck(out, k, dev, p)
   }
   return out
 }
 
+/** hwChecks for one (device, PASID). */
+function hwCheck(out: string[], k: Kern, dev: KDevice, p: number): void {
+  const hw = hwEntry(k.m, dev.unit.index, dev.bus, dev.devfn, p)
+  const sw = p === 0 ? dev.rid : dev.pasids.get(p)
+  if (hw !== undefined && sw === undefined)
+    out.push(`dma-safety: ${dev.bdf} pasid ${p} has a present entry (DID ${hw.did}, table ${hw.root}) the kernel did not program`)
+  else if (hw === undefined && sw !== undefined) out.push(`isolation: ${dev.bdf} pasid ${p}: the kernel attached a domain but the entry is not present`)
+  else if (hw !== undefined && sw !== undefined && (hw.did !== sw.did || hw.root !== sw.domain.pt.root))
+    out.push(`isolation: ${dev.bdf} pasid ${p}: the entry holds DID ${hw.did} table ${hw.root}, the kernel programmed DID ${sw.did} table ${sw.domain.pt.root}`)
+}
+
 /** The IOTLB agrees with the tables it caches. */
 function iotlbChecks(k: Kern, byDid: Map<number, Domain>[]): string[] {
-  const phys = k.m.phys
   const out: string[] = []
   const o = { order: 0 }
+  const phys = k.m.phys
   k.m.iotlb.forEach((e) => {
-    const where = `${k.units[e.unit].name} DID ${e.did} pasid ${e.pasid} iova ${hex(BigInt(e.iovaPfn) << 12n)}`
     const dom = byDid[e.unit].get(e.did)
     const w = dom === undefined || dom.tablesGone ? WALK_BAD : walk(phys, dom.pt.root, e.iovaPfn, o)
     if (dom !== undefined && w === e.pfn && o.order === e.order) return
     // a stale entry: into freed memory it is a DMA-safety hole, else a cross-domain leak
-    const to = `${where} -> ${hex(BigInt(e.pfn) << 12n)}`
+    const to = `${k.units[e.unit].name} DID ${e.did} pasid ${e.pasid} iova ${hex(BigInt(e.iovaPfn) << 12n)} -> ${hex(BigInt(e.pfn) << 12n)}`
     if (phys.zoneOf(e.pfn) === 'memory' && !phys.isAllocated(e.pfn)) out.push(`dma-safety: stale IOTLB entry ${to} reaches free memory`)
     else if (dom === undefined) out.push(`isolation: IOTLB entry ${to} is tagged with a DID no live entry uses`)
     else out.push(`isolation: IOTLB entry ${to} disagrees with the tables`)
@@ -665,6 +674,85 @@ function pushRun(run: { iovaPfn: number; npages: number }): void {
   if (run.npages > 1) r.out!.push({ bdf: r.bdf, pasid: r.pasid, iova: BigInt(r.last) << 12n })
 }
 
+// ---------------------------------------------------------------- Kernel.matches, part by part
+// Each says whether the observation's part is what observe() would build from the kernel's
+// state; false when unsure (see Kernel.matches).
+
+/** translations: probe by probe, the PAs translate() gave */
+function matchTranslations(ts: Observation['translations'], probes: Probe[], pas: readonly (bigint | null)[]): boolean {
+  if (!Array.isArray(ts) || ts.length !== probes.length) return false
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i]
+    const p = probes[i]
+    if (!plain(t) || t.pa !== pas[i] || t.bdf !== p.bdf || !Object.is(t.pasid, p.pasid) || t.iova !== p.iova || countNamed(t) !== 4) return false
+  }
+  return true
+}
+
+/** owners: one per group (a repeated group name would collapse in observe(): unsure) */
+function matchOwners(k: Kern, owners: Observation['owners']): boolean {
+  if (!plain(owners) || countKeys(owners) !== k.groups.length) return false
+  for (const g of k.groups) if (owners[g.name] !== ownerView(g.owner) || !Object.hasOwn(owners, g.name)) return false
+  return true
+}
+
+/** fds: the fd table */
+function matchFds(k: Kern, fds: Observation['fds']): boolean {
+  if (!plain(fds) || countKeys(fds) !== k.fds.size) return false
+  for (const [fd, f] of k.fds) if (fds[fd] !== fdView(f)) return false
+  return true
+}
+
+/** iommufds: per iommufd file, its objects */
+function matchIommufds(k: Kern, ifds: Observation['iommufds']): boolean {
+  if (!plain(ifds)) return false
+  let files = 0
+  for (const f of k.files.values()) {
+    if (f.kind !== 'iommufd') continue
+    files++
+    const objs = ifds[f.id]
+    if (!plain(objs) || !Object.hasOwn(ifds, f.id) || countKeys(objs) !== f.objects.size) return false
+    for (const o of f.objects.values()) if (objs[o.id] !== objectView(o)) return false
+  }
+  return countKeys(ifds) === files
+}
+
+/** memory: pages in use per zone */
+function matchMemory(k: Kern, mem: Observation['memory']): boolean {
+  return plain(mem) && countNamed(mem) === 2 && Object.is(mem.usedPages, k.m.phys.used('memory')) && Object.is(mem.tablePages, k.m.phys.used('table'))
+}
+
+/** luo: /dev/liveupdate open, the outgoing sessions and their files, the incoming ones */
+function matchLuo(k: Kern, luo: Observation['luo']): boolean {
+  if (!plain(luo) || countNamed(luo) !== 3 || luo.open !== (k.luoFile !== undefined)) return false
+  const out = luo.outgoing
+  if (!Array.isArray(out) || out.length !== k.outgoing.length) return false
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i]
+    const s = k.outgoing[i]
+    if (!plain(v) || countNamed(v) !== 2 || v.name !== s.name || !Array.isArray(v.files) || v.files.length !== s.files.length) return false
+    for (let j = 0; j < s.files.length; j++) {
+      const x = v.files[j]
+      const e = s.files[j]
+      if (!plain(x) || countNamed(x) !== 2 || x.token !== e.token || x.kind !== e.kind) return false
+    }
+  }
+  const inc = luo.incoming
+  if (!Array.isArray(inc) || inc.length !== k.incoming.length) return false
+  for (let i = 0; i < inc.length; i++) {
+    const v = inc[i]
+    const s = k.incoming[i]
+    if (!plain(v) || countNamed(v) !== 3 || v.name !== s.name || v.retrieved !== (s.retrievedAs !== undefined)) return false
+    if (!Array.isArray(v.files) || v.files.length !== s.files.length) return false
+    for (let j = 0; j < s.files.length; j++) {
+      const x = v.files[j]
+      const f = s.files[j]
+      if (!plain(x) || countNamed(x) !== 3 || x.token !== f.token || x.kind !== f.data.kind || x.retrieved !== incomingRetrieved(f.retrieved)) return false
+    }
+  }
+  return true
+}
+
 /** A plain object, as observe() builds them (isDeepStrictEqual compares prototypes too). */
 function plain(x: unknown): x is Record<string, never> {
   return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype
@@ -695,20 +783,31 @@ function incomingRetrieved(r: KFile | Errno | undefined): string {
  *  is most of the cost). */
 function ioasView(o: Extract<IObj, { type: 'IOAS' }>): string {
   const runs = ioasRuns
-  runs.length = 0
+  runs.reset()
   o.areas.forEach(pushAreaRun)
   const c = ioasViews.get(o)
-  if (c !== undefined && c.immutable === o.immutable && sameSig(c.runs, runs)) return c.view
-  const parts: string[] = []
-  for (let i = 0; i < runs.length; i += 2) parts.push(`${hex(BigInt(runs[i]) << 12n)}+${hex(BigInt(runs[i + 1]) << 12n)}`)
-  const view = `IOAS [${parts.join(',')}]${o.immutable ? ' immutable' : ''}`
-  ioasViews.set(o, { runs: [...runs], immutable: o.immutable, view })
+  if (c !== undefined && c.immutable === o.immutable && c.runs.same(runs)) return c.view
+  const view = ioasViewOf(runs, o.immutable)
+  if (c === undefined) ioasViews.set(o, { runs: new Sig().copy(runs), immutable: o.immutable, view })
+  else {
+    c.runs.copy(runs)
+    c.immutable = o.immutable
+    c.view = view
+  }
   return view
 }
-const ioasViews = new WeakMap<IObj, { runs: number[]; immutable: boolean; view: string }>()
-const ioasRuns: number[] = []
+const ioasViews = new WeakMap<IObj, { runs: Sig; immutable: boolean; view: string }>()
+
+/** The text of an IOAS view (the rare path of ioasView, kept out of the per-step one). */
+function ioasViewOf(runs: Sig, immutable: boolean): string {
+  const parts: string[] = []
+  for (let i = 0; i < runs.n; i += 2) parts.push(`${hex(BigInt(runs.at(i)) << 12n)}+${hex(BigInt(runs.at(i + 1)) << 12n)}`)
+  return `IOAS [${parts.join(',')}]${immutable ? ' immutable' : ''}`
+}
+const ioasRuns = new Sig()
 function pushAreaRun(x: { value: { iovaPfn: number; npages: number } }): void {
-  ioasRuns.push(x.value.iovaPfn, x.value.npages)
+  ioasRuns.add(x.value.iovaPfn)
+  ioasRuns.add(x.value.npages)
 }
 
 /** A group's owner as the observation shows it; an iommufd owner's view made once per
@@ -760,10 +859,39 @@ function objectView(o: IObj): string {
     case 'IOAS':
       return ioasView(o)
     case 'HWPT_PAGING':
-      return `HWPT_PAGING ${o.restored ? 'restored' : `ioas=${o.ioas!.id}`}${o.auto ? ' auto' : ''}${o.mark !== undefined ? ` mark=${o.mark}` : ''}`
+      return hwptView(o)
     case 'DEVICE':
-      return `DEVICE ${o.dev.bdf}`
+      return deviceView(o.dev.bdf)
   }
 }
+
+/** `DEVICE bdf`, made once per BDF (the platform's devices: a bounded set). */
+function deviceView(bdf: string): string {
+  let v = deviceViews.get(bdf)
+  if (v === undefined) deviceViews.set(bdf, (v = `DEVICE ${bdf}`))
+  return v
+}
+const deviceViews = new Map<string, string>()
+
+/** `HWPT_PAGING ioas=N [auto] [mark=T]` (or `restored`), remade only when what it shows
+ *  changed since the last view of this HWPT (matches reads every HWPT's at every step). */
+function hwptView(o: Extract<IObj, { type: 'HWPT_PAGING' }>): string {
+  const ioas = o.restored ? -1 : o.ioas!.id
+  const c = hwptViews.get(o)
+  if (c !== undefined && c.ioas === ioas && c.auto === o.auto && c.mark === o.mark) return c.view
+  const view = hwptViewOf(o)
+  if (c === undefined) hwptViews.set(o, { ioas, auto: o.auto, mark: o.mark, view })
+  else {
+    c.ioas = ioas
+    c.auto = o.auto
+    c.mark = o.mark
+    c.view = view
+  }
+  return view
+}
+function hwptViewOf(o: Extract<IObj, { type: 'HWPT_PAGING' }>): string {
+  return `HWPT_PAGING ${o.restored ? 'restored' : `ioas=${o.ioas!.id}`}${o.auto ? ' auto' : ''}${o.mark !== undefined ? ` mark=${o.mark}` : ''}`
+}
+const hwptViews = new WeakMap<IObj, { ioas: number; auto: boolean; mark: bigint | undefined; view: string }>()
 
 export { DEFECT_NAMES, DEFECTS } from './defects/index.ts'

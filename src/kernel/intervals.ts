@@ -125,19 +125,10 @@ export class IntervalTree<T> {
 
   /** Remove the interval that starts exactly at `start`; its value, or undefined. */
   remove(start: number): T | undefined {
-    let found: Node<T> | undefined
-    const rec = (n: Node<T> | null): Node<T> | null => {
-      if (n === null) return null
-      if (start === n.start) {
-        found = n
-        return merge(n.left, n.right)
-      }
-      if (start < n.start) n.left = rec(n.left)
-      else n.right = rec(n.right)
-      update(n)
-      return n
-    }
-    this.root = rec(this.root)
+    removed = undefined
+    this.root = removeAt(this.root, start)
+    const found = removed as Node<T> | undefined
+    removed = undefined
     if (found === undefined) return undefined
     this.count--
     return found.value
@@ -164,13 +155,7 @@ export class IntervalTree<T> {
     checkSpan(start, length)
     const end = start + length
     const out: Interval<T>[] = []
-    const rec = (n: Node<T> | null): void => {
-      if (n === null || n.maxEnd <= start || n.minStart >= end) return
-      rec(n.left)
-      if (n.start < end && n.end > start) out.push(n)
-      if (n.start < end) rec(n.right)
-    }
-    rec(this.root)
+    intersect(this.root, start, end, out)
     return out
   }
 
@@ -182,53 +167,26 @@ export class IntervalTree<T> {
   findHole(length: number, alignment: number, lo: number, hi: number): number {
     checkSpan(lo, length)
     if (!Number.isSafeInteger(alignment) || alignment < 1) throw new RangeError(`luv: alignment ${alignment}`)
-    let cursor = lo
-    let found = -1
-    const fits = (gapEnd: number): boolean => {
-      const s = alignUp(cursor, alignment)
-      if (s + length > Math.min(gapEnd, hi)) return false
-      found = s
-      return true
-    }
-    const rec = (n: Node<T> | null): boolean => {
-      if (n === null || n.maxEnd <= cursor) return false
-      if (n.maxGap < length || n.minStart >= hi) {
-        // only the gap before this subtree can hold the hole
-        if (fits(n.minStart)) return true
-        cursor = Math.max(cursor, n.maxEnd)
-        return false
-      }
-      if (rec(n.left)) return true
-      if (fits(n.start)) return true
-      cursor = Math.max(cursor, n.end)
-      return rec(n.right)
-    }
-    if (rec(this.root)) return found
-    return fits(hi) ? found : -1
+    const h = hole
+    h.cursor = lo
+    h.found = -1
+    h.length = length
+    h.alignment = alignment
+    h.hi = hi
+    if (holeIn(this.root)) return h.found
+    return fits(hi) ? h.found : -1
   }
 
   /** All intervals in order. */
   entries(): Interval<T>[] {
     const out: Interval<T>[] = []
-    const rec = (n: Node<T> | null): void => {
-      if (n === null) return
-      rec(n.left)
-      out.push(n)
-      rec(n.right)
-    }
-    rec(this.root)
+    collect(this.root, out)
     return out
   }
 
   /** Every interval in order, without building the list. */
   forEach(cb: (i: Interval<T>) => void): void {
-    const rec = (n: Node<T> | null): void => {
-      if (n === null) return
-      rec(n.left)
-      cb(n)
-      rec(n.right)
-    }
-    rec(this.root)
+    visit(this.root, cb)
   }
 
   [Symbol.iterator](): Iterator<Interval<T>> {
@@ -244,6 +202,72 @@ export class IntervalTree<T> {
     this.seed = x >>> 0
     return this.seed
   }
+}
+
+// The walks of IntervalTree, as module-level functions: the sweep and the observation walk
+// the IOAS areas at every step, and a closure per call is an allocation per call.
+
+/** IntervalTree.remove: the subtree `n` without the node starting at `start` (left in `removed`). */
+let removed: Node<unknown> | undefined
+function removeAt<T>(n: Node<T> | null, start: number): Node<T> | null {
+  if (n === null) return null
+  if (start === n.start) {
+    removed = n as Node<unknown>
+    return merge(n.left, n.right)
+  }
+  if (start < n.start) n.left = removeAt(n.left, start)
+  else n.right = removeAt(n.right, start)
+  update(n)
+  return n
+}
+
+/** IntervalTree.intersecting: the nodes of `n` meeting [start, end), in order, onto `out`. */
+function intersect<T>(n: Node<T> | null, start: number, end: number, out: Interval<T>[]): void {
+  if (n === null || n.maxEnd <= start || n.minStart >= end) return
+  intersect(n.left, start, end, out)
+  if (n.start < end && n.end > start) out.push(n)
+  if (n.start < end) intersect(n.right, start, end, out)
+}
+
+/** IntervalTree.entries: the nodes of `n` in order, onto `out`. */
+function collect<T>(n: Node<T> | null, out: Interval<T>[]): void {
+  if (n === null) return
+  collect(n.left, out)
+  out.push(n)
+  collect(n.right, out)
+}
+
+/** IntervalTree.forEach: `cb` on the nodes of `n` in order. */
+function visit<T>(n: Node<T> | null, cb: (i: Interval<T>) => void): void {
+  if (n === null) return
+  visit(n.left, cb)
+  cb(n)
+  visit(n.right, cb)
+}
+
+/** IntervalTree.findHole's search: the lowest aligned start at or after `cursor` with
+ *  `length` free below `hi`, into `found`. */
+const hole = { cursor: 0, found: -1, length: 0, alignment: 1, hi: 0 }
+function fits(gapEnd: number): boolean {
+  const h = hole
+  const s = alignUp(h.cursor, h.alignment)
+  if (s + h.length > Math.min(gapEnd, h.hi)) return false
+  h.found = s
+  return true
+}
+function holeIn<T>(n: Node<T> | null): boolean {
+  const h = hole
+  if (n === null || n.maxEnd <= h.cursor) return false
+  if (n.maxGap < h.length || n.minStart >= h.hi) {
+    // only the gap before this subtree can hold the hole
+    if (fits(n.minStart)) return true
+    h.cursor = Math.max(h.cursor, n.maxEnd)
+    return false
+  }
+  if (holeIn(n.left)) return true
+  if (fits(n.start)) return true
+  h.cursor = Math.max(h.cursor, n.end)
+  return holeIn(n.right)
 }
 
 function checkSpan(start: number, length: number): void {

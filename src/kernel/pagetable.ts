@@ -298,37 +298,42 @@ export class PageTable {
     return this.unmapLevel(this.root, 4, 0, iovaPfn, hi)
   }
 
-  /** Every table page's PFN, root first (what KHO must preserve for this domain). */
-  tablePages(): number[] {
-    const out: number[] = []
-    const rec = (pfn: number, level: number): void => {
-      out.push(pfn)
-      if (level === 1) return
-      const t = this.phys.table(pfn)!
-      for (let i = 0; i < 512; i++) {
-        const lo = t[2 * i]
-        if (lo & 3 && !(lo & PTE_LARGE)) rec(entryPfn(t, i), level - 1)
-      }
-    }
+  /** Every table page's PFN, root first (what KHO must preserve for this domain), appended
+   *  to `out` (a new list by default). */
+  tablePages(out: number[] = []): number[] {
     this.alive()
-    rec(this.root, 4)
+    this.collectTables(this.root, 4, out)
     return out
+  }
+
+  /** tablePages: `pfn` (a table at `level`) and the tables under it, appended to `out`
+   *  (a method, not a closure: the invariant sweep walks every domain's tables). */
+  private collectTables(pfn: number, level: number, out: number[]): void {
+    out.push(pfn)
+    if (level === 1) return
+    const t = this.phys.table(pfn)!
+    for (let i = 0; i < 512; i++) {
+      const lo = t[2 * i]
+      if (lo & 3 && !(lo & PTE_LARGE)) this.collectTables(entryPfn(t, i), level - 1, out)
+    }
   }
 
   /** Visit every leaf in IOVA order. */
   forEachLeaf(cb: (iovaPfn: number, pfn: number, order: number) => void): void {
-    const rec = (pfn: number, level: number, base: number): void => {
-      const t = this.phys.table(pfn)!
-      const span = SPAN[level]
-      for (let i = 0; i < 512; i++) {
-        const lo = t[2 * i]
-        if ((lo & 3) === 0) continue
-        if (level === 1 || lo & PTE_LARGE) cb(base + i * span, entryPfn(t, i), 9 * (level - 1))
-        else rec(entryPfn(t, i), level - 1, base + i * span)
-      }
-    }
     this.alive()
-    rec(this.root, 4, 0)
+    this.leavesOf(this.root, 4, 0, cb)
+  }
+
+  /** forEachLeaf under the table `pfn` at `level`, which maps from IOVA page `base`. */
+  private leavesOf(pfn: number, level: number, base: number, cb: (iovaPfn: number, pfn: number, order: number) => void): void {
+    const t = this.phys.table(pfn)!
+    const span = SPAN[level]
+    for (let i = 0; i < 512; i++) {
+      const lo = t[2 * i]
+      if ((lo & 3) === 0) continue
+      if (level === 1 || lo & PTE_LARGE) cb(base + i * span, entryPfn(t, i), 9 * (level - 1))
+      else this.leavesOf(entryPfn(t, i), level - 1, base + i * span, cb)
+    }
   }
 
   /** Free every table page, root included. The table is unusable afterwards. */

@@ -41,6 +41,28 @@ export interface PhysHandover {
   tables: Map<number, Uint32Array>
 }
 
+// Page contents are recycled: a freed table or IOMMU-structure page, and every page a kexec
+// leaves behind, goes to `pagePool` and is zeroed when handed out again. Only the Uint32Array
+// is reused, never a PFN's contents: every reader looks a page up by PFN (`table`,
+// `iommuPage`), which answers undefined once the page is freed, and no kernel structure keeps
+// a page's array beyond the call that looked it up. Allocating a 4 KiB ArrayBuffer costs far
+// more than zeroing one (and it is external memory, which drives the GC); a campaign
+// allocates thousands per second.
+const POOL_PAGES = 2048
+const pagePool: Uint32Array[] = []
+
+/** A zeroed page's contents (iommu_alloc_pages zeroes), from the pool when it has one. */
+function zeroedPage(): Uint32Array {
+  const page = pagePool.pop()
+  if (page === undefined) return new Uint32Array(1024)
+  page.fill(0)
+  return page
+}
+
+function recycle(page: Uint32Array | undefined): void {
+  if (page !== undefined && page.length === 1024 && pagePool.length < POOL_PAGES) pagePool.push(page)
+}
+
 const bitGet = (bm: Uint32Array, i: number): boolean => (bm[i >>> 5] & (1 << (i & 31))) !== 0
 const bitSet = (bm: Uint32Array, i: number): void => void (bm[i >>> 5] |= 1 << (i & 31))
 const bitClear = (bm: Uint32Array, i: number): void => void (bm[i >>> 5] &= ~(1 << (i & 31)))
@@ -59,6 +81,7 @@ export class PhysMem {
   private readonly preserved: Uint32Array
   private readonly incoming: Uint32Array
   private npreserved = 0
+  private nincoming = 0
   private retired = false
 
   constructor(
@@ -124,7 +147,7 @@ export class PhysMem {
     if (i < 0) return 'ENOMEM'
     this.tabFree.setUsed(i)
     epoch.tables++
-    this.tables[i] = new Uint32Array(1024)
+    this.tables[i] = zeroedPage()
     this.tableUse[i] = 0
     return this.tableBase + i
   }
@@ -137,7 +160,7 @@ export class PhysMem {
     if (i < 0) return 'ENOMEM'
     this.iommuFree.setUsed(i)
     epoch.iommu++
-    this.iommuTables[i] = new Uint32Array(1024)
+    this.iommuTables[i] = zeroedPage()
     return this.iommuBase + i
   }
 
@@ -153,14 +176,16 @@ export class PhysMem {
     if (z === 'table') {
       const i = pfn - this.tableBase
       if (!this.tabFree.setFree(i)) throw new Error(`luv: double free of table page ${pfn}`)
+      recycle(this.tables[i])
       this.tables[i] = undefined
       this.tableUse[i] = 0
     } else if (z === 'iommu') {
       const i = pfn - this.iommuBase
       if (!this.iommuFree.setFree(i)) throw new Error(`luv: double free of IOMMU page ${pfn}`)
+      recycle(this.iommuTables[i])
       this.iommuTables[i] = undefined
     } else if (!this.memFree.setFree(pfn)) throw new Error(`luv: double free of page ${pfn}`)
-    bitClear(this.incoming, pfn)
+    this.clearIncoming(pfn)
   }
 
   // ---- queries ----
@@ -235,11 +260,21 @@ export class PhysMem {
     return bitList(this.incoming)
   }
 
+  /** How many pages are incoming (incomingPfns().length, without the list). */
+  get incomingCount(): number {
+    return this.nincoming
+  }
+
+  private clearIncoming(pfn: number): void {
+    if (bitGet(this.incoming, pfn)) this.nincoming--
+    bitClear(this.incoming, pfn)
+  }
+
   /** Claim an incoming page (kho_restore_folio): true once, false if not incoming. */
   restore(pfn: number): boolean {
     if (!this.isIncoming(pfn)) return false
     epoch[this.zoneOf(pfn) === 'table' ? 'tables' : this.zoneOf(pfn) === 'iommu' ? 'iommu' : 'memory']++
-    bitClear(this.incoming, pfn)
+    this.clearIncoming(pfn)
     return true
   }
 
@@ -267,6 +302,13 @@ export class PhysMem {
       if (t !== undefined) tables.set(pfn, t)
     }
     this.retired = true
+    // what the next boot does not take over is gone with this boot: its pages are recycled
+    for (const list of [this.tables, this.iommuTables])
+      for (let i = 0; i < list.length; i++) {
+        const t = list[i]
+        if (t !== undefined && !tables.has((list === this.tables ? this.tableBase : this.iommuBase) + i)) recycle(t)
+        list[i] = undefined
+      }
     return PhysMem.boot(
       { memoryPages: this.memoryPages, tablePages: this.tablePages, iommuPages: this.iommuPages, preserved, tables },
       faults,
@@ -291,6 +333,7 @@ export class PhysMem {
           m.iommuTables[pfn - m.iommuBase] = page
         }
       }
+      if (!bitGet(m.incoming, pfn)) m.nincoming++
       bitSet(m.incoming, pfn)
     }
     return m

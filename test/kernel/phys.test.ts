@@ -31,6 +31,35 @@ describe('PhysMem zones', () => {
     expect(m.table(3)).toBeUndefined()
   })
 
+  // page contents are recycled (phys.ts pagePool): a freed page and what a kexec leaves
+  // behind come back zeroed, never while some PFN still holds them
+  it('recycles page contents: zeroed when handed out again, never two PFNs on one page', () => {
+    const m = new PhysMem(8, 8, undefined, 4)
+    const kept = m.allocTable() as number
+    const dropped = m.allocTable() as number
+    const ctx = m.allocIommu() as number
+    m.table(kept)![7] = 0xcafe
+    m.table(dropped)![9] = 0xbad
+    m.iommuPage(ctx)![3] = 0xbeef
+    m.preserve(kept)
+    m.preserve(ctx)
+    const n = m.kexec()
+    // the preserved pages came over with their contents; the dropped one is gone with the old boot
+    expect(m.table(dropped)).toBeUndefined()
+    expect(n.table(dropped)).toBeUndefined()
+    expect(n.table(kept)![7]).toBe(0xcafe)
+    expect(n.iommuPage(ctx)![3]).toBe(0xbeef)
+    // every new page is zeroed and distinct from every page in use
+    const fresh = [n.allocTable(), n.allocTable(), n.allocTable(), n.allocIommu(), n.allocIommu()] as number[]
+    const pages = [kept, ...fresh].map((pfn) => n.table(pfn) ?? n.iommuPage(pfn)!)
+    pages.push(n.iommuPage(ctx)!)
+    for (const pfn of fresh) expect((n.table(pfn) ?? n.iommuPage(pfn))!.every((x) => x === 0)).toBe(true)
+    expect(new Set(pages).size).toBe(pages.length)
+    for (const pfn of fresh) (n.table(pfn) ?? n.iommuPage(pfn))!.fill(0xffffffff)
+    expect(n.table(kept)![7]).toBe(0xcafe)
+    expect(n.iommuPage(ctx)![3]).toBe(0xbeef)
+  })
+
   it('returns ENOMEM when a zone is full, all or nothing for a batch', () => {
     const m = new PhysMem(4, 1)
     expect(m.allocMany(5)).toBe('ENOMEM')

@@ -67,7 +67,7 @@ export function frozen(s: State): State {
 function deepFreeze(x: unknown): void {
   if (typeof x !== 'object' || x === null || Object.isFrozen(x)) return
   Object.freeze(x)
-  for (const v of Object.values(x)) deepFreeze(v)
+  for (const k in x) deepFreeze((x as Record<string, unknown>)[k])
 }
 
 let freezing = true

@@ -23,6 +23,8 @@ export interface Leaf {
   order: 0 | 9 | 18
 }
 
+const SUPERPAGE_ORDERS = [18, 9] as const
+
 /** How the kernel maps one run: at each position the largest page size whose IOVA and PA are
  *  aligned and whose PA run is contiguous for the whole page (iommu_map splits by pgsize_bitmap:
  *  torvalds/linux drivers/iommu/iommu.c iommu_pgsize). */
@@ -31,7 +33,7 @@ export function splitRun(iovaPfn: number, pfns: readonly number[]): Leaf[] {
   let i = 0
   while (i < pfns.length) {
     let order: 0 | 9 | 18 = 0
-    for (const o of [18, 9] as const) {
+    for (const o of SUPERPAGE_ORDERS) {
       const n = 2 ** o
       if ((iovaPfn + i) % n !== 0 || pfns[i] % n !== 0 || i + n > pfns.length) continue
       if (pfns[i + n - 1] - pfns[i] !== n - 1 || !contiguous(pfns, i, n)) continue
@@ -94,32 +96,43 @@ export function checkTableZone(d: D): void {
   if (d.tablePagesUsed > tablePagesOf(d.platform)) fail('ENOMEM')
 }
 
+// The two functions below work on the domain's extents and slots as plain data and write each
+// back whole: through the draft (models/context.ts), every element, page and count they read
+// would be a Proxy trap, and a map of 512 pages reads 1,500 counts.
+
 /** Map one run into a domain (one map call: its leaves never merge with another run's). */
 export function addExtent(d: D, id: DomainId, ext: Extent): void {
   const dom = d.domains[id]
-  const at = dom.extents.findIndex((e) => e.iova > ext.iova)
-  if (at < 0) dom.extents.push(ext)
-  else dom.extents.splice(at, 0, ext)
-  for (const lf of splitRun(iovaPfnOf(ext.iova), ext.pages))
+  const run = { iova: ext.iova, pages: plain(ext.pages) }
+  const extents = plain(dom.extents)
+  const at = extents.findIndex((e) => e.iova > run.iova)
+  dom.extents = at < 0 ? [...extents, run] : [...extents.slice(0, at), run, ...extents.slice(at)]
+  const slots = { ...plain(dom.slots) }
+  for (const lf of splitRun(iovaPfnOf(run.iova), run.pages))
     for (const k of leafSlots(lf)) {
-      if (dom.slots[k] === undefined) d.tablePagesUsed++
-      dom.slots[k] = (dom.slots[k] ?? 0) + 1
+      if (slots[k] === undefined) d.tablePagesUsed++
+      slots[k] = (slots[k] ?? 0) + 1
     }
+  dom.slots = slots
 }
 
 /** Unmap the run that starts at iova; a table page whose last leaf goes is freed. */
 export function removeExtent(d: D, id: DomainId, iova: bigint): void {
   const dom = d.domains[id]
-  const at = dom.extents.findIndex((e) => e.iova === iova)
+  const extents = plain(dom.extents)
+  const at = extents.findIndex((e) => e.iova === iova)
   if (at < 0) return
-  const [ext] = dom.extents.splice(at, 1)
+  const ext = extents[at]
+  dom.extents = extents.filter((_, i) => i !== at)
+  const slots = { ...plain(dom.slots) }
   for (const lf of splitRun(iovaPfnOf(ext.iova), ext.pages))
     for (const k of leafSlots(lf)) {
-      if (--dom.slots[k] === 0) {
-        delete dom.slots[k]
+      if (--slots[k] === 0) {
+        delete slots[k]
         d.tablePagesUsed--
       }
     }
+  dom.slots = slots
 }
 
 export function newDomain(d: D, extents: Extent[]): DomainId {

@@ -5,7 +5,7 @@
 // hw_pagetable,device}.c), live-update.md §2 (the iommufd live-update series).
 
 import type { D } from './context.ts'
-import { fail } from './context.ts'
+import { fail, plain } from './context.ts'
 import { installFd, fileOfFd } from './files.ts'
 import { allocPages } from './memory.ts'
 import { addExtent, checkTableZone, newDomain, reapDomains, removeExtent } from './iommu.ts'
@@ -149,10 +149,12 @@ function mirroredDomains(d: D, f: IommufdFile, ioasId: number): DomainId[] {
  *  catches up here with what it missed. Inferred: domain-only has no posted code; iopt keeps
  *  every domain of an IOAS mapping all its areas, and the kernel implementation (src/kernel/
  *  iommu.ts syncDomains) resyncs at the next change the same way. */
-function syncToIoas(d: D, dom: DomainId, areas: readonly Area[]): void {
+function syncToIoas(d: D, dom: DomainId, ioasAreas: readonly Area[]): void {
+  // compared as plain data (through the draft, every page compared is a Proxy trap)
+  const areas = plain(ioasAreas)
   const same = (e: { iova: bigint; pages: number[] }, a: Area) => e.iova === a.iova && e.pages.length === a.pages.length && e.pages.every((p, i) => p === a.pages[i])
-  for (const e of [...d.domains[dom].extents]) if (!areas.some((a) => same(e, a))) removeExtent(d, dom, e.iova)
-  for (const a of areas) if (!d.domains[dom].extents.some((e) => same(e, a))) addExtent(d, dom, { iova: a.iova, pages: a.pages })
+  for (const e of plain(d.domains[dom].extents)) if (!areas.some((a) => same(e, a))) removeExtent(d, dom, e.iova)
+  for (const a of areas) if (!plain(d.domains[dom].extents).some((e) => same(e, a))) addExtent(d, dom, { iova: a.iova, pages: a.pages })
 }
 
 function insertArea(d: D, f: IommufdFile, ioasId: number, area: Area): Result {

@@ -38,35 +38,57 @@ export function memoByParts<S, V>(key: (s: S) => readonly object[], f: (s: S) =>
  *  order; objects in `named` stand for themselves (by identity). For caches keyed by content
  *  (models/recovery.ts), where two runs reach the same state as different objects. */
 export function contentKey(x: unknown, named: ReadonlyMap<object, string> = NO_NAMES): string {
-  return walk(x, named, '')
+  const pieces: string[] = []
+  walk(x, named, pieces)
+  return pieces.join('')
 }
 
 const NO_NAMES: ReadonlyMap<object, string> = new Map()
 
-/** `out` followed by the key of v (one string grown in place: V8 joins the pieces lazily). */
-function walk(v: unknown, named: ReadonlyMap<object, string>, out: string): string {
+/** The key of v, piece by piece (joined once at the end: a string grown piece by piece is a
+ *  tree of every intermediate string, several for each page of memory). */
+function walk(v: unknown, named: ReadonlyMap<object, string>, out: string[]): void {
   switch (typeof v) {
     case 'string':
-      return out + quoted(v)
+      out.push(quoted(v))
+      return
     case 'number':
     case 'boolean':
-      return out + String(v)
+      out.push(String(v))
+      return
     case 'bigint':
-      return `${out}${v}n`
+      out.push(`${v}n`)
+      return
     case 'undefined':
-      return out + 'u'
+      out.push('u')
+      return
     case 'object': {
-      if (v === null) return out + 'null'
-      const name = named.get(v)
-      if (name !== undefined) return out + name
-      if (Array.isArray(v)) {
-        out += '['
-        for (const e of v) out = walk(e, named, out) + ','
-        return out + ']'
+      if (v === null) {
+        out.push('null')
+        return
       }
-      out += '{'
-      for (const k in v) out = walk((v as Record<string, unknown>)[k], named, out + quoted(k) + ':') + ','
-      return out + '}'
+      const name = named.get(v)
+      if (name !== undefined) {
+        out.push(name)
+        return
+      }
+      if (Array.isArray(v)) {
+        out.push('[')
+        for (let i = 0; i < v.length; i++) {
+          walk(v[i], named, out)
+          out.push(',')
+        }
+        out.push(']')
+        return
+      }
+      out.push('{')
+      for (const k in v) {
+        out.push(quoted(k), ':')
+        walk((v as Record<string, unknown>)[k], named, out)
+        out.push(',')
+      }
+      out.push('}')
+      return
     }
     default:
       throw new Error(`luv internal error: contentKey of a ${typeof v}`)

@@ -5,7 +5,7 @@ import type { Observation, OwnerView, Probe, Translation, LuoSessionView } from 
 import { entryFor, tablePagesInUse, translate } from './iommu.ts'
 import { memoByParts } from './memo.ts'
 import { resolveDevices } from './platform.ts'
-import type { FileId, GroupOwner, State } from './state.ts'
+import type { FileId, GroupOwner, IommufdFile, State } from './state.ts'
 import { hex } from './ops.ts'
 
 export function ownerView(o: GroupOwner): OwnerView {
@@ -65,6 +65,17 @@ export function translations(s: State, probes: Probe[]): Translation[] {
 
 function fdView(s: State, id: FileId): string {
   const f = s.files[id]
+  // a file's view is a function of the file record and its id; most steps change few files
+  let byId = fdViews.get(f)
+  const have = byId?.id === id ? byId.view : undefined
+  if (have !== undefined) return have
+  byId = { id, view: fileView(f, id) }
+  fdViews.set(f, byId)
+  return byId.view
+}
+const fdViews = new WeakMap<State['files'][number], { id: FileId; view: string }>()
+
+function fileView(f: State['files'][number], id: FileId): string {
   switch (f.kind) {
     case 'memfd':
       return `memfd:${f.pages.length}`
@@ -117,19 +128,32 @@ const iommufdsOf = memoByParts(
   (s: State) => [s.files],
   (s) => {
     const iommufds: Record<number, Record<number, string>> = {}
-    for (const [id, f] of Object.entries(s.files)) {
-      if (f.kind !== 'iommufd') continue
-      const objs: Record<number, string> = {}
-      for (const [oid, o] of Object.entries(f.objects)) objs[Number(oid)] = objectView(o)
-      iommufds[Number(id)] = objs
-    }
+    for (const [id, f] of Object.entries(s.files)) if (f.kind === 'iommufd') iommufds[Number(id)] = objectsView(f.objects)
     return deepFrozen(iommufds)
   },
 )
 
+/** The view of one iommufd's objects, once per objects record (a step that maps into one
+ *  IOAS leaves every other iommufd's objects as they were). */
+function objectsView(objects: IommufdFile['objects']): Record<number, string> {
+  let objs = objectsViews.get(objects)
+  if (objs !== undefined) return objs
+  objs = {}
+  for (const [oid, o] of Object.entries(objects)) objs[Number(oid)] = objectView(o)
+  objectsViews.set(objects, deepFrozen(objs))
+  return objs
+}
+const objectsViews = new WeakMap<IommufdFile['objects'], Record<number, string>>()
+
 const luoOf = memoByParts(
   (s: State) => [s.luo, s.files],
-  (s): Observation['luo'] => {
+  (s): Observation['luo'] => deepFrozen({ open: Object.values(s.files).some((f) => f.kind === 'liveupdate'), ...sessionsOf(s) }),
+)
+
+/** The sessions, once per `luo` (most steps change files but no session) */
+const sessionsOf = memoByParts(
+  (s: State) => [s.luo],
+  (s): Pick<Observation['luo'], 'outgoing' | 'incoming'> => {
     const outgoing: LuoSessionView[] = s.luo.outgoing.map((x) => ({
       name: x.name,
       files: x.files.map((p) => ({ token: BigInt(p.token), kind: p.kind })),
@@ -143,7 +167,7 @@ const luoOf = memoByParts(
         retrieved: f.retrieved === undefined ? 'no' : typeof f.retrieved === 'number' ? 'ok' : f.retrieved,
       })),
     }))
-    return deepFrozen({ open: Object.values(s.files).some((f) => f.kind === 'liveupdate'), outgoing, incoming })
+    return deepFrozen({ outgoing, incoming })
   },
 )
 

@@ -485,9 +485,12 @@ function walk(s: State, symmetry: boolean, out: Out): void {
     out.num('p', name)
     serCached(s.pages[i], 'page', n, out)
   }
-  // anything else a newer models/state.ts holds, verbatim
-  for (const k of sortedKeys(s))
-    if (!KNOWN_TOP.has(k)) {
+  // anything else a newer models/state.ts holds, verbatim, in key order (collected first:
+  // there is usually nothing, and the known keys need no sorting)
+  let extra: string[] | undefined
+  for (const k in s) if (!KNOWN_TOP.has(k) && Object.hasOwn(s, k)) (extra ??= []).push(k)
+  if (extra !== undefined)
+    for (const k of extra.sort()) {
       out.word(`?${k}`)
       ser((s as unknown as Record<string, unknown>)[k], k, n, out)
     }

@@ -321,17 +321,20 @@ function replay(ops: unknown[], n: Names, out: Out): void {
     }
 }
 
-/** recorded subtrees, per context ser reads besides the subtree (key, inDomains, the groups
- *  flag); weak, so a state's parts go when the state does */
-const recorded = new Map<string, WeakMap<object, unknown[]>>()
+/** recorded subtrees, per context ser reads besides the subtree: the key, then inDomains and
+ *  the groups flag (index inDomains + 2 * walkingGroups); weak, so a state's parts go when
+ *  the state does */
+const recorded = new Map<string, WeakMap<object, unknown[]>[]>()
 
 /** ser(v, key, n, out, inDomains), from the recording of `v` when it has one. */
 let useRecorded = true
 function serCached(v: unknown, key: string, n: Names, out: Out, inDomains = false): void {
   if (typeof v !== 'object' || v === null || !useRecorded) return ser(v, key, n, out, inDomains)
-  const ctx = `${key}|${inDomains ? 1 : 0}|${walkingGroups ? 1 : 0}`
-  let memo = recorded.get(ctx)
-  if (memo === undefined) recorded.set(ctx, (memo = new WeakMap()))
+  let byFlags = recorded.get(key)
+  if (byFlags === undefined) recorded.set(key, (byFlags = []))
+  const f = (inDomains ? 1 : 0) + (walkingGroups ? 2 : 0)
+  let memo = byFlags[f]
+  if (memo === undefined) byFlags[f] = memo = new WeakMap()
   let ops = memo.get(v)
   if (ops === undefined) {
     const rec = new Recorder()
@@ -345,9 +348,17 @@ function serCached(v: unknown, key: string, n: Names, out: Out, inDomains = fals
 let walkingGroups = false
 const inGroups = (_n: Names) => walkingGroups
 
-/** What an fd is, without any name in it: the sort key that makes fd order canonical. */
+/** What an fd is, without any name in it: the sort key that makes fd order canonical. It
+ *  reads the file record only, which successor states share when the op did not write it:
+ *  kept per record. */
+const fdSignatures = new WeakMap<object, string>()
 function fdSignature(s: State, fd: number): string {
   const f = s.files[s.fds[fd]]
+  let sig = fdSignatures.get(f)
+  if (sig === undefined) fdSignatures.set(f, (sig = fileSignature(f)))
+  return sig
+}
+function fileSignature(f: State['files'][number]): string {
   switch (f.kind) {
     case 'memfd':
       return `0m${f.pages.length}:${f.seals.join('|')}`
@@ -428,7 +439,18 @@ function walk(s: State, symmetry: boolean, out: Out): void {
     out.word('ida=')
     for (const d of dids) out.num('#', d)
     out.word(';')
-    for (const k of Object.keys(unit)) if (k !== 'context' && k !== 'pasid' && k !== 'ida') ser({ [k]: (unit as unknown as Record<string, unknown>)[k] }, 'unit', n, out)
+    // any other field, as ser({ [k]: value }, 'unit') gives it (without making that object)
+    for (const k in unit)
+      if (k !== 'context' && k !== 'pasid' && k !== 'ida' && Object.hasOwn(unit, k)) {
+        const x = (unit as unknown as Record<string, unknown>)[k]
+        out.word('{')
+        if (x !== undefined) {
+          out.word(k)
+          out.word('=')
+          ser(x, k, n, out)
+        }
+        out.word('}')
+      }
     out.word('}')
   }
   n.unit = undefined
@@ -463,9 +485,12 @@ function walk(s: State, symmetry: boolean, out: Out): void {
     out.num('p', name)
     serCached(s.pages[i], 'page', n, out)
   }
-  // anything else a newer models/state.ts holds, verbatim
-  for (const k of sortedKeys(s))
-    if (!KNOWN_TOP.has(k)) {
+  // anything else a newer models/state.ts holds, verbatim, in key order (collected first:
+  // there is usually nothing, and the known keys need no sorting)
+  let extra: string[] | undefined
+  for (const k in s) if (!KNOWN_TOP.has(k) && Object.hasOwn(s, k)) (extra ??= []).push(k)
+  if (extra !== undefined)
+    for (const k of extra.sort()) {
       out.word(`?${k}`)
       ser((s as unknown as Record<string, unknown>)[k], k, n, out)
     }

@@ -50,6 +50,25 @@ type Filler = (o: unknown, vals: unknown[], ref: number[], obj: unknown[], s: nu
  *  monomorphic (a loop of computed-key stores onto fresh objects goes through the generic
  *  keyed-store path, and was most of a copy's time). */
 const fillers = new Map<string, Filler>()
+/** fillerFor's answers by an object's prototype and first key, then its key list compared
+ *  key by key (Object.keys gives internalized strings: === is a pointer compare), so taking
+ *  a snapshot builds no joined-key string per object */
+const fillersByShape = new Map<unknown, Map<string, { keys: string[]; f: Filler }[]>>()
+function fillerOf(proto: unknown, keys: string[]): Filler {
+  let byFirst = fillersByShape.get(proto)
+  if (byFirst === undefined) fillersByShape.set(proto, (byFirst = new Map()))
+  const first = keys.length > 0 ? keys[0] : ''
+  let list = byFirst.get(first)
+  if (list === undefined) byFirst.set(first, (list = []))
+  outer: for (const e of list) {
+    if (e.keys.length !== keys.length) continue
+    for (let i = 1; i < keys.length; i++) if (e.keys[i] !== keys[i]) continue outer
+    return e.f
+  }
+  const f = fillerFor(keys)
+  list.push({ keys, f })
+  return f
+}
 function fillerFor(keys: string[]): Filler {
   const id = keys.join('\u0000')
   let f = fillers.get(id)
@@ -157,9 +176,10 @@ export class Snapshot<T> {
         meta.push(v.getTime())
       } else {
         kind.push(OBJ)
-        meta.push(Object.getPrototypeOf(v))
+        const proto = Object.getPrototypeOf(v)
+        meta.push(proto)
         const ks = Object.keys(v)
-        fill[i] = fillerFor(ks)
+        fill[i] = fillerOf(proto, ks)
         for (const k of ks) slot((v as Record<string, unknown>)[k])
       }
     }

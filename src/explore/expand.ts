@@ -6,7 +6,7 @@
 
 import type { Design, ProfileName } from '../../models/design.ts'
 import { initState, liveProbes, observe, step, translations } from '../../models/index.ts'
-import type { Probe } from '../../models/observation.ts'
+import type { Observation, Probe } from '../../models/observation.ts'
 import { opToString, resultToString, sameResult, type Op, type Result } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
 import { firstDifference, invariantViolation, mergeProbes, thrownText } from '../check/conformance.ts'
@@ -221,7 +221,7 @@ export class Expander {
     }
     if (!suspect) {
       const probes = mergeProbes(before, k.liveProbes())
-      suspect = !sameObservation(observe(state, probes), k.observe(probes)) || k.invariants().length > 0
+      suspect = observationDiff(k, observe(state, probes), probes) !== undefined || k.invariants().length > 0
     }
     if (!suspect) return
     // name the transition(s): each alone, on a copy of the state's kernel as it was before
@@ -251,9 +251,7 @@ export class Expander {
     if (!sameResult(result, kr.result)) out.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(kr.result)}, the model ${resultToString(result)}` })
     // each list is in probe order (models/observe.ts sortProbes): merged, as conformance.ts does
     const probes: Probe[] = mergeProbes(before, liveProbes(next), k.liveProbes())
-    const mo = observe(next, probes)
-    const ko = k.observe(probes)
-    const diff = sameObservation(mo, ko) ? undefined : firstDifference(mo, ko)
+    const diff = observationDiff(k, observe(next, probes), probes)
     if (diff) out.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
     const mid = transient.map((s) => translations(s, before))
     if (!sameObservation(mid, kr.transient)) out.push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
@@ -264,9 +262,21 @@ export class Expander {
   }
 }
 
+/** The first difference between the model's observation `mo` and the kernel's with the
+ *  same probes, or undefined: as src/check/conformance.ts compares, the kernel's observation
+ *  is built only when Kernel.matches (which reads the kernel's state against `mo`, and says
+ *  no whenever it is unsure) does not vouch for it; the probes are translated once. */
+function observationDiff(k: Kernel, mo: Observation, probes: Probe[]): string | undefined {
+  const pas = k.translate(probes)
+  if (k.matches(mo, probes, pas)) return undefined
+  const ko = k.observe(probes, pas)
+  return sameObservation(mo, ko) ? undefined : firstDifference(mo, ko)
+}
+
 /** Equality of two observations (plain data: records, arrays, strings, numbers, bigints,
  *  booleans, null), without isDeepStrictEqual's generality: most comparisons are equal, and
- *  only a difference needs firstDifference's walk to name it. */
+ *  only a difference needs firstDifference's walk to name it. Keys are walked with for-in
+ *  (observations are plain records: no inherited enumerable keys), not collected in arrays. */
 export function sameObservation(a: unknown, b: unknown): boolean {
   if (a === b) return true
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
@@ -276,16 +286,16 @@ export function sameObservation(a: unknown, b: unknown): boolean {
     return true
   }
   if (Array.isArray(b)) return false
-  const ka = Object.keys(a)
-  const kb = Object.keys(b)
-  if (ka.length !== kb.length) return false
   const rb = b as Record<string, unknown>
   const ra = a as Record<string, unknown>
-  for (const key of ka) {
-    if (!Object.prototype.hasOwnProperty.call(rb, key)) return false
-    if (!sameObservation(ra[key], rb[key])) return false
+  let n = 0
+  for (const key in ra) {
+    if (!Object.hasOwn(ra, key)) continue
+    n++
+    if (!Object.hasOwn(rb, key) || !sameObservation(ra[key], rb[key])) return false
   }
-  return true
+  for (const key in rb) if (Object.hasOwn(rb, key)) n--
+  return n === 0
 }
 
 /** What a worker thread gets: the context, the search it belongs to (`run`) and the level,

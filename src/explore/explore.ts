@@ -321,6 +321,10 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
   try {
     for (; depth < maxDepth && frontier.length > 0 && !stoppedBy; depth++) {
       const next: { id: number; state?: State }[] = []
+      // the last level's states are never expanded: their model states are not kept (only
+      // their fingerprints), unless onState wants them; holding them to the end of the
+      // search made every young-generation collection copy them
+      const keepStates = depth + 1 < maxDepth || o.onState !== undefined
       if (!pool) {
         for (let fi = 0; fi < frontier.length; fi++) {
           if (stopNow()) {
@@ -334,7 +338,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
             await new Promise((r) => setImmediate(r))
           }
           const { id, state } = frontier[fi]
-          take(id, ex.expand(traceOf(id), state!, nodes[id].parent < 0, true, { id, parent: nodes[id].parent, keepKernel: depth + 1 < maxDepth }), next)
+          take(id, ex.expand(traceOf(id), state!, nodes[id].parent < 0, keepStates, { id, parent: nodes[id].parent, keepKernel: depth + 1 < maxDepth }), next)
         }
       } else {
         // Each state goes to the worker thread that expanded its parent, which kept the

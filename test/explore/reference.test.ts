@@ -107,6 +107,9 @@ describe('the search agrees with a straightforward reference search', () => {
     // depth 2), at the first step (isolation; also in a later initial state's prefix)
     { name: 'default scope, depth 2, seeded defect: context entries survive KEXEC', scope: defaultScope(), design: lpc, depth: 2, defect: 'unpreserved-context-entries-survive-kexec', violated: true },
     { name: 'default scope, depth 1, seeded defect: DIDs not reserved', scope: defaultScope(), design: lpc, depth: 1, defect: 'dids-not-reserved-at-boot', violated: true },
+    // a defect only the observation shows (the IOAS changed after preserve): a search that
+    // skipped comparing observations would find it at depth 1 (a later result), not 0
+    { name: 'default scope, depth 1, seeded defect: IOAS mutable after preserve', scope: defaultScope(), design: lpc, depth: 1, defect: 'ioas-mutable-after-preserve', violated: true },
   ]
   for (const c of cases)
     it(c.name, async () => {

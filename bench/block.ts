@@ -8,7 +8,7 @@
 // Prints one line per pass: steps, µs per step (wall and CPU), steps per CPU-second.
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
-import { runBlock } from '../src/campaign/block.ts'
+import { runBlock, type BlockTask } from '../src/campaign/block.ts'
 import { planBlocks } from '../src/campaign/blocks.ts'
 import { resolveCampaignOptions } from '../src/campaign/options.ts'
 
@@ -20,9 +20,10 @@ export interface BlockFlags {
   platform?: string
 }
 
-/** The default campaign's blocks for these flags, and a function running all of them once
- *  (unshrunk, as bench/campaign.ts does); it returns the steps run. */
-export function campaignBlocks(f: BlockFlags): { describe: string; run: () => number } {
+/** The default campaign's blocks for these flags, as the tasks a worker gets (unshrunk, as
+ *  bench/campaign.ts runs them), and a function running all of them once; it returns the
+ *  steps run. */
+export function campaignBlocks(f: BlockFlags): { describe: string; tasks: BlockTask[]; run: () => number } {
   const o = resolveCampaignOptions({
     runs: f.runs ?? '800',
     seed: f.seed ?? '437',
@@ -31,14 +32,24 @@ export function campaignBlocks(f: BlockFlags): { describe: string; run: () => nu
     ...(f.impl !== undefined && { impl: f.impl }),
     ...(f.platform !== undefined && { platform: f.platform }),
   })
-  const blocks = [...planBlocks({ seed: o.seed, runs: o.runs })]
+  const tasks: BlockTask[] = [...planBlocks({ seed: o.seed, runs: o.runs })].map((b) => ({
+    ...b,
+    platforms: o.platforms,
+    design: o.design,
+    profile: o.profile,
+    impl: o.impl,
+    properties: o.properties,
+    noShrink: true,
+    ...(o.failRate && { failRate: o.failRate }),
+  }))
   return {
     describe: `--runs ${o.runs} --seed ${o.seed}: impl ${o.impl}, fail-rate ${o.failRate}, platform ${o.platformName}`,
+    tasks,
     run: () => {
       let steps = 0
-      for (const b of blocks) {
-        const r = runBlock({ ...b, platforms: o.platforms, design: o.design, profile: o.profile, impl: o.impl, properties: o.properties, noShrink: true, ...(o.failRate && { failRate: o.failRate }) })
-        if (r.error !== undefined) throw new Error(`block ${b.index}: ${r.error}`)
+      for (const t of tasks) {
+        const r = runBlock(t)
+        if (r.error !== undefined) throw new Error(`block ${t.index}: ${r.error}`)
         steps += r.steps
       }
       return steps

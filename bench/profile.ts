@@ -1,5 +1,5 @@
 // Profile summary (issue 12): where a checked step's time goes. Runs the default campaign's
-// work (its blocks, as a worker runs them: impl both, every property, coverage counted) on this
+// work (its blocks, as a worker runs them: impl both, every property, coverage counted, fail-nth) on this
 // thread under V8's sampling profiler (node:inspector, no external tool), then sums self time
 // by area: each models/ file, the properties (src/check/properties), conformance, the kernel
 // implementation, immer, the generators (properties/*), fast-check, GC, the rest.
@@ -10,11 +10,9 @@
 import { Session } from 'node:inspector'
 import { parseArgs } from 'node:util'
 import { runBlock } from '../src/campaign/block.ts'
-import { planBlocks } from '../src/campaign/blocks.ts'
-import { resolveCampaignOptions } from '../src/campaign/options.ts'
+import { campaignBlocks } from './block.ts'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' }, seed: { type: 'string', default: '437' }, top: { type: 'string', default: '0' }, area: { type: 'string' } } })
-const o = resolveCampaignOptions({ runs: values.runs, seed: values.seed, out: '/nonexistent/luv-bench' })
 
 interface CallFrame {
   functionName: string
@@ -57,17 +55,17 @@ export function area(f: CallFrame): string {
   return 'other'
 }
 
-const blocks = [...planBlocks({ seed: o.seed, runs: o.runs })]
+// the campaign's own block tasks (bench/block.ts), fail-nth at the default rate included
+const blocks = campaignBlocks({ runs: values.runs, seed: values.seed }).tasks
 // JIT warm-up on the first block, unprofiled
-const task = (b: (typeof blocks)[number]) => ({ ...b, platforms: o.platforms, design: o.design, profile: o.profile, impl: o.impl, properties: o.properties, noShrink: true })
-runBlock(task(blocks[0]))
+runBlock(blocks[0])
 
 await post('Profiler.enable')
 await post('Profiler.setSamplingInterval', { interval: 200 })
 await post('Profiler.start')
 const t0 = performance.now()
 let steps = 0
-for (const b of blocks) steps += runBlock(task(b)).steps
+for (const b of blocks) steps += runBlock(b).steps
 const ms = performance.now() - t0
 const { profile } = await post<{ profile: Profile }>('Profiler.stop')
 session.disconnect()
@@ -91,7 +89,7 @@ for (let i = 0; i < profile.samples.length; i++) {
 const us = (x: number) => ((x / steps) * (ms / (total / 1000))).toFixed(1)
 
 console.log(`## Profile summary: where a checked step's time goes\n`)
-console.log(`\`node --import tsx bench/profile.ts --runs ${values.runs} --seed ${values.seed}\`: the default campaign's ${blocks.length} blocks (impl both, every property, coverage counted, default platform) on one thread under the V8 sampling profiler (node:inspector); ${steps.toLocaleString('en-US')} steps in ${(ms / 1000).toFixed(1)} s; self time by area.\n`)
+console.log(`\`node --import tsx bench/profile.ts --runs ${values.runs} --seed ${values.seed}\`: the default campaign's ${blocks.length} blocks (impl both, every property, coverage counted, fail-nth at the default rate, default platform) on one thread under the V8 sampling profiler (node:inspector); ${steps.toLocaleString('en-US')} steps in ${(ms / 1000).toFixed(1)} s; self time by area.\n`)
 console.log('| area | self time | µs per step |')
 console.log('|---|--:|--:|')
 for (const [a, t] of [...self].sort((x, y) => y[1] - x[1])) console.log(`| ${a} | ${((100 * t) / total).toFixed(1)}% | ${us(t)} |`)

@@ -53,6 +53,8 @@ const preservedAndKexec: Step[] = [
 ]
 /** Next kernel: session vm0 retrieved (as $in). */
 const retrieveSession: Step[] = [s('LIVEUPDATE_OPEN', {}, 'luo2'), s('LIVEUPDATE_IOCTL_RETRIEVE_SESSION', { name: 'vm0' }, 'in')]
+/** B's cdev, opened and never bound, preserved alone in vm0, then KEXEC. */
+const cdevPreservedAndKexec: Step[] = [s('VFIO_CDEV_OPEN', { bdf: B }, 'cdev'), s('LIVEUPDATE_OPEN', {}, 'luo'), ...session(), preserve('$cdev', 1), s('KEXEC')]
 /** Next kernel: the session and its three files retrieved. */
 const retrieved: Step[] = [
   ...retrieveSession,
@@ -186,15 +188,11 @@ const CASES: Record<string, Case> = {
     ],
   },
   'cdev-open-of-incoming-device': {
-    steps: [s('VFIO_CDEV_OPEN', { bdf: B }, 'cdev'), s('LIVEUPDATE_OPEN', {}, 'luo'), ...session(), preserve('$cdev', 1), s('KEXEC'), s('VFIO_CDEV_OPEN', { bdf: B })],
+    steps: [...cdevPreservedAndKexec, s('VFIO_CDEV_OPEN', { bdf: B })],
   },
   'incoming-state-kept-after-bind': {
     steps: [
-      s('VFIO_CDEV_OPEN', { bdf: B }, 'cdev'),
-      s('LIVEUPDATE_OPEN', {}, 'luo'),
-      ...session(),
-      preserve('$cdev', 1),
-      s('KEXEC'),
+      ...cdevPreservedAndKexec,
       ...retrieveSession,
       s('LIVEUPDATE_SESSION_RETRIEVE_FD', { session: '$in', token: '1' }, 'cdev2'),
       s('IOMMUFD_OPEN', {}, 'own'),

@@ -281,13 +281,19 @@ export function setGroupDomain(d: D, group: string, pasid: number, to: DomainId 
 // ---------------------------------------------------------------- domain lifetime
 
 /** Everything that keeps a domain alive: an HWPT, a group or entry using it, an unreclaimed
- *  preserved record (in an incoming session or a retrieved iommufd). */
+ *  preserved record not yet reclaimed (in an incoming session or a retrieved iommufd). */
 export function liveDomains(s: State | D): Set<DomainId> {
   const live = new Set<DomainId>()
   for (const f of Object.values(s.files)) {
     if (f.kind !== 'iommufd') continue
     for (const o of Object.values(f.objects)) if (o.type === 'HWPT_PAGING') live.add(o.domain)
-    for (const r of f.lu?.records ?? []) live.add(r.domain)
+    // a record holds its domain only until LU_RESTORE reclaims it: from then on the HWPT owns
+    // the domain (iommufd_hwpt_init_from_domain), and destroying that HWPT frees it and its
+    // table pages at once, not at FINISH (samikhawaja/linux drivers/iommu/iommufd/
+    // hw_pagetable.c __iommufd_hwpt_destroy -> iommu_domain_free; the restored pages were
+    // re-adopted as ordinary iommu pages at boot: generic_pt restore() -> __restore_tables ->
+    // iommu_restore_page, mail "iommu/pages: ..." of the series)
+    for (const r of f.lu?.records ?? []) if (r.reclaimedAs === undefined) live.add(r.domain)
   }
   for (const g of Object.values(s.groups)) {
     if (isUserDomain(g.domain)) live.add(g.domain)

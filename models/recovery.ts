@@ -82,7 +82,13 @@ export function recover(start: State): Recovery {
         devIds.set(vf.ser.bdf, Number(devId))
       }
       if (rec.failed) break
-      for (const r of [...(ictx().lu?.records ?? [])]) {
+      // the records nothing will be attached to again first: restoring and destroying them
+      // gives their table pages back before the replacements need new ones (destroying a
+      // restored HWPT frees its domain: hw_pagetable.c __iommufd_hwpt_destroy). Userspace
+      // chooses this order; the posted selftests restore a single HWPT.
+      const hasUsers = (r: { devices: string[] }) => r.devices.some((b) => devIds.has(b))
+      const records = ictx().lu?.records ?? []
+      for (const r of [...records.filter((r) => !hasUsers(r)), ...records.filter(hasUsers)]) {
         if (rec.failed) break
         const restored = must({ op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd: ictxFd, token: BigInt(r.token) } }, `restore HWPT token ${r.token}`)
         if (restored === undefined) break

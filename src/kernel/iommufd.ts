@@ -12,7 +12,7 @@ import { Idr } from './idr.ts'
 import { IntervalTree } from './intervals.ts'
 import { domainGet, domainPut, freeDomain, newDomain, reapDomains, syncDomains } from './iommu.ts'
 import { allocPages, pageGet, pagePut, runsOf } from './memfd.ts'
-import type { Area, AttachRec, Domain, Hwpt, IDevice, IObj, Ioas, IommufdCtx, KDevice, Kern, Ret } from './state.ts'
+import type { Area, AttachRec, Domain, Hwpt, IDevice, IObj, Ioas, IommufdCtx, KDevice, Kern, LuRecord, Ret } from './state.ts'
 import { isErr } from './state.ts'
 
 export const U64_MAX = (1n << 64n) - 1n
@@ -340,11 +340,18 @@ export function releaseIommufd(k: Kern, ictx: IommufdCtx): void {
   reapDomains(k)
 }
 
-/** ictx->lu goes (finish, or the ictx is released): its records stop holding their domains. */
+/** ictx->lu goes (finish, or the ictx is released): its unreclaimed records stop holding
+ *  their domains (a reclaimed one let go at LU_RESTORE). */
 export function dropLu(k: Kern, ictx: IommufdCtx): void {
   if (ictx.lu === undefined) return
-  for (const r of ictx.lu.records) if (r.domain !== undefined) domainPut(k, r.domain)
+  for (const r of ictx.lu.records) if (r.domain !== undefined && r.reclaimedAs === undefined) domainPut(k, r.domain)
   ictx.lu = undefined
+}
+
+/** Mark a record reclaimed by HWPT `id`, which holds the domain from now on. */
+export function reclaimRecord(k: Kern, rec: LuRecord, id: number): void {
+  rec.reclaimedAs = id
+  if (rec.domain !== undefined) domainPut(k, rec.domain)
 }
 
 // ---------------------------------------------------------------- live update
@@ -453,7 +460,10 @@ export function luRestore(k: Kern, a: ArgsOf<'IOMMU_HWPT_LU_RESTORE'>): Ret<numb
   const id = ictx.ids.alloc(k.faults)
   if (isErr(id)) return id
   const h = addHwpt(ictx, id, domain, undefined, false, false, true)
-  if (k.bug.markRecordReclaimed) rec.reclaimedAs = id // hook markRecordReclaimed
+  // `hwpt_lu->reclaimed = true`: the HWPT owns the restored domain now (iommufd_hwpt_init_
+  // from_domain) and the record lets go of it, so IOMMU_DESTROY of this HWPT frees the domain
+  // and its table pages (__iommufd_hwpt_destroy -> iommu_domain_free), not FINISH
+  if (k.bug.markRecordReclaimed) reclaimRecord(k, rec, id) // hook markRecordReclaimed
   // ... then re-attach them all (V1 variant)
   for (const dev of devs) {
     const g = dev.group

@@ -8,7 +8,7 @@
 
 import type { ArgsOf } from '../../models/ops.ts'
 import { fget, fileOfFd, fput, installFd, newFile } from './files.ts'
-import { addHwpt, attachAdd, attachRemove, autoHwpt, dropNewHwpt, mapFor, putAutoHwpt } from './iommufd.ts'
+import { addHwpt, attachAdd, attachRemove, autoHwpt, dropNewHwpt, mapFor, putAutoHwpt, reclaimRecord } from './iommufd.ts'
 import { isUser, reapDomains, replaceGroupDomain, setGroupDomain, setSlot } from './iommu.ts'
 import type { AttachRec, Errno, Hwpt, IGroup, IommufdCtx, KDevice, Kern, Ret, VfioFile } from './state.ts'
 import { isErr } from './state.ts'
@@ -169,8 +169,11 @@ export function bind(k: Kern, a: ArgsOf<'VFIO_DEVICE_BIND_IOMMUFD'>): Ret<number
   fget(ictx)
   if (rec !== undefined) {
     if (needHwpt) {
-      rec.reclaimedAs = hwptId
+      // a record reclaimed before and whose HWPT is gone let go of the domain already
+      const held = rec.reclaimedAs === undefined
       addHwpt(ictx, hwptId!, rec.domain!, undefined, false, false, true) // found by g.domain: rebuilt
+      if (held) reclaimRecord(k, rec, hwptId!)
+      else rec.reclaimedAs = hwptId
     }
     const per = mapFor(ictx, g)
     let at = per.get(0)

@@ -198,7 +198,8 @@ function preserveVfio(d: D, sess: OutgoingSession, id: FileId): boolean {
   // iommu group is -EINVAL (drivers/pci/liveupdate.c text and its review mail, audit L31)
   if (resolveDevices(d.platform).filter((x) => x.group === group).length !== 1) fail('EINVAL')
   // the PCI layer keeps one record per device: a device already preserved through another
-  // of its files is refused (inferred EBUSY; drivers/pci/liveupdate.c not read for it)
+  // of its files is refused, EBUSY (samikhawaja/linux drivers/pci/liveupdate.c @ 16d3d0d
+  // pci_liveupdate_preserve: `if (dev->liveupdate_outgoing) return -EBUSY`)
   const other = d.luo.outgoing.some((s) => s.files.some((p) => p.kind === 'vfio' && p.file !== id && (d.files[p.file] as { bdf?: string }).bdf === vf.bdf))
   if (other) fail('EBUSY')
   if (attached) d.devices[vf.bdf].preservedIn = sess.name

@@ -65,8 +65,9 @@ export function iommuUnpreserveDevice(dev: KDevice): void {
  * pci_liveupdate_preserve(pdev): pci_liveupdate_validate_iommu_group refuses a device that
  * shares its iommu group (-EINVAL; a drivers/pci/liveupdate.c text and its review mail, audit
  * L31). VFs/PFs are refused too (-EINVAL), but luv's platforms have none. A device preserved
- * through another of its files is refused (inferred -EBUSY: the PCI layer keeps one record
- * per pci_dev; drivers/pci/liveupdate.c was not read for it).
+ * through another of its files is refused: `if (dev->liveupdate_outgoing) return -EBUSY`
+ * (samikhawaja/linux drivers/pci/liveupdate.c @ 16d3d0d pci_liveupdate_preserve; the flag is
+ * cleared by pci_liveupdate_unpreserve).
  */
 export function pciLiveupdatePreserve(dev: KDevice): Ret<void> {
   if (dev.group.devices.length !== 1) return 'EINVAL'

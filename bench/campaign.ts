@@ -6,6 +6,16 @@
 // Wall-clock figures include starting the workers; other load on the machine lowers them (the
 // table shows the cores the run really had). Failures are reported unshrunk here: shrinking a
 // counterexample runs on one worker and would turn the figure into a shrinking benchmark.
+//
+// The CPU is split per thread (/proc/self/task): the workers' JS threads, and V8's background
+// (platform) threads, which run TurboFan's concurrent compiles and the GC's parallel and
+// concurrent helpers for every isolate. One worker's background threads use part of a second
+// core; on a 2-core machine a second worker cannot have that part. So the last lines print the
+// speed-up that CPU per step predicts on free cores (2 x one worker's JS-thread CPU per step
+// over two workers' total CPU per step): unlike steps/s it holds on a loaded machine. Session 6
+// measured (bench/block.ts, per 800-run pass of one worker): background 34% of the CPU in the
+// first pass, 25% in the second, 17-19% from the third on (about half of it GC helpers: 13 µs
+// per step with --single-threaded-gc, against 25-30). Each worker pays the warm-up again.
 
 import { availableParallelism, loadavg } from 'node:os'
 import { Worker } from 'node:worker_threads'

@@ -15,6 +15,7 @@ import { checkStep } from '../check/properties/index.ts'
 import { Coverage } from '../coverage/coverage.ts'
 import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
 import { Kernel } from '../kernel/index.ts'
+import { withoutPageRecycling } from '../kernel/phys.ts'
 import { enabledOps, exploredOps } from './actions.ts'
 import { canonicalFingerprint } from './canonical.ts'
 import { Snapshot } from './clone.ts'
@@ -29,6 +30,10 @@ export interface ExpandContext {
   symmetry: boolean
   recheckFailed: boolean
   defect?: string
+  /** the kernel's state-changing transitions on the state's kernel itself, each undone
+   *  (clone.ts Snapshot.restore) before the next, instead of each on a copy (default true;
+   *  false: the copies, which the tests compare it with) */
+  undo?: boolean
 }
 
 /** A violation seen while expanding a state: at one of its transitions (`op`), or at step
@@ -51,7 +56,7 @@ export interface Counters {
   unchangedNotRechecked: number
   /** replays: kernels replayed from a fresh machine; fromParent: kernels forked from the
    *  parent state's kept kernel plus one op */
-  conf: { transitions: number; replays: number; fromParent: number; forks: number; divergences: number }
+  conf: { transitions: number; replays: number; fromParent: number; forks: number; undos: number; divergences: number }
   time: { model: number; properties: number; canonical: number; kernel: number; coverage: number }
 }
 
@@ -59,7 +64,7 @@ export const emptyCounters = (): Counters => ({
   transitions: 0,
   generated: 0,
   unchangedNotRechecked: 0,
-  conf: { transitions: 0, replays: 0, fromParent: 0, forks: 0, divergences: 0 },
+  conf: { transitions: 0, replays: 0, fromParent: 0, forks: 0, undos: 0, divergences: 0 },
   time: { model: 0, properties: 0, canonical: 0, kernel: 0, coverage: 0 },
 })
 
@@ -174,8 +179,9 @@ export class Expander {
     return snap.instantiate()
   }
 
-  /** The kernel side of one expanded state: every state-changing transition on a copy of the
-   *  state's kernel, compared in full; the others (error paths, DMA) one after the other on
+  /** The kernel side of one expanded state: every state-changing transition on the state's
+   *  kernel, compared in full, then undone (clone.ts Snapshot.restore; with `undo: false`,
+   *  each on a copy of the kernel instead); the others (error paths, DMA) one after the other on
    *  the kernel itself, results compared, and its observation and invariants compared once
    *  after all of them; on a difference each is taken again alone to name the one. */
   private kernelTransitions(trace: readonly Op[], state: State, taken: { op: Op; s: Step }[], root: boolean, found: Found[], node?: { id: number; parent: number; keepKernel: boolean }): void {
@@ -190,18 +196,36 @@ export class Expander {
     } else k = this.kernelAt(trace, root, found)
     let changing = 0
     for (const t of taken) if (t.s.state !== state) changing++
-    // k as it is now, before any transition: each state-changing transition runs on a copy
-    // of it, the children copy it (keepKernel), and k itself then runs the others
+    // k as it is now, before any transition: the record each state-changing transition is
+    // undone to (or copied from), the children copy it (keepKernel), and k itself then runs
+    // the others
     const keep = node?.keepKernel === true && this.nextKernels.size < MAX_KEPT_KERNELS
     const snap = changing > 0 || keep ? new Snapshot(k, this.shared) : undefined
     if (keep) this.nextKernels.set(node!.id, snap!)
+    try {
+      // undone ops free pages that the undo puts back: they must not go to the page pool
+      if (this.x.undo !== false) withoutPageRecycling(() => this.changingThenQuiet(trace, state, taken, found, k, snap))
+      else this.changingThenQuiet(trace, state, taken, found, k, snap)
+    } finally {
+      // a kept snapshot serves its children's copies, not as an undo record of k
+      snap?.forget()
+    }
+  }
+
+  private changingThenQuiet(trace: readonly Op[], state: State, taken: { op: Op; s: Step }[], found: Found[], k: Kernel, snap: Snapshot<Kernel> | undefined): void {
+    const conf = this.c.conf
+    const undo = this.x.undo !== false
     const quiet: { op: Op; s: Step }[] = []
-    // the probes before a transition: the same for every transition of this state (each copy
-    // is a copy of k), so computed once
+    // the probes before a transition: the same for every transition of this state (each runs
+    // on k as it is now: k undone, or a copy of it), so computed once
     const before = mergeProbes(liveProbes(state), k.liveProbes())
     for (const t of taken) {
       if (t.s.state === state) quiet.push(t)
-      else this.compare(this.fork(snap!), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
+      else if (undo) {
+        this.compare(k, state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
+        snap!.restore()
+        conf.undos++
+      } else this.compare(this.fork(snap!), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
     }
     if (!quiet.length) return
     let suspect = false

@@ -16,6 +16,7 @@ import { Coverage } from '../coverage/coverage.ts'
 import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
 import { Kernel } from '../kernel/index.ts'
 import { withoutPageRecycling } from '../kernel/phys.ts'
+import { epochMark, epochRewind } from '../kernel/epoch.ts'
 import { enabledOps, exploredOps } from './actions.ts'
 import { canonicalFingerprint } from './canonical.ts'
 import { Snapshot } from './clone.ts'
@@ -174,6 +175,9 @@ export class Expander {
     return k
   }
 
+  /** the write counters before an undone op (epoch.ts epochMark) */
+  private readonly epochs: number[] = []
+
   private fork(snap: Snapshot<Kernel>): Kernel {
     this.c.conf.forks++
     return snap.instantiate()
@@ -200,6 +204,10 @@ export class Expander {
     // undone to (or copied from), the children copy it (keepKernel), and k itself then runs
     // the others
     const keep = node?.keepKernel === true && this.nextKernels.size < MAX_KEPT_KERNELS
+    // with the undo, k's invariants swept once now (so each transition's sweep, and each
+    // undo, start from a sweep of k as it is: see compare), unless walks are pending, which
+    // the first transition's sweep reports as the copies' would
+    if (changing > 0 && this.x.undo !== false && k.internals.m.badWalks.length === 0) k.touchedInvariants()
     const snap = changing > 0 || keep ? new Snapshot(k, this.shared) : undefined
     if (keep) this.nextKernels.set(node!.id, snap!)
     try {
@@ -222,8 +230,10 @@ export class Expander {
     for (const t of taken) {
       if (t.s.state === state) quiet.push(t)
       else if (undo) {
+        epochMark(this.epochs)
         this.compare(k, state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
         snap!.restore()
+        epochRewind(this.epochs)
         conf.undos++
       } else this.compare(this.fork(snap!), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
     }
@@ -279,7 +289,9 @@ export class Expander {
     if (diff) out.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
     const mid = transient.map((s) => translations(s, before))
     if (!sameObservation(mid, kr.transient)) out.push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
-    for (const message of k.invariants()) out.push(invariantViolation(message))
+    // the sections of the sweep the op wrote to (Kernel.touchedInvariants: the same messages
+    // as a full sweep), as conformance.ts sweeps; a copy, or a kernel just replayed, walks all
+    for (const message of k.touchedInvariants()) out.push(invariantViolation(message))
     const relevant = out.filter((v) => this.want(v.property))
     if (relevant.length) conf.divergences++
     for (const v of relevant) found.push({ ...v, ...where })

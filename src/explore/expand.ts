@@ -230,10 +230,7 @@ export class Expander {
     for (const t of taken) {
       if (t.s.state === state) quiet.push(t)
       else if (undo) {
-        epochMark(this.epochs)
-        this.compare(k, state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
-        snap!.restore()
-        epochRewind(this.epochs)
+        undone(snap!, this.epochs, () => this.compare(k, state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before))
         conf.undos++
       } else this.compare(this.fork(snap!), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
     }
@@ -295,6 +292,21 @@ export class Expander {
     const relevant = out.filter((v) => this.want(v.property))
     if (relevant.length) conf.divergences++
     for (const v of relevant) found.push({ ...v, ...where })
+  }
+}
+
+/** `f` (one transition taken on the kernel `snap` was taken of, and compared), then the
+ *  kernel put back as `snap` recorded it (clone.ts Snapshot.restore) and the write counters
+ *  wound back to their values before `f` (epoch.ts epochRewind: sound once the kernel is
+ *  back, and what lets the next transition's touchedInvariants walk only what it wrote).
+ *  `marks`: a buffer for the counters. */
+export function undone<T>(snap: Snapshot<Kernel>, marks: number[], f: () => T): T {
+  epochMark(marks)
+  try {
+    return f()
+  } finally {
+    snap.restore()
+    epochRewind(marks)
   }
 }
 

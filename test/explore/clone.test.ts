@@ -14,6 +14,7 @@ import type { Op } from '../../models/ops.ts'
 import { Kernel } from '../../src/kernel/index.ts'
 import { cloneGraph, Snapshot } from '../../src/explore/clone.ts'
 import { withoutPageRecycling } from '../../src/kernel/phys.ts'
+import { undone } from '../../src/explore/expand.ts'
 import { DEFECT_NAMES } from '../../src/kernel/defects/index.ts'
 import { enabledOps, exploredOps } from '../../src/explore/actions.ts'
 import { defaultScope } from '../../src/explore/scope.ts'
@@ -179,6 +180,53 @@ describe('Snapshot.restore (the undo)', () => {
       }
     }
     expect(undone).toBe(16 * 30 * 4)
+  })
+
+  it('after an undone op the sweep of what the op wrote finds what a full sweep finds, inside and after the undo (write counters wound back)', async () => {
+    const inits = (await explore({ scope, design, depth: 0, conformance: false })).init.map((i) => i.ops)
+    const shared = new Set<unknown>([scope.platform, design])
+    let seed = 99
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n)
+    const ops = exploredOps(scope)
+    for (const init of inits) {
+      const k = new Kernel(scope.platform, design)
+      let m = initState(scope.platform, design)
+      for (const op of init) {
+        k.apply(op, [])
+        m = step(m, op).state
+      }
+      for (let i = 0; i < 12; i++) {
+        // as the search does: k swept, its snapshot taken, then each transition undone
+        expect(k.touchedInvariants()).toEqual(k.invariants())
+        const snap = new Snapshot(k, shared)
+        const marks: number[] = []
+        const clean = k.invariants()
+        // a write the kernel's own sweep must see: a DID allocated that no entry uses
+        undone(snap, marks, () => {
+          const did = k.internals.units[0].ida.alloc()
+          expect(typeof did).toBe('number')
+          const found = k.touchedInvariants()
+          expect(found.some((x) => /DID \d+ is allocated in domain_ida but no entry uses it/.test(x))).toBe(true)
+          expect(found).toEqual(k.invariants())
+        })
+        // undone: the leak is gone, and the sweep of what changed agrees
+        expect(k.touchedInvariants()).toEqual(clean)
+        expect(k.invariants()).toEqual(clean)
+        // and a real op, undone too, then the walk goes on
+        const choices = enabledOps(m, scope, ops)
+        const op = choices[rnd(choices.length)]
+        withoutPageRecycling(() =>
+          undone(snap, marks, () => {
+            k.apply(op, k.liveProbes())
+            expect(k.touchedInvariants()).toEqual(k.invariants())
+          }),
+        )
+        expect(k.touchedInvariants()).toEqual(clean)
+        snap.forget()
+        k.apply(op, k.liveProbes())
+        m = step(m, op).state
+      }
+    }
   })
 
   it('the search with the undo finds what it finds with a copy per transition (clean, and with seeded defects)', async () => {

@@ -422,6 +422,8 @@ function sameSet(st: Set<unknown>, vals: unknown[], ref: number[], objs: unknown
 //    alone when already equal, in order: iteration order is behaviour);
 //  * a typed array's, DataView's or ArrayBuffer's bytes; a Date's time.
 // test/explore/clone.test.ts holds restore() to a copy and to a replay over random walks.
+// Everything in the graph goes back, Kernel.generation too: nothing in the search caches
+// against it across an undo (a caller that did would read a stale cache).
 
 /** Keys of `o` (own enumerable, and inherited enumerable: none on the kernel's objects) */
 function keyCountOf(o: object): number {

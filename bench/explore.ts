@@ -70,7 +70,7 @@ const total = Object.values(t).reduce((a, b) => a + b, 0)
 const c = on.r.conformance
 console.log(
   `\nwhere the time went (conformance on, 1 thread; wall, so inflated under load): ${Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(2)} s (${((100 * v) / total).toFixed(0)}%)`).join(', ')}; ` +
-    `kernel: ${n(c.replays)} replays from a fresh machine, ${n(c.fromParent)} kernels forked from the parent's, ${n(c.forks)} forks, ${n(c.transitions)} transitions compared.`,
+    `kernel: ${n(c.replays)} replays from a fresh machine, ${n(c.fromParent)} kernels forked from the parent's, ${n(c.forks)} forks, ${n(c.undos)} state-changing transitions undone in place, ${n(c.transitions)} transitions compared.`,
 )
 const w = runs.find((m) => m.name.includes('worker'))
 if (w) console.log(`\nworkers: ${workers} threads took ${w.wall.toFixed(1)} s wall against ${on.wall.toFixed(1)} s on one (${(on.wall / w.wall).toFixed(2)}× wall; CPU ${w.cpu.toFixed(1)} s against ${on.cpu.toFixed(1)} s).`)

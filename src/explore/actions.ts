@@ -88,30 +88,39 @@ function count(c: Ctx, pred: (o: { type: string }) => boolean): number {
 function tuples(args: ((prev: unknown[]) => Cand<unknown>[])[]): unknown[][] {
   const out: unknown[][] = []
   // one tuple under construction, copied at each leaf
-  const prev: unknown[] = []
-  const go = (i: number, odd: boolean) => {
-    if (i === args.length) {
-      out.push(prev.slice())
-      return
-    }
-    const cands = args[i](prev)
-    if (odd) {
-      // after a wrong value, the later arguments take their first well-formed value only
-      const x = cands.find((c) => !c.odd) ?? cands[0]
-      if (x === undefined) return
-      prev.push(x.v)
-      go(i + 1, true)
-      prev.pop()
-      return
-    }
-    for (const x of cands) {
-      prev.push(x.v)
-      go(i + 1, !!x.odd)
-      prev.pop()
-    }
-  }
-  go(0, false)
+  tuplesFrom(args, out, [], 0, false)
   return out
+}
+
+/** tuples: the tuples extending `prev` from argument `i` on (`odd`: a wrong value was taken
+ *  already). (Module level, not a closure per call: tsx wraps every named closure in
+ *  __name, and this runs for every op of every state.) */
+function tuplesFrom(args: ((prev: unknown[]) => Cand<unknown>[])[], out: unknown[][], prev: unknown[], i: number, odd: boolean): void {
+  if (i === args.length) {
+    out.push(prev.slice())
+    return
+  }
+  const cands = args[i](prev)
+  if (odd) {
+    // after a wrong value, the later arguments take their first well-formed value only
+    let x: Cand<unknown> | undefined
+    for (const c of cands)
+      if (!c.odd) {
+        x = c
+        break
+      }
+    x ??= cands[0]
+    if (x === undefined) return
+    prev.push(x.v)
+    tuplesFrom(args, out, prev, i + 1, true)
+    prev.pop()
+    return
+  }
+  for (const x of cands) {
+    prev.push(x.v)
+    tuplesFrom(args, out, prev, i + 1, !!x.odd)
+    prev.pop()
+  }
 }
 
 type Enumerator = (c: Ctx) => Op[]

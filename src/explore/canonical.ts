@@ -457,18 +457,10 @@ function walk(s: State, symmetry: boolean, out: Out): void {
   // 3. files in the order they were named (naming one may name more: a queue in name
   //    order); files no one names follow, by serial
   out.word('FILES')
-  const emitFile = (id: number) => {
-    out.num('f', nameOf(n, 'file', id))
-    serCached(s.files[id], 'files', n, out)
-  }
-  emitInNameOrder(n, n.file, s.files, emitFile)
+  emitInNameOrder(n, n.file, s.files, out, false)
   // 4. domains likewise
   out.word('DOMAINS')
-  const emitDomain = (id: number) => {
-    out.num('d', nameOf(n, 'domain', id))
-    serCached(s.domains[id], 'domains', n, out, true)
-  }
-  emitInNameOrder(n, n.domain, s.domains, emitDomain)
+  emitInNameOrder(n, n.domain, s.domains, out, true)
   // 5. pages in use, by page name; pages nobody names (incoming, orphaned) by number
   out.word('PAGES')
   const used: [number, number][] = []
@@ -499,10 +491,10 @@ function walk(s: State, symmetry: boolean, out: Out): void {
 /** Emit the entries of `table` (files, domains) in the order `namer` names them, naming
  *  as it goes (a queue in name order: what the earlier rounds-until-no-progress loop gave);
  *  then those nothing names, by serial. Identity mode: all by serial. */
-function emitInNameOrder(n: Names, namer: Namer, table: Record<number, unknown>, emit: (id: number) => void): void {
+function emitInNameOrder(n: Names, namer: Namer, table: Record<number, unknown>, out: Out, domains: boolean): void {
   const ids = Object.keys(table).map(Number)
   if (n.identity) {
-    for (const id of ids.sort((a, b) => a - b)) emit(id)
+    for (const id of ids.sort((a, b) => a - b)) emitEntry(n, table, out, domains, id)
     return
   }
   const done = new Set<number>()
@@ -510,13 +502,25 @@ function emitInNameOrder(n: Names, namer: Namer, table: Record<number, unknown>,
     const id = namer.idOf(name)
     if (table[id] === undefined || done.has(id)) continue
     done.add(id)
-    emit(id)
+    emitEntry(n, table, out, domains, id)
   }
   for (const id of ids.sort((a, b) => a - b))
     if (!done.has(id)) {
       done.add(id)
-      emit(id)
+      emitEntry(n, table, out, domains, id)
     }
+}
+
+/** One entry of emitInNameOrder: a file (`f` name, then the record) or a domain (`d`).
+ *  (Module level, not a closure per state: tsx wraps every named closure in __name.) */
+function emitEntry(n: Names, table: Record<number, unknown>, out: Out, domains: boolean, id: number): void {
+  if (domains) {
+    out.num('d', nameOf(n, 'domain', id))
+    serCached(table[id], 'domains', n, out, true)
+  } else {
+    out.num('f', nameOf(n, 'file', id))
+    serCached(table[id], 'files', n, out)
+  }
 }
 
 const KNOWN_TOP = new Set(['platform', 'design', 'boot', 'pages', 'files', 'nextFile', 'fds', 'domains', 'nextDomain', 'tablePagesUsed', 'units', 'groups', 'devices', 'luo'])

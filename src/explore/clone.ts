@@ -103,6 +103,15 @@ export class Snapshot<T> {
   private readonly ref: number[] = []
   private bytes: Uint8Array = new Uint8Array(0)
   private readonly root: unknown
+  /** the objects recorded, as they are in the graph the snapshot was taken of (restore());
+   *  dropped by forget() */
+  private originals?: object[]
+  /** per object (OBJ): its recorded key count (restore() finds keys added since) */
+  private readonly keyCount: number[] = []
+  /** per object (TYPED, DATAVIEW, ABUF): its bytes in the original graph and in the record,
+   *  as byte views, made at the first restore() */
+  private views?: (Uint8Array | undefined)[]
+  private recViews?: (Uint8Array | undefined)[]
 
   constructor(root: T, share: ReadonlySet<unknown> = new Set()) {
     const index = new Map<object, number>()
@@ -180,10 +189,12 @@ export class Snapshot<T> {
         meta.push(proto)
         const ks = Object.keys(v)
         fill[i] = fillerOf(proto, ks)
+        this.keyCount[i] = ks.length
         for (const k of ks) slot((v as Record<string, unknown>)[k])
       }
     }
     start.push(vals.length)
+    this.originals = queue
     this.bytes = new Uint8Array(byteTotal)
     let off = 0
     for (const t of typed) {
@@ -270,7 +281,163 @@ export class Snapshot<T> {
     }
     return obj[0] as T
   }
+
+  /** Put the graph the snapshot was taken of back as it was then, in place (the undo above).
+   *  Throws after forget(). */
+  restore(): void {
+    const objs = this.originals
+    if (objs === undefined) throw new Error('Snapshot.restore after forget()')
+    const { kind, meta, fill, start, vals, ref, keyCount } = this
+    const n = kind.length
+    if (this.views === undefined) this.makeViews(objs)
+    const views = this.views!
+    const recViews = this.recViews!
+    for (let i = 0; i < n; i++) {
+      const o = objs[i]
+      const s = start[i]
+      const e = start[i + 1]
+      switch (kind[i]) {
+        case OBJ: {
+          const f = fill[i]!
+          f(o, vals, ref, objs, s)
+          if (keyCountOf(o) !== keyCount[i]) clearAddedKeys(o as Record<string, unknown>, keySetOf(f, o, vals, ref, objs, s, e))
+          break
+        }
+        case ARR: {
+          const a = o as unknown[]
+          const len = meta[i] as number
+          if (a.length !== len) a.length = len
+          for (let j = s; j < e; j++) a[j - s] = ref[j] < 0 ? vals[j] : objs[ref[j]]
+          break
+        }
+        case MAP: {
+          const m = o as Map<unknown, unknown>
+          if (!sameMap(m, vals, ref, objs, s, e)) {
+            m.clear()
+            for (let j = s; j < e; j += 2) m.set(ref[j] < 0 ? vals[j] : objs[ref[j]], ref[j + 1] < 0 ? vals[j + 1] : objs[ref[j + 1]])
+          }
+          break
+        }
+        case SET: {
+          const st = o as Set<unknown>
+          if (!sameSet(st, vals, ref, objs, s, e)) {
+            st.clear()
+            for (let j = s; j < e; j++) st.add(ref[j] < 0 ? vals[j] : objs[ref[j]])
+          }
+          break
+        }
+        case TYPED:
+        case DATAVIEW:
+        case ABUF:
+          views[i]!.set(recViews[i]!)
+          break
+        case DATE:
+          ;(o as Date).setTime(meta[i] as number)
+          break
+      }
+    }
+  }
+
+  /** Drop the references to the original graph (restore() no longer possible; instantiate()
+   *  still is): a snapshot kept for later copies must not keep its original alive. */
+  forget(): void {
+    this.originals = undefined
+    this.views = undefined
+  }
+
+  private makeViews(objs: object[]): void {
+    const { kind, meta, boff } = this
+    const views: (Uint8Array | undefined)[] = new Array(kind.length)
+    const recViews: (Uint8Array | undefined)[] = new Array(kind.length)
+    for (let i = 0; i < kind.length; i++) {
+      const o = objs[i]
+      if (kind[i] === TYPED) {
+        const t = o as Typed
+        views[i] = new Uint8Array(t.buffer, t.byteOffset, t.byteLength)
+        recViews[i] = this.bytes.subarray(boff[i], boff[i] + t.byteLength)
+      } else if (kind[i] === DATAVIEW) {
+        const d = o as DataView
+        views[i] = new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+        recViews[i] = meta[i] as Uint8Array
+      } else if (kind[i] === ABUF) {
+        views[i] = new Uint8Array(o as ArrayBuffer)
+        recViews[i] = new Uint8Array(meta[i] as ArrayBuffer)
+      }
+    }
+    this.views = views
+    this.recViews = recViews
+  }
 }
+
+/** The key set a filler writes (found once per filler, by letting it write onto a blank
+ *  object). */
+function keySetOf(f: Filler, _o: unknown, vals: unknown[], ref: number[], objs: unknown[], s: number, _e: number): Set<string> {
+  let ks = recordedKeySets.get(f)
+  if (ks === undefined) {
+    const probe: Record<string, unknown> = {}
+    f(probe, vals, ref, objs, s)
+    recordedKeySets.set(f, (ks = new Set(Object.keys(probe))))
+  }
+  return ks
+}
+
+/** Whether Map `m` holds the recorded entries vals/ref[s..e), in that order. */
+function sameMap(m: Map<unknown, unknown>, vals: unknown[], ref: number[], objs: unknown[], s: number, e: number): boolean {
+  if (m.size !== (e - s) >> 1) return false
+  let j = s
+  for (const key of m.keys()) {
+    if (key !== (ref[j] < 0 ? vals[j] : objs[ref[j]])) return false
+    if (m.get(key) !== (ref[j + 1] < 0 ? vals[j + 1] : objs[ref[j + 1]])) return false
+    j += 2
+  }
+  return true
+}
+
+/** Whether Set `st` holds the recorded elements vals/ref[s..e), in that order. */
+function sameSet(st: Set<unknown>, vals: unknown[], ref: number[], objs: unknown[], s: number, e: number): boolean {
+  if (st.size !== e - s) return false
+  let j = s
+  for (const x of st) {
+    if (x !== (ref[j] < 0 ? vals[j] : objs[ref[j]])) return false
+    j++
+  }
+  return true
+}
+
+// ---------------------------------------------------------------- undo (restore in place)
+// The exploration's undo journal: a state's kernel takes one transition, is compared, and is
+// put back as it was for the next, instead of a copy per transition (a copy allocates every
+// object of the kernel; the young-generation collections that follow were a tenth of the
+// search). Harness machinery, kept here and not in src/kernel/: the kernel's functions write
+// their structures as the kernel does, and nothing in them knows about the undo. The record
+// the snapshot already holds is the journal: restore() writes every recorded slot back into
+// the very objects it was read from, so the graph is the one the snapshot was taken of,
+// object for object (the kernel links its objects by reference: identity must be kept, and
+// an object the op made is simply no longer reachable). What restore() puts back:
+//  * an object's recorded keys, each to its recorded value; a key the op added (the kernel's
+//    optional fields: `dev.incoming = ...`) is set to undefined, which the kernel reads as
+//    absent (no kernel structure tells an absent key from an undefined one; src/kernel
+//    deletes no keys, so a recorded key is never missing);
+//  * an array's length and elements; a Map's or Set's entries in their recorded order (left
+//    alone when already equal, in order: iteration order is behaviour);
+//  * a typed array's, DataView's or ArrayBuffer's bytes; a Date's time.
+// test/explore/clone.test.ts holds restore() to a copy and to a replay over random walks.
+// Everything in the graph goes back, Kernel.generation too: nothing in the search caches
+// against it across an undo (a caller that did would read a stale cache).
+
+/** Keys of `o` (own enumerable, and inherited enumerable: none on the kernel's objects) */
+function keyCountOf(o: object): number {
+  let n = 0
+  for (const _ in o) n++
+  return n
+}
+
+/** Sets to undefined the keys of `o` a filler for `recorded` keys would not set. */
+function clearAddedKeys(o: Record<string, unknown>, recorded: Set<string>): void {
+  for (const key of Object.keys(o)) if (!recorded.has(key)) o[key] = undefined
+}
+
+const recordedKeySets = new WeakMap<Filler, Set<string>>()
 
 /** One copy of `root` (a snapshot instantiated once). */
 export function cloneGraph<T>(root: T, share: ReadonlySet<unknown> = new Set()): T {

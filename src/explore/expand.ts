@@ -15,6 +15,8 @@ import { checkStep } from '../check/properties/index.ts'
 import { Coverage } from '../coverage/coverage.ts'
 import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
 import { Kernel } from '../kernel/index.ts'
+import { withoutPageRecycling } from '../kernel/phys.ts'
+import { epochMark, epochRewind } from '../kernel/epoch.ts'
 import { enabledOps, exploredOps } from './actions.ts'
 import { canonicalFingerprint } from './canonical.ts'
 import { Snapshot } from './clone.ts'
@@ -29,6 +31,10 @@ export interface ExpandContext {
   symmetry: boolean
   recheckFailed: boolean
   defect?: string
+  /** the kernel's state-changing transitions on the state's kernel itself, each undone
+   *  (clone.ts Snapshot.restore) before the next, instead of each on a copy (default true;
+   *  false: the copies, which the tests compare it with) */
+  undo?: boolean
 }
 
 /** A violation seen while expanding a state: at one of its transitions (`op`), or at step
@@ -51,7 +57,7 @@ export interface Counters {
   unchangedNotRechecked: number
   /** replays: kernels replayed from a fresh machine; fromParent: kernels forked from the
    *  parent state's kept kernel plus one op */
-  conf: { transitions: number; replays: number; fromParent: number; forks: number; divergences: number }
+  conf: { transitions: number; replays: number; fromParent: number; forks: number; undos: number; divergences: number }
   time: { model: number; properties: number; canonical: number; kernel: number; coverage: number }
 }
 
@@ -59,7 +65,7 @@ export const emptyCounters = (): Counters => ({
   transitions: 0,
   generated: 0,
   unchangedNotRechecked: 0,
-  conf: { transitions: 0, replays: 0, fromParent: 0, forks: 0, divergences: 0 },
+  conf: { transitions: 0, replays: 0, fromParent: 0, forks: 0, undos: 0, divergences: 0 },
   time: { model: 0, properties: 0, canonical: 0, kernel: 0, coverage: 0 },
 })
 
@@ -169,13 +175,17 @@ export class Expander {
     return k
   }
 
+  /** the write counters before an undone op (epoch.ts epochMark) */
+  private readonly epochs: number[] = []
+
   private fork(snap: Snapshot<Kernel>): Kernel {
     this.c.conf.forks++
     return snap.instantiate()
   }
 
-  /** The kernel side of one expanded state: every state-changing transition on a copy of the
-   *  state's kernel, compared in full; the others (error paths, DMA) one after the other on
+  /** The kernel side of one expanded state: every state-changing transition on the state's
+   *  kernel, compared in full, then undone (clone.ts Snapshot.restore; with `undo: false`,
+   *  each on a copy of the kernel instead); the others (error paths, DMA) one after the other on
    *  the kernel itself, results compared, and its observation and invariants compared once
    *  after all of them; on a difference each is taken again alone to name the one. */
   private kernelTransitions(trace: readonly Op[], state: State, taken: { op: Op; s: Step }[], root: boolean, found: Found[], node?: { id: number; parent: number; keepKernel: boolean }): void {
@@ -190,18 +200,39 @@ export class Expander {
     } else k = this.kernelAt(trace, root, found)
     let changing = 0
     for (const t of taken) if (t.s.state !== state) changing++
-    // k as it is now, before any transition: each state-changing transition runs on a copy
-    // of it, the children copy it (keepKernel), and k itself then runs the others
+    // k as it is now, before any transition: the record each state-changing transition is
+    // undone to (or copied from), the children copy it (keepKernel), and k itself then runs
+    // the others
     const keep = node?.keepKernel === true && this.nextKernels.size < MAX_KEPT_KERNELS
+    // with the undo, k's invariants swept once now (so each transition's sweep, and each
+    // undo, start from a sweep of k as it is: see compare), unless walks are pending, which
+    // the first transition's sweep reports as the copies' would
+    if (changing > 0 && this.x.undo !== false && k.internals.m.badWalks.length === 0) k.touchedInvariants()
     const snap = changing > 0 || keep ? new Snapshot(k, this.shared) : undefined
     if (keep) this.nextKernels.set(node!.id, snap!)
+    try {
+      // undone ops free pages that the undo puts back: they must not go to the page pool
+      if (this.x.undo !== false) withoutPageRecycling(() => this.changingThenQuiet(trace, state, taken, found, k, snap))
+      else this.changingThenQuiet(trace, state, taken, found, k, snap)
+    } finally {
+      // a kept snapshot serves its children's copies, not as an undo record of k
+      snap?.forget()
+    }
+  }
+
+  private changingThenQuiet(trace: readonly Op[], state: State, taken: { op: Op; s: Step }[], found: Found[], k: Kernel, snap: Snapshot<Kernel> | undefined): void {
+    const conf = this.c.conf
+    const undo = this.x.undo !== false
     const quiet: { op: Op; s: Step }[] = []
-    // the probes before a transition: the same for every transition of this state (each copy
-    // is a copy of k), so computed once
+    // the probes before a transition: the same for every transition of this state (each runs
+    // on k as it is now: k undone, or a copy of it), so computed once
     const before = mergeProbes(liveProbes(state), k.liveProbes())
     for (const t of taken) {
       if (t.s.state === state) quiet.push(t)
-      else this.compare(this.fork(snap!), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
+      else if (undo) {
+        undone(snap!, this.epochs, () => this.compare(k, state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before))
+        conf.undos++
+      } else this.compare(this.fork(snap!), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
     }
     if (!quiet.length) return
     let suspect = false
@@ -255,10 +286,27 @@ export class Expander {
     if (diff) out.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
     const mid = transient.map((s) => translations(s, before))
     if (!sameObservation(mid, kr.transient)) out.push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
-    for (const message of k.invariants()) out.push(invariantViolation(message))
+    // the sections of the sweep the op wrote to (Kernel.touchedInvariants: the same messages
+    // as a full sweep), as conformance.ts sweeps; a copy, or a kernel just replayed, walks all
+    for (const message of k.touchedInvariants()) out.push(invariantViolation(message))
     const relevant = out.filter((v) => this.want(v.property))
     if (relevant.length) conf.divergences++
     for (const v of relevant) found.push({ ...v, ...where })
+  }
+}
+
+/** `f` (one transition taken on the kernel `snap` was taken of, and compared), then the
+ *  kernel put back as `snap` recorded it (clone.ts Snapshot.restore) and the write counters
+ *  wound back to their values before `f` (epoch.ts epochRewind: sound once the kernel is
+ *  back, and what lets the next transition's touchedInvariants walk only what it wrote).
+ *  `marks`: a buffer for the counters. */
+export function undone<T>(snap: Snapshot<Kernel>, marks: number[], f: () => T): T {
+  epochMark(marks)
+  try {
+    return f()
+  } finally {
+    snap.restore()
+    epochRewind(marks)
   }
 }
 

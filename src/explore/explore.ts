@@ -19,9 +19,10 @@
 //    checks that both find the same violations.
 //  * Conformance: the kernel implementation (src/kernel/) replays the shortest trace of every
 //    state the search expands and takes each of that state's transitions too. A transition
-//    that changes the model state runs on a copy of that kernel (clone.ts: the kernel is
-//    snapshotted once per state, each copy is built from the snapshot) and is compared in
-//    full, as src/check/conformance.ts compares: result, observation, intermediate hardware
+//    that changes the model state runs on that kernel and is then undone (clone.ts: the
+//    kernel is snapshotted once per state, and the snapshot's record put back in place
+//    after each such transition; `kernelUndo: false` takes each on a copy built from the
+//    snapshot instead) and is compared in full, as src/check/conformance.ts compares: result, observation, intermediate hardware
 //    states, kernel invariants. The others (error paths and DMA, most transitions) run one
 //    after the other on the kernel itself: each result is compared, and the observation and
 //    invariants once after all of them; on any difference each is taken again alone on a
@@ -66,6 +67,9 @@ export interface ExploreOptions {
    *  it was, too (default false: see the header — the answer is the one already given for
    *  that state) */
   recheckFailed?: boolean
+  /** conformance: take a state's state-changing transitions on its kernel itself, undoing
+   *  each (default true), or each on a copy of the kernel (false: tests compare the two) */
+  kernelUndo?: boolean
   signal?: AbortSignal
   onProgress?: (p: ExploreProgress) => void
   progressEveryMs?: number
@@ -148,6 +152,9 @@ export interface ConformanceStats {
   /** kernel copies taken from a snapshot (one per state-changing transition, one per
    *  expanded state whose parent's kernel was kept) */
   forks: number
+  /** state-changing transitions taken on the state's kernel itself and undone (clone.ts
+   *  Snapshot.restore) instead of on a copy */
+  undos: number
   divergences: number
 }
 
@@ -269,6 +276,7 @@ export async function explore(o: ExploreOptions): Promise<ExploreResult> {
     symmetry,
     recheckFailed: o.recheckFailed ?? false,
     ...(o.defect !== undefined && { defect: o.defect }),
+    ...(o.kernelUndo === false && { undo: false }),
   }
   const ex = new Expander(ctx)
   const counters = ex.c

@@ -18,3 +18,29 @@ export const epoch = {
   /** domain_ida DIDs allocated, reserved or freed */
   ida: 0,
 }
+
+// ---- harness, not kernel: the exploration's undo (src/explore/expand.ts) ----
+// The exploration takes an op on a kernel, compares, and undoes the op in place
+// (src/explore/clone.ts Snapshot.restore), the kernel's sweep caches with it. Winding the
+// counters back to their values before the op is then sound, and lets the next op's sweep
+// walk only what that op wrote: between the mark and the rewind the harness touches no
+// other kernel, so every cache held anywhere was taken at counter values no later than the
+// mark, and the one kernel written is back to what it was at the mark.
+
+/** The counters now (for epochRewind), into `out`. */
+export function epochMark(out: number[]): void {
+  out[0] = epoch.memory
+  out[1] = epoch.tables
+  out[2] = epoch.iommu
+  out[3] = epoch.iotlb
+  out[4] = epoch.ida
+}
+
+/** Back to the counters epochMark recorded (only after undoing every write since). */
+export function epochRewind(from: readonly number[]): void {
+  epoch.memory = from[0]
+  epoch.tables = from[1]
+  epoch.iommu = from[2]
+  epoch.iotlb = from[3]
+  epoch.ida = from[4]
+}

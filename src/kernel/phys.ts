@@ -60,7 +60,23 @@ function zeroedPage(): Uint32Array {
 }
 
 function recycle(page: Uint32Array | undefined): void {
-  if (page !== undefined && page.length === 1024 && pagePool.length < POOL_PAGES) pagePool.push(page)
+  if (page !== undefined && page.length === 1024 && pagePool.length < POOL_PAGES && recyclingHeld === 0) pagePool.push(page)
+}
+
+// ---- harness, not kernel: the exploration's undo (src/explore/clone.ts Snapshot.restore) ----
+// An op the exploration undoes in place must not give the pages it frees to the pool: the
+// undo puts those very arrays back into the kernel, and the pool would hand them out again to
+// another. While held, a freed page is left to the garbage collector (taking from the pool
+// stays allowed: a page in the pool is in no kernel).
+let recyclingHeld = 0
+/** Run `f` with freed pages kept out of the pool. */
+export function withoutPageRecycling<T>(f: () => T): T {
+  recyclingHeld++
+  try {
+    return f()
+  } finally {
+    recyclingHeld--
+  }
 }
 
 const bitGet = (bm: Uint32Array, i: number): boolean => (bm[i >>> 5] & (1 << (i & 31))) !== 0

@@ -65,7 +65,8 @@ export const NOT_REACHED: Partial<Record<OpName, Partial<Record<Errno, string>>>
       'platform: a unit runs out of DIDs only with more entries than usable DIDs (cap_ndoms - IDA_START_DID; models/iommu.ts getDid, ' +
       'one DID per domain with an entry on the unit, freed with its last entry by putDid); the default and superpage machines have 14 ' +
       'usable DIDs per unit (cap_ndoms 16, VT-d ND=0, the smallest the spec allows) and at most 9 entries per unit (RID + 7 PASIDs, ' +
-      'and a RID). The tiny platform (`--platform mixed`, the harness) reaches it; test/models/memory-iommufd.test.ts covers it (a 3-DID unit)',
+      'and a RID). The tiny platform (`--platform mixed`, the harness) reaches it, on purpose since session 6 (properties/guide.ts ' +
+      'fillUnitStep fills dmar0\'s 2 usable DIDs and attaches one more domain); test/models/memory-iommufd.test.ts covers it (a 3-DID unit)',
   },
   LIVEUPDATE_IOCTL_CREATE_SESSION: {
     ENOMEM:

@@ -174,17 +174,17 @@ export const RESOLVE: Record<OpName, Resolver> = {
     // now and then a start or length inside a page (EINVAL), or a 2 MiB length (a superpage
     // when the memfd is that large and the IOVA aligned)
     const odd = p.int(16)
-    // once in 32 the range's u64 edges, values the uAPI lets through (struct iommu_ioas_map_file's
+    // once in 16 the range's u64 edges, values the uAPI lets through (struct iommu_ioas_map_file's
     // length and iova are __aligned_u64: torvalds/linux include/uapi/linux/iommufd.h) and that
     // fail before the memfd is looked at (models/iommufd.ts checkMap):
     //  * an IOVA whose end passes u64, or a length of U64_MAX: EOVERFLOW (torvalds/linux
     //    drivers/iommu/iommufd/ioas.c iommufd_ioas_map_file: `cmd->iova >= ULONG_MAX ||
     //    cmd->length >= ULONG_MAX`; the end: io_pagetable.c iopt_check_iova,
     //    check_add_overflow(iova, length - 1));
-    //  * an auto-IOVA length of 2^47 or more: no aligned hole below the IOVA limit holds it, ENOSPC
+    //  * (half of them) an auto-IOVA length of 2^47 or 2^48: no aligned hole below the IOVA limit holds it, ENOSPC
     //    (io_pagetable.c iopt_alloc_iova, which aligns to roundup_pow_of_two(length))
-    if (odd === 4 && p.chance(1, 2)) {
-      const k = p.int(3)
+    if (odd === 4) {
+      const k = p.int(4)
       const edge = { iommufd, ioas, memfd, start: pageBytes(start) }
       if (k === 0) return { op: 'IOMMU_IOAS_MAP_FILE', args: { ...edge, length: pageBytes(pages), iova: U64_END - 0x1000n } }
       if (k === 1) return { op: 'IOMMU_IOAS_MAP_FILE', args: { ...edge, length: U64_MAX } }
@@ -204,10 +204,10 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const length = odd === 1 ? 0x800n : odd === 2 ? pageBytes(4096) : odd === 4 ? MIB2 : odd === 5 ? GIB : pageBytes(1 + p.int(4))
     const args = { iommufd, ioas, length }
     if (odd === 3) return { op: 'IOMMU_IOAS_MAP', args: { ...args, iova: U64_END - 0x1000n } }
-    // now and then an auto-IOVA length of 2^47 or more (struct iommu_ioas_map's length is an
+    // once in 12 an auto-IOVA length of 2^47 or 2^48 (struct iommu_ioas_map's length is an
     // __aligned_u64, include/uapi/linux/iommufd.h): no aligned hole below the IOVA limit holds
     // it, ENOSPC before any page is pinned (io_pagetable.c iopt_alloc_iova; models/iommufd.ts allocIova)
-    if (odd === 6 && p.chance(1, 2)) return { op: 'IOMMU_IOAS_MAP', args: { iommufd, ioas, length: HUGE << BigInt(p.int(2)) } }
+    if (odd === 6) return { op: 'IOMMU_IOAS_MAP', args: { iommufd, ioas, length: HUGE << BigInt(p.int(2)) } }
     // a superpage-sized map wants an aligned IOVA
     if (odd === 4) return { op: 'IOMMU_IOAS_MAP', args: { ...args, iova: MIB2 * BigInt(2 + p.int(6)) } }
     return { op: 'IOMMU_IOAS_MAP', args: p.chance(1, 3) ? args : { ...args, iova: iovaArg(s, iommufd, ioas, p) } }

@@ -118,7 +118,7 @@ describe('verdicts of the (op, errno) pairs the default campaign does not reach 
 
   // The three pairs that were generator holes until session 6: one step from a fresh IOAS on
   // the default platform (model and kernel agree), and drawn by properties/ops.ts now, at a
-  // low rate (each between 0.3% and 5% of the op's steps: rare enough not to crowd out the
+  // low rate (each between 0.3% and 10% of the op's steps: rare enough not to crowd out the
   // maps a run needs, frequent enough for a 300-run campaign to return each many times).
   const FORMER_HOLES: [string, string, Op][] = [
     ['IOMMU_IOAS_MAP_FILE', 'EOVERFLOW', { op: 'IOMMU_IOAS_MAP_FILE', args: { iommufd: 4, ioas: 1, memfd: 3, start: 0n, length: 0x4000n, iova: U64_MAX - 0xfffn } }],
@@ -148,7 +148,7 @@ describe('verdicts of the (op, errno) pairs the default campaign does not reach 
         if (op === name) {
           const share = (seen.get(errno) ?? 0) / rng.length
           expect(share, `${op} ${errno}: ${[...seen].join(' ')}`).toBeGreaterThan(0.003)
-          expect(share, `${op} ${errno}`).toBeLessThan(0.05)
+          expect(share, `${op} ${errno}`).toBeLessThan(0.1)
         }
     }
   })

@@ -162,6 +162,8 @@ function prepareStep(s: State, p: Picker): Op {
     if (!preservedFile(s, file) && fd !== undefined) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd, token } }
   }
   if (!preservedFile(s, vf.bound.iommufd)) {
+    const r = resizePreservedStep(s, p, bf)
+    if (r) return r
     const c = companionStep(s, p, cdev, bound, at.hwpt)
     if (c) return c
     return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: bound, token } }
@@ -212,6 +214,22 @@ const sessionAt = (s: State, fd: number) => s.luo.outgoing.find((x) => x.file ==
 function freeToken(s: State, session: number): bigint {
   const used = new Set(sessionAt(s, session)?.files.map((f) => f.token) ?? [])
   for (let t = 1n; ; t++) if (!used.has(t.toString())) return t
+}
+
+/** Now and then, once the memory is handed to LUO, the VMM resizes a preserved memfd its seals
+ *  do not pin (one the VM mapped besides the flow's own, sealed one): smaller without
+ *  F_SEAL_SHRINK, larger without F_SEAL_GROW. Only the frozen mapping refuses it (-EPERM:
+ *  samikhawaja/linux mm/memfd_luo.c memfd_luo_preserve -> shmem_freeze), the one case where
+ *  that rule and not the seals (mm/shmem.c shmem_setattr) decides. */
+function resizePreservedStep(s: State, p: Picker, f: IommufdFile): Op | undefined {
+  for (const file of backingOf(f)) {
+    const m = s.files[file]
+    const fd = fdOfFile(s, file)
+    if (m?.kind !== 'memfd' || fd === undefined || !preservedFile(s, file)) continue
+    if (!m.seals.includes('SHRINK') && m.pages.length > 0) return p.chance(1, 4) ? { op: 'MEMFD_TRUNCATE', args: { fd, pages: p.int(m.pages.length) } } : undefined
+    if (!m.seals.includes('GROW')) return p.chance(1, 4) ? { op: 'MEMFD_TRUNCATE', args: { fd, pages: m.pages.length + 1 } } : undefined
+  }
+  return undefined
 }
 
 /** The memfd files backing the marked HWPTs' IOASes of an iommufd. */

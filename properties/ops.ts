@@ -160,6 +160,16 @@ export const RESOLVE: Record<OpName, Resolver> = {
     // now and then a memfd preserved in an outgoing session (its size is frozen: EPERM)
     const preserved = Object.entries(s.fds).flatMap(([fd, id]) => (s.luo.outgoing.some((x) => x.files.some((f) => f.file === id && f.kind === 'memfd')) ? [Number(fd)] : []))
     const fd = preserved.length > 0 && p.chance(1, 3) ? p.pick(preserved)! : memfdArg(s, p)
+    // on a preserved memfd, half the time a size its seals allow (smaller without F_SEAL_SHRINK,
+    // larger without F_SEAL_GROW), so the EPERM comes from the frozen mapping
+    // (samikhawaja/linux mm/memfd_luo.c memfd_luo_preserve -> shmem_freeze), not from the seals
+    // (mm/shmem.c shmem_setattr), which a sealed memfd would answer first
+    const f = s.files[s.fds[fd]]
+    if (f?.kind === 'memfd' && preserved.includes(fd) && p.chance(1, 2)) {
+      const n = f.pages.length
+      if (!f.seals.includes('SHRINK') && n > 0) return { op: 'MEMFD_TRUNCATE', args: { fd, pages: p.int(n) } }
+      if (!f.seals.includes('GROW')) return { op: 'MEMFD_TRUNCATE', args: { fd, pages: n + 1 + p.int(4) } }
+    }
     return { op: 'MEMFD_TRUNCATE', args: { fd, pages: p.chance(1, 12) ? 300 : p.int(8) } }
   },
   IOMMUFD_OPEN: () => ({ op: 'IOMMUFD_OPEN', args: {} }),

@@ -46,35 +46,27 @@ export const DOCUMENTED_ERRNOS: Record<OpName, Errno[]> = {
  *  its verdict, so a coverage table can print it beside the pair:
  *    `unreachable:`    no run of the default campaign can return it (the rule cited says why);
  *    `generator hole:` one step away on every platform, but the op generators never draw the
- *                      argument that reaches it (properties/ops.ts);
+ *                      argument that reaches it (properties/ops.ts). None is left: the last
+ *                      three (MAP_FILE EOVERFLOW and ENOSPC, MAP ENOSPC: u64-edge IOVAs and
+ *                      lengths, auto-IOVA lengths of 2^47 and more) are drawn since session 6,
+ *                      and test/coverage/holes.test.ts holds the resolvers to it;
  *    `platform:`       unreachable on the default campaign's platforms, reached on another.
  *  test/coverage/holes.test.ts holds each verdict to the model: a pair marked reachable must be
  *  reached by the step it names, and an `unreachable` pair's bound must still hold. */
 export const NOT_REACHED: Partial<Record<OpName, Partial<Record<Errno, string>>>> = {
   IOMMU_IOAS_MAP_FILE: {
-    ENOSPC:
-      'generator hole: an auto-IOVA length no hole below IOVA_LIMIT = 2^48 holds (2^47 or more, aligned to roundup_pow_of_two(length): ' +
-      'models/iommufd.ts allocIova) is ENOSPC from checkMap, before the memfd bounds check; ops.ts draws MAP_FILE lengths from the memfd\'s size only',
-    EOVERFLOW:
-      'generator hole: iova or length >= U64_MAX, or iova + length past u64, is EOVERFLOW before the memfd is looked at (models/iommufd.ts ' +
-      'checkMap; torvalds/linux drivers/iommu/iommufd/ioas.c iommufd_ioas_map_file: cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX); ' +
-      'ops.ts draws an overflowing IOVA for IOMMU_IOAS_MAP only',
     ENOMEM:
       'platform: file pages exist already, so only the table zone can fail (models/iommufd.ts insertArea -> checkTableZone); the default ' +
       'machines\' 1024 table pages do not fill in a run, the tiny platform\'s 12 do (the harness, `--platform mixed`); `luv campaign`\'s ' +
       'fail-nth reaches it too, by failing a table-page allocation on purpose',
-  },
-  IOMMU_IOAS_MAP: {
-    ENOSPC:
-      'generator hole: an auto-IOVA length of 2^47 or more is ENOSPC from checkMap before any page is allocated (models/iommufd.ts ' +
-      'allocIova); ops.ts draws lengths up to 1 GiB',
   },
   VFIO_DEVICE_ATTACH_IOMMUFD_PT: {
     ENOSPC:
       'platform: a unit runs out of DIDs only with more entries than usable DIDs (cap_ndoms - IDA_START_DID; models/iommu.ts getDid, ' +
       'one DID per domain with an entry on the unit, freed with its last entry by putDid); the default and superpage machines have 14 ' +
       'usable DIDs per unit (cap_ndoms 16, VT-d ND=0, the smallest the spec allows) and at most 9 entries per unit (RID + 7 PASIDs, ' +
-      'and a RID). The tiny platform (`--platform mixed`, the harness) reaches it; test/models/memory-iommufd.test.ts covers it (a 3-DID unit)',
+      'and a RID). The tiny platform (`--platform mixed`, the harness) reaches it, on purpose since session 6 (properties/guide.ts ' +
+      'fillUnitStep fills dmar0\'s 2 usable DIDs and attaches one more domain); test/models/memory-iommufd.test.ts covers it (a 3-DID unit)',
   },
   LIVEUPDATE_IOCTL_CREATE_SESSION: {
     ENOMEM:

@@ -7,6 +7,7 @@
 import type { Op, Seal } from '../models/ops.ts'
 import type { IommufdFile, State, VfioFile } from '../models/state.ts'
 import { groupOf, tablePagesOf } from '../models/platform.ts'
+import { IDA_START_DID } from '../models/iommu.ts'
 import { fdOfFile, fdsOf, ictx, objectsOf, sessionFds } from './ops.ts'
 import type { Picker } from './picker.ts'
 
@@ -110,6 +111,8 @@ function prepareStep(s: State, p: Picker): Op {
   const h = bf.objects[at.hwpt]
   const hot = hotplugStep(s, p, bf, bound, h, bdf)
   if (hot) return hot
+  const fill = fillUnitStep(s, p, bf, bound, cdev, devId, bdf, at.hwpt)
+  if (fill) return fill
   // now and then a PASID too, on a PASID-capable device (the pasidPreservation axis decides
   // what preserving it then does)
   const caps = s.platform.devices.find((d) => d.bdf === bdf)?.pasids ?? 0
@@ -159,6 +162,8 @@ function prepareStep(s: State, p: Picker): Op {
     if (!preservedFile(s, file) && fd !== undefined) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd, token } }
   }
   if (!preservedFile(s, vf.bound.iommufd)) {
+    const r = resizePreservedStep(s, p, bf)
+    if (r) return r
     const c = companionStep(s, p, cdev, bound, at.hwpt)
     if (c) return c
     return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: bound, token } }
@@ -209,6 +214,22 @@ const sessionAt = (s: State, fd: number) => s.luo.outgoing.find((x) => x.file ==
 function freeToken(s: State, session: number): bigint {
   const used = new Set(sessionAt(s, session)?.files.map((f) => f.token) ?? [])
   for (let t = 1n; ; t++) if (!used.has(t.toString())) return t
+}
+
+/** Now and then, once the memory is handed to LUO, the VMM resizes a preserved memfd its seals
+ *  do not pin (one the VM mapped besides the flow's own, sealed one): smaller without
+ *  F_SEAL_SHRINK, larger without F_SEAL_GROW. Only the frozen mapping refuses it (-EPERM:
+ *  samikhawaja/linux mm/memfd_luo.c memfd_luo_preserve -> shmem_freeze), the one case where
+ *  that rule and not the seals (mm/shmem.c shmem_setattr) decides. */
+function resizePreservedStep(s: State, p: Picker, f: IommufdFile): Op | undefined {
+  for (const file of backingOf(f)) {
+    const m = s.files[file]
+    const fd = fdOfFile(s, file)
+    if (m?.kind !== 'memfd' || fd === undefined || !preservedFile(s, file)) continue
+    if (!m.seals.includes('SHRINK') && m.pages.length > 0) return p.chance(1, 4) ? { op: 'MEMFD_TRUNCATE', args: { fd, pages: p.int(m.pages.length) } } : undefined
+    if (!m.seals.includes('GROW')) return p.chance(1, 4) ? { op: 'MEMFD_TRUNCATE', args: { fd, pages: m.pages.length + 1 } } : undefined
+  }
+  return undefined
 }
 
 /** The memfd files backing the marked HWPTs' IOASes of an iommufd. */
@@ -352,6 +373,57 @@ function hotplugStep(s: State, p: Picker, f: IommufdFile, iommufd: number, h: Io
   if (area === undefined) return p.chance(1, 6) ? { op: 'IOMMU_IOAS_MAP', args: { iommufd, ioas: h.ioas, length: BigInt(SUPER_PAGES) * 4096n, iova: HOTPLUG_IOVA } } : undefined
   if (p.chance(1, 2)) return { op: 'DMA', args: { bdf, iova: area.iova + area.length - 4096n * BigInt(1 + p.int(4)) } }
   return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas: h.ioas, iova: area.iova, length: area.length } }
+}
+
+/**
+ * On a platform where one device can hold more domains than its IOMMU unit has DIDs (RID + the
+ * PASIDs 1..pasids-1 against cap_ndoms - IDA_START_DID: the tiny platform's dmar0), now and
+ * then before the mark the VMM gives the device's PASIDs domains of their own (PASID-capable
+ * HWPTs on an IOAS with nothing mapped: one table page each) until every DID of the unit is
+ * in use, tries one more (-ENOSPC: domain_attach_iommu's ida_alloc_range(&iommu->domain_ida,
+ * IDA_START_DID, cap_ndoms(iommu->cap) - 1), torvalds/linux drivers/iommu/intel/iommu.c), and
+ * takes them all down again (PASID detach, IOMMU_DESTROY), so the live update goes on from
+ * where it was: a unit's DID limit is tried at its edge, not only on units with fewer slots
+ * than DIDs. (No other flow fills a unit: three domains side by side are not what a VM does,
+ * and random attaches almost never line them up.) Undefined when it does not apply or is
+ * not drawn; once begun it goes on until its domains are gone.
+ */
+function fillUnitStep(s: State, p: Picker, f: IommufdFile, iommufd: number, cdev: number, devId: number, bdf: string, rid: number): Op | undefined {
+  const dev = s.platform.devices.find((d) => d.bdf === bdf)
+  const caps = dev?.pasids ?? 0
+  const usable = (s.platform.units.find((u) => u.name === dev?.unit)?.dids ?? 0) - IDA_START_DID
+  const h = f.objects[rid]
+  if (!dev || caps <= usable || h?.type !== 'HWPT_PAGING' || !h.pasidCompat || h.mark !== undefined || f.preservedIn || s.devices[bdf]?.preservedIn) return undefined
+  const slots = f.attach[groupOf(s.platform, bdf)] ?? {}
+  // the excursion's domains: PASID slots on another HWPT than the RID's, and HWPTs of its kind
+  // nothing is attached to
+  const extra = Object.keys(slots).map(Number).filter((k) => k > 0 && slots[k].hwpt !== rid)
+  const used = new Set(Object.values(f.attach).flatMap((g) => Object.values(g).map((x) => x.hwpt)))
+  const bare = (id: number) => (f.objects[id] as { areas?: unknown[] }).areas?.length === 0
+  const spares = objectsOf(s, iommufd, 'HWPT_PAGING').filter((id) => {
+    const o = f.objects[id]
+    return !used.has(id) && o.type === 'HWPT_PAGING' && o.pasidCompat && o.mark === undefined && !o.autoDomain && !o.restored && o.ioas !== undefined && bare(o.ioas)
+  })
+  const full = s.units[dev.unit].ida.length >= usable
+  const free = Array.from({ length: caps - 1 }, (_, i) => i + 1).find((k) => slots[k] === undefined)
+  const grow = (): Op => {
+    if (spares.length > 0 && free !== undefined) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: spares[0], pasid: free } }
+    const empty = objectsOf(s, iommufd, 'IOAS').find(bare)
+    return empty === undefined ? { op: 'IOMMU_IOAS_ALLOC', args: { iommufd } } : { op: 'IOMMU_HWPT_ALLOC', args: { iommufd, dev_id: devId, pt_id: empty, flags: ['PASID'] } }
+  }
+  const detach = (): Op => ({ op: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { cdev, pasid: extra[extra.length - 1] } })
+  // begun: domains at PASIDs until the unit is full; then the attach that must fail (and the
+  // spare HWPT it needs first), retried now and then; then down again, PASID by PASID, and
+  // the spare HWPTs destroyed (a finite walk: each state leaves towards the end with odds >= 1/4)
+  if (extra.length > 0) {
+    if (free === undefined) return detach()
+    if (!full) return p.chance(3, 4) ? grow() : detach()
+    return (spares.length > 0 ? p.chance(1, 2) : p.chance(3, 4)) ? grow() : detach()
+  }
+  if (spares.length > 0) return free !== undefined && p.chance(1, 2) ? grow() : { op: 'IOMMU_DESTROY', args: { iommufd, id: spares[0] } }
+  // not begun: half the time when an IOAS with nothing mapped is at hand, else a third (the
+  // flow passes here about once a run, between the attach and the mark)
+  return p.chance(1, objectsOf(s, iommufd, 'IOAS').some(bare) ? 2 : 3) ? grow() : undefined
 }
 
 function kexecOrDma(s: State, p: Picker): Op {

@@ -65,6 +65,12 @@ function tokensInPlay(s: State): bigint[] {
 const pageBytes = (n: number) => BigInt(n) * 4096n
 const MIB2 = 0x200000n
 const GIB = 0x4000_0000n
+/** 2^64: an IOVA this far below it ends past u64 */
+const U64_END = 1n << 64n
+const U64_MAX = U64_END - 1n
+/** the smallest length no auto-placed IOVA range below IOVA_LIMIT = 2^48 holds (aligned to
+ *  roundup_pow_of_two(length), the hole would have to start at 2^47 and end at the limit) */
+const HUGE = 1n << 47n
 
 /** A token: mostly one of TOKENS; now and then 0, the value no handle has (the argument
  *  classes of src/coverage/shapes.ts: 0, small, u64-high). */
@@ -154,6 +160,16 @@ export const RESOLVE: Record<OpName, Resolver> = {
     // now and then a memfd preserved in an outgoing session (its size is frozen: EPERM)
     const preserved = Object.entries(s.fds).flatMap(([fd, id]) => (s.luo.outgoing.some((x) => x.files.some((f) => f.file === id && f.kind === 'memfd')) ? [Number(fd)] : []))
     const fd = preserved.length > 0 && p.chance(1, 3) ? p.pick(preserved)! : memfdArg(s, p)
+    // on a preserved memfd, half the time a size its seals allow (smaller without F_SEAL_SHRINK,
+    // larger without F_SEAL_GROW), so the EPERM comes from the frozen mapping
+    // (samikhawaja/linux mm/memfd_luo.c memfd_luo_preserve -> shmem_freeze), not from the seals
+    // (mm/shmem.c shmem_setattr), which a sealed memfd would answer first
+    const f = s.files[s.fds[fd]]
+    if (f?.kind === 'memfd' && preserved.includes(fd) && p.chance(1, 2)) {
+      const n = f.pages.length
+      if (!f.seals.includes('SHRINK') && n > 0) return { op: 'MEMFD_TRUNCATE', args: { fd, pages: p.int(n) } }
+      if (!f.seals.includes('GROW')) return { op: 'MEMFD_TRUNCATE', args: { fd, pages: n + 1 + p.int(4) } }
+    }
     return { op: 'MEMFD_TRUNCATE', args: { fd, pages: p.chance(1, 12) ? 300 : p.int(8) } }
   },
   IOMMUFD_OPEN: () => ({ op: 'IOMMUFD_OPEN', args: {} }),
@@ -168,6 +184,22 @@ export const RESOLVE: Record<OpName, Resolver> = {
     // now and then a start or length inside a page (EINVAL), or a 2 MiB length (a superpage
     // when the memfd is that large and the IOVA aligned)
     const odd = p.int(16)
+    // once in 16 the range's u64 edges, values the uAPI lets through (struct iommu_ioas_map_file's
+    // length and iova are __aligned_u64: torvalds/linux include/uapi/linux/iommufd.h) and that
+    // fail before the memfd is looked at (models/iommufd.ts checkMap):
+    //  * an IOVA whose end passes u64, or a length of U64_MAX: EOVERFLOW (torvalds/linux
+    //    drivers/iommu/iommufd/ioas.c iommufd_ioas_map_file: `cmd->iova >= ULONG_MAX ||
+    //    cmd->length >= ULONG_MAX`; the end: io_pagetable.c iopt_check_iova,
+    //    check_add_overflow(iova, length - 1));
+    //  * (half of them) an auto-IOVA length of 2^47 or 2^48: no aligned hole below the IOVA limit holds it, ENOSPC
+    //    (io_pagetable.c iopt_alloc_iova, which aligns to roundup_pow_of_two(length))
+    if (odd === 4) {
+      const k = p.int(4)
+      const edge = { iommufd, ioas, memfd, start: pageBytes(start) }
+      if (k === 0) return { op: 'IOMMU_IOAS_MAP_FILE', args: { ...edge, length: pageBytes(pages), iova: U64_END - 0x1000n } }
+      if (k === 1) return { op: 'IOMMU_IOAS_MAP_FILE', args: { ...edge, length: U64_MAX } }
+      return { op: 'IOMMU_IOAS_MAP_FILE', args: { ...edge, length: HUGE << BigInt(p.int(2)) } }
+    }
     const startB = odd === 1 ? pageBytes(start) + 0x800n : pageBytes(start)
     const lengthB = odd === 2 ? pageBytes(pages) - 0x800n : odd === 3 ? MIB2 : pageBytes(pages)
     const args = { iommufd, ioas, memfd, start: startB, length: lengthB }
@@ -181,7 +213,11 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const odd = p.int(12)
     const length = odd === 1 ? 0x800n : odd === 2 ? pageBytes(4096) : odd === 4 ? MIB2 : odd === 5 ? GIB : pageBytes(1 + p.int(4))
     const args = { iommufd, ioas, length }
-    if (odd === 3) return { op: 'IOMMU_IOAS_MAP', args: { ...args, iova: (1n << 64n) - 0x1000n } }
+    if (odd === 3) return { op: 'IOMMU_IOAS_MAP', args: { ...args, iova: U64_END - 0x1000n } }
+    // once in 12 an auto-IOVA length of 2^47 or 2^48 (struct iommu_ioas_map's length is an
+    // __aligned_u64, include/uapi/linux/iommufd.h): no aligned hole below the IOVA limit holds
+    // it, ENOSPC before any page is pinned (io_pagetable.c iopt_alloc_iova; models/iommufd.ts allocIova)
+    if (odd === 6) return { op: 'IOMMU_IOAS_MAP', args: { iommufd, ioas, length: HUGE << BigInt(p.int(2)) } }
     // a superpage-sized map wants an aligned IOVA
     if (odd === 4) return { op: 'IOMMU_IOAS_MAP', args: { ...args, iova: MIB2 * BigInt(2 + p.int(6)) } }
     return { op: 'IOMMU_IOAS_MAP', args: p.chance(1, 3) ? args : { ...args, iova: iovaArg(s, iommufd, ioas, p) } }
@@ -192,9 +228,9 @@ export const RESOLVE: Record<OpName, Resolver> = {
     const o = ictx(s, iommufd)?.objects[ioas]
     const a = p.pick(o?.type === 'IOAS' ? o.areas : [])
     const odd = p.int(12)
-    if (odd === 1) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: 0n, length: (1n << 64n) - 1n } }
+    if (odd === 1) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: 0n, length: U64_MAX } }
     if (odd === 2) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: 0x100000n, length: 0n } }
-    if (odd === 3) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: (1n << 64n) - 1n, length: 0x1000n } }
+    if (odd === 3) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: U64_MAX, length: 0x1000n } }
     // a superpage-sized range: 2 MiB from a 2 MiB-aligned IOVA, or 1 GiB from 1 GiB
     if (odd === 4) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: MIB2 * BigInt(1 + p.int(4)), length: MIB2 } }
     if (odd === 5) return { op: 'IOMMU_IOAS_UNMAP', args: { iommufd, ioas, iova: GIB, length: GIB } }

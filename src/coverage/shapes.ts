@@ -198,7 +198,7 @@ export const ARG_CLASSES: readonly string[] = [
   ...ALIGNS.filter((a) => a !== 'zero').map((a) => `IOMMU_IOAS_MAP.length ${a}`),
   ...['auto', ...ALIGNS.filter((a) => a !== 'zero')].map((a) => `IOMMU_IOAS_MAP_FILE.iova ${a}`),
   ...['zero', '4K', 'unaligned'].map((a) => `IOMMU_IOAS_MAP_FILE.start ${a}`),
-  ...['4K', '2M', 'unaligned'].map((a) => `IOMMU_IOAS_MAP_FILE.length ${a}`),
+  ...['4K', '2M', '1G', 'unaligned'].map((a) => `IOMMU_IOAS_MAP_FILE.length ${a}`),
   ...ALIGNS.map((a) => `IOMMU_IOAS_UNMAP.iova ${a}`),
   ...ALIGNS.map((a) => `IOMMU_IOAS_UNMAP.length ${a}`),
   ...TOKENS.map((t) => `IOMMU_HWPT_LU_SET_PRESERVE.token ${t}`),

@@ -106,7 +106,10 @@ export function addExtent(d: D, id: DomainId, ext: Extent): void {
   const run = { iova: ext.iova, pages: plain(ext.pages) }
   const extents = plain(dom.extents)
   const at = extents.findIndex((e) => e.iova > run.iova)
-  dom.extents = at < 0 ? [...extents, run] : [...extents.slice(0, at), run, ...extents.slice(at)]
+  // copied by spreading, then spliced: slice()/filter() of a frozen list is V8's slow path
+  const next = [...extents]
+  next.splice(at < 0 ? next.length : at, 0, run)
+  dom.extents = next
   const slots = { ...plain(dom.slots) }
   for (const lf of splitRun(iovaPfnOf(run.iova), run.pages))
     for (const k of leafSlots(lf)) {
@@ -122,8 +125,9 @@ export function removeExtent(d: D, id: DomainId, iova: bigint): void {
   const extents = plain(dom.extents)
   const at = extents.findIndex((e) => e.iova === iova)
   if (at < 0) return
-  const ext = extents[at]
-  dom.extents = extents.filter((_, i) => i !== at)
+  const next = [...extents]
+  const [ext] = next.splice(at, 1)
+  dom.extents = next
   const slots = { ...plain(dom.slots) }
   for (const lf of splitRun(iovaPfnOf(ext.iova), ext.pages))
     for (const k of leafSlots(lf)) {
@@ -280,7 +284,7 @@ export function setGroupDomain(d: D, group: string, pasid: number, to: DomainId 
 
 // ---------------------------------------------------------------- domain lifetime
 
-/** Everything that keeps a domain alive: an HWPT, a group or entry using it, an unreclaimed
+/** Everything that keeps a domain alive: an HWPT, a group or entry using it, a
  *  preserved record not yet reclaimed (in an incoming session or a retrieved iommufd). */
 export function liveDomains(s: State | D): Set<DomainId> {
   const live = new Set<DomainId>()
@@ -292,7 +296,7 @@ export function liveDomains(s: State | D): Set<DomainId> {
     // table pages at once, not at FINISH (samikhawaja/linux drivers/iommu/iommufd/
     // hw_pagetable.c __iommufd_hwpt_destroy -> iommu_domain_free; the restored pages were
     // re-adopted as ordinary iommu pages at boot: generic_pt restore() -> __restore_tables ->
-    // iommu_restore_page, mail "iommu/pages: ..." of the series)
+    // iommu_restore_page, which the series adds to iommu-pages)
     for (const r of f.lu?.records ?? []) if (r.reclaimedAs === undefined) live.add(r.domain)
   }
   for (const g of Object.values(s.groups)) {

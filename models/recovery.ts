@@ -86,13 +86,14 @@ export function recover(start: State): Recovery {
       // gives their table pages back before the replacements need new ones (destroying a
       // restored HWPT frees its domain: hw_pagetable.c __iommufd_hwpt_destroy). Userspace
       // chooses this order; the posted selftests restore a single HWPT.
-      const hasUsers = (r: { devices: string[] }) => r.devices.some((b) => devIds.has(b))
+      const usersOf = (r: { devices: string[] }) => r.devices.filter((b) => devIds.has(b))
       const records = ictx().lu?.records ?? []
-      for (const r of [...records.filter((r) => !hasUsers(r)), ...records.filter(hasUsers)]) {
+      const unused = records.filter((r) => usersOf(r).length === 0)
+      for (const r of [...unused, ...records.filter((r) => !unused.includes(r))]) {
         if (rec.failed) break
         const restored = must({ op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd: ictxFd, token: BigInt(r.token) } }, `restore HWPT token ${r.token}`)
         if (restored === undefined) break
-        const users = r.devices.filter((b) => devIds.has(b))
+        const users = usersOf(r)
         if (users.length > 0) {
           // a new IOAS with the same IOVA -> memory as the restored domain, from the retrieved memfds
           const ioas = must({ op: 'IOMMU_IOAS_ALLOC', args: { iommufd: ictxFd } }, 'allocate the new IOAS')

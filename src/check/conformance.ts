@@ -252,7 +252,10 @@ export class KernelExecutor implements Executor {
     const m = failedAllocation(prev)
     const kr = out.kernelResult ?? out.result
     const violations = checkStep({ prev, op: plain, result: m.result, next: prev, transient: [] }, this.opts.properties)
-    const probes = mergeProbes(before, this.kernelProbes())
+    let probes = this.merged(before, this.kernelProbes())
+    // the same probes as before the op are the same array, as in step(): changedSince and the
+    // observation caches key on it
+    if (lastKernel !== undefined && sameProbes(probes, lastKernel.probes)) probes = lastKernel.probes
     // the model's observation of its unchanged state (cached on the state, as in step()); the
     // kernel's is built only where Kernel.matches says it differs (issue 12)
     const modelObs = modelObservation(prev, probes)

@@ -348,10 +348,11 @@ export function dropLu(k: Kern, ictx: IommufdCtx): void {
   ictx.lu = undefined
 }
 
-/** Mark a record reclaimed by HWPT `id`, which holds the domain from now on. */
+/** Mark a record reclaimed by HWPT `id`, which holds the domain from now on; the record lets
+ *  go of it the first time (reclaimed again after its HWPT went, it holds nothing). */
 export function reclaimRecord(k: Kern, rec: LuRecord, id: number): void {
+  if (rec.reclaimedAs === undefined && rec.domain !== undefined) domainPut(k, rec.domain)
   rec.reclaimedAs = id
-  if (rec.domain !== undefined) domainPut(k, rec.domain)
 }
 
 // ---------------------------------------------------------------- live update

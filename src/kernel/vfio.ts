@@ -169,11 +169,8 @@ export function bind(k: Kern, a: ArgsOf<'VFIO_DEVICE_BIND_IOMMUFD'>): Ret<number
   fget(ictx)
   if (rec !== undefined) {
     if (needHwpt) {
-      // a record reclaimed before and whose HWPT is gone let go of the domain already
-      const held = rec.reclaimedAs === undefined
       addHwpt(ictx, hwptId!, rec.domain!, undefined, false, false, true) // found by g.domain: rebuilt
-      if (held) reclaimRecord(k, rec, hwptId!)
-      else rec.reclaimedAs = hwptId
+      reclaimRecord(k, rec, hwptId!)
     }
     const per = mapFor(ictx, g)
     let at = per.get(0)

@@ -300,7 +300,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       finishGate: ['no-attachments', { inferred: 'Phase 1 never finishes an iommufd (can_finish false); the V1 rule kept for overrides' }],
       luoCapacity: ['fixed-arrays', { inferred: 'the series of Feb 2026 predates the kho_block LUO (Jun 2026); based on the 6.19-era LUO' }],
       memfdSeals: ['dropped', { inferred: 'memfd-v1 was the mainline memfd handler in Feb 2026; the series does not touch it' }],
-      markImpl: ['v3-mark', { inferred: 'the V2 mark ioctl body was not read; V3b\'s loop assumed (same EADDRINUSE for another HWPT)' }],
+      markImpl: ['v1-overwrite-unmark', { source: 'mail "[PATCH 10/14] iommufd-lu: Implement ioctl to let userspace mark an HWPT to be preserved" <20260203220948.2176157-11-skhawaja@google.com> iommufd_hwpt_lu_set_preserve: V1\'s loop ("if (hwpt == hwpt_target) continue"; another marked HWPT with the token is -EADDRINUSE), so re-marking a HWPT with its own token succeeds; no unmark (markSemantics=no-unmark)' }],
       devicePreserve: ['mark-checked'],
       deviceAcrossKexec: ['reset-at-freeze'],
       restoreScope: ['preserved-device-records'],

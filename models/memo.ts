@@ -36,8 +36,7 @@ export function memoByParts<S, V>(key: (s: S) => readonly object[], f: (s: S) =>
 /** A string equal for two values exactly when they are the same plain data (records, arrays,
  *  strings, numbers, bigints, booleans, null, undefined), records with their keys in the same
  *  order; objects in `named` stand for themselves (by identity). For caches keyed by content
- *  (models/recovery.ts), where two runs reach the same state as different objects. For data
- *  that is never changed, as a state is: the key of a record of plain values is remembered. */
+ *  (models/recovery.ts), where two runs reach the same state as different objects. */
 export function contentKey(x: unknown, named: ReadonlyMap<object, string> = NO_NAMES): string {
   const pieces: string[] = []
   walk(x, { objects: [...named.keys()], names: [...named.values()] }, pieces)
@@ -89,34 +88,19 @@ function walk(v: unknown, named: Names, out: string[]): void {
         out.push(']')
         return
       }
-      const known = leafKeys.get(v)
-      if (known !== undefined) {
-        out.push(known)
-        return
-      }
-      const start = out.length
-      let leaf = true
       out.push('{')
       for (const k in v) {
-        const m = (v as Record<string, unknown>)[k]
-        if (typeof m === 'object' && m !== null) leaf = false
         out.push(quoted(k), ':')
-        walk(m, named, out)
+        walk((v as Record<string, unknown>)[k], named, out)
         out.push(',')
       }
       out.push('}')
-      if (leaf) leafKeys.set(v, out.slice(start).join(''))
       return
     }
     default:
       throw new Error(`luv internal error: contentKey of a ${typeof v}`)
   }
 }
-
-/** The keys of records whose members are all plain values (a page, an entry, an owner), by
- *  identity: a state is never changed, and most of its records are shared with the states
- *  before it (the pages of memory above all: 256 records in a state of the default platform). */
-const leafKeys = new WeakMap<object, string>()
 
 /** JSON.stringify of a string, remembered for the short strings a state repeats (field
  *  names, kinds, BDFs, tokens). */

@@ -71,8 +71,8 @@ function deepFreeze(x: unknown): void {
 }
 
 let freezing = true
-/** Freeze every produced state (default on): an accidental mutation anywhere is then an
- *  immediate TypeError (models/step.ts says when it is off). */
+/** Freeze every produced state: an accidental mutation anywhere is then an immediate
+ *  TypeError (models/step.ts says when: in tests and paranoid mode). */
 export function setFreezing(on: boolean): void {
   freezing = on
 }

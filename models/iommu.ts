@@ -111,12 +111,14 @@ export function addExtent(d: D, id: DomainId, ext: Extent): void {
   next.splice(at < 0 ? next.length : at, 0, run)
   dom.extents = next
   const slots = { ...plain(dom.slots) }
+  let newTables = 0
   for (const lf of splitRun(iovaPfnOf(run.iova), run.pages))
     for (const k of leafSlots(lf)) {
-      if (slots[k] === undefined) d.tablePagesUsed++
+      if (slots[k] === undefined) newTables++
       slots[k] = (slots[k] ?? 0) + 1
     }
   dom.slots = slots
+  d.tablePagesUsed += newTables
 }
 
 /** Unmap the run that starts at iova; a table page whose last leaf goes is freed. */
@@ -129,14 +131,16 @@ export function removeExtent(d: D, id: DomainId, iova: bigint): void {
   const [ext] = next.splice(at, 1)
   dom.extents = next
   const slots = { ...plain(dom.slots) }
+  let freedTables = 0
   for (const lf of splitRun(iovaPfnOf(ext.iova), ext.pages))
     for (const k of leafSlots(lf)) {
       if (--slots[k] === 0) {
         delete slots[k]
-        d.tablePagesUsed--
+        freedTables++
       }
     }
   dom.slots = slots
+  d.tablePagesUsed -= freedTables
 }
 
 export function newDomain(d: D, extents: Extent[]): DomainId {

@@ -143,7 +143,8 @@ function nextKernel(s: State): State {
     platform: s.platform,
     design: s.design,
     boot: s.boot + 1,
-    pages: s.pages.map((_, p) => keepPages.get(p) ?? { use: 'free' }),
+    // (a page free already stays the record it was: shared, nothing to finish again)
+    pages: s.pages.map((pg, p) => keepPages.get(p) ?? (pg.use === 'free' ? pg : { use: 'free' })),
     files: {},
     nextFile: 1,
     fds: {},

@@ -39,15 +39,22 @@ export function memoByParts<S, V>(key: (s: S) => readonly object[], f: (s: S) =>
  *  (models/recovery.ts), where two runs reach the same state as different objects. */
 export function contentKey(x: unknown, named: ReadonlyMap<object, string> = NO_NAMES): string {
   const pieces: string[] = []
-  walk(x, named, pieces)
+  walk(x, { objects: [...named.keys()], names: [...named.values()] }, pieces)
   return pieces.join('')
 }
 
 const NO_NAMES: ReadonlyMap<object, string> = new Map()
 
+/** The named objects as two lists: found by identity in a list of two, not looked up in a Map
+ *  (which would give every record of the state an identity hash, a hidden field, on the way). */
+interface Names {
+  objects: object[]
+  names: string[]
+}
+
 /** The key of v, piece by piece (joined once at the end: a string grown piece by piece is a
  *  tree of every intermediate string, several for each page of memory). */
-function walk(v: unknown, named: ReadonlyMap<object, string>, out: string[]): void {
+function walk(v: unknown, named: Names, out: string[]): void {
   switch (typeof v) {
     case 'string':
       out.push(quoted(v))
@@ -67,9 +74,9 @@ function walk(v: unknown, named: ReadonlyMap<object, string>, out: string[]): vo
         out.push('null')
         return
       }
-      const name = named.get(v)
-      if (name !== undefined) {
-        out.push(name)
+      const at = named.objects.indexOf(v)
+      if (at >= 0) {
+        out.push(named.names[at])
         return
       }
       if (Array.isArray(v)) {

@@ -37,11 +37,11 @@ function computeLiveProbes(s: State): Probe[] {
       }
     }
   }
-  return Object.freeze(sortProbes(out)) as Probe[]
+  return deepFrozen(sortProbes(out))
 }
 
 /** The live probes of a state (computeLiveProbes), computed once per units and domains: most
- *  steps change neither (models/memo.ts). The list is frozen: copy it to change it. */
+ *  steps change neither (models/memo.ts). The list is shared: copy it to change it (tests freeze it). */
 export const liveProbes: (s: State) => Probe[] = memoByParts((s: State) => [s.platform, s.units, s.domains], computeLiveProbes)
 
 export function probeKey(p: Probe): string {

@@ -18,7 +18,7 @@ import { Kernel } from '../kernel/index.ts'
 import { withoutPageRecycling } from '../kernel/phys.ts'
 import { epochMark, epochRewind } from '../kernel/epoch.ts'
 import { enabledOps, exploredOps } from './actions.ts'
-import { canonicalFingerprint } from './canonical.ts'
+import { canonicalFingerprint, keepParts } from './canonical.ts'
 import { Snapshot } from './clone.ts'
 import type { Scope } from './scope.ts'
 
@@ -124,6 +124,10 @@ export class Expander {
     const succ: Successor[] = []
     const labels = { devices: deviceStates(state), sessions: sessionStates(state) }
     const taken: { op: Op; s: Step }[] = []
+    // the successors share this state's objects: their canonical parts are kept once here
+    let t0 = now()
+    keepParts(state, symmetry)
+    c.time.canonical += now() - t0
     for (const op of enabledOps(state, scope, this.ops)) {
       c.transitions++
       let t1 = now()

@@ -80,8 +80,12 @@ function fillerFor(keys: string[]): Filler {
     f = new Function('o', 'vals', 'ref', 'obj', 's', body) as Filler
     fillers.set(id, f)
   }
+  if (!fillerKeySets.has(f)) fillerKeySets.set(f, new Set(keys))
   return f
 }
+
+/** The keys each filler sets (restore() clears the keys an op added beside them). */
+const fillerKeySets = new WeakMap<Filler, Set<string>>()
 
 /** A flat record of an object graph, instantiated into independent copies of it. */
 export class Snapshot<T> {
@@ -300,7 +304,7 @@ export class Snapshot<T> {
         case OBJ: {
           const f = fill[i]!
           f(o, vals, ref, objs, s)
-          if (keyCountOf(o) !== keyCount[i]) clearAddedKeys(o as Record<string, unknown>, keySetOf(f, o, vals, ref, objs, s, e))
+          if (keyCountOf(o) !== keyCount[i]) clearAddedKeys(o as Record<string, unknown>, fillerKeySets.get(f)!)
           break
         }
         case ARR: {
@@ -369,18 +373,6 @@ export class Snapshot<T> {
   }
 }
 
-/** The key set a filler writes (found once per filler, by letting it write onto a blank
- *  object). */
-function keySetOf(f: Filler, _o: unknown, vals: unknown[], ref: number[], objs: unknown[], s: number, _e: number): Set<string> {
-  let ks = recordedKeySets.get(f)
-  if (ks === undefined) {
-    const probe: Record<string, unknown> = {}
-    f(probe, vals, ref, objs, s)
-    recordedKeySets.set(f, (ks = new Set(Object.keys(probe))))
-  }
-  return ks
-}
-
 /** Whether Map `m` holds the recorded entries vals/ref[s..e), in that order. */
 function sameMap(m: Map<unknown, unknown>, vals: unknown[], ref: number[], objs: unknown[], s: number, e: number): boolean {
   if (m.size !== (e - s) >> 1) return false
@@ -436,8 +428,6 @@ function keyCountOf(o: object): number {
 function clearAddedKeys(o: Record<string, unknown>, recorded: Set<string>): void {
   for (const key of Object.keys(o)) if (!recorded.has(key)) o[key] = undefined
 }
-
-const recordedKeySets = new WeakMap<Filler, Set<string>>()
 
 /** One copy of `root` (a snapshot instantiated once). */
 export function cloneGraph<T>(root: T, share: ReadonlySet<unknown> = new Set()): T {

@@ -215,9 +215,7 @@ export class Expander {
     const snap = changing > 0 || keep ? new Snapshot(k, this.shared) : undefined
     if (keep) this.nextKernels.set(node!.id, snap!)
     try {
-      // undone ops free pages that the undo puts back: they must not go to the page pool
-      if (this.x.undo !== false) withoutPageRecycling(() => this.changingThenQuiet(trace, state, taken, found, k, snap))
-      else this.changingThenQuiet(trace, state, taken, found, k, snap)
+      this.changingThenQuiet(trace, state, taken, found, k, snap)
     } finally {
       // a kept snapshot serves its children's copies, not as an undo record of k
       snap?.forget()
@@ -303,11 +301,13 @@ export class Expander {
  *  kernel put back as `snap` recorded it (clone.ts Snapshot.restore) and the write counters
  *  wound back to their values before `f` (epoch.ts epochRewind: sound once the kernel is
  *  back, and what lets the next transition's touchedInvariants walk only what it wrote).
- *  `marks`: a buffer for the counters. */
+ *  While `f` runs, the pages it frees stay out of the page pool (phys.ts
+ *  withoutPageRecycling): the undo puts those very arrays back into the kernel, and the pool
+ *  would hand them to another. `marks`: a buffer for the counters. */
 export function undone<T>(snap: Snapshot<Kernel>, marks: number[], f: () => T): T {
   epochMark(marks)
   try {
-    return f()
+    return withoutPageRecycling(f)
   } finally {
     snap.restore()
     epochRewind(marks)

@@ -312,3 +312,66 @@ export function enabledOps(s: State, scope: Scope, ops: readonly OpName[]): Op[]
   for (const n of ops) for (const o of ENUMERATORS[n]!(c)) out.push(o)
   return out
 }
+
+/** enabledOps with the lists kept by what the enumerators read of a state (`opsKey`): most
+ *  states of a search share their fd table's shape with many others, and building ~100 ops
+ *  per state (their argument records, the candidate lists) was a twentieth of a search. The
+ *  lists are shared between states (ops are plain data nobody writes); test/explore checks
+ *  them against enabledOps over every state of a search. At most `max` lists are kept. */
+export class EnabledOps {
+  private readonly lists = new Map<string, Op[]>()
+  constructor(
+    private readonly scope: Scope,
+    private readonly ops: readonly OpName[],
+    private readonly max = 1 << 14,
+  ) {}
+  of(s: State): Op[] {
+    const key = opsKey(s)
+    let l = this.lists.get(key)
+    if (l === undefined) {
+      l = enabledOps(s, this.scope, this.ops)
+      if (this.lists.size < this.max) this.lists.set(key, l)
+    }
+    return l
+  }
+  get size(): number {
+    return this.lists.size
+  }
+}
+
+/** Everything of `s` the enumerators (ENUMERATORS, with the scope and the platform fixed)
+ *  read: the boot, the outgoing sessions' count, the IOAS and HWPT objects' counts over every
+ *  file (count), and per open fd in ascending order its file's kind; for an iommufd its
+ *  objects' ids and types (objArg); for a cdev its BDF and the fd of the iommufd it is bound
+ *  to (boundIommufd). Two states with one key get one op list. */
+export function opsKey(s: State): string {
+  let ioas = 0
+  let hwpts = 0
+  for (const id in s.files) {
+    const f = s.files[id]
+    if (f.kind === 'iommufd')
+      for (const o in f.objects) {
+        const t = f.objects[o].type
+        if (t === 'IOAS') ioas++
+        else if (t === 'HWPT_PAGING') hwpts++
+      }
+  }
+  let key = `${s.boot};${s.luo.outgoing.length};${ioas};${hwpts}`
+  for (const fd in s.fds) {
+    const f = s.files[s.fds[fd]]
+    key += `;${fd}${f.kind}`
+    if (f.kind === 'iommufd') for (const o in f.objects) key += `,${o}${f.objects[o].type}`
+    else if (f.kind === 'vfio') {
+      key += `,${f.bdf}`
+      if (f.bound) {
+        const file = f.bound.iommufd
+        for (const g in s.fds)
+          if (s.fds[g] === file) {
+            key += `>${g}`
+            break
+          }
+      }
+    }
+  }
+  return key
+}

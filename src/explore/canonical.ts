@@ -17,26 +17,72 @@
 
 import type { State } from '../../models/state.ts'
 
+/** Names of one kind, given 0, 1, ... in order of first appearance within one walk. The
+ *  values named (file and domain serials, page numbers, DIDs) are small non-negative
+ *  integers: a table indexed by value, stamped with the walk it was written in, so a walk
+ *  starts with no names without clearing anything (a Map per walk was a tenth of the
+ *  fingerprint's time); other values go to a Map. */
+let walkGen = 0
 class Namer {
-  private m = new Map<number, number>()
-  private ids: number[] = []
+  private stamp = new Int32Array(64)
+  private val = new Int32Array(64)
+  private gen = -1
+  private readonly ids: number[] = []
+  private other: Map<number, number> | undefined
+  private sync(): void {
+    if (this.gen !== walkGen) {
+      this.gen = walkGen
+      this.ids.length = 0
+      this.other = undefined
+    }
+  }
   name(v: number): number {
-    let n = this.m.get(v)
+    this.sync()
+    if (v >= 0 && v === (v | 0) && v < 1 << 22) {
+      if (v >= this.stamp.length) this.grow(v)
+      if (this.stamp[v] === walkGen) return this.val[v]
+      const n = this.ids.length
+      this.stamp[v] = walkGen
+      this.val[v] = n
+      this.ids.push(v)
+      return n
+    }
+    this.other ??= new Map()
+    let n = this.other.get(v)
     if (n === undefined) {
-      n = this.m.size
-      this.m.set(v, n)
+      n = this.ids.length
+      this.other.set(v, n)
       this.ids.push(v)
     }
     return n
   }
+  private grow(v: number): void {
+    let len = this.stamp.length
+    while (len <= v) len *= 2
+    const stamp = new Int32Array(len).fill(-1)
+    stamp.set(this.stamp)
+    const val = new Int32Array(len)
+    val.set(this.val)
+    this.stamp = stamp
+    this.val = val
+  }
   get size(): number {
+    this.sync()
     return this.ids.length
   }
   idOf(name: number): number {
     return this.ids[name]
   }
+  /** the name `v` was given in this walk, or -1 */
+  indexOf(v: number): number {
+    this.sync()
+    if (v >= 0 && v === (v | 0) && v < 1 << 22) return v < this.stamp.length && this.stamp[v] === walkGen ? this.val[v] : -1
+    return this.other?.get(v) ?? -1
+  }
   has(v: number): boolean {
-    return this.m.has(v)
+    this.sync()
+    if (v >= 0 && v === (v | 0) && v < 1 << 22) return v < this.stamp.length && this.stamp[v] === walkGen
+    return this.other?.has(v) ?? false
   }
 }
 
@@ -54,6 +100,9 @@ interface Names {
   /** identity mode (--symmetry off): no renaming */
   identity: boolean
 }
+
+/** One set of namers, reused by every walk (a walk starts afresh: Namer's stamps). */
+const NAMES: Names = { file: new Namer(), domain: new Namer(), page: new Namer(), did: new Map(), identity: false }
 
 function nameOf(n: Names, role: Role, v: number): number {
   if (n.identity) return v
@@ -80,10 +129,9 @@ function roleOf(key: string, inDomains: boolean): Role {
   return 'plain'
 }
 
-/** Where the canonical form goes: a string (canonicalForm: tests, debugging) or straight
- *  into the fingerprint (canonicalFingerprint: the search), token by token, so the search
- *  never builds the string. Both take the same tokens in the same order, so two states have
- *  equal strings exactly when they have equal token sequences, which the fingerprint hashes. */
+/** Where the canonical form goes: a string (canonicalForm: tests, debugging, the reference
+ *  search) or a fingerprint (canonicalFingerprint: the search), token by token, so the
+ *  search never builds the string. */
 interface Out {
   /** a constant word: a key, a bracket, a section name */
   word(w: string): void
@@ -92,31 +140,20 @@ interface Out {
   /** a string value (length-prefixed in the text form) */
   str(v: string): void
   big(v: bigint): void
-  /** word(w) and str(v), given strHash of the text (a replayed recording has it) */
-  wordH(w: string, h: number): void
-  strH(v: string, h: number): void
-  /** a name: `v` of `role`, renamed by `n` (tag 'p' for pages, else `tag`) */
-  named(tag: string, role: Role, v: number, n: Names): void
+  /** a name: `v` of `role` (not 'plain'), renamed by `n` */
+  named(role: Role, v: number, n: Names): void
+  /** an object or array value (not null) under `key`: ser's tokens for it, or (the
+   *  fingerprint) what stands for them (Part) */
+  obj(v: object, key: string, n: Names, inDomains: boolean): void
 }
 
-/** A name token, renamed as `n` says: the one place a name becomes a number. */
-function emitNamed(out: Out, tag: string, role: Role, v: number, n: Names): void {
-  if (role === 'pages') {
-    if (n.identity) out.num('#', v)
-    else out.num('p', n.page.name(v))
-  } else out.num(tag, nameOf(n, role, v))
+/** A name's renamed value and the one-letter tag the text form gives it. */
+function renamed(role: Role, v: number, n: Names): number {
+  return role === 'pages' ? (n.identity ? v : n.page.name(v)) : nameOf(n, role, v)
 }
+const nameTag = (role: Role, n: Names): string => (role === 'pages' ? (n.identity ? '#' : 'p') : role[0])
 
 class TextOut implements Out {
-  wordH(w: string): void {
-    this.word(w)
-  }
-  strH(v: string): void {
-    this.str(v)
-  }
-  named(tag: string, role: Role, v: number, n: Names): void {
-    emitNamed(this, tag, role, v, n)
-  }
   s = ''
   word(w: string): void {
     this.s += w + ' '
@@ -129,6 +166,12 @@ class TextOut implements Out {
   }
   big(v: bigint): void {
     this.s += `n${v} `
+  }
+  named(role: Role, v: number, n: Names): void {
+    this.num(nameTag(role, n), renamed(role, v, n))
+  }
+  obj(v: object, key: string, n: Names, inDomains: boolean): void {
+    ser(v, key, n, this, inDomains)
   }
 }
 
@@ -146,16 +189,22 @@ function strHash(w: string): number {
   }
   return h
 }
+const fmix = (h: number): number => {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return h ^ (h >>> 16)
+}
+const ROLE_CODE: Record<Role, number> = { file: 0, domain: 1, pages: 2, did: 3, plain: 4 }
+const ROLES: Role[] = ['file', 'domain', 'pages', 'did', 'plain']
 
-/** Two 32-bit murmur3-style lanes with their own seeds and constants; `digest` is 53 bits
- *  (TLC's fingerprint in spirit: the visited set holds these, not the states). */
-class HashOut implements Out {
-  named(tag: string, role: Role, v: number, n: Names): void {
-    emitNamed(this, tag, role, v, n)
-  }
-  private h1 = 0x9368e53c
-  private h2 = 0x2f4a7c15
-  private mix(x: number): void {
+/** Two 32-bit murmur3-style lanes with their own seeds and constants (TLC's fingerprint in
+ *  spirit). HashOut (a state's fingerprint) and ShapeOut (a Part) are both this. */
+class Lanes {
+  protected h1 = 0x9368e53c
+  protected h2 = 0x2f4a7c15
+  protected mix(x: number): void {
     let k = Math.imul(x, 0xcc9e2d51)
     k = Math.imul(rotl(k, 15), 0x1b873593)
     this.h1 = (Math.imul(rotl(this.h1 ^ k, 13), 5) + 0xe6546b64) | 0
@@ -165,13 +214,6 @@ class HashOut implements Out {
   }
   word(w: string): void {
     this.mix(strHash(w))
-  }
-  wordH(_w: string, h: number): void {
-    this.mix(h)
-  }
-  strH(v: string, h: number): void {
-    this.mix(0x73000000 | v.length)
-    this.mix(h)
   }
   num(tag: string, v: number): void {
     this.mix(tag.charCodeAt(0) | 0x4e000000)
@@ -190,16 +232,87 @@ class HashOut implements Out {
       this.mix((n / 0x100000000) | 0)
     } else this.str('n' + v.toString(16))
   }
-  digest(): number {
-    const f = (h: number) => {
-      h ^= h >>> 16
-      h = Math.imul(h, 0x85ebca6b)
-      h ^= h >>> 13
-      h = Math.imul(h, 0xc2b2ae35)
-      return (h ^ (h >>> 16)) >>> 0
-    }
-    return f(this.h1) * 0x200000 + (f(this.h2 ^ this.h1) & 0x1fffff)
+}
+
+/** What stands for an object or array value in the fingerprint: its tokens with every name
+ *  left out (a placeholder with the name's role instead), hashed to 64 bits (`h1`, `h2`),
+ *  and the names left out, in order (`names`: role code, value, ...). The tokens are exactly
+ *  the shape and the names put back in their places, so two values have equal tokens (names
+ *  renamed as the walk goes) exactly when they have equal shapes and equal renamed names
+ *  (up to a 64-bit collision of shapes). A value's part does not depend on the names given
+ *  before it, so it is computed once per object (the model's states share every object an op
+ *  did not touch with the state before: models/context.ts produce) and kept; a state's
+ *  fingerprint mixes, per value, its shape and its names renamed. A nested object's part is
+ *  folded into its parent's (its shape as two words, its names appended), so a changed
+ *  record costs its own part and its ancestors', not its siblings'. `key`/`f` say in which
+ *  context it was computed (ser reads the key, inDomains and the groups flag besides the
+ *  value); `next`: the same object's parts in other contexts. */
+interface Part {
+  key: string
+  f: number
+  h1: number
+  h2: number
+  names: number[]
+  next: Part | undefined
+}
+
+class ShapeOut extends Lanes implements Out {
+  names: number[] = []
+  named(role: Role, v: number): void {
+    this.mix(0x50000000 | ROLE_CODE[role])
+    this.names.push(ROLE_CODE[role], v)
   }
+  obj(v: object, key: string, n: Names, inDomains: boolean): void {
+    const p = partOf(v, key, n, inDomains)
+    this.mix(p.h1)
+    this.mix(p.h2)
+    const ns = p.names
+    for (let i = 0; i < ns.length; i++) this.names.push(ns[i])
+  }
+  part(key: string, f: number): Part {
+    return { key, f, h1: fmix(this.h1), h2: fmix(this.h2 ^ 0x5bd1e995), names: this.names, next: undefined }
+  }
+}
+
+class HashOut extends Lanes implements Out {
+  named(role: Role, v: number, n: Names): void {
+    this.num(nameTag(role, n), renamed(role, v, n))
+  }
+  obj(v: object, key: string, n: Names, inDomains: boolean): void {
+    const p = partOf(v, key, n, inDomains)
+    this.mix(p.h1)
+    this.mix(p.h2)
+    const ns = p.names
+    for (let i = 0; i < ns.length; i += 2) this.mix(renamed(ROLES[ns[i]], ns[i + 1], n))
+  }
+  digest(): number {
+    return (fmix(this.h1) >>> 0) * 0x200000 + ((fmix(this.h2 ^ this.h1) >>> 0) & 0x1fffff)
+  }
+}
+
+/** parts by object (Part.next for the same object in another context); weak, so a state's
+ *  parts go when the state does. Parts are kept only for the states the search expands
+ *  (keepParts): their successors share their objects, while most successors are
+ *  duplicates or on the last level and are never expanded, so keeping their parts would
+ *  only fill the table (and the collector's ephemeron work). `partMode`: 0 every part
+ *  computed afresh (tests: the kept parts change nothing), 1 kept parts used, 2 kept parts
+ *  used and new ones kept. */
+const parts = new WeakMap<object, Part>()
+let partMode = 1
+
+/** The part of `v` under `key` (ser's context: the key, inDomains, walkingGroups). */
+function partOf(v: object, key: string, n: Names, inDomains: boolean): Part {
+  const f = (inDomains ? 1 : 0) + (walkingGroups ? 2 : 0)
+  const first = partMode !== 0 ? parts.get(v) : undefined
+  for (let p = first; p !== undefined; p = p.next) if (p.key === key && p.f === f) return p
+  const so = new ShapeOut()
+  ser(v, key, n, so, inDomains)
+  const p = so.part(key, f)
+  if (partMode === 2) {
+    p.next = first
+    parts.set(v, p)
+  }
+  return p
 }
 
 /** Object keys in sorted order; the model builds most objects with their keys already in
@@ -214,6 +327,7 @@ function sortedKeys(o: object): string[] {
   return ks
 }
 
+/** The canonical tokens of `v` under `key`; nested objects and arrays through out.obj. */
 function ser(v: unknown, key: string, n: Names, out: Out, inDomains = false): void {
   switch (typeof v) {
     case 'undefined':
@@ -221,7 +335,7 @@ function ser(v: unknown, key: string, n: Names, out: Out, inDomains = false): vo
     case 'number': {
       const r = roleOf(key, inDomains)
       if (r === 'plain' || r === 'pages') out.num('#', v)
-      else out.named(r[0], r, v, n)
+      else out.named(r, v, n)
       return
     }
     case 'bigint':
@@ -240,22 +354,22 @@ function ser(v: unknown, key: string, n: Names, out: Out, inDomains = false): vo
       }
       if (Array.isArray(v)) {
         out.word('[')
-        if (key === 'pages' && (v.length === 0 || typeof v[0] === 'number')) for (const p of v as number[]) out.named('p', 'pages', p, n)
-        else for (const x of v) ser(x, key, n, out, inDomains)
+        if (key === 'pages' && (v.length === 0 || typeof v[0] === 'number')) for (const p of v as number[]) out.named('pages', p, n)
+        else for (const x of v) serValue(x, key, n, out, inDomains)
         out.word(']')
         return
       }
       const o = v as Record<string, unknown>
       // a group's PASID table: pasid -> domain
-      const valueRole = key === 'pasids' && inGroups(n) ? 'domain' : undefined
+      const valueRole = key === 'pasids' && walkingGroups
       out.word('{')
       for (const k of sortedKeys(o)) {
         const x = o[k]
         if (x === undefined) continue
         out.word(k)
         out.word('=')
-        if (valueRole && typeof x === 'number') out.named('d', 'domain', x, n)
-        else ser(x, k, n, out, inDomains)
+        if (valueRole && typeof x === 'number') out.named('domain', x, n)
+        else serValue(x, k, n, out, inDomains)
       }
       out.word('}')
       return
@@ -265,88 +379,14 @@ function ser(v: unknown, key: string, n: Names, out: Out, inDomains = false): vo
   }
 }
 
-/** ser's tokens for one subtree, recorded with its names unrenamed (a flat list: code, then
- *  its operands), so that the subtree is serialized again by replaying the list: the model's
- *  states share every part an op did not touch with the state before (models/context.ts
- *  produce), so most subtrees of a successor were serialized before, as that very object.
- *  The replay gives the same tokens as ser in the same order, names renamed as they come
- *  (a subtree's tokens depend on the names given so far only through `named`). */
-class Recorder implements Out {
-  ops: unknown[] = []
-  word(w: string): void {
-    this.ops.push(0, w, strHash(w))
-  }
-  wordH(w: string, h: number): void {
-    this.ops.push(0, w, h)
-  }
-  num(tag: string, v: number): void {
-    this.ops.push(1, tag, v)
-  }
-  str(v: string): void {
-    this.ops.push(2, v, strHash(v))
-  }
-  strH(v: string, h: number): void {
-    this.ops.push(2, v, h)
-  }
-  big(v: bigint): void {
-    this.ops.push(3, v)
-  }
-  named(tag: string, role: Role, v: number): void {
-    this.ops.push(4, tag, role, v)
-  }
-}
-
-function replay(ops: unknown[], n: Names, out: Out): void {
-  for (let i = 0; i < ops.length; )
-    switch (ops[i]) {
-      case 0:
-        out.wordH(ops[i + 1] as string, ops[i + 2] as number)
-        i += 3
-        break
-      case 1:
-        out.num(ops[i + 1] as string, ops[i + 2] as number)
-        i += 3
-        break
-      case 2:
-        out.strH(ops[i + 1] as string, ops[i + 2] as number)
-        i += 3
-        break
-      case 3:
-        out.big(ops[i + 1] as bigint)
-        i += 2
-        break
-      default:
-        out.named(ops[i + 1] as string, ops[i + 2] as Role, ops[i + 3] as number, n)
-        i += 4
-    }
-}
-
-/** recorded subtrees, per context ser reads besides the subtree: the key, then inDomains and
- *  the groups flag (index inDomains + 2 * walkingGroups); weak, so a state's parts go when
- *  the state does */
-const recorded = new Map<string, WeakMap<object, unknown[]>[]>()
-
-/** ser(v, key, n, out, inDomains), from the recording of `v` when it has one. */
-let useRecorded = true
-function serCached(v: unknown, key: string, n: Names, out: Out, inDomains = false): void {
-  if (typeof v !== 'object' || v === null || !useRecorded) return ser(v, key, n, out, inDomains)
-  let byFlags = recorded.get(key)
-  if (byFlags === undefined) recorded.set(key, (byFlags = []))
-  const f = (inDomains ? 1 : 0) + (walkingGroups ? 2 : 0)
-  let memo = byFlags[f]
-  if (memo === undefined) byFlags[f] = memo = new WeakMap()
-  let ops = memo.get(v)
-  if (ops === undefined) {
-    const rec = new Recorder()
-    ser(v, key, n, rec, inDomains)
-    memo.set(v, (ops = rec.ops))
-  }
-  replay(ops, n, out)
+/** ser, with an object or array value handed to out.obj (the fingerprint's parts). */
+function serValue(v: unknown, key: string, n: Names, out: Out, inDomains = false): void {
+  if (typeof v === 'object' && v !== null) out.obj(v, key, n, inDomains)
+  else ser(v, key, n, out, inDomains)
 }
 
 // groups are walked with this flag so `pasids` (also a platform field name) maps to domains
 let walkingGroups = false
-const inGroups = (_n: Names) => walkingGroups
 
 /** What an fd is, without any name in it: the sort key that makes fd order canonical. It
  *  reads the file record only, which successor states share when the op did not write it:
@@ -373,57 +413,84 @@ function fileSignature(f: State['files'][number]): string {
   }
 }
 
-/** The canonical form of `s` as a string. `symmetry: false` keeps every name as it is;
- *  `recorded: false` serializes every subtree afresh (tests: the recordings change nothing). */
-export function canonicalForm(s: State, symmetry = true, recorded = true): string {
+/** The canonical form of `s` as a string. `symmetry: false` keeps every name as it is. */
+export function canonicalForm(s: State, symmetry = true): string {
   const out = new TextOut()
-  useRecorded = recorded
-  try {
-    walk(s, symmetry, out)
-  } finally {
-    useRecorded = true
-  }
+  walk(s, symmetry, out)
   return out.s
 }
 
-/** The fingerprint of `s`'s canonical form (fingerprint(canonicalForm(s)) in effect, without
- *  building the string): what the visited set holds. */
-export function canonicalFingerprint(s: State, symmetry = true): number {
+/** The fingerprint of `s`'s canonical form (a hash of its tokens, each object's through its
+ *  Part, without building the string): what the visited set holds. `cached: false` computes
+ *  every part afresh (tests: the kept parts change nothing). */
+export function canonicalFingerprint(s: State, symmetry = true, cached = true): number {
+  return fingerprintWith(s, symmetry, cached ? 1 : 0)
+}
+
+/** Keep the parts of `s`'s objects (a state about to be expanded: its successors' fingerprints
+ *  then compute parts only for what their op made). Returns `s`'s fingerprint. */
+export function keepParts(s: State, symmetry = true): number {
+  return fingerprintWith(s, symmetry, 2)
+}
+
+function fingerprintWith(s: State, symmetry: boolean, mode: number): number {
   const out = new HashOut()
-  walk(s, symmetry, out)
+  partMode = mode
+  try {
+    walk(s, symmetry, out)
+  } finally {
+    partMode = 1
+  }
   return out.digest()
 }
 
+/** fds with their signatures, sorted (reused: walks do not nest) */
+const fdOrder: { fd: number; sig: string }[] = []
+
 function walk(s: State, symmetry: boolean, out: Out): void {
-  const n: Names = { file: new Namer(), domain: new Namer(), page: new Namer(), did: new Map(), identity: !symmetry }
+  walkGen = (walkGen + 1) | 0
+  const n = NAMES
+  n.identity = !symmetry
+  n.unit = undefined
   out.num('b', s.boot)
   out.num('t', s.tablePagesUsed)
   // 1. the fd table, fds sorted by what they are (then by number), renamed 0, 1, ...
-  const fds = Object.keys(s.fds).map(Number)
-  const sigs = new Map(fds.map((fd) => [fd, fdSignature(s, fd)]))
-  fds.sort((a, b) => {
-    const x = sigs.get(a)!
-    const y = sigs.get(b)!
-    return x < y ? -1 : x > y ? 1 : a - b
-  })
+  //    (insertion sort: a handful of fds, mostly in order already)
+  let nfd = 0
+  for (const k in s.fds) {
+    const fd = Number(k)
+    const sig = fdSignature(s, fd)
+    let j = nfd++
+    if (fdOrder.length < nfd) fdOrder.push({ fd, sig })
+    while (j > 0) {
+      const p = fdOrder[j - 1]
+      if (p.sig < sig || (p.sig === sig && p.fd < fd)) break
+      fdOrder[j].fd = p.fd
+      fdOrder[j].sig = p.sig
+      j--
+    }
+    fdOrder[j].fd = fd
+    fdOrder[j].sig = sig
+  }
   out.word('F[')
-  for (const [i, fd] of fds.entries()) {
+  for (let i = 0; i < nfd; i++) {
+    const fd = fdOrder[i].fd
     out.num('#', symmetry ? i : fd)
     out.num('f', nameOf(n, 'file', s.fds[fd]))
   }
   out.word(']')
   // 2. LUO, groups, devices, units: more file and domain names
   out.word('L')
-  serCached(s.luo, 'luo', n, out)
+  out.obj(s.luo, 'luo', n, false)
   out.word('G')
   walkingGroups = true
   try {
-    serCached(s.groups, 'groups', n, out)
+    out.obj(s.groups, 'groups', n, false)
   } finally {
     walkingGroups = false
   }
   out.word('V')
-  serCached(s.devices, 'devices', n, out)
+  out.obj(s.devices, 'devices', n, false)
   out.word('U')
   for (const u of sortedKeys(s.units)) {
     const unit = s.units[u]
@@ -431,9 +498,9 @@ function walk(s: State, symmetry: boolean, out: Out): void {
     out.word('u')
     out.str(u)
     out.word('context=')
-    serCached(unit.context, 'context', n, out)
+    out.obj(unit.context, 'context', n, false)
     out.word('pasid=')
-    serCached(unit.pasid, 'pasid', n, out)
+    out.obj(unit.pasid, 'pasid', n, false)
     // the allocated DIDs, named after the entries that use them, as a sorted set
     const dids = unit.ida.map((d) => nameOf(n, 'did', d)).sort((a, b) => a - b)
     out.word('ida=')
@@ -447,7 +514,7 @@ function walk(s: State, symmetry: boolean, out: Out): void {
         if (x !== undefined) {
           out.word(k)
           out.word('=')
-          ser(x, k, n, out)
+          serValue(x, k, n, out)
         }
         out.word('}')
       }
@@ -463,19 +530,26 @@ function walk(s: State, symmetry: boolean, out: Out): void {
   emitInNameOrder(n, n.domain, s.domains, out, true)
   // 5. pages in use, by page name; pages nobody names (incoming, orphaned) by number
   out.word('PAGES')
-  const used: [number, number][] = []
   let free = 0
-  for (let i = 0; i < s.pages.length; i++) {
-    const p = s.pages[i]
-    if (p.use === 'free') free++
-    else if (n.identity || n.page.has(i)) used.push([n.identity ? i : n.page.name(i), i])
-  }
-  if (!n.identity) for (let i = 0; i < s.pages.length; i++) if (s.pages[i].use !== 'free' && !n.page.has(i)) used.push([n.page.name(i), i])
-  used.sort((a, b) => a[0] - b[0])
+  for (let i = 0; i < s.pages.length; i++) if (s.pages[i].use === 'free') free++
   out.num('free=', free)
-  for (const [name, i] of used) {
-    out.num('p', name)
-    serCached(s.pages[i], 'page', n, out)
+  if (n.identity) {
+    for (let i = 0; i < s.pages.length; i++)
+      if (s.pages[i].use !== 'free') {
+        out.num('p', i)
+        out.obj(s.pages[i], 'page', n, false)
+      }
+  } else {
+    // the pages named so far, in name order, then the others (named now) by number: name
+    // order is page order either way
+    const page = n.page
+    for (let i = 0; i < s.pages.length; i++) if (s.pages[i].use !== 'free' && !page.has(i)) page.name(i)
+    for (let name = 0; name < page.size; name++) {
+      const i = page.idOf(name)
+      if (i >= s.pages.length || s.pages[i].use === 'free') continue
+      out.num('p', name)
+      out.obj(s.pages[i], 'page', n, false)
+    }
   }
   // anything else a newer models/state.ts holds, verbatim, in key order (collected first:
   // there is usually nothing, and the known keys need no sorting)
@@ -484,7 +558,7 @@ function walk(s: State, symmetry: boolean, out: Out): void {
   if (extra !== undefined)
     for (const k of extra.sort()) {
       out.word(`?${k}`)
-      ser((s as unknown as Record<string, unknown>)[k], k, n, out)
+      serValue((s as unknown as Record<string, unknown>)[k], k, n, out)
     }
 }
 
@@ -492,23 +566,25 @@ function walk(s: State, symmetry: boolean, out: Out): void {
  *  as it goes (a queue in name order: what the earlier rounds-until-no-progress loop gave);
  *  then those nothing names, by serial. Identity mode: all by serial. */
 function emitInNameOrder(n: Names, namer: Namer, table: Record<number, unknown>, out: Out, domains: boolean): void {
-  const ids = Object.keys(table).map(Number)
   if (n.identity) {
-    for (const id of ids.sort((a, b) => a - b)) emitEntry(n, table, out, domains, id)
+    // integer keys enumerate in ascending order
+    for (const k in table) emitEntry(n, table, out, domains, Number(k))
     return
   }
-  const done = new Set<number>()
+  // the names given before this loop and in it, in name order: each entry named is
+  // emitted once (an id is named once)
   for (let name = 0; name < namer.size; name++) {
     const id = namer.idOf(name)
-    if (table[id] === undefined || done.has(id)) continue
-    done.add(id)
-    emitEntry(n, table, out, domains, id)
+    if (table[id] !== undefined) emitEntry(n, table, out, domains, id)
   }
-  for (const id of ids.sort((a, b) => a - b))
-    if (!done.has(id)) {
-      done.add(id)
-      emitEntry(n, table, out, domains, id)
-    }
+  // then the entries nothing named by now, by serial (integer keys enumerate in ascending
+  // order); one of them may name another, which then still comes in its own serial turn
+  const cut = namer.size
+  for (const k in table) {
+    const id = Number(k)
+    const name = namer.indexOf(id)
+    if (name < 0 || name >= cut) emitEntry(n, table, out, domains, id)
+  }
 }
 
 /** One entry of emitInNameOrder: a file (`f` name, then the record) or a domain (`d`).
@@ -516,10 +592,10 @@ function emitInNameOrder(n: Names, namer: Namer, table: Record<number, unknown>,
 function emitEntry(n: Names, table: Record<number, unknown>, out: Out, domains: boolean, id: number): void {
   if (domains) {
     out.num('d', nameOf(n, 'domain', id))
-    serCached(table[id], 'domains', n, out, true)
+    out.obj(table[id] as object, 'domains', n, true)
   } else {
     out.num('f', nameOf(n, 'file', id))
-    serCached(table[id], 'files', n, out)
+    out.obj(table[id] as object, 'files', n, false)
   }
 }
 

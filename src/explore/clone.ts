@@ -46,41 +46,47 @@ const DATE = 7
 /** Sets an object's keys from its slots: vals[s], vals[s+1], ... (or the objects ref names). */
 type Filler = (o: unknown, vals: unknown[], ref: number[], obj: unknown[], s: number) => void
 
-/** One filler per key list, made once: a function of constant-key stores, so each store is
+/** What is made once per key list: the key set (restore() clears the keys an op added
+ *  beside them), and the filler, a function of constant-key stores, so each store is
  *  monomorphic (a loop of computed-key stores onto fresh objects goes through the generic
- *  keyed-store path, and was most of a copy's time). */
-const fillers = new Map<string, Filler>()
-/** fillerFor's answers by an object's prototype and first key, then its key list compared
+ *  keyed-store path, and was most of a copy's time). (A restore that stores only the keys
+ *  that differ from the record was tried: no faster.) */
+interface KeyList {
+  keys: string[]
+  keySet: Set<string>
+  fill: Filler
+}
+const keyLists = new Map<string, KeyList>()
+/** keyListOf's answers by an object's prototype and first key, then its key list compared
  *  key by key (Object.keys gives internalized strings: === is a pointer compare), so taking
  *  a snapshot builds no joined-key string per object */
-const fillersByShape = new Map<unknown, Map<string, { keys: string[]; f: Filler }[]>>()
-function fillerOf(proto: unknown, keys: string[]): Filler {
-  let byFirst = fillersByShape.get(proto)
-  if (byFirst === undefined) fillersByShape.set(proto, (byFirst = new Map()))
+const keyListsByShape = new Map<unknown, Map<string, KeyList[]>>()
+function keyListOf(proto: unknown, keys: string[]): KeyList {
+  let byFirst = keyListsByShape.get(proto)
+  if (byFirst === undefined) keyListsByShape.set(proto, (byFirst = new Map()))
   const first = keys.length > 0 ? keys[0] : ''
   let list = byFirst.get(first)
   if (list === undefined) byFirst.set(first, (list = []))
   outer: for (const e of list) {
     if (e.keys.length !== keys.length) continue
     for (let i = 1; i < keys.length; i++) if (e.keys[i] !== keys[i]) continue outer
-    return e.f
+    return e
   }
-  const f = fillerFor(keys)
-  list.push({ keys, f })
-  return f
+  const e = keyListFor(keys)
+  list.push(e)
+  return e
 }
-function fillerFor(keys: string[]): Filler {
+function keyListFor(keys: string[]): KeyList {
   const id = keys.join('\u0000')
-  let f = fillers.get(id)
-  if (f === undefined && keys.includes('__proto__'))
-    // an own key the store syntax would take for the prototype: define it
-    f = (o, vals, ref, obj, s) => keys.forEach((k, i) => Object.defineProperty(o, k, { value: ref[s + i] < 0 ? vals[s + i] : obj[ref[s + i]], writable: true, enumerable: true, configurable: true }))
-  if (f === undefined) {
-    const body = keys.map((k, i) => `o[${JSON.stringify(k)}] = ref[s + ${i}] < 0 ? vals[s + ${i}] : obj[ref[s + ${i}]]`).join('\n')
-    f = new Function('o', 'vals', 'ref', 'obj', 's', body) as Filler
-    fillers.set(id, f)
-  }
-  return f
+  let e = keyLists.get(id)
+  if (e !== undefined) return e
+  const fill: Filler = keys.includes('__proto__')
+    ? // an own key the store syntax would take for the prototype: define it
+      (o, vals, ref, obj, s) => keys.forEach((k, i) => Object.defineProperty(o, k, { value: ref[s + i] < 0 ? vals[s + i] : obj[ref[s + i]], writable: true, enumerable: true, configurable: true }))
+    : (new Function('o', 'vals', 'ref', 'obj', 's', keys.map((k, i) => `o[${JSON.stringify(k)}] = ref[s + ${i}] < 0 ? vals[s + ${i}] : obj[ref[s + ${i}]]`).join('\n')) as Filler)
+  e = { keys, keySet: new Set(keys), fill }
+  keyLists.set(id, e)
+  return e
 }
 
 /** A flat record of an object graph, instantiated into independent copies of it. */
@@ -90,8 +96,8 @@ export class Snapshot<T> {
   /** per object: prototype (OBJ), length (ARR), constructor (TYPED), bytes (DATAVIEW,
    *  ABUF), time (DATE) */
   private readonly meta: unknown[] = []
-  /** per object (OBJ): the function that sets its own enumerable keys, in order */
-  private readonly fill: (Filler | undefined)[] = []
+  /** per object (OBJ): its own enumerable keys, in order, and the functions that set them */
+  private readonly fill: (KeyList | undefined)[] = []
   /** per object: its slots are vals[start[i] .. start[i+1]) (OBJ: one per key; ARR: one per
    *  element; MAP: key, value, key, value ...; SET: one per element; none for the others) */
   private readonly start: number[] = []
@@ -188,7 +194,7 @@ export class Snapshot<T> {
         const proto = Object.getPrototypeOf(v)
         meta.push(proto)
         const ks = Object.keys(v)
-        fill[i] = fillerOf(proto, ks)
+        fill[i] = keyListOf(proto, ks)
         this.keyCount[i] = ks.length
         for (const k of ks) slot((v as Record<string, unknown>)[k])
       }
@@ -260,7 +266,7 @@ export class Snapshot<T> {
       const e = start[i + 1]
       switch (k) {
         case OBJ:
-          fill[i]!(o, vals, ref, obj, s)
+          fill[i]!.fill(o, vals, ref, obj, s)
           break
         case ARR: {
           const a = o as unknown[]
@@ -298,9 +304,9 @@ export class Snapshot<T> {
       const e = start[i + 1]
       switch (kind[i]) {
         case OBJ: {
-          const f = fill[i]!
-          f(o, vals, ref, objs, s)
-          if (keyCountOf(o) !== keyCount[i]) clearAddedKeys(o as Record<string, unknown>, keySetOf(f, o, vals, ref, objs, s, e))
+          const kl = fill[i]!
+          kl.fill(o, vals, ref, objs, s)
+          if (keyCountOf(o) !== keyCount[i]) clearAddedKeys(o as Record<string, unknown>, kl.keySet)
           break
         }
         case ARR: {
@@ -369,18 +375,6 @@ export class Snapshot<T> {
   }
 }
 
-/** The key set a filler writes (found once per filler, by letting it write onto a blank
- *  object). */
-function keySetOf(f: Filler, _o: unknown, vals: unknown[], ref: number[], objs: unknown[], s: number, _e: number): Set<string> {
-  let ks = recordedKeySets.get(f)
-  if (ks === undefined) {
-    const probe: Record<string, unknown> = {}
-    f(probe, vals, ref, objs, s)
-    recordedKeySets.set(f, (ks = new Set(Object.keys(probe))))
-  }
-  return ks
-}
-
 /** Whether Map `m` holds the recorded entries vals/ref[s..e), in that order. */
 function sameMap(m: Map<unknown, unknown>, vals: unknown[], ref: number[], objs: unknown[], s: number, e: number): boolean {
   if (m.size !== (e - s) >> 1) return false
@@ -436,8 +430,6 @@ function keyCountOf(o: object): number {
 function clearAddedKeys(o: Record<string, unknown>, recorded: Set<string>): void {
   for (const key of Object.keys(o)) if (!recorded.has(key)) o[key] = undefined
 }
-
-const recordedKeySets = new WeakMap<Filler, Set<string>>()
 
 /** One copy of `root` (a snapshot instantiated once). */
 export function cloneGraph<T>(root: T, share: ReadonlySet<unknown> = new Set()): T {

@@ -17,8 +17,8 @@ import { deviceStates, sessionStates } from '../coverage/model-terms.ts'
 import { Kernel } from '../kernel/index.ts'
 import { withoutPageRecycling } from '../kernel/phys.ts'
 import { epochMark, epochRewind } from '../kernel/epoch.ts'
-import { enabledOps, exploredOps } from './actions.ts'
-import { canonicalFingerprint } from './canonical.ts'
+import { EnabledOps, exploredOps } from './actions.ts'
+import { canonicalFingerprint, keepParts } from './canonical.ts'
 import { Snapshot } from './clone.ts'
 import type { Scope } from './scope.ts'
 
@@ -88,11 +88,11 @@ const MAX_KEPT_KERNELS = 8192
 export class Expander {
   coverage = new Coverage()
   c = emptyCounters()
-  private readonly ops
+  private readonly ops: EnabledOps
   private readonly shared: Set<unknown>
 
   constructor(private readonly x: ExpandContext) {
-    this.ops = exploredOps(x.scope, x.profile)
+    this.ops = new EnabledOps(x.scope, exploredOps(x.scope, x.profile))
     this.shared = new Set<unknown>([x.scope.platform, x.design])
   }
 
@@ -118,37 +118,49 @@ export class Expander {
    *  `node` (in-process): the state's node id and its parent's, and whether its children will
    *  be expanded (then its kernel is kept for them, see `kernels`). */
   expand(trace: readonly Op[], state: State, root: boolean, keepStates: boolean, node?: { id: number; parent: number; keepKernel: boolean }): { succ: Successor[]; found: Found[] } {
-    const { scope, properties: props, symmetry } = this.x
+    const { properties: props, symmetry } = this.x
     const c = this.c
     const found: Found[] = []
     const succ: Successor[] = []
     const labels = { devices: deviceStates(state), sessions: sessionStates(state) }
-    const taken: { op: Op; s: Step }[] = []
-    for (const op of enabledOps(state, scope, this.ops)) {
-      c.transitions++
-      let t1 = now()
-      const s = step(state, op)
-      let t2 = now()
-      c.time.model += t2 - t1
+    // the successors share this state's objects: their canonical parts are kept once here
+    let t0 = now()
+    keepParts(state, symmetry)
+    // every transition on the model, then the properties, coverage and fingerprints of all
+    // of them, each part timed once (a clock read per transition and part was 1% of a search)
+    const ops = this.ops.of(state)
+    let t1 = now()
+    c.time.canonical += t1 - t0
+    const steps: Step[] = new Array(ops.length)
+    for (let i = 0; i < ops.length; i++) steps[i] = step(state, ops[i])
+    c.transitions += ops.length
+    t0 = now()
+    c.time.model += t0 - t1
+    for (let i = 0; i < ops.length; i++) {
+      const s = steps[i]
       // a transition that failed with an errno and left the very same state needs no second
       // look (explore.ts header); everything else is checked
-      if (this.x.recheckFailed || s.state !== state || !('errno' in s.result) || s.transient.length)
+      if (this.x.recheckFailed || s.state !== state || !('errno' in s.result) || s.transient.length) {
+        const op = ops[i]
         for (const v of checkStep({ prev: state, op, result: s.result, next: s.state, transient: s.transient }, props)) found.push({ ...v, op })
-      else c.unchangedNotRechecked++
-      t1 = now()
-      c.time.properties += t1 - t2
-      this.coverage.step(state, op, s.result, s.state, labels)
-      t2 = now()
-      c.time.coverage += t2 - t1
-      if (this.x.conformance) taken.push({ op, s })
-      if (s.state === state) continue
-      c.generated++
-      succ.push({ op, fp: canonicalFingerprint(s.state, symmetry), ...(keepStates && { state: s.state }) })
-      c.time.canonical += now() - t2
+      } else c.unchangedNotRechecked++
     }
+    t1 = now()
+    c.time.properties += t1 - t0
+    for (let i = 0; i < ops.length; i++) this.coverage.step(state, ops[i], steps[i].result, steps[i].state, labels)
+    t0 = now()
+    c.time.coverage += t0 - t1
+    for (let i = 0; i < ops.length; i++) {
+      const next = steps[i].state
+      if (next === state) continue
+      c.generated++
+      const fp = canonicalFingerprint(next, symmetry)
+      succ.push(keepStates ? { op: ops[i], fp, state: next } : { op: ops[i], fp })
+    }
+    c.time.canonical += now() - t0
     if (this.x.conformance) {
       const t3 = now()
-      this.kernelTransitions(trace, state, taken, root, found, node)
+      this.kernelTransitions(trace, state, ops, steps, root, found, node)
       c.time.kernel += now() - t3
     }
     return { succ, found }
@@ -188,7 +200,7 @@ export class Expander {
    *  each on a copy of the kernel instead); the others (error paths, DMA) one after the other on
    *  the kernel itself, results compared, and its observation and invariants compared once
    *  after all of them; on a difference each is taken again alone to name the one. */
-  private kernelTransitions(trace: readonly Op[], state: State, taken: { op: Op; s: Step }[], root: boolean, found: Found[], node?: { id: number; parent: number; keepKernel: boolean }): void {
+  private kernelTransitions(trace: readonly Op[], state: State, ops: Op[], steps: Step[], root: boolean, found: Found[], node?: { id: number; parent: number; keepKernel: boolean }): void {
     const conf = this.c.conf
     const parentKernel = node && !root ? this.kernels.get(node.parent) : undefined
     let k: Kernel
@@ -199,7 +211,7 @@ export class Expander {
       conf.fromParent++
     } else k = this.kernelAt(trace, root, found)
     let changing = 0
-    for (const t of taken) if (t.s.state !== state) changing++
+    for (const t of steps) if (t.state !== state) changing++
     // k as it is now, before any transition: the record each state-changing transition is
     // undone to (or copied from), the children copy it (keepKernel), and k itself then runs
     // the others
@@ -211,41 +223,42 @@ export class Expander {
     const snap = changing > 0 || keep ? new Snapshot(k, this.shared) : undefined
     if (keep) this.nextKernels.set(node!.id, snap!)
     try {
-      // undone ops free pages that the undo puts back: they must not go to the page pool
-      if (this.x.undo !== false) withoutPageRecycling(() => this.changingThenQuiet(trace, state, taken, found, k, snap))
-      else this.changingThenQuiet(trace, state, taken, found, k, snap)
+      this.changingThenQuiet(trace, state, ops, steps, found, k, snap)
     } finally {
       // a kept snapshot serves its children's copies, not as an undo record of k
       snap?.forget()
     }
   }
 
-  private changingThenQuiet(trace: readonly Op[], state: State, taken: { op: Op; s: Step }[], found: Found[], k: Kernel, snap: Snapshot<Kernel> | undefined): void {
+  private changingThenQuiet(trace: readonly Op[], state: State, ops: Op[], steps: Step[], found: Found[], k: Kernel, snap: Snapshot<Kernel> | undefined): void {
     const conf = this.c.conf
     const undo = this.x.undo !== false
-    const quiet: { op: Op; s: Step }[] = []
     // the probes before a transition: the same for every transition of this state (each runs
     // on k as it is now: k undone, or a copy of it), so computed once
     const before = mergeProbes(liveProbes(state), k.liveProbes())
-    for (const t of taken) {
-      if (t.s.state === state) quiet.push(t)
+    let quiet = 0
+    for (let i = 0; i < ops.length; i++) {
+      const t = steps[i]
+      if (t.state === state) quiet++
       else if (undo) {
-        undone(snap!, this.epochs, () => this.compare(k, state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before))
+        undone(snap!, this.epochs, () => this.compare(k, state, ops[i], t.result, t.state, t.transient, found, undefined, before))
         conf.undos++
-      } else this.compare(this.fork(snap!), state, t.op, t.s.result, t.s.state, t.s.transient, found, undefined, before)
+      } else this.compare(this.fork(snap!), state, ops[i], t.result, t.state, t.transient, found, undefined, before)
     }
-    if (!quiet.length) return
+    if (quiet === 0) return
     let suspect = false
-    for (const t of quiet) {
+    for (let i = 0; i < ops.length; i++) {
+      const t = steps[i]
+      if (t.state !== state) continue
       conf.transitions++
       let r: Result
       try {
-        r = k.apply(t.op, before).result
+        r = k.apply(ops[i], before).result
       } catch {
         suspect = true
         break
       }
-      if (!sameResult(r, t.s.result)) {
+      if (!sameResult(r, t.result)) {
         suspect = true
         break
       }
@@ -257,9 +270,14 @@ export class Expander {
     if (!suspect) return
     // name the transition(s): each alone, on a copy of the state's kernel as it was before
     // the first of them (the snapshot, or a fresh replay of the trace)
-    conf.transitions -= quiet.length
+    // (as counted since session 5: less all the quiet ones, though the loop above may have
+    // stopped before counting them all; then each once more below)
+    conf.transitions -= quiet
     const pristine = snap ?? new Snapshot(this.kernelAt(trace, false, found), this.shared)
-    for (const t of quiet) this.compare(this.fork(pristine), state, t.op, t.s.result, t.s.state, t.s.transient, found)
+    for (let i = 0; i < ops.length; i++) {
+      const t = steps[i]
+      if (t.state === state) this.compare(this.fork(pristine), state, ops[i], t.result, t.state, t.transient, found)
+    }
   }
 
   /** Apply `op` to `k` and compare with the model's step prev -> next, as
@@ -267,7 +285,7 @@ export class Expander {
   private compare(k: Kernel, prev: State, op: Op, result: Result, next: State, transient: State[], found: Found[], prefixLength?: number, probesBefore?: Probe[]): void {
     const conf = this.c.conf
     conf.transitions++
-    const where = { op, ...(prefixLength !== undefined && { prefixLength }) }
+    const where = () => ({ op, ...(prefixLength !== undefined && { prefixLength }) })
     const before = probesBefore ?? mergeProbes(liveProbes(prev), k.liveProbes())
     let kr
     try {
@@ -275,23 +293,27 @@ export class Expander {
     } catch (e) {
       conf.divergences++
       if (this.want('conformance'))
-        found.push({ property: 'conformance', message: `${opToString(op)}: the kernel implementation threw ${thrownText(e instanceof Error ? e : new Error(String(e)))} (its result is shown as -EIO)`, ...where })
+        found.push({ property: 'conformance', message: `${opToString(op)}: the kernel implementation threw ${thrownText(e instanceof Error ? e : new Error(String(e)))} (its result is shown as -EIO)`, ...where() })
       return
     }
-    const out: Violation[] = []
-    if (!sameResult(result, kr.result)) out.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(kr.result)}, the model ${resultToString(result)}` })
+    // (the list of differences is made only when there is one: most transitions agree)
+    let out: Violation[] | undefined
+    if (!sameResult(result, kr.result)) (out ??= []).push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(kr.result)}, the model ${resultToString(result)}` })
     // each list is in probe order (models/observe.ts sortProbes): merged, as conformance.ts does
     const probes: Probe[] = mergeProbes(before, liveProbes(next), k.liveProbes())
     const diff = observationDiff(k, observe(next, probes), probes)
-    if (diff) out.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
-    const mid = transient.map((s) => translations(s, before))
-    if (!sameObservation(mid, kr.transient)) out.push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
+    if (diff) (out ??= []).push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
+    if (transient.length > 0 || kr.transient.length > 0) {
+      const mid = transient.map((s) => translations(s, before))
+      if (!sameObservation(mid, kr.transient)) (out ??= []).push({ property: 'conformance', message: `${op.op}: intermediate hardware states differ (model ${mid.length}, kernel ${kr.transient.length})` })
+    }
     // the sections of the sweep the op wrote to (Kernel.touchedInvariants: the same messages
     // as a full sweep), as conformance.ts sweeps; a copy, or a kernel just replayed, walks all
-    for (const message of k.touchedInvariants()) out.push(invariantViolation(message))
+    for (const message of k.touchedInvariants()) (out ??= []).push(invariantViolation(message))
+    if (out === undefined) return
     const relevant = out.filter((v) => this.want(v.property))
     if (relevant.length) conf.divergences++
-    for (const v of relevant) found.push({ ...v, ...where })
+    for (const v of relevant) found.push({ ...v, ...where() })
   }
 }
 
@@ -299,11 +321,13 @@ export class Expander {
  *  kernel put back as `snap` recorded it (clone.ts Snapshot.restore) and the write counters
  *  wound back to their values before `f` (epoch.ts epochRewind: sound once the kernel is
  *  back, and what lets the next transition's touchedInvariants walk only what it wrote).
- *  `marks`: a buffer for the counters. */
+ *  While `f` runs, the pages it frees stay out of the page pool (phys.ts
+ *  withoutPageRecycling): the undo puts those very arrays back into the kernel, and the pool
+ *  would hand them to another. `marks`: a buffer for the counters. */
 export function undone<T>(snap: Snapshot<Kernel>, marks: number[], f: () => T): T {
   epochMark(marks)
   try {
-    return f()
+    return withoutPageRecycling(f)
   } finally {
     snap.restore()
     epochRewind(marks)

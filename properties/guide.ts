@@ -58,6 +58,10 @@ export function nextFlowStep(s: State, p: Picker): Op {
 }
 
 function prepareStep(s: State, p: Picker): Op {
+  // a live update being called off goes on: the session whose cdev's fd was closed goes next
+  // (half the time: the preserved file alone, held by LUO, may also cross the KEXEC)
+  const gone = abandonedSession(s)
+  if (gone !== undefined && p.chance(1, 2)) return { op: 'CLOSE', args: { fd: gone } }
   const memfds = fdsOf(s, 'memfd')
   const memfd = memfds.find((fd) => !preservedFile(s, s.fds[fd])) ?? memfds[0]
   // on a platform with the memory for it, a third of the time a memfd that holds a 2 MiB-aligned run
@@ -155,6 +159,16 @@ function prepareStep(s: State, p: Picker): Op {
   const ours = (fd: number) => sessionAt(s, fd)?.files.some((f) => f.file === vf.bound!.iommufd || backingOf(bf).has(f.file)) ?? false
   const session = outs.find(ours) ?? outs[0]
   if (session === undefined) return { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 'vm0' } }
+  // now and then, once a cdev is in the session, the VMM calls the live update off before
+  // KEXEC: it closes the session fd, and luo_session_release unpreserves every file in
+  // reverse order (models/luo.ts unpreserveSession): the devices go back to what they were
+  // (bound, attached, or, their cdev closed meanwhile, unbound), and the flow starts over
+  // (a third of the time the VM's process exits instead: its cdev fd closes first, and
+  // prepareStep closes the session next, abandonedSession)
+  // (or, now and then, before anything is in it: the session just goes)
+  const held = sessionAt(s, session)!.files
+  if (held.length === 0 ? p.chance(1, 12) : held.some((f) => f.kind === 'vfio') && p.chance(1, 16))
+    return { op: 'CLOSE', args: { fd: p.chance(1, 3) && preservedFile(s, s.fds[cdev]) ? cdev : session } }
   const token = freeToken(s, session)
   // memfds backing the marked HWPTs' IOAS first, then the iommufd, then the cdev
   for (const file of [...backingOf(bf)].sort((a, b) => a - b)) {
@@ -164,7 +178,7 @@ function prepareStep(s: State, p: Picker): Op {
   if (!preservedFile(s, vf.bound.iommufd)) {
     const r = resizePreservedStep(s, p, bf)
     if (r) return r
-    const c = companionStep(s, p, cdev, bound, at.hwpt)
+    const c = companionStep(s, p, cdev, bound, at.hwpt, session)
     if (c) return c
     return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: bound, token } }
   }
@@ -203,6 +217,13 @@ function prepareStep(s: State, p: Picker): Op {
 }
 
 const REQUIRED_SEALS: Seal[] = ['SEAL', 'GROW', 'SHRINK']
+
+/** The fd of an outgoing session holding a preserved cdev no fd is open on any more. */
+function abandonedSession(s: State): number | undefined {
+  for (const x of s.luo.outgoing)
+    for (const f of x.files) if (f.kind === 'vfio' && fdOfFile(s, f.file) === undefined) return fdOfFile(s, x.file)
+  return undefined
+}
 
 /** Platforms made scarce on purpose (the tiny one): 12 table pages, units with 2 and 1 DIDs. */
 const scarce = (s: State) => tablePagesOf(s.platform) < 64 || s.platform.units.some((u) => u.dids < 8)
@@ -287,7 +308,7 @@ function secondVmStep(s: State, p: Picker, mainSession: number): Op | undefined 
  *     preserve a device with a PASID attachment, so the flow takes it down first).
  * Returns undefined when the companions are done (or none is wanted) and the flow goes on.
  */
-function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, mainHwpt: number): Op | undefined {
+function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, mainHwpt: number, session: number): Op | undefined {
   // Not on platforms made scarce on purpose (the tiny one): the documented recovery holds the
   // restored and the new domains at once, and two preserved domains' tables and DIDs do not
   // fit twice in 12 table pages and 2 DIDs, so every such run would end in a recoverability
@@ -301,9 +322,19 @@ function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, m
   const comps = fdsOf(s, 'vfio', (x) => (x as VfioFile).bdf !== mainBdf && free.some((d) => d.bdf === (x as VfioFile).bdf))
   for (const c of comps) {
     const cv = s.files[s.fds[c]] as VfioFile
-    if (!cv.bound) return s.devices[cv.bdf]?.preservedIn ? undefined : { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: c, iommufd } }
+    const ours = cv.bound === undefined || cv.bound.iommufd === s.fds[iommufd]
+    const slots = cv.bound ? (f.attach[cv.bdf] ?? {}) : {}
+    const held = preservedFile(s, s.fds[c])
+    // now and then the companion's cdev is preserved while nothing is attached at its RID
+    // (unbound, bound with no domain, or a PASID-only domain): LUO takes the cdev without
+    // IOMMU state (vfio_pci_liveupdate_preserve preserves it only "if iommufd is attached"),
+    // the selftests' case; the flow may still bind and attach it afterwards, and it comes
+    // back unowned after KEXEC
+    if (ours && !held && slots[0] === undefined && p.chance(1, 5))
+      return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: c, token: freeToken(s, session) } }
+    // a cdev preserved unbound stays so half the time
+    if (!cv.bound) return s.devices[cv.bdf]?.preservedIn || (held && p.chance(1, 2)) ? undefined : { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: c, iommufd } }
     if (cv.bound.iommufd !== s.fds[iommufd]) continue
-    const slots = f.attach[cv.bdf] ?? {}
     const pasid = Object.keys(slots).map(Number).find((k) => k > 0)
     if (pasid !== undefined && slots[0] === undefined) {
       // a PASID-only domain: the VM uses it, then it goes away outside KEXEC
@@ -536,6 +567,13 @@ function recoverStep(s: State, p: Picker): Op {
     const own = fdsOf(s, 'iommufd', (x) => x.kind === 'iommufd' && !x.lu)[0]
     return own === undefined ? { op: 'IOMMUFD_OPEN', args: {} } : { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd: own } }
   }
+  // everything is reclaimed: FINISH, or now and then the VMM creates the next live update's
+  // session of this VM's name first (the outgoing list is separate from the incoming one,
+  // models/luo.ts createSession) and then just closes this session's fd, whose release runs
+  // finish (luo_session_release)
+  const next = s.luo.outgoing.some((x) => x.name === sess.name)
+  if (!next && p.chance(1, 4)) return { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: sess.name } }
+  if (next && p.chance(1, 2)) return { op: 'CLOSE', args: { fd: session } }
   return { op: 'LIVEUPDATE_SESSION_FINISH', args: { session } }
 }
 

@@ -8,7 +8,7 @@ import type { Op, Seal } from '../models/ops.ts'
 import type { IommufdFile, State, VfioFile } from '../models/state.ts'
 import { groupOf, tablePagesOf } from '../models/platform.ts'
 import { IDA_START_DID } from '../models/iommu.ts'
-import { fdOfFile, fdsOf, ictx, objectsOf, sessionFds } from './ops.ts'
+import { fdOfFile, fdsOf, ictx, objectsOf, resizeSealsAllow, sealsAllowResize, sessionFds } from './ops.ts'
 import type { Picker } from './picker.ts'
 
 const IOVA = 0x100000n
@@ -48,6 +48,27 @@ function singletonDevices(platform: State['platform']): State['platform']['devic
     singletons.set(platform, ds)
   }
   return ds
+}
+
+/** A device's platform entry, its PASID count and the DIDs its unit has for domains
+ *  (cap_ndoms - IDA_START_DID), per platform and BDF: fixed for a run, so looked up once
+ *  (issue 12: fillUnitStep asked on every guided step). */
+const devicesOf = new WeakMap<State['platform'], Map<string, DeviceInfo>>()
+interface DeviceInfo {
+  dev: State['platform']['devices'][number] | undefined
+  caps: number
+  usable: number
+}
+function deviceOf(platform: State['platform'], bdf: string): DeviceInfo {
+  let m = devicesOf.get(platform)
+  if (m === undefined) devicesOf.set(platform, (m = new Map()))
+  let info = m.get(bdf)
+  if (info === undefined) {
+    const dev = platform.devices.find((d) => d.bdf === bdf)
+    info = { dev, caps: dev?.pasids ?? 0, usable: (platform.units.find((u) => u.name === dev?.unit)?.dids ?? 0) - IDA_START_DID }
+    m.set(bdf, info)
+  }
+  return info
 }
 
 const preservedFile = (s: State, file: number) => s.luo.outgoing.some((x) => x.files.some((f) => f.file === file))
@@ -119,7 +140,7 @@ function prepareStep(s: State, p: Picker): Op {
   if (fill) return fill
   // now and then a PASID too, on a PASID-capable device (the pasidPreservation axis decides
   // what preserving it then does)
-  const caps = s.platform.devices.find((d) => d.bdf === bdf)?.pasids ?? 0
+  const caps = deviceOf(s.platform, bdf).caps
   // Half the time (not on the scarce platforms, see companionStep) the PASID gets a domain of
   // its own, on an IOAS with nothing mapped when there is one: the one DID that domain holds
   // goes when the flow detaches the PASID before the preserve (pasidPreservation=none), a
@@ -246,9 +267,8 @@ function resizePreservedStep(s: State, p: Picker, f: IommufdFile): Op | undefine
   for (const file of backingOf(f)) {
     const m = s.files[file]
     const fd = fdOfFile(s, file)
-    if (m?.kind !== 'memfd' || fd === undefined || !preservedFile(s, file)) continue
-    if (!m.seals.includes('SHRINK') && m.pages.length > 0) return p.chance(1, 4) ? { op: 'MEMFD_TRUNCATE', args: { fd, pages: p.int(m.pages.length) } } : undefined
-    if (!m.seals.includes('GROW')) return p.chance(1, 4) ? { op: 'MEMFD_TRUNCATE', args: { fd, pages: m.pages.length + 1 } } : undefined
+    if (m?.kind !== 'memfd' || fd === undefined || !preservedFile(s, file) || !sealsAllowResize(m)) continue
+    return p.chance(1, 4) ? resizeSealsAllow(fd, m, p, () => 1) : undefined
   }
   return undefined
 }
@@ -356,7 +376,7 @@ function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, m
       const o = f.objects[id]
       return o.type === 'HWPT_PAGING' && !attachedHwpts.has(id) && !o.autoDomain && !o.restored && o.ioas !== undefined && o.mark === undefined
     })
-    const caps = s.platform.devices.find((d) => d.bdf === cv.bdf)?.pasids ?? 0
+    const caps = deviceOf(s.platform, cv.bdf).caps
     if (spare !== undefined) {
       const so = f.objects[spare] as { pasidCompat: boolean }
       if (so.pasidCompat && caps > 1 && p.chance(2, 3)) return { op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev: c, pt_id: spare, pasid: 1 } }
@@ -378,7 +398,7 @@ function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, m
  *  mapped: a flush that covers only the start of a long range shows at its tail); the flow's
  *  IOVA when nothing is mapped (a fault). */
 function dmaIova(s: State, p: Picker, bdf: string, pasid: number): bigint {
-  const dev = s.platform.devices.find((d) => d.bdf === bdf)
+  const { dev } = deviceOf(s.platform, bdf)
   const e = dev ? (pasid === 0 ? s.units[dev.unit]?.context[bdf] : s.units[dev.unit]?.pasid[bdf]?.[pasid]) : undefined
   const ext = e ? s.domains[e.domain]?.extents[0] : undefined
   if (ext && ext.pages.length > 4 && p.chance(1, 3)) return ext.iova + BigInt(ext.pages.length - 1 - p.int(4)) * 4096n
@@ -420,9 +440,7 @@ function hotplugStep(s: State, p: Picker, f: IommufdFile, iommufd: number, h: Io
  * not drawn; once begun it goes on until its domains are gone.
  */
 function fillUnitStep(s: State, p: Picker, f: IommufdFile, iommufd: number, cdev: number, devId: number, bdf: string, rid: number): Op | undefined {
-  const dev = s.platform.devices.find((d) => d.bdf === bdf)
-  const caps = dev?.pasids ?? 0
-  const usable = (s.platform.units.find((u) => u.name === dev?.unit)?.dids ?? 0) - IDA_START_DID
+  const { dev, caps, usable } = deviceOf(s.platform, bdf)
   const h = f.objects[rid]
   if (!dev || caps <= usable || h?.type !== 'HWPT_PAGING' || !h.pasidCompat || h.mark !== undefined || f.preservedIn || s.devices[bdf]?.preservedIn) return undefined
   const slots = f.attach[groupOf(s.platform, bdf)] ?? {}

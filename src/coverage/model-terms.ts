@@ -38,48 +38,60 @@ export type DeviceState = (typeof DEVICE_STATES)[number]
 export const SESSION_STATES = ['created', 'preserving', 'incoming', 'retrieved', 'closed-unfinished', 'finished', 'released'] as const
 export type SessionState = (typeof SESSION_STATES)[number]
 
-/** The incoming session a device crossed the last KEXEC in, if it is still there. */
-function carriedIn(s: State, bdf: string): string | undefined {
-  for (const sess of s.luo.incoming) for (const f of sess.files) if (f.ser.kind === 'vfio' && f.ser.bdf === bdf) return sess.name
-  return undefined
+/** What the labels look up per device, read in one pass over a state's files and sessions
+ *  (issue 12: coverage counting walked them once per device):
+ *    bound      devices with a cdev bound to an iommufd (VFIO_DEVICE_BIND_IOMMUFD)
+ *    preserved  devices with a cdev held by an outgoing session (LUO's preserved-file list)
+ *    carried    devices whose cdev crossed the last KEXEC in an incoming session still there
+ *    carriedBefore  the same, in the state before the step */
+interface Lookups {
+  bound: ReadonlySet<string>
+  preserved: ReadonlySet<string>
+  carried: ReadonlySet<string>
+  carriedBefore: ReadonlySet<string>
 }
 
-/** A cdev of this device held by an outgoing session (LUO's preserved-file list). */
-function preservedCdev(s: State, bdf: string): boolean {
+function lookups(s: State, prev?: State): Lookups {
+  const bound = new Set<string>()
+  for (const f of Object.values(s.files)) if (f.kind === 'vfio' && f.bound) bound.add(f.bdf)
+  const preserved = new Set<string>()
   for (const sess of s.luo.outgoing)
     for (const p of sess.files) {
       const f = s.files[p.file]
-      if (p.kind === 'vfio' && f?.kind === 'vfio' && f.bdf === bdf) return true
+      if (p.kind === 'vfio' && f?.kind === 'vfio') preserved.add(f.bdf)
     }
-  return false
+  return { bound, preserved, carried: carriedDevices(s), carriedBefore: prev === undefined ? NO_DEVICES : carriedDevices(prev) }
 }
 
-function boundCdev(s: State, bdf: string) {
-  for (const f of Object.values(s.files)) if (f.kind === 'vfio' && f.bdf === bdf && f.bound) return f
-  return undefined
+function carriedDevices(s: State): ReadonlySet<string> {
+  if (s.luo.incoming.length === 0) return NO_DEVICES
+  const out = new Set<string>()
+  for (const sess of s.luo.incoming) for (const f of sess.files) if (f.ser.kind === 'vfio') out.add(f.ser.bdf)
+  return out
 }
+const NO_DEVICES: ReadonlySet<string> = new Set()
 
-export function deviceState(s: State, bdf: string, prev?: State): DeviceState {
+export function deviceState(s: State, bdf: string, prev?: State, at: Lookups = lookups(s, prev)): DeviceState {
   const dev = s.devices[bdf]
-  if (!dev) return preservedCdev(s, bdf) ? 'preserved' : 'unbound'
+  if (!dev) return at.preserved.has(bdf) ? 'preserved' : 'unbound'
   if (dev.incoming) return 'incoming'
   const group = s.groups[groupOf(s.platform, bdf)]
-  if (carriedIn(s, bdf) !== undefined) return group?.owner.kind === 'restored' ? 'restored' : 'reclaimed'
-  if (prev && carriedIn(prev, bdf) !== undefined) return 'finished'
-  const vf = boundCdev(s, bdf)
+  if (at.carried.has(bdf)) return group?.owner.kind === 'restored' ? 'restored' : 'reclaimed'
+  if (at.carriedBefore.has(bdf)) return 'finished'
   if (dev.preservedIn !== undefined) {
     const rid = group?.domain
     return typeof rid === 'number' && s.domains[rid]?.preserved !== undefined ? 'frozen' : 'preserved'
   }
-  if (preservedCdev(s, bdf)) return 'preserved'
-  if (!vf) return 'unbound'
+  if (at.preserved.has(bdf)) return 'preserved'
+  if (!at.bound.has(bdf)) return 'unbound'
   const attached = group !== undefined && (typeof group.domain === 'number' || Object.keys(group.pasids).length > 0)
   return attached ? 'attached' : 'bound'
 }
 
-/** Every device's label, in platform order. */
+/** Every device's label, in platform order (the lookups made once for all of them). */
 export function deviceStates(s: State, prev?: State): DeviceState[] {
-  return s.platform.devices.map((d) => deviceState(s, d.bdf, prev))
+  const at = lookups(s, prev)
+  return s.platform.devices.map((d) => deviceState(s, d.bdf, prev, at))
 }
 
 /** Every session's label by name; sessions the step removed get finished / released. */

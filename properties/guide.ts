@@ -71,7 +71,24 @@ function deviceOf(platform: State['platform'], bdf: string): DeviceInfo {
   return info
 }
 
-const preservedFile = (s: State, file: number) => s.luo.outgoing.some((x) => x.files.some((f) => f.file === file))
+/** Is the file held by an outgoing session? (The set of such files is made once per LUO
+ *  state, which the model shares while no LUO op runs: guided steps ask it often, issue 12.) */
+const preservedFiles = new WeakMap<State['luo'], ReadonlySet<number>>()
+function preservedFile(s: State, file: number): boolean {
+  let set = preservedFiles.get(s.luo)
+  if (set === undefined) {
+    const files = new Set<number>()
+    for (const x of s.luo.outgoing) for (const f of x.files) files.add(f.file)
+    preservedFiles.set(s.luo, (set = files))
+  }
+  return set.has(file)
+}
+
+/** Is a file of this kind open (or held) anywhere? */
+function anyFile(s: State, kind: State['files'][number]['kind']): boolean {
+  for (const id in s.files) if (s.files[id].kind === kind) return true
+  return false
+}
 
 /** The next op of the flow, or KEXEC / DMA when there is nothing left to set up. */
 export function nextFlowStep(s: State, p: Picker): Op {
@@ -110,10 +127,18 @@ function prepareStep(s: State, p: Picker): Op {
   // stay with the device the flow already started on (a bound cdev, else an open one), so
   // guided steps build on each other instead of scattering over devices
   const devices = singletonDevices(s.platform).filter((d) => !s.devices[d.bdf]?.incoming)
-  const started = (bound: boolean) =>
-    fdsOf(s, 'vfio', (x) => (x as VfioFile).bound !== undefined === bound && devices.some((d) => d.bdf === (x as VfioFile).bdf)).map((fd) => (s.files[s.fds[fd]] as VfioFile).bdf)
-  const bdf = started(true)[0] ?? started(false)[0] ?? devices[p.int(devices.length)]?.bdf ?? s.platform.devices[0].bdf
-  const cdev = fdsOf(s, 'vfio', (x) => (x as VfioFile).bdf === bdf)[0]
+  // (one pass over the open cdevs: the lowest bound one on such a device, else the lowest open one)
+  const cdevs = fdsOf(s, 'vfio')
+  let startedBound: string | undefined
+  let startedOpen: string | undefined
+  for (const fd of cdevs) {
+    const x = s.files[s.fds[fd]] as VfioFile
+    if (!devices.some((d) => d.bdf === x.bdf)) continue
+    if (x.bound !== undefined) startedBound ??= x.bdf
+    else startedOpen ??= x.bdf
+  }
+  const bdf = startedBound ?? startedOpen ?? devices[p.int(devices.length)]?.bdf ?? s.platform.devices[0].bdf
+  const cdev = cdevs.find((fd) => (s.files[s.fds[fd]] as VfioFile).bdf === bdf)
   if (cdev === undefined) return s.devices[bdf]?.incoming ? kexecOrDma(s, p) : { op: 'VFIO_CDEV_OPEN', args: { bdf } }
   const vf = s.files[s.fds[cdev]] as VfioFile
   if (!vf.bound) return { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd } }
@@ -174,7 +199,7 @@ function prepareStep(s: State, p: Picker): Op {
   }
   if (h.type === 'HWPT_PAGING' && h.mark === undefined && !bf.preservedIn)
     return { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: bound, hwpt_id: at.hwpt, token: 0x1234n + BigInt(at.hwpt) } }
-  if (!Object.values(s.files).some((x) => x.kind === 'liveupdate')) return { op: 'LIVEUPDATE_OPEN', args: {} }
+  if (!anyFile(s, 'liveupdate')) return { op: 'LIVEUPDATE_OPEN', args: {} }
   // this VM's session: the one already holding its iommufd or memory, else the first
   const outs = sessionFds(s, 'out')
   const ours = (fd: number) => sessionAt(s, fd)?.files.some((f) => f.file === vf.bound!.iommufd || backingOf(bf).has(f.file)) ?? false
@@ -491,7 +516,7 @@ function recoverStep(s: State, p: Picker): Op {
   const restored = Object.entries(s.groups).filter(([, g]) => typeof g.domain === 'number').map(([name]) => name)
   const dev = s.platform.devices.find((d) => restored.includes(groupOf(s.platform, d.bdf)))
   if (dev && p.chance(1, 4)) return { op: 'DMA', args: { bdf: dev.bdf, iova: dmaIova(s, p, dev.bdf, 0) } }
-  if (!Object.values(s.files).some((x) => x.kind === 'liveupdate')) return { op: 'LIVEUPDATE_OPEN', args: {} }
+  if (!anyFile(s, 'liveupdate')) return { op: 'LIVEUPDATE_OPEN', args: {} }
   const sess = s.luo.incoming.find((x) => !x.closedUnfinished)!
   // a finished session stays until its fd is closed (luo_session_release): close it, the
   // last step of the documented flow, so the next cycle can begin

@@ -18,6 +18,11 @@ const SUPER_PAGES = 512
 
 /** A platform with memory for a 2 MiB leaf beside everything else a run allocates. */
 const superpageCapable = (s: State) => s.platform.memoryPages >= 2 * SUPER_PAGES
+/** The machine with memory to spare (the superpage one `luv campaign` draws by default beside
+ *  the default one): the excursions added in session 7 (a live update called off, a cdev
+ *  preserved without IOMMU state, a session closed instead of finished) run there only, so the
+ *  harness platforms' fixed-seed finding tests keep their streams (as secondVmStep does). */
+const spareMachine = superpageCapable
 
 /** Pages a memfd needs so that, allocated lowest free page first (models/memory.ts), it holds
  *  a 512-page run starting on a 2 MiB-aligned PA. */
@@ -98,7 +103,7 @@ export function nextFlowStep(s: State, p: Picker): Op {
 function prepareStep(s: State, p: Picker): Op {
   // a live update being called off goes on: the session whose cdev's fd was closed goes next
   // (half the time: the preserved file alone, held by LUO, may also cross the KEXEC)
-  const gone = abandonedSession(s)
+  const gone = spareMachine(s) ? abandonedSession(s) : undefined
   if (gone !== undefined && p.chance(1, 2)) return { op: 'CLOSE', args: { fd: gone } }
   const memfds = fdsOf(s, 'memfd')
   const memfd = memfds.find((fd) => !preservedFile(s, s.fds[fd])) ?? memfds[0]
@@ -213,7 +218,7 @@ function prepareStep(s: State, p: Picker): Op {
   // prepareStep closes the session next, abandonedSession)
   // (or, now and then, before anything is in it: the session just goes)
   const held = sessionAt(s, session)!.files
-  if (held.length === 0 ? p.chance(1, 12) : held.some((f) => f.kind === 'vfio') && p.chance(1, 16))
+  if (spareMachine(s) && (held.length === 0 ? p.chance(1, 8) : held.some((f) => f.kind === 'vfio') && p.chance(1, 10)))
     return { op: 'CLOSE', args: { fd: p.chance(1, 3) && preservedFile(s, s.fds[cdev]) ? cdev : session } }
   const token = freeToken(s, session)
   // memfds backing the marked HWPTs' IOAS first, then the iommufd, then the cdev
@@ -375,11 +380,13 @@ function companionStep(s: State, p: Picker, mainCdev: number, iommufd: number, m
     // IOMMU state (vfio_pci_liveupdate_preserve preserves it only "if iommufd is attached"),
     // the selftests' case; the flow may still bind and attach it afterwards, and it comes
     // back unowned after KEXEC
-    if (ours && !held && slots[0] === undefined && p.chance(1, 5))
+    if (spareMachine(s) && ours && !held && slots[0] === undefined && p.chance(1, 3))
       return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd: c, token: freeToken(s, session) } }
     // a cdev preserved unbound stays so half the time
     if (!cv.bound) return s.devices[cv.bdf]?.preservedIn || (held && p.chance(1, 2)) ? undefined : { op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: c, iommufd } }
     if (cv.bound.iommufd !== s.fds[iommufd]) continue
+    // and one preserved bound is left with nothing attached half the time
+    if (held && Object.keys(slots).length === 0 && p.chance(1, 2)) continue
     const pasid = Object.keys(slots).map(Number).find((k) => k > 0)
     if (pasid !== undefined && slots[0] === undefined) {
       // a PASID-only domain: the VM uses it, then it goes away outside KEXEC
@@ -614,8 +621,8 @@ function recoverStep(s: State, p: Picker): Op {
   // session of this VM's name first (the outgoing list is separate from the incoming one,
   // models/luo.ts createSession) and then just closes this session's fd, whose release runs
   // finish (luo_session_release)
-  const next = s.luo.outgoing.some((x) => x.name === sess.name)
-  if (!next && p.chance(1, 4)) return { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: sess.name } }
+  const next = spareMachine(s) && s.luo.outgoing.some((x) => x.name === sess.name)
+  if (!next && spareMachine(s) && p.chance(1, 3)) return { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: sess.name } }
   if (next && p.chance(1, 2)) return { op: 'CLOSE', args: { fd: session } }
   return { op: 'LIVEUPDATE_SESSION_FINISH', args: { session } }
 }

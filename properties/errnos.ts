@@ -81,3 +81,16 @@ export const NOT_REACHED: Partial<Record<OpName, Partial<Record<Errno, string>>>
       '(test/models/fidelity.test.ts covers fixed-arrays)',
   },
 }
+
+export const VERDICTS = ['unreachable', 'generator hole', 'platform'] as const
+export type Verdict = (typeof VERDICTS)[number]
+
+/** NOT_REACHED's reason for a pair (`OP`, `ERRNO`), if it gives one. */
+export function notReachedReason(op: string, errno: string): string | undefined {
+  return (NOT_REACHED as Record<string, Record<string, string> | undefined>)[op]?.[errno]
+}
+
+/** The verdict a pair's NOT_REACHED reason leads with (the text before its first colon). */
+export function notReachedVerdict(op: string, errno: string): string | undefined {
+  return notReachedReason(op, errno)?.split(':')[0]
+}

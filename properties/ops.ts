@@ -4,7 +4,7 @@
 
 import type { HwptAllocFlag, Op, OpName, Seal } from '../models/ops.ts'
 import { HWPT_ALLOC_FLAGS, OP_NAMES, SEALS } from '../models/ops.ts'
-import type { IommufdFile, State } from '../models/state.ts'
+import type { IommufdFile, MemfdFile, State } from '../models/state.ts'
 import { liveProbes } from '../models/index.ts'
 import { groupOf, tablePagesOf } from '../models/platform.ts'
 import type { Picker } from './picker.ts'
@@ -14,17 +14,19 @@ import type { Picker } from './picker.ts'
 type Kind = State['files'][number]['kind']
 
 /** Open fds whose file is of this kind, lowest first. (One pass over the fd table: the
- *  generators ask this several times a step, issue 12.) */
+ *  generators ask this several times a step, issue 12. Lowest first without a sort: fds and
+ *  object ids are integer keys, which Object.keys lists in ascending order, ECMA-262
+ *  OrdinaryOwnPropertyKeys.) */
 export function fdsOf(s: State, kind: Kind, pred?: (f: State['files'][number]) => boolean): number[] {
   const out: number[] = []
   for (const fd of Object.keys(s.fds)) {
     const f = s.files[s.fds[Number(fd)]]
     if (f?.kind === kind && (pred === undefined || pred(f))) out.push(Number(fd))
   }
-  return out.sort((a, b) => a - b)
+  return out
 }
 
-export const allFds = (s: State): number[] => Object.keys(s.fds).map(Number).sort((a, b) => a - b)
+export const allFds = (s: State): number[] => Object.keys(s.fds).map(Number)
 
 export function ictx(s: State, fd: number): IommufdFile | undefined {
   const f = s.files[s.fds[fd]]
@@ -36,7 +38,7 @@ export function objectsOf(s: State, fd: number, type?: 'IOAS' | 'HWPT_PAGING' | 
   if (!f) return []
   const out: number[] = []
   for (const id of Object.keys(f.objects)) if (!type || f.objects[Number(id)].type === type) out.push(Number(id))
-  return out.sort((a, b) => a - b)
+  return out
 }
 
 export const sessionFds = (s: State, dir: 'in' | 'out') => fdsOf(s, 'session', (f) => f.kind === 'session' && f.dir === dir)
@@ -75,6 +77,19 @@ const HUGE = 1n << 47n
 /** A token: mostly one of TOKENS; now and then 0, the value no handle has (the argument
  *  classes of src/coverage/shapes.ts: 0, small, u64-high). */
 const tokenArg = (p: Picker, from: readonly bigint[] = TOKENS): bigint => (p.chance(1, 16) ? 0n : p.pick(from)!)
+
+/** A MEMFD_TRUNCATE the memfd's seals allow (mm/shmem.c shmem_setattr): smaller without
+ *  F_SEAL_SHRINK, else larger by `grow()` pages without F_SEAL_GROW; undefined when the seals
+ *  allow neither. On a preserved memfd only the frozen mapping then refuses it (EPERM). */
+export function resizeSealsAllow(fd: number, m: MemfdFile, p: Picker, grow: () => number): Op | undefined {
+  const n = m.pages.length
+  if (!m.seals.includes('SHRINK') && n > 0) return { op: 'MEMFD_TRUNCATE', args: { fd, pages: p.int(n) } }
+  if (!m.seals.includes('GROW')) return { op: 'MEMFD_TRUNCATE', args: { fd, pages: n + grow() } }
+  return undefined
+}
+
+/** Would resizeSealsAllow find a size? */
+export const sealsAllowResize = (m: MemfdFile): boolean => (!m.seals.includes('SHRINK') && m.pages.length > 0) || !m.seals.includes('GROW')
 
 // ---------------------------------------------------------------- resolvers
 
@@ -166,9 +181,8 @@ export const RESOLVE: Record<OpName, Resolver> = {
     // (mm/shmem.c shmem_setattr), which a sealed memfd would answer first
     const f = s.files[s.fds[fd]]
     if (f?.kind === 'memfd' && preserved.includes(fd) && p.chance(1, 2)) {
-      const n = f.pages.length
-      if (!f.seals.includes('SHRINK') && n > 0) return { op: 'MEMFD_TRUNCATE', args: { fd, pages: p.int(n) } }
-      if (!f.seals.includes('GROW')) return { op: 'MEMFD_TRUNCATE', args: { fd, pages: n + 1 + p.int(4) } }
+      const r = resizeSealsAllow(fd, f, p, () => 1 + p.int(4))
+      if (r) return r
     }
     return { op: 'MEMFD_TRUNCATE', args: { fd, pages: p.chance(1, 12) ? 300 : p.int(8) } }
   },
@@ -378,17 +392,16 @@ export const RESOLVE: Record<OpName, Resolver> = {
 /** HWPT_PAGING objects of an iommufd no device is attached to (RID or PASID), lowest first. */
 function unattachedHwpts(f: IommufdFile): number[] {
   const used = new Set(Object.values(f.attach).flatMap((g) => Object.values(g).map((x) => x.hwpt)))
-  return Object.entries(f.objects)
-    .filter(([id, o]) => o.type === 'HWPT_PAGING' && !used.has(Number(id)))
-    .map(([id]) => Number(id))
-    .sort((a, b) => a - b)
+  const out: number[] = []
+  for (const id of Object.keys(f.objects)) if (f.objects[Number(id)].type === 'HWPT_PAGING' && !used.has(Number(id))) out.push(Number(id))
+  return out
 }
 
 /** The lowest fd open on a file, if any (a file can outlive its fds: LUO or a binding holds it). */
 export function fdOfFile(s: State, file: number): number | undefined {
-  let lowest: number | undefined
-  for (const fd of Object.keys(s.fds)) if (s.fds[Number(fd)] === file && (lowest === undefined || Number(fd) < lowest)) lowest = Number(fd)
-  return lowest
+  // the first in Object.keys order is the lowest (integer keys ascend, see fdsOf)
+  for (const fd of Object.keys(s.fds)) if (s.fds[Number(fd)] === file) return Number(fd)
+  return undefined
 }
 
 /** Generation weights: common ops often, machine-wide ones rarely. Swarm runs switch some off. */

@@ -14,7 +14,7 @@ import { AXES, AXIS_NAMES, type Design } from '../../models/design.ts'
 import { OP_NAMES, type Op, type Result } from '../../models/ops.ts'
 import type { State } from '../../models/state.ts'
 import type { Executor } from '../check/executor.types.ts'
-import { DOCUMENTED_ERRNOS, NOT_REACHED } from '../../properties/errnos.ts'
+import { DOCUMENTED_ERRNOS, notReachedVerdict } from '../../properties/errnos.ts'
 import { DEVICE_STATES, SESSION_STATES, deviceStates, sessionStates } from './model-terms.ts'
 import { ARG_CLASSES, SHAPES, SHAPE_NAMES, argClasses, stepShapes } from './shapes.ts'
 import { joined } from './keys.ts'
@@ -261,8 +261,10 @@ export function renderCoverageMd(c: CoverageData | undefined, unit = 'steps'): s
     const hit = all.filter((r) => got.has(r)).map((r) => `${r} ${n(got.get(r)!)}`)
     // an unreached pair with a known reason says which kind (properties/errnos.ts NOT_REACHED:
     // unreachable under the default design, a generator hole, or a platform limit)
-    const why = (NOT_REACHED as Record<string, Record<string, string> | undefined>)[op] ?? {}
-    const miss = results.filter((r) => !got.has(r)).map((r) => (why[r] !== undefined ? `${r} (${why[r].split(':')[0]})` : r))
+    const miss = results.filter((r) => !got.has(r)).map((r) => {
+      const verdict = notReachedVerdict(op, r)
+      return verdict !== undefined ? `${r} (${verdict})` : r
+    })
     rows.push(`| ${op} | ${hit.join(', ') || '—'} | ${miss.join(', ') || '—'} |`)
   }
   L.push(`### (op, result): ${reached} of ${total} documented pairs reached`, '', `Counts are ${unit}. Not reached: documented results (properties/errnos.ts) no ${unit === 'steps' ? 'step' : 'transition'} returned; in brackets, the reason properties/errnos.ts NOT_REACHED gives (unreachable: not under the default design; generator hole: the generators never draw it; platform: not on these machines).`, '')

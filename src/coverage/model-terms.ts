@@ -38,48 +38,99 @@ export type DeviceState = (typeof DEVICE_STATES)[number]
 export const SESSION_STATES = ['created', 'preserving', 'incoming', 'retrieved', 'closed-unfinished', 'finished', 'released'] as const
 export type SessionState = (typeof SESSION_STATES)[number]
 
-/** The incoming session a device crossed the last KEXEC in, if it is still there. */
-function carriedIn(s: State, bdf: string): string | undefined {
-  for (const sess of s.luo.incoming) for (const f of sess.files) if (f.ser.kind === 'vfio' && f.ser.bdf === bdf) return sess.name
-  return undefined
+/** What the labels look up per device, read in one pass over a state's files or sessions and
+ *  kept per part of the state (the model shares a part a step did not change; issue 12:
+ *  coverage counting walked them once per device and step):
+ *    bound      devices with a cdev bound to an iommufd (VFIO_DEVICE_BIND_IOMMUFD)
+ *    preserved  devices with a cdev held by an outgoing session (LUO's preserved-file list)
+ *    carried    devices whose cdev crossed the last KEXEC in an incoming session still there
+ *    carriedBefore  the same, in the state before the step */
+interface Lookups {
+  bound: ReadonlySet<string>
+  preserved: ReadonlySet<string>
+  carried: ReadonlySet<string>
+  carriedBefore: ReadonlySet<string>
 }
 
-/** A cdev of this device held by an outgoing session (LUO's preserved-file list). */
-function preservedCdev(s: State, bdf: string): boolean {
-  for (const sess of s.luo.outgoing)
+const lookups = (s: State, prev?: State): Lookups => ({
+  bound: boundDevices(s.files),
+  preserved: preservedDevices(s.luo, s.files),
+  carried: carriedDevices(s.luo),
+  carriedBefore: prev === undefined ? NO_DEVICES : carriedDevices(prev.luo),
+})
+
+const NO_DEVICES: ReadonlySet<string> = new Set()
+const bound = new WeakMap<State['files'], ReadonlySet<string>>()
+const preserved = new WeakMap<State['luo'], { files: State['files']; devices: ReadonlySet<string> }>()
+const carried = new WeakMap<State['luo'], ReadonlySet<string>>()
+
+function boundDevices(files: State['files']): ReadonlySet<string> {
+  let out = bound.get(files)
+  if (out === undefined) {
+    const set = new Set<string>()
+    for (const f of Object.values(files)) if (f.kind === 'vfio' && f.bound) set.add(f.bdf)
+    bound.set(files, (out = set))
+  }
+  return out
+}
+
+function preservedDevices(luo: State['luo'], files: State['files']): ReadonlySet<string> {
+  const had = preserved.get(luo)
+  if (had !== undefined && had.files === files) return had.devices
+  const set = new Set<string>()
+  for (const sess of luo.outgoing)
     for (const p of sess.files) {
-      const f = s.files[p.file]
-      if (p.kind === 'vfio' && f?.kind === 'vfio' && f.bdf === bdf) return true
+      const f = files[p.file]
+      if (p.kind === 'vfio' && f?.kind === 'vfio') set.add(f.bdf)
     }
-  return false
+  preserved.set(luo, { files, devices: set })
+  return set
 }
 
-function boundCdev(s: State, bdf: string) {
-  for (const f of Object.values(s.files)) if (f.kind === 'vfio' && f.bdf === bdf && f.bound) return f
-  return undefined
+function carriedDevices(luo: State['luo']): ReadonlySet<string> {
+  if (luo.incoming.length === 0) return NO_DEVICES
+  let out = carried.get(luo)
+  if (out === undefined) {
+    const set = new Set<string>()
+    for (const sess of luo.incoming) for (const f of sess.files) if (f.ser.kind === 'vfio') set.add(f.ser.bdf)
+    carried.set(luo, (out = set))
+  }
+  return out
 }
 
 export function deviceState(s: State, bdf: string, prev?: State): DeviceState {
+  return label(s, bdf, groupOf(s.platform, bdf), lookups(s, prev))
+}
+
+function label(s: State, bdf: string, groupName: string, at: Lookups): DeviceState {
   const dev = s.devices[bdf]
-  if (!dev) return preservedCdev(s, bdf) ? 'preserved' : 'unbound'
+  if (!dev) return at.preserved.has(bdf) ? 'preserved' : 'unbound'
   if (dev.incoming) return 'incoming'
-  const group = s.groups[groupOf(s.platform, bdf)]
-  if (carriedIn(s, bdf) !== undefined) return group?.owner.kind === 'restored' ? 'restored' : 'reclaimed'
-  if (prev && carriedIn(prev, bdf) !== undefined) return 'finished'
-  const vf = boundCdev(s, bdf)
+  const group = s.groups[groupName]
+  if (at.carried.has(bdf)) return group?.owner.kind === 'restored' ? 'restored' : 'reclaimed'
+  if (at.carriedBefore.has(bdf)) return 'finished'
   if (dev.preservedIn !== undefined) {
     const rid = group?.domain
     return typeof rid === 'number' && s.domains[rid]?.preserved !== undefined ? 'frozen' : 'preserved'
   }
-  if (preservedCdev(s, bdf)) return 'preserved'
-  if (!vf) return 'unbound'
-  const attached = group !== undefined && (typeof group.domain === 'number' || Object.keys(group.pasids).length > 0)
+  if (at.preserved.has(bdf)) return 'preserved'
+  if (!at.bound.has(bdf)) return 'unbound'
+  const attached = group !== undefined && (typeof group.domain === 'number' || hasKeys(group.pasids))
   return attached ? 'attached' : 'bound'
 }
 
-/** Every device's label, in platform order. */
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true
+  return false
+}
+
+/** Every device's label, in platform order (the lookups made once for all of them). */
 export function deviceStates(s: State, prev?: State): DeviceState[] {
-  return s.platform.devices.map((d) => deviceState(s, d.bdf, prev))
+  const at = lookups(s, prev)
+  const out: DeviceState[] = []
+  // a device's group: models/platform.ts groupOf, read from the entry at hand
+  for (const d of s.platform.devices) out.push(label(s, d.bdf, d.group ?? d.bdf, at))
+  return out
 }
 
 /** Every session's label by name; sessions the step removed get finished / released. */

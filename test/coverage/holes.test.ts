@@ -17,7 +17,7 @@ import { resolveDesign } from '../../models/design.ts'
 import { IDA_START_DID } from '../../models/iommu.ts'
 import type { Op } from '../../models/ops.ts'
 import { DEFAULT_CAMPAIGN_PLATFORMS, DEFAULT_PLATFORM, TINY_PLATFORM, type Platform } from '../../models/platform.ts'
-import { NOT_REACHED } from '../../properties/errnos.ts'
+import { NOT_REACHED, VERDICTS, notReachedVerdict as verdict } from '../../properties/errnos.ts'
 import { CAMPAIGN_PLATFORMS, CI, defectCampaign } from '../../properties/harness.ts'
 import { runProperty } from '../../properties/run.ts'
 import { resolvePlatforms } from '../../src/campaign/options.ts'
@@ -105,11 +105,13 @@ const SETUP: Op[] = [
 const U64_MAX = (1n << 64n) - 1n
 
 describe('verdicts of the (op, errno) pairs the default campaign does not reach (properties/errnos.ts)', () => {
-  const verdict = (op: string, errno: string) => (NOT_REACHED as Record<string, Record<string, string>>)[op]?.[errno]?.split(':')[0]
 
   it('every reason leads with its verdict', () => {
     for (const [op, per] of Object.entries(NOT_REACHED))
-      for (const [errno, why] of Object.entries(per ?? {})) expect(why, `${op} ${errno}`).toMatch(/^(unreachable|generator hole|platform): /)
+      for (const [errno, why] of Object.entries(per ?? {})) {
+        expect(why, `${op} ${errno}`).toMatch(/^[a-z ]+: /)
+        expect(VERDICTS, `${op} ${errno}`).toContain(verdict(op, errno))
+      }
   })
 
   it('no generator hole is left', () => {

@@ -819,25 +819,44 @@ function ownerView(o: Owner): OwnerView {
     case 'dma-api':
       return 'dma-api'
     case 'iommufd':
-      return (iommufdOwners[o.file.id] ??= `iommufd:${o.file.id}`)
+      return (iommufdTexts[o.file.id] ??= `iommufd:${o.file.id}`)
     case 'restored':
       // not cached: tokens are drawn from a u64 range, a cache would only grow
       return `restored:${o.session}/${o.token}`
   }
 }
-const iommufdOwners: string[] = []
+/** `iommufd:N` by file serial: an iommufd owner's view and an iommufd fd's view are the same text */
+const iommufdTexts: string[] = []
 
-/** An fd's view; made once per file (what it shows of a file other than a memfd never
- *  changes: the iommufd's serial, the cdev's BDF, the session's name), a memfd's once per
- *  size. (A trace holding thousands of sessions reads every one at every step.) */
+/** An fd's view, made once per what it shows (of a file other than a memfd that never
+ *  changes: the iommufd's serial, the cdev's BDF, the session's name, this one per session
+ *  file), a memfd's once per size. (A trace holding thousands of sessions reads every one at
+ *  every step.) */
 function fdView(f: KFile): string {
-  if (f.kind === 'memfd') return (memfdViews[f.pages.length] ??= `memfd:${f.pages.length}`)
-  let v = fdViews.get(f)
-  if (v === undefined) fdViews.set(f, (v = fdViewOf(f)))
-  return v
+  switch (f.kind) {
+    case 'memfd':
+      return (memfdViews[f.pages.length] ??= `memfd:${f.pages.length}`)
+    // the texts shared by every kernel, by what they show (a serial, a BDF: small bounded
+    // sets), looked up without a WeakMap probe per file per step (issue 12)
+    case 'iommufd':
+      return (iommufdTexts[f.id] ??= `iommufd:${f.id}`)
+    case 'vfio': {
+      let v = vfioViews.get(f.dev.bdf)
+      if (v === undefined) vfioViews.set(f.dev.bdf, (v = fdViewOf(f)))
+      return v
+    }
+    case 'liveupdate':
+      return 'liveupdate'
+    case 'session': {
+      let v = fdViews.get(f)
+      if (v === undefined) fdViews.set(f, (v = fdViewOf(f)))
+      return v
+    }
+  }
 }
 const fdViews = new WeakMap<KFile, string>()
 const memfdViews: string[] = []
+const vfioViews = new Map<string, string>()
 
 function fdViewOf(f: KFile): string {
   switch (f.kind) {

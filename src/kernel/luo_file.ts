@@ -234,9 +234,8 @@ const iommufdHandler: FileHandler = {
       objects: new Map(),
       ids: new Idr(1),
       attach: new Map(),
-      lu: { session: sess.name, token: inf.token, records },
-      preservedIn: undefined,
       marks: new Map(),
+      lu: { session: sess.name, token: inf.token, records },
     })
   },
   canFinish(k, inf) {

@@ -322,7 +322,7 @@ export class Kernel {
     if (!plain(obs) || countNamed(obs) !== 7 || !Object.is(obs.boot, k.boot)) return false
     // part by part, in the order observe() builds them; each part is a function below
     return (
-      this.matchTranslationsAgain(obs.translations, probes, pas) &&
+      matchTranslationsAgain(obs.translations, probes, pas) &&
       matchOwners(k, obs.owners) &&
       matchFds(k, obs.fds) &&
       matchIommufds(k, obs.iommufds) &&
@@ -330,22 +330,6 @@ export class Kernel {
       matchLuo(k, obs.luo)
     )
   }
-
-  /** matchTranslations, answered from the last call when it was asked about the same
-   *  translations list (an observation part is never changed once built: the model shares
-   *  its parts between states and freezes them in tests), the same probes and the same PAs,
-   *  and said yes then (harness, issue 12: most steps leave the model's list as it was). */
-  private matchTranslationsAgain(ts: Observation['translations'], probes: Probe[], pas: readonly (bigint | null)[]): boolean {
-    const last = this.lastTranslations
-    if (last.ts === ts && last.probes === probes && samePas(last.pas, pas)) return true
-    if (!matchTranslations(ts, probes, pas)) return false
-    last.ts = ts
-    last.probes = probes
-    last.pas.length = 0
-    for (let i = 0; i < pas.length; i++) last.pas.push(pas[i])
-    return true
-  }
-  private readonly lastTranslations: { ts?: Observation['translations']; probes?: Probe[]; pas: (bigint | null)[] } = { pas: [] }
 
   /** The kernel's own live IOVAs: first and last page of each mapped run of every present
    *  context/PASID entry's domain (models/observe.ts liveProbes shape). */
@@ -704,6 +688,24 @@ function matchTranslations(ts: Observation['translations'], probes: Probe[], pas
   }
   return true
 }
+
+/** matchTranslations, answered from the last call when it was asked about the same
+ *  translations list (an observation part is never changed once built: the model shares
+ *  its parts between states and freezes them in tests), the same probes and the same PAs,
+ *  and said yes then (harness, issue 12: most steps leave the model's list as it was). The
+ *  answer reads no kernel state, so one cache serves every kernel; it is kept outside the
+ *  Kernel object, whose graph the exploration's undo records (src/explore/clone.ts). */
+function matchTranslationsAgain(ts: Observation['translations'], probes: Probe[], pas: readonly (bigint | null)[]): boolean {
+  const last = lastTranslations
+  if (last.ts === ts && last.probes === probes && samePas(last.pas, pas)) return true
+  if (!matchTranslations(ts, probes, pas)) return false
+  last.ts = ts
+  last.probes = probes
+  last.pas.length = 0
+  for (let i = 0; i < pas.length; i++) last.pas.push(pas[i])
+  return true
+}
+const lastTranslations: { ts?: Observation['translations']; probes?: Probe[]; pas: (bigint | null)[] } = { pas: [] }
 
 function samePas(a: readonly (bigint | null)[], b: readonly (bigint | null)[]): boolean {
   if (a.length !== b.length) return false

@@ -283,22 +283,46 @@ export class KernelExecutor implements Executor {
 
 // ---------------------------------------------------------------- per-step bookkeeping
 // The model's state is immutable: its live probes and its observation are functions of the
-// state object (and the probes), cached on it; a failed op returns the same object.
+// state object (and the probes), cached for the last few states asked about; a failed op
+// returns the same object. (Harness, issue 12: a step asks about the state before it and the
+// state after it, so a ring of a few, compared by identity, finds them; a WeakMap keyed by
+// every state costs an ephemeron entry per step, which each GC then walks.)
 
-const modelProbeCache = new WeakMap<State, Probe[]>()
-function modelProbes(s: State): Probe[] {
-  let p = modelProbeCache.get(s)
-  if (p === undefined) modelProbeCache.set(s, (p = liveProbes(s)))
-  return p
+const RECENT = 4
+interface ModelCache {
+  state: State | undefined
+  probes: Probe[] | undefined
+  /** the observation of `state` with `obsProbes` */
+  obs: Observation | undefined
+  obsProbes: Probe[] | undefined
+}
+const modelCache: ModelCache[] = Array.from({ length: RECENT }, () => ({ state: undefined, probes: undefined, obs: undefined, obsProbes: undefined }))
+let modelCacheNext = 0
+
+/** The cache entry of `s`, made (taking the oldest entry's place) if it has none. */
+function modelEntry(s: State): ModelCache {
+  for (let i = 0; i < RECENT; i++) if (modelCache[i].state === s) return modelCache[i]
+  const c = modelCache[modelCacheNext]
+  modelCacheNext = (modelCacheNext + 1) % RECENT
+  c.state = s
+  c.probes = undefined
+  c.obs = undefined
+  c.obsProbes = undefined
+  return c
 }
 
-const modelObsCache = new WeakMap<State, { probes: Probe[]; obs: Observation }>()
+function modelProbes(s: State): Probe[] {
+  const c = modelEntry(s)
+  return (c.probes ??= liveProbes(s))
+}
+
 function modelObservation(s: State, probes: Probe[]): Observation {
-  const c = modelObsCache.get(s)
-  if (c !== undefined && c.probes === probes) return c.obs
+  const c = modelEntry(s)
+  if (c.obs !== undefined && c.obsProbes === probes) return c.obs
   // the same state with other probes: only the translations differ (models/observe.ts)
-  const obs = c !== undefined ? { ...c.obs, translations: translations(s, probes) } : observe(s, probes)
-  modelObsCache.set(s, { probes, obs })
+  const obs = c.obs !== undefined ? { ...c.obs, translations: translations(s, probes) } : observe(s, probes)
+  c.obs = obs
+  c.obsProbes = probes
   return obs
 }
 

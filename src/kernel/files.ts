@@ -14,7 +14,8 @@ type NewFile<T extends KFile> = Omit<T, 'id' | 'refs'>
 
 /** alloc_file: the next serial of this boot, no references yet. */
 export function newFile<T extends KFile>(k: Kern, f: NewFile<T>): T {
-  const file = { ...f, id: k.nextFile++, refs: 0 } as T
+  // `luo` present from the start (set when preserved): one object shape per kind (issue 12)
+  const file = { ...f, id: k.nextFile++, refs: 0, luo: undefined } as T
   k.files.set(file.id, file)
   return file
 }

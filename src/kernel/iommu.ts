@@ -21,7 +21,9 @@ export const isUser = (x: GroupDomain | undefined): x is Domain => typeof x === 
 export function newDomain(k: Kern, ioas: Ioas | undefined): Ret<Domain> {
   const pt = PageTable.create(k.m.phys)
   if (isErr(pt)) return pt
-  const dom: Domain = { serial: k.nextDomain++, pt, ioas, synced: true, iommus: new Map(), refs: 0, slots: 0, tablesGone: false }
+  // every field present from the start, in one order (kexec.ts builds restored domains the
+  // same way): one object shape for every domain (issue 12: V8 deopts on a late-added field)
+  const dom: Domain = { serial: k.nextDomain++, pt, ioas, synced: true, own: undefined, restoredRuns: undefined, iommus: new Map(), refs: 0, slots: 0, preserved: undefined, restored: undefined, tablesGone: false }
   if (ioas !== undefined)
     for (const { value: area } of ioas.areas) {
       const e = mapArea(dom, area)

@@ -36,7 +36,7 @@ function getObj<T extends IObj['type']>(ictx: IommufdCtx, id: number, type: T): 
 }
 
 export function iommufdOpen(k: Kern): number {
-  const f = newFile<IommufdCtx>(k, { kind: 'iommufd', objects: new Map(), ids: new Idr(1), attach: new Map(), marks: new Map() })
+  const f = newFile<IommufdCtx>(k, { kind: 'iommufd', objects: new Map(), ids: new Idr(1), attach: new Map(), lu: undefined, preservedIn: undefined, marks: new Map() })
   return installFd(k, f)
 }
 
@@ -156,7 +156,8 @@ export function ioasMap(k: Kern, a: ArgsOf<'IOMMU_IOAS_MAP'>): Ret<bigint> {
   const npages = Number(a.length >> 12n)
   const pages = allocPages(k, npages)
   if (isErr(pages)) return pages
-  const r = insertArea(k, c.ioas, { iovaPfn: c.iovaPfn, npages, kind: 'anon', runs: runsOf(pages), seals: 0 })
+  // `file` present (undefined) as in a file area: one shape for every area (issue 12)
+  const r = insertArea(k, c.ioas, { iovaPfn: c.iovaPfn, npages, kind: 'anon', file: undefined, runs: runsOf(pages), seals: 0 })
   if (isErr(r)) for (const p of pages) pagePut(k, p)
   return r
 }
@@ -211,7 +212,7 @@ export function ioasUnmap(k: Kern, a: ArgsOf<'IOMMU_IOAS_UNMAP'>): Ret<bigint> {
 // ---------------------------------------------------------------- HWPT
 
 export function addHwpt(ictx: IommufdCtx, id: number, domain: Domain, ioas: Ioas | undefined, auto: boolean, pasidCompat: boolean, restored: boolean): Hwpt {
-  const h: Hwpt = { type: 'HWPT_PAGING', id, users: 1, ioas, domain, auto, pasidCompat, restored }
+  const h: Hwpt = { type: 'HWPT_PAGING', id, users: 1, ioas, domain, auto, pasidCompat, mark: undefined, restored }
   ictx.objects.set(id, h)
   domainGet(domain)
   if (ioas !== undefined) {

@@ -68,6 +68,14 @@ function freshKern(p: BootParams, boot: number): Kern {
       driver: 'vfio-pci',
       pasids: new Map(),
       cdevs: 0,
+      // set later by the ops; present from probe so every device keeps one object shape (issue 12)
+      preservedIn: undefined,
+      incoming: undefined,
+      rid: undefined,
+      reset: undefined,
+      boundBy: undefined,
+      liveupdateIncomingState: undefined,
+      pciPreserved: undefined,
     }
     g.devices.push(dev)
     devices.push(dev)
@@ -95,6 +103,8 @@ function freshKern(p: BootParams, boot: number): Kern {
     incoming: [],
     restoredDids: new Map(),
     zero: new Set(),
+    luoFile: undefined,
+    probes: undefined,
     transient: [],
   }
 }
@@ -365,14 +375,16 @@ export function bootFromHandover(p: BootParams, blob: Uint8Array): Kern | Panic 
     }
     const pt = PageTable.adopt(k.m.phys, d.root)
     if (isPanic(pt)) return pt
-    const dom: Domain = { serial: k.nextDomain++, pt, synced: true, iommus: new Map(), refs: 0, slots: 0, restored: { session: d.session, token: d.token }, tablesGone: false }
+    // the fields in iommu.ts newDomain's order, all present (one shape for every domain)
+    const restored = { session: d.session, token: d.token }
+    const dom: Domain = { serial: k.nextDomain++, pt, ioas: undefined, synced: true, own: undefined, restoredRuns: undefined, iommus: new Map(), refs: 0, slots: 0, preserved: undefined, restored, tablesGone: false }
     k.domains.add(dom)
     domains[i] = dom
   }
   // 3. incoming sessions: each file's handler data
   try {
     for (const s of h.sessions) {
-      const sess: IncomingSession = { name: s.name, files: [], closedUnfinished: false }
+      const sess: IncomingSession = { name: s.name, files: [], retrievedAs: undefined, closedUnfinished: false }
       for (const f of s.files) {
         const handler = handlerByCompatible(k, f.compatible)
         if (handler === undefined) reject(`session "${s.name}": no handler for "${f.compatible}"`)
@@ -380,7 +392,7 @@ export function bootFromHandover(p: BootParams, blob: Uint8Array): Kern | Panic 
         const r = new Reader(f.data)
         const data = handler.deserialize(r, { k, domains })
         r.done()
-        sess.files.push({ token: f.token, data })
+        sess.files.push({ token: f.token, data, retrieved: undefined })
       }
       k.incoming.push(sess)
     }

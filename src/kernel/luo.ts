@@ -9,7 +9,7 @@ import type { ArgsOf } from '../../models/ops.ts'
 import { fget, fileOfFd, fput, installFd, newFile } from './files.ts'
 import { domainPut, isUser, reapDomains, setGroupDomain } from './iommu.ts'
 import { fileHandlers, handlerOf } from './luo_file.ts'
-import type { Domain, IncomingSession, Kern, LiveupdateFile, LuoSession, Ret, SessionFile } from './state.ts'
+import type { Domain, IncomingSession, Kern, LiveupdateFile, LuoFile, LuoSession, Ret, SessionFile } from './state.ts'
 import { isErr } from './state.ts'
 import { resetGroup } from './vfio.ts'
 
@@ -95,7 +95,7 @@ export function preserveFd(k: Kern, a: ArgsOf<'LIVEUPDATE_SESSION_PRESERVE_FD'>)
   if (h === undefined) return 'ENOENT'
   // a file is preserved once (inferred EBUSY)
   if (f.luo !== undefined) return 'EBUSY'
-  const entry = { session: sess, token: a.token, file: f, kind: h.kind, frozen: false }
+  const entry: LuoFile = { session: sess, token: a.token, file: f, kind: h.kind, froze: undefined, iommu: undefined, frozen: false }
   const e = h.preserve(k, entry)
   if (isErr(e)) return e
   sess.files.push(entry)

@@ -234,8 +234,9 @@ const iommufdHandler: FileHandler = {
       objects: new Map(),
       ids: new Idr(1),
       attach: new Map(),
-      marks: new Map(),
       lu: { session: sess.name, token: inf.token, records },
+      preservedIn: undefined,
+      marks: new Map(),
     })
   },
   canFinish(k, inf) {

@@ -356,7 +356,10 @@ export class PhysMem {
   }
 
   private contents(pfn: number): Uint32Array | undefined {
-    return this.table(pfn) ?? this.iommuPage(pfn)
+    // general memory has no contents here; indexing the zone arrays with its (negative)
+    // offsets would be a slow dictionary lookup for every preserved memfd page (issue 12)
+    if (pfn < this.tableBase) return undefined
+    return pfn < this.iommuBase ? this.tables[pfn - this.tableBase] : this.iommuTables[pfn - this.iommuBase]
   }
 
   private live(): void {

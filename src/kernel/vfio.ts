@@ -40,7 +40,7 @@ export function cdevOpen(k: Kern, a: ArgsOf<'VFIO_CDEV_OPEN'>): Ret<number> {
 
 export function newCdev(k: Kern, dev: KDevice): VfioFile {
   dev.cdevs++
-  return newFile<VfioFile>(k, { kind: 'vfio', dev, irqs: false })
+  return newFile<VfioFile>(k, { kind: 'vfio', dev, bound: undefined, irqs: false })
 }
 
 // ---------------------------------------------------------------- DMA ownership

@@ -124,6 +124,18 @@ describe('titles and flags', () => {
     expect(titleSentence(cx)).toBe('dma-continuity: DMA faults (no-mapping)')
   })
 
+  it('names a design finding (model and kernel agree) by its message, and only conformance by a state difference', () => {
+    const cx = goldenCounterexample()
+    // the kernel returns what the model returns at every step
+    for (const s of cx.steps) s.kernel = s.model
+    delete cx.observable
+    cx.property = 'recoverability'
+    cx.message = 'the documented recovery fails after KEXEC: restore HWPT token 4664\nmore detail'
+    expect(titleSentence(cx)).toBe('recoverability: after VFIO_DEVICE_BIND_IOMMUFD after KEXEC: the documented recovery fails after KEXEC: restore HWPT token 4664')
+    cx.property = 'conformance'
+    expect(titleSentence(cx)).toContain("the kernel's state differs from the model's")
+  })
+
   it('spells the design as profile plus overrides', () => {
     const cx = goldenCounterexample()
     cx.design = { ...PROFILES.lpc2025.design, ownership: 'strict', replaceSwap: 'teardown-then-setup' }

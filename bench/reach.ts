@@ -9,20 +9,13 @@
 // Exit 0 when everything the exploration reaches is reached, 1 otherwise (what is missing is printed).
 
 import { parseArgs } from 'node:util'
-import { resolveDesign } from '../models/design.ts'
-import { DEFAULT_CAMPAIGN_PLATFORMS } from '../models/platform.ts'
-import { runProperty } from '../properties/run.ts'
 import { DEFAULT_SEED } from '../src/campaign/options.ts'
-import { Coverage, countingExecutor } from '../src/coverage/coverage.ts'
-import { DEEP_DEPTH, DEEP_TRANSITIONS, DEFAULT_PLATFORM_GAPS, TEST_DEPTH, reachGaps, transitionsOf } from '../src/coverage/reach.ts'
-import { explore } from '../src/explore/explore.ts'
-import { defaultScope } from '../src/explore/scope.ts'
+import { DEEP_DEPTH, DEEP_TRANSITIONS, DEFAULT_PLATFORM_GAPS, TEST_DEPTH, defaultCampaignCoverage, exploreDefaultScope, reachGaps, transitionsOf } from '../src/coverage/reach.ts'
 
 const { values } = parseArgs({ options: { depth: { type: 'string' }, runs: { type: 'string' }, seed: { type: 'string' } } })
 const depth = Number(values.depth ?? DEEP_DEPTH)
 const runs = Number(values.runs ?? 400)
 const seed = Number(values.seed ?? DEFAULT_SEED)
-const design = resolveDesign({})
 
 const cpu = () => {
   const u = process.cpuUsage()
@@ -30,10 +23,10 @@ const cpu = () => {
 }
 
 let c0 = cpu()
-const shallow = await explore({ scope: defaultScope(), design, depth: TEST_DEPTH, conformance: false })
+const shallow = await exploreDefaultScope(TEST_DEPTH)
 const tShallow = cpu() - c0
 c0 = cpu()
-const deep = await explore({ scope: defaultScope(), design, depth, conformance: false })
+const deep = await exploreDefaultScope(depth)
 const tDeep = cpu() - c0
 console.log(`exploration of the default scope: depth ${TEST_DEPTH} ${tShallow.toFixed(1)} s CPU, depth ${depth} ${tDeep.toFixed(1)} s CPU (${deep.stats.distinct.toLocaleString('en-US')} distinct states)`)
 
@@ -44,17 +37,7 @@ const stale = depth === DEEP_DEPTH ? DEEP_TRANSITIONS.filter((t) => !deeper.incl
 console.log(`lifecycle transitions: ${have.size} at depth ${TEST_DEPTH}, ${deeper.length} more at depth ${depth}`)
 
 c0 = cpu()
-const cov = new Coverage()
-const r = runProperty({
-  platform: DEFAULT_CAMPAIGN_PLATFORMS[0],
-  platforms: [...DEFAULT_CAMPAIGN_PLATFORMS],
-  design,
-  impl: 'model',
-  seed,
-  numRuns: runs,
-  wrapExecutor: (e) => countingExecutor(e, cov),
-})
-const data = cov.data()
+const { r, data } = defaultCampaignCoverage(runs, seed)
 const gaps = reachGaps(data, deep.coverage)
 const pairs = gaps.pairs.filter((k) => DEFAULT_PLATFORM_GAPS[k] === undefined)
 console.log(`campaign: ${runs} runs at seed ${seed}, ${(cpu() - c0).toFixed(1)} s CPU, ${r.passed ? 'passed' : `FAILED: ${r.failure?.violation.message ?? r.error}`}`)

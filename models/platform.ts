@@ -110,9 +110,12 @@ export interface ResolvedDevice {
 
 export const tablePagesOf = (p: Platform): number => p.tablePages ?? p.memoryPages * 4
 
+/** A device's IOMMU group: its `group`, or a group of its own. */
+export const groupOfDevice = (d: { bdf: string; group?: string }): string => d.group ?? d.bdf
+
 export function groupOf(p: Platform, bdf: string): string {
   const d = p.devices.find((x) => x.bdf === bdf)
-  return d?.group ?? bdf
+  return d ? groupOfDevice(d) : bdf
 }
 
 export function resolveDevices(p: Platform): ResolvedDevice[] {

@@ -86,14 +86,12 @@ export function recover(start: State): Recovery {
       // gives their table pages back before the replacements need new ones (destroying a
       // restored HWPT frees its domain: hw_pagetable.c __iommufd_hwpt_destroy). Userspace
       // chooses this order; the posted selftests restore a single HWPT.
-      const usersOf = (r: { devices: string[] }) => r.devices.filter((b) => devIds.has(b))
-      const records = ictx().lu?.records ?? []
-      const unused = records.filter((r) => usersOf(r).length === 0)
-      for (const r of [...unused, ...records.filter((r) => !unused.includes(r))]) {
+      const withUsers = (ictx().lu?.records ?? []).map((r) => ({ r, users: r.devices.filter((b) => devIds.has(b)) }))
+      const ordered = [...withUsers.filter((x) => x.users.length === 0), ...withUsers.filter((x) => x.users.length > 0)]
+      for (const { r, users } of ordered) {
         if (rec.failed) break
         const restored = must({ op: 'IOMMU_HWPT_LU_RESTORE', args: { iommufd: ictxFd, token: BigInt(r.token) } }, `restore HWPT token ${r.token}`)
         if (restored === undefined) break
-        const users = usersOf(r)
         if (users.length > 0) {
           // a new IOAS with the same IOVA -> memory as the restored domain, from the retrieved memfds
           const ioas = must({ op: 'IOMMU_IOAS_ALLOC', args: { iommufd: ictxFd } }, 'allocate the new IOAS')

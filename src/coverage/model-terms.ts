@@ -29,7 +29,7 @@
 //   finished               the step that finished it removed it (from incoming)
 //   released               the step that closed it removed it (from outgoing, before KEXEC)
 
-import { groupOf } from '../../models/platform.ts'
+import { groupOf, groupOfDevice } from '../../models/platform.ts'
 import type { State } from '../../models/state.ts'
 
 export const DEVICE_STATES = ['unbound', 'bound', 'attached', 'preserved', 'frozen', 'incoming', 'restored', 'reclaimed', 'finished'] as const
@@ -128,8 +128,7 @@ function hasKeys(o: object): boolean {
 export function deviceStates(s: State, prev?: State): DeviceState[] {
   const at = lookups(s, prev)
   const out: DeviceState[] = []
-  // a device's group: models/platform.ts groupOf, read from the entry at hand
-  for (const d of s.platform.devices) out.push(label(s, d.bdf, d.group ?? d.bdf, at))
+  for (const d of s.platform.devices) out.push(label(s, d.bdf, groupOfDevice(d), at))
   return out
 }
 

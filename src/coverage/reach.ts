@@ -6,7 +6,13 @@
 // `npm test`, so the transitions it adds are listed here and `bench/reach.ts` checks the list
 // against a depth-5 exploration (and the campaign against that exploration).
 
-import { unreachedPairs, type CoverageData } from './coverage.ts'
+import { resolveDesign } from '../../models/design.ts'
+import { DEFAULT_CAMPAIGN_PLATFORMS } from '../../models/platform.ts'
+import { runProperty } from '../../properties/run.ts'
+import { DEFAULT_SEED } from '../campaign/options.ts'
+import { explore } from '../explore/explore.ts'
+import { defaultScope } from '../explore/scope.ts'
+import { Coverage, countingExecutor, unreachedPairs, type CoverageData } from './coverage.ts'
 
 /** The depth test/coverage explores the default scope to. */
 export const TEST_DEPTH = 3
@@ -62,3 +68,24 @@ export function reachGaps(campaign: CoverageData, exploration: CoverageData, als
     transitions: [...new Set([...transitionsOf(exploration), ...also])].filter((t) => !have.has(t)).sort(),
   }
 }
+
+/** The coverage test's campaign (test/coverage/coverage.test.ts, bench/reach.ts): the default
+ *  campaign's platforms drawn per run, lpc2025, the model (what the generators reach does not
+ *  depend on the implementation checked against it), counted by a Coverage. */
+export function defaultCampaignCoverage(numRuns: number, seed: number = DEFAULT_SEED): { r: ReturnType<typeof runProperty>; data: CoverageData } {
+  const cov = new Coverage()
+  const r = runProperty({
+    platform: DEFAULT_CAMPAIGN_PLATFORMS[0],
+    platforms: [...DEFAULT_CAMPAIGN_PLATFORMS],
+    design: resolveDesign({}),
+    impl: 'model',
+    seed,
+    numRuns,
+    wrapExecutor: (e) => countingExecutor(e, cov),
+  })
+  return { r, data: cov.data() }
+}
+
+/** The exploration of the default scope the reach checks compare against (no conformance:
+ *  reach is a property of the model). */
+export const exploreDefaultScope = (depth: number) => explore({ scope: defaultScope(), design: resolveDesign({}), depth, conformance: false })

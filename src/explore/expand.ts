@@ -128,9 +128,10 @@ export class Expander {
     keepParts(state, symmetry)
     // every transition on the model, then the properties, coverage and fingerprints of all
     // of them, each part timed once (a clock read per transition and part was 1% of a search)
-    const ops = this.ops.of(state)
     let t1 = now()
     c.time.canonical += t1 - t0
+    // building a state's op list (on a miss of the kept lists) is model time
+    const ops = this.ops.of(state)
     const steps: Step[] = new Array(ops.length)
     for (let i = 0; i < ops.length; i++) steps[i] = step(state, ops[i])
     c.transitions += ops.length

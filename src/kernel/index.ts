@@ -866,14 +866,14 @@ function fdView(f: KFile): string {
       return (iommufdTexts[f.id] ??= `iommufd:${f.id}`)
     case 'vfio': {
       let v = vfioViews.get(f.dev.bdf)
-      if (v === undefined) vfioViews.set(f.dev.bdf, (v = fdViewOf(f)))
+      if (v === undefined) vfioViews.set(f.dev.bdf, (v = `vfio:${f.dev.bdf}`))
       return v
     }
     case 'liveupdate':
       return 'liveupdate'
     case 'session': {
       let v = fdViews.get(f)
-      if (v === undefined) fdViews.set(f, (v = fdViewOf(f)))
+      if (v === undefined) fdViews.set(f, (v = `session:${f.name}`))
       return v
     }
   }
@@ -881,21 +881,6 @@ function fdView(f: KFile): string {
 const fdViews = new WeakMap<KFile, string>()
 const memfdViews: string[] = []
 const vfioViews = new Map<string, string>()
-
-function fdViewOf(f: KFile): string {
-  switch (f.kind) {
-    case 'memfd':
-      return `memfd:${f.pages.length}`
-    case 'iommufd':
-      return `iommufd:${f.id}`
-    case 'vfio':
-      return `vfio:${f.dev.bdf}`
-    case 'liveupdate':
-      return 'liveupdate'
-    case 'session':
-      return `session:${f.name}`
-  }
-}
 
 function objectView(o: IObj): string {
   switch (o.type) {

@@ -359,7 +359,7 @@ export class PhysMem {
     // general memory has no contents here; indexing the zone arrays with its (negative)
     // offsets would be a slow dictionary lookup for every preserved memfd page (issue 12)
     if (pfn < this.tableBase) return undefined
-    return pfn < this.iommuBase ? this.tables[pfn - this.tableBase] : this.iommuTables[pfn - this.iommuBase]
+    return pfn < this.iommuBase ? this.table(pfn) : this.iommuPage(pfn)
   }
 
   private live(): void {

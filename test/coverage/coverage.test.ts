@@ -10,7 +10,7 @@ import { run } from '../../models/step.ts'
 import { DEFAULT_SEED } from '../../src/campaign/options.ts'
 import { runBlock } from '../../src/campaign/block.ts'
 import { Coverage, countingExecutor, mergeCoverage, renderCoverageMd, unreachedShapes, type CoverageData } from '../../src/coverage/coverage.ts'
-import { DEEP_TRANSITIONS, DEFAULT_PLATFORM_GAPS, TEST_DEPTH, reachGaps, transitionsOf } from '../../src/coverage/reach.ts'
+import { DEEP_TRANSITIONS, DEFAULT_PLATFORM_GAPS, TEST_DEPTH, defaultCampaignCoverage, exploreDefaultScope, reachGaps, transitionsOf } from '../../src/coverage/reach.ts'
 import { ARG_CLASSES, SHAPE_NAMES, argClasses, stepShapes } from '../../src/coverage/shapes.ts'
 import { AXIS_NAMES } from '../../models/design.ts'
 import type { Op, Result } from '../../models/ops.ts'
@@ -20,9 +20,6 @@ import { deviceState, deviceStates, sessionStates } from '../../src/coverage/mod
 import fc from 'fast-check'
 import { createExecutor } from '../../src/check/index.ts'
 import { PropertyFailure, runCommands, swarmArb, type Real } from '../../properties/commands.ts'
-import { explore } from '../../src/explore/explore.ts'
-import { defaultScope } from '../../src/explore/scope.ts'
-import { runProperty } from '../../properties/run.ts'
 import { loadScenario, resolvedOps } from '../kernel/helpers.ts'
 
 const lpc = resolveDesign({})
@@ -227,25 +224,13 @@ describe('reach: generation against exploration and the coverage tables', () => 
   // default one and the superpage one, drawn per run), the CI seed, the model (what the
   // generators reach does not depend on the implementation checked against it).
   const RUNS = Number(process.env.LUV_COVERAGE_RUNS ?? 400)
-  const campaign = () => {
-    const cov = new Coverage()
-    const r = runProperty({
-      platform: DEFAULT_CAMPAIGN_PLATFORMS[0],
-      platforms: [...DEFAULT_CAMPAIGN_PLATFORMS],
-      design: lpc,
-      impl: 'model',
-      seed: DEFAULT_SEED,
-      numRuns: RUNS,
-      wrapExecutor: (e) => countingExecutor(e, cov),
-    })
-    return { r, data: cov.data() }
-  }
+  const campaign = () => defaultCampaignCoverage(RUNS)
   let got: ReturnType<typeof campaign> | undefined
   const defaultCampaign = () => (got ??= campaign())
   // the exploration of the default scope to TEST_DEPTH (src/coverage/reach.ts: deeper costs
   // too much here; bench/reach.ts checks DEEP_TRANSITIONS against a depth-5 one)
-  let explored: Awaited<ReturnType<typeof explore>> | undefined
-  const exploration = async () => (explored ??= await explore({ scope: defaultScope(), design: lpc, depth: TEST_DEPTH, conformance: false }))
+  let explored: Awaited<ReturnType<typeof exploreDefaultScope>> | undefined
+  const exploration = async () => (explored ??= await exploreDefaultScope(TEST_DEPTH))
 
   it('the default campaign reaches every (op, errno) pair exploration reaches', async () => {
     const ex = await exploration()

@@ -73,6 +73,7 @@ export function recover(start: State): Recovery {
       const ictx = () => s.files[s.fds[ictxFd]] as IommufdFile
       // bind every cdev preserved with this iommufd
       const devIds = new Map<string, number>()
+      const cdevOf = new Map<string, number>()
       for (const vf of cur().files) {
         if (vf.ser.kind !== 'vfio' || vf.ser.iommufdToken !== inf.token) continue
         const cdev = fdByToken.get(vf.token)!
@@ -80,8 +81,31 @@ export function recover(start: State): Recovery {
         const devId = bound ? bound.devId : must({ op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev, iommufd: ictxFd } }, `bind ${vf.ser.bdf}`)
         if (devId === undefined) break
         devIds.set(vf.ser.bdf, Number(devId))
+        cdevOf.set(vf.ser.bdf, cdev)
       }
       if (rec.failed) break
+      // restoreHwpt=needs-rebind: every device that was attached to a preserved HWPT is bound
+      // to the retrieved iommufd before the restore, preserved or not. The selftest that
+      // defines the rule preserves only the iommufd and, after the kexec, opens both cdevs
+      // afresh and binds them (samikhawaja/linux tools/testing/selftests/iommu/
+      // iommufd_liveupdate_duo.c @ 6f01758 restore_iommufd: "cannot restore an HWPT without
+      // already rebind all the attached devices").
+      if (s.design.restoreHwpt === 'needs-rebind') {
+        for (const bdf of new Set((ictx().lu?.records ?? []).flatMap((r) => r.devices))) {
+          if (rec.failed || devIds.has(bdf)) continue
+          const open = Object.entries(s.fds).find(([, f]) => {
+            const v = s.files[f]
+            return v.kind === 'vfio' && v.bdf === bdf && !v.bound
+          })
+          const cdev = open ? Number(open[0]) : must({ op: 'VFIO_CDEV_OPEN', args: { bdf } }, `open the cdev of ${bdf}`)
+          if (cdev === undefined) break
+          const devId = must({ op: 'VFIO_DEVICE_BIND_IOMMUFD', args: { cdev: Number(cdev), iommufd: ictxFd } }, `bind ${bdf}`)
+          if (devId === undefined) break
+          devIds.set(bdf, Number(devId))
+          cdevOf.set(bdf, Number(cdev))
+        }
+        if (rec.failed) break
+      }
       // the records nothing will be attached to again first: restoring and destroying them
       // gives their table pages back before the replacements need new ones (destroying a
       // restored HWPT frees its domain: hw_pagetable.c __iommufd_hwpt_destroy). Userspace
@@ -120,7 +144,7 @@ export function recover(start: State): Recovery {
           )
           if (hwpt === undefined) break
           for (const bdf of users) {
-            const cdev = [...fdByToken.entries()].find(([t]) => cur().files.some((f) => f.token === t && f.ser.kind === 'vfio' && f.ser.bdf === bdf))![1]
+            const cdev = cdevOf.get(bdf)!
             must({ op: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { cdev, pt_id: Number(hwpt) } }, `replace the restored HWPT on ${bdf}`)
             // PASIDs still translating through the restored domain (pasidPreservation kept
             // them) move to the new HWPT too, or the restored one can never be destroyed

@@ -66,6 +66,11 @@ export const AXES = {
    *  pci_restore_state, and no .unfreeze to undo it when reboot() then fails), or leaves it
    *  running (the stated target of VFIO's DOC and LUO's: DMA continues across kexec). */
   deviceAcrossKexec: ['reset-at-freeze', 'keeps-running'],
+  /** docs/readings/preserved-hwpt-destroy.md: IOMMU_DESTROY of a HWPT whose domain the
+   *  iommufd's preserve preserved: EBUSY (V3: the preserve holds a reference on the HWPT until
+   *  unpreserve), or the destroy goes through and frees the domain while its preservation (the
+   *  iommufd record, the iommu_domain_ser, the KHO marks on its table pages) stays (V1, V2). */
+  destroyPreserved: ['ebusy', 'frees-domain'],
 } as const
 
 export type Axis = keyof typeof AXES
@@ -162,6 +167,16 @@ export const AXIS_OPTIONS: { [A in Axis]: Record<(typeof AXES)[A][number], Citat
         'no posted code: the goal stated in vfio_pci_liveupdate.c\'s DOC ("This will be relaxed in future versions of the kernel once it is safe to allow the device to keep running across kexec") and torvalds/linux kernel/liveupdate/luo_core.c DOC ("DMA activity may continue throughout the kernel transition")',
     },
   },
+  destroyPreserved: {
+    ebusy: {
+      source:
+        'drivers/iommu/iommufd/liveupdate.c V3b iommufd_liveupdate_preserve (iommufd_lock_obj(obj): "HWPT is locked so it will not be destroyed", dropped in _iommufd_unpreserve by iommufd_put_object) and V3a iommufd_hwpt_lu_mark_preserve ("liveupdate_tokens xarray still holds a reference to the HWPT"); samikhawaja/linux drivers/iommu/iommufd/main.c 0240b60 iommufd_object_remove (refcount_dec_if_one(&obj->users) fails: -EBUSY)',
+    },
+    'frees-domain': {
+      source:
+        'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c 039a263 (V1) iommufd_save_hwpts ("TODO: The HWPT should be made immutable, and cannot be destroyed"; no reference kept) and mail "[PATCH 10/14]" / "[PATCH 11/14]" of "[PATCH 00/14] iommu: Add live update state preservation" <20260203220948.2176157-1-skhawaja@google.com> (V2: a flag, iommufd_put_object; hw_pagetable.c not in the diffstat): iommufd_hwpt_paging_destroy -> iopt_table_remove_domain -> iommu_domain_free (iommu.c 02881d0, no preserved_state test) frees the table pages, never kho_unpreserve_folio (torvalds/linux kernel/liveupdate/kexec_handover.c dd03dd6: only kho_unpreserve_* clear a kho_radix_tree bit); the record and iommu_domain_ser stay',
+    },
+  },
   devicePreserve: {
     'mark-checked': { source: 'mail "iommufd: … preserve/unpreserve device" (V2 drivers/iommu/iommufd/device.c iommufd_device_preserve: !hwpt_paging->lu_preserve -> -EINVAL, then liveupdate_get_token_outgoing -> -ENOENT)' },
     'preserved-checked': { source: 'samikhawaja/linux drivers/iommu/iommufd/device.c 027f82d iommufd_device_preserve (!hwpt_paging->liveupdate_preserved -> -EINVAL, set only by the iommufd\'s preserve)' },
@@ -234,6 +249,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['reapplied'],
       markImpl: ['v3-mark'],
       devicePreserve: ['preserved-checked'],
+      destroyPreserved: ['ebusy', { inferred: "the talk's flow never destroys a preserved HWPT before KEXEC; the V3 code (iommufd_liveupdate_preserve's iommufd_lock_obj) refuses it, EBUSY" }],
       deviceAcrossKexec: [
         'keeps-running',
         {
@@ -274,6 +290,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['dropped'],
       markImpl: ['v1-overwrite-unmark'],
       devicePreserve: ['mark-checked', { inferred: 'V1 marks with the lu_preserved flag; its device preserve was not read, so V2\'s flag check is assumed' }],
+      destroyPreserved: ['frees-domain', { source: 'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c 039a263 (V1) iommufd_hwpt_lu_set_preserved (iommufd_put_object) and iommufd_save_hwpts ("TODO: The HWPT should be made immutable, and cannot be destroyed"): nothing holds the HWPT; destroy path read in hw_pagetable.c 0869dd9 and main.c 0240b60 (the V1 hw_pagetable.c is not in the index)' }],
       deviceAcrossKexec: ['reset-at-freeze', { source: 'samikhawaja/linux drivers/vfio/pci/vfio_pci_liveupdate.c 03855e7 vfio_pci_liveupdate_freeze (the VFIO handler the RFC\'s vfio_pci_liveupdate_kexec_test.c runs on; its comment: in-flight DMA is dropped at kexec, fidelity-audit M-K1)' }],
       restoreScope: ['preserved-device-records'],
     },
@@ -302,6 +319,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['dropped', { inferred: 'memfd-v1 was the mainline memfd handler in Feb 2026; the series does not touch it' }],
       markImpl: ['v1-overwrite-unmark', { source: 'mail "[PATCH 10/14] iommufd-lu: Implement ioctl to let userspace mark an HWPT to be preserved" <20260203220948.2176157-11-skhawaja@google.com> iommufd_hwpt_lu_set_preserve: V1\'s loop ("if (hwpt == hwpt_target) continue"; another marked HWPT with the token is -EADDRINUSE), so re-marking a HWPT with its own token succeeds; no unmark (markSemantics=no-unmark)' }],
       devicePreserve: ['mark-checked'],
+      destroyPreserved: ['frees-domain', { source: 'mail "[PATCH 10/14] iommufd-lu: Implement ioctl to let userspace mark an HWPT to be preserved" <20260203220948.2176157-11-skhawaja@google.com> (lu_preserve flag, iommufd_put_object) and "[PATCH 11/14] iommufd-lu: Persist iommu hardware pagetables for live update" <20260203220948.2176157-12-skhawaja@google.com> (iommufd_save_hwpts takes no reference); hw_pagetable.c and iommu_domain_free are not in the series\' diffstat' }],
       deviceAcrossKexec: ['reset-at-freeze'],
       restoreScope: ['preserved-device-records'],
     },
@@ -336,6 +354,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memfdSeals: ['reapplied'],
       markImpl: ['v3-mark'],
       devicePreserve: ['preserved-checked'],
+      destroyPreserved: ['ebusy'],
       deviceAcrossKexec: ['reset-at-freeze'],
       restoreScope: ['preserved-device-records'],
     },

@@ -78,12 +78,16 @@ function leafSlots(lf: Leaf): string[] {
 }
 
 /** Table pages of a domain: its root plus one per occupied slot. */
-export const tablePagesFor = (dom: Pick<Domain, 'slots'>): number => 1 + Object.keys(dom.slots).length
+export const tablePagesFor = (dom: Pick<Domain, 'slots' | 'freed' | 'khoPages'>): number =>
+  // a domain freed while preserved holds none (destroyPreserved=frees-domain); in the next
+  // kernel KHO holds what it had (models/kexec.ts)
+  dom.freed !== undefined ? 0 : (dom.khoPages ?? 1 + Object.keys(dom.slots).length)
 
 /** The same count from first principles, for paranoid mode: every domain's leaves, per map call. */
 export function tablePagesByFormula(s: State): number {
   let n = 0
-  for (const dom of Object.values(s.domains)) n += tablePagesNeeded(dom.extents.flatMap((e) => splitRun(iovaPfnOf(e.iova), e.pages)))
+  for (const dom of Object.values(s.domains))
+    n += dom.freed !== undefined || dom.khoPages !== undefined ? tablePagesFor(dom) : tablePagesNeeded(dom.extents.flatMap((e) => splitRun(iovaPfnOf(e.iova), e.pages)))
   return n
 }
 
@@ -311,6 +315,8 @@ export function liveDomains(s: State | D): Set<DomainId> {
     for (const f of sess.files) if (f.ser.kind === 'iommufd' && typeof f.retrieved !== 'number') for (const r of f.ser.records) live.add(r.domain)
   // a preserved page table nothing rebuilt stays held by KHO for the whole boot
   for (const dom of Object.values(s.domains)) if (dom.unrebuilt) live.add(dom.id)
+  // a domain freed while preserved stays for its iommu_domain_ser until KEXEC hands it over
+  for (const dom of Object.values(s.domains)) if (dom.freed !== undefined) live.add(dom.id)
   return live
 }
 

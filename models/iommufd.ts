@@ -8,7 +8,7 @@ import type { D } from './context.ts'
 import { fail, plain } from './context.ts'
 import { installFd, fileOfFd } from './files.ts'
 import { allocPages } from './memory.ts'
-import { addExtent, checkTableZone, newDomain, reapDomains, removeExtent } from './iommu.ts'
+import { addExtent, checkTableZone, newDomain, reapDomains, removeExtent, tablePagesFor } from './iommu.ts'
 import { ok, PAGE_SIZE, type ArgsOf, type Result } from './ops.ts'
 import type { Area, DomainId, FileId, IommufdFile, IommufdObject } from './state.ts'
 
@@ -272,14 +272,42 @@ export function autoHwpt(d: D, f: IommufdFile, ioasId: number): number {
   return id
 }
 
-/** Drop an auto-domain HWPT once its last attachment is gone (iommufd_hw_pagetable_put). */
+/** Drop an auto-domain HWPT once its last attachment is gone (iommufd_hw_pagetable_put ->
+ *  iommufd_object_put_and_try_destroy: the same removal as IOMMU_DESTROY). A preserved
+ *  domain's HWPT stays where IOMMU_DESTROY would be EBUSY (destroyPreserved=ebusy), and goes,
+ *  freeing its domain, where it would not (frees-domain). */
 export function putAutoHwpt(d: D, f: IommufdFile, id: number): void {
   const o = f.objects[id]
-  // a preserved domain's HWPT stays, as IOMMU_DESTROY refuses it (EBUSY) while preserved
-  if (o?.type === 'HWPT_PAGING' && o.autoDomain && users(d, f, id) === 1 && !d.domains[o.domain].preserved) {
-    delete f.objects[id]
-    reapDomains(d)
+  if (o?.type !== 'HWPT_PAGING' || !o.autoDomain || users(d, f, id) !== 1) return
+  if (d.domains[o.domain].preserved) {
+    if (d.design.destroyPreserved === 'frees-domain') freePreservedHwpt(d, f, id)
+    return
   }
+  delete f.objects[id]
+  reapDomains(d)
+}
+
+/** IOMMU_DESTROY of a HWPT whose domain the iommufd's preserve preserved, per version
+ *  (destroyPreserved):
+ *  * V3 (`ebusy`): the preserve holds a reference on the HWPT (V3b iommufd_liveupdate_preserve
+ *    iommufd_lock_obj, dropped in _iommufd_unpreserve; V3a's liveupdate_tokens entry), so
+ *    iommufd_object_remove's refcount_dec_if_one fails: EBUSY;
+ *  * V1, V2 (`frees-domain`): nothing holds it (V1 TODO "The HWPT should be made immutable, and
+ *    cannot be destroyed"). The destroy unmaps the domain and frees its table pages
+ *    (iopt_table_remove_domain, iommu_domain_free); nothing unpreserves them: the iommufd's
+ *    record (token, domain) stays in the session, the domain's serialized state stays, and
+ *    KHO keeps every table page it had marked. */
+function freePreservedHwpt(d: D, f: IommufdFile, id: number): void {
+  const o = f.objects[id] as Extract<IommufdObject, { type: 'HWPT_PAGING' }>
+  const dom = d.domains[o.domain]
+  ;(f.lost ??= []).push({ id, token: dom.preserved!.token, domain: o.domain })
+  delete f.objects[id]
+  const held = tablePagesFor(dom)
+  d.tablePagesUsed -= held
+  dom.extents = []
+  dom.slots = {}
+  dom.freed = held
+  reapDomains(d)
 }
 
 export function destroy(d: D, a: ArgsOf<'IOMMU_DESTROY'>): Result {
@@ -289,12 +317,16 @@ export function destroy(d: D, a: ArgsOf<'IOMMU_DESTROY'>): Result {
   // users must be exactly 1 (the xarray's): EBUSY otherwise (main.c iommufd_object_remove)
   if (users(d, f, a.id) !== 1) fail('EBUSY')
   if (o.type === 'HWPT_PAGING') {
-    // [LU] a HWPT whose domain is preserved cannot go (V1/V2 TODO "the HWPT should be made
-    // immutable and cannot be destroyed"; V3 liveupdate_mutex) (inferred EBUSY)
-    if (d.domains[o.domain].preserved) fail('EBUSY')
+    // [LU] a HWPT whose domain is preserved: EBUSY in V3, freed in V1/V2 (freePreservedHwpt)
+    const preserved = d.domains[o.domain].preserved !== undefined
+    if (preserved && d.design.destroyPreserved === 'ebusy') fail('EBUSY')
     // [LU] a HWPT whose domain still has attachments (a restored domain attached at boot)
     if (Object.values(d.groups).some((g) => g.domain === o.domain || Object.values(g.pasids).includes(o.domain)))
       fail('EBUSY')
+    if (preserved) {
+      freePreservedHwpt(d, f, a.id)
+      return ok()
+    }
   }
   delete f.objects[a.id]
   // an IOAS goes with its areas: their pages are unpinned, the VMM's anonymous ones freed

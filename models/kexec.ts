@@ -100,7 +100,14 @@ function nextKernel(s: State): State {
   const everyDomain = s.design.restoreScope === 'every-preserved-domain'
   const domains: Record<DomainId, Domain> = {}
   for (const dom of Object.values(s.domains))
-    if (dom.preserved)
+    if (dom.preserved && dom.freed !== undefined)
+      // destroyPreserved=frees-domain: IOMMU_DESTROY freed it after the preserve. Its
+      // iommu_domain_ser still names the freed top table and KHO still carries every page it
+      // had marked (kexec_handover.c: freeing never clears a kho_radix_tree bit; the next
+      // kernel's kho_mem_retrieve reserves them). No device names it, so nothing rebuilds it:
+      // its pages stay held for the boot, and LU_RESTORE of its record is ENOENT
+      domains[dom.id] = { id: dom.id, extents: [], slots: {}, restored: dom.preserved, unrebuilt: true, khoPages: dom.freed }
+    else if (dom.preserved)
       domains[dom.id] = {
         id: dom.id,
         extents: dom.extents,
@@ -150,7 +157,7 @@ function nextKernel(s: State): State {
     fds: {},
     domains,
     nextDomain: s.nextDomain,
-    tablePagesUsed: Object.values(domains).reduce((n, dom) => n + 1 + Object.keys(dom.slots).length, 0),
+    tablePagesUsed: Object.values(domains).reduce((n, dom) => n + (dom.khoPages ?? 1 + Object.keys(dom.slots).length), 0),
     units,
     groups,
     devices: devs,
@@ -160,7 +167,7 @@ function nextKernel(s: State): State {
 
 /** The iommufd handler's serialized record: one per marked HWPT whose domain it preserved. */
 function hwptRecords(s: State, f: IommufdFile, session: string): HwptRecord[] {
-  const recs: HwptRecord[] = []
+  const recs: (HwptRecord & { id: number })[] = []
   for (const [id, o] of Object.entries(f.objects)) {
     if (o.type !== 'HWPT_PAGING' || o.mark === undefined || s.domains[o.domain].preserved?.session !== session) continue
     const devices = Object.values(f.attach)
@@ -168,7 +175,10 @@ function hwptRecords(s: State, f: IommufdFile, session: string): HwptRecord[] {
       .filter((at) => at.hwpt === Number(id))
       .flatMap((at) => at.devices)
     // the token the preserve took (a later re-mark does not change the record: audit I13)
-    recs.push({ token: s.domains[o.domain].preserved!.token, domain: o.domain, devices: [...new Set(devices)].sort() })
+    recs.push({ token: s.domains[o.domain].preserved!.token, domain: o.domain, devices: [...new Set(devices)].sort(), id: Number(id) })
   }
-  return recs
+  // destroyPreserved=frees-domain: a destroyed HWPT's record keeps its place (the preserve
+  // wrote the records in object order; nothing removed this one)
+  for (const x of f.lost ?? []) if (s.domains[x.domain]?.preserved?.session === session) recs.push({ token: x.token, domain: x.domain, devices: [], id: x.id })
+  return recs.sort((a, b) => a.id - b.id).map(({ id: _id, ...r }) => r)
 }

@@ -251,6 +251,10 @@ function unpreserveSession(d: D, sess: OutgoingSession): void {
       }
       for (const o of Object.values(f.objects))
         if (o.type === 'HWPT_PAGING' && d.domains[o.domain]?.preserved?.session === sess.name) d.domains[o.domain].preserved = undefined
+      // V1 iommufd_liveupdate_unpreserve walks the existing HWPTs only: a domain freed by
+      // IOMMU_DESTROY (destroyPreserved=frees-domain) keeps its preservation; the serialized
+      // iommufd state, with the destroyed HWPT's record, goes
+      f.lost = undefined
       f.preservedIn = undefined
     }
   }

@@ -42,6 +42,10 @@ export interface IommufdFile {
   lu?: { session: string; token: string; records: HwptRecord[] }
   /** set while this file is preserved in an outgoing session (no new marks: EBUSY) */
   preservedIn?: string
+  /** destroyPreserved=frees-domain: the records the preserve wrote for HWPTs destroyed since
+   *  (object id, token, domain); they stay in the serialized iommufd_lu until the preserve is
+   *  cancelled (V1 iommufd_save_hwpts / V2 patch 11: nothing removes a record) */
+  lost?: { id: number; token: string; domain: DomainId }[]
 }
 
 export interface HwptRecord {
@@ -125,6 +129,12 @@ export interface Domain {
    *  record names it, so nothing rebuilt it (restored_domain NULL): its KHO table pages stay
    *  held for this boot and LU_RESTORE of its record is ENOENT */
   unrebuilt?: boolean
+  /** outgoing, destroyPreserved=frees-domain: IOMMU_DESTROY freed this preserved domain. It
+   *  maps nothing and holds no table page any more; this many pages it held are still
+   *  KHO-marked, and its iommu_domain_ser stays, so KEXEC hands it over (never rebuilt) */
+  freed?: number
+  /** incoming: the KHO-held table pages of a domain the old kernel freed (`freed` there) */
+  khoPages?: number
 }
 
 /** A context entry (RID) or PASID entry: the domain and the DID it is tagged with. */

@@ -10,7 +10,7 @@ import type { ArgsOf } from '../../models/ops.ts'
 import { fget, fileOfFd, fput, installFd, newFile } from './files.ts'
 import { Idr } from './idr.ts'
 import { IntervalTree } from './intervals.ts'
-import { domainGet, domainPut, freeDomain, newDomain, reapDomains, syncDomains } from './iommu.ts'
+import { domainGet, domainPut, domainRuns, freeDomain, newDomain, reapDomains, syncDomains } from './iommu.ts'
 import { allocPages, pageGet, pagePut, runsOf } from './memfd.ts'
 import type { Area, AttachRec, Domain, Hwpt, IDevice, IObj, Ioas, IommufdCtx, KDevice, Kern, LuRecord, Ret } from './state.ts'
 import { isErr } from './state.ts'
@@ -36,7 +36,7 @@ function getObj<T extends IObj['type']>(ictx: IommufdCtx, id: number, type: T): 
 }
 
 export function iommufdOpen(k: Kern): number {
-  const f = newFile<IommufdCtx>(k, { kind: 'iommufd', objects: new Map(), ids: new Idr(1), attach: new Map(), lu: undefined, preservedIn: undefined, marks: new Map() })
+  const f = newFile<IommufdCtx>(k, { kind: 'iommufd', objects: new Map(), ids: new Idr(1), attach: new Map(), lu: undefined, preservedIn: undefined, marks: new Map(), lost: undefined })
   return installFd(k, f)
 }
 
@@ -279,11 +279,17 @@ export function autoHwpt(k: Kern, ictx: IommufdCtx, ioas: Ioas): Ret<{ hwpt: Hwp
 
 /** iommufd_hw_pagetable_put(): an auto-domain HWPT goes with its last attachment. */
 export function putAutoHwpt(k: Kern, ictx: IommufdCtx, h: Hwpt): void {
-  // a preserved domain's HWPT stays, as IOMMU_DESTROY refuses it while preserved
-  if (h.auto && h.users === 1 && ictx.objects.get(h.id) === h && h.domain.preserved === undefined) {
-    removeHwpt(k, ictx, h)
-    reapDomains(k)
+  // iommufd_object_put_and_try_destroy -> iommufd_object_remove: the same refcount_dec_if_one
+  // as IOMMU_DESTROY, so a preserved domain's HWPT stays under destroyPreserved=ebusy (V3's
+  // reference) and goes, freeing the domain, under frees-domain (V1/V2: no reference)
+  if (!h.auto || h.users !== 1 || ictx.objects.get(h.id) !== h) return
+  if (h.domain.preserved !== undefined) {
+    if (k.design.destroyPreserved === 'ebusy') return
+    hwptPagingDestroyPreserved(k, ictx, h)
+    return
   }
+  removeHwpt(k, ictx, h)
+  reapDomains(k)
 }
 
 /** The DEVICE object of a device bound to this ictx. */
@@ -305,6 +311,32 @@ export function attachRemove(ictx: IommufdCtx, rec: AttachRec, dev: KDevice): vo
   if (d !== undefined) d.users--
 }
 
+/** destroyPreserved=frees-domain: the destroy of a HWPT whose domain the iommufd's preserve
+ *  preserved, as V1/V2 run it. iommufd_hwpt_paging_destroy -> iopt_table_remove_domain
+ *  (io_pagetable.c 1cbddb4: iopt_unfill_domain unmaps every area; no immutability test there)
+ *  -> __iommufd_hwpt_destroy -> iommu_domain_free (iommu.c 02881d0: ops->free, no
+ *  preserved_state test) frees the table pages through iommu-pages, which never calls
+ *  kho_unpreserve_folio (V2 patch 04): the KHO marks stay in kho_out.radix_tree
+ *  (kexec_handover.c dd03dd6: only kho_unpreserve_* clear a bit, nothing on the free path).
+ *  The domain's iommu_domain_ser stays live with top_table = the freed root (only
+ *  iommu_domain_unpreserve would mark it deleted), and the iommufd record (token,
+ *  domain_data) stays in the serialized iommufd_lu: both are handed over at KEXEC. */
+function hwptPagingDestroyPreserved(k: Kern, ictx: IommufdCtx, h: Hwpt): void {
+  const dom = h.domain
+  // iopt_table_remove_domain: every area unmapped from the domain (its IOTLB flushed)
+  // (a domain frozen alone, ioasFreeze=domain-only, maps its own list: domainRuns)
+  for (const r of [...domainRuns(dom)]) dom.pt.unmap(r.iovaPfn, r.npages)
+  ;(ictx.lost ??= []).push({ id: h.id, token: dom.preserved!.token, domain: dom })
+  // the serialized domain keeps the struct alive for KEXEC (collect() writes its DOMAIN
+  // record from dom.preserved and dom.pt.root): one reference for the iommu_domain_ser
+  domainGet(dom)
+  removeHwpt(k, ictx, h)
+  // iommu_domain_free -> ops->free: the table pages go back to the allocator, still KHO-marked
+  dom.pt.destroy()
+  dom.tablesGone = true
+  reapDomains(k)
+}
+
 export function destroy(k: Kern, a: ArgsOf<'IOMMU_DESTROY'>): Ret<void> {
   const ictx = ictxOf(k, a.iommufd)
   if (isErr(ictx)) return ictx
@@ -313,8 +345,18 @@ export function destroy(k: Kern, a: ArgsOf<'IOMMU_DESTROY'>): Ret<void> {
   // users must be exactly 1, the xarray's: EBUSY otherwise (iommufd_object_remove)
   if (o.users !== 1) return 'EBUSY'
   if (o.type === 'HWPT_PAGING') {
-    // [LU] a preserved HWPT cannot go (V1/V2 TODO; V3 liveupdate_mutex) (inferred EBUSY)
-    if (o.domain.preserved !== undefined) return 'EBUSY'
+    // [LU] a HWPT whose domain is preserved (destroyPreserved): V3b iommufd_liveupdate_preserve
+    // took iommufd_lock_obj (users + 1) until _iommufd_unpreserve, V3a's liveupdate_tokens
+    // entry keeps the mark's reference: refcount_dec_if_one fails, -EBUSY. V1 (039a263
+    // iommufd_save_hwpts: "TODO: The HWPT should be made immutable, and cannot be destroyed")
+    // and V2 (patches 10/11: a flag, iommufd_put_object) hold nothing: the destroy goes on
+    if (o.domain.preserved !== undefined) {
+      if (k.design.destroyPreserved === 'ebusy') return 'EBUSY'
+      // iommufd_object_remove (main.c 0240b60): an attached domain is -EBUSY first
+      if (o.domain.slots > 0) return 'EBUSY'
+      hwptPagingDestroyPreserved(k, ictx, o)
+      return
+    }
     // [LU] nor one whose domain is still attached (a restored domain attached at boot)
     if (o.domain.slots > 0) return 'EBUSY'
     removeHwpt(k, ictx, o)

@@ -178,7 +178,7 @@ function collect(k: Kern): Handover {
     nunits: k.units.length,
     ndevices: k.devices.length,
     units: handedOverUnits(k).map((u) => ({ index: u.index, name: u.name, dids: u.dids, root: k.m.rtaddr[u.index] })),
-    domains: domains.map((d) => ({ session: d.preserved!.session, token: token(d.preserved!.token), root: d.pt.root, level: 4 })),
+    domains: domains.map((d) => ({ session: d.preserved!.session, token: token(d.preserved!.token), root: d.pt.root, level: 4, freed: d.tablesGone })),
     sessions: k.outgoing.map((sess) => ({
       name: sess.name,
       files: sess.files.map((e) => {
@@ -209,7 +209,7 @@ export function encodeHandover(h: Handover): Uint8Array {
   const w = new HandoverWriter(HANDOVER_VERSION)
   w.record(TAG.KERNEL, (b) => b.u32(h.boot).u16(h.nunits).u16(h.ndevices))
   for (const u of h.units) w.record(TAG.UNIT, (b) => b.u16(u.index).str(u.name).u32(u.dids).u64n(u.root))
-  h.domains.forEach((d, i) => w.record(TAG.DOMAIN, (b) => b.u32(i).str(d.session).u64(d.token).u64n(d.root).u8(d.level)))
+  h.domains.forEach((d, i) => w.record(TAG.DOMAIN, (b) => b.u32(i).str(d.session).u64(d.token).u64n(d.root).u8(d.level).u8(d.freed ? 1 : 0)))
   for (const s of h.sessions) {
     w.record(TAG.SESSION, (b) => b.str(s.name).u32(s.files.length))
     for (const f of s.files) w.record(TAG.FILE, (b) => b.str(f.compatible).u64(f.token).bytes(f.data))
@@ -266,7 +266,9 @@ export interface Handover {
   nunits: number
   ndevices: number
   units: { index: number; name: string; dids: number; root: number }[]
-  domains: { session: string; token: bigint; root: number; level: number }[]
+  /** freed: the old kernel freed this domain's table after preserving it
+   *  (destroyPreserved=frees-domain); see FORMAT.md DOMAIN flags */
+  domains: { session: string; token: bigint; root: number; level: number; freed: boolean }[]
   sessions: { name: string; files: { compatible: string; token: bigint; data: Uint8Array }[] }[]
   devices: {
     bdf: string
@@ -307,8 +309,11 @@ function parse(recs: HandoverRecord[], platform: Platform): Handover {
       case TAG.DOMAIN: {
         const index = r.u32()
         if (index !== h.domains.length) reject(`DOMAIN ${index} out of order`)
-        const d = { session: r.str(), token: r.u64(), root: r.u64n(), level: r.u8() }
+        const d = { session: r.str(), token: r.u64(), root: r.u64n(), level: r.u8(), freed: false }
         if (d.level !== 4) reject(`DOMAIN ${index}: a ${d.level}-level table (this kernel builds 4-level ones)`)
+        const flags = r.u8()
+        if (flags > 1) reject(`DOMAIN ${index}: unknown flags ${flags}`)
+        d.freed = flags === 1
         h.domains.push(d)
         break
       }
@@ -369,7 +374,11 @@ export function bootFromHandover(p: BootParams, blob: Uint8Array): Kern | Panic 
   const named = new Set(h.devices.flatMap((d) => [d.domain, ...d.pasids.map((x) => x.domain)]))
   const domains: (Domain | undefined)[] = []
   for (const [i, d] of h.domains.entries()) {
-    if (p.design.restoreScope === 'preserved-device-records' && !named.has(i)) {
+    // a domain whose table the old kernel freed (destroyPreserved=frees-domain) is never
+    // rebuilt: no device names it (its HWPT had no attachment when destroyed), and what its
+    // pages hold now depends on what the old kernel put there after the free, which luv does
+    // not model (FORMAT.md DOMAIN flags); they stay KHO-incoming, held for this boot
+    if ((p.design.restoreScope === 'preserved-device-records' && !named.has(i)) || d.freed) {
       domains[i] = undefined
       continue
     }

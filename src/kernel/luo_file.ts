@@ -187,6 +187,10 @@ const iommufdHandler: FileHandler = {
       for (const p of o.domain.pt.tablePages()) k.m.phys.unpreserve(p)
       o.domain.preserved = undefined
     }
+    // V1 iommufd_liveupdate_unpreserve walks ictx->objects only: a destroyed HWPT's domain is
+    // never iommu_domain_unpreserve'd, so its KHO marks and its iommu_domain_ser stay; the
+    // serialized iommufd_lu with its record goes
+    ictx.lost = undefined
     ictx.preservedIn = undefined
   },
   // "everything should be made read-only" already: nothing to do
@@ -195,12 +199,18 @@ const iommufdHandler: FileHandler = {
   serialize(_k, e, w, ctx) {
     const ictx = e.file as IommufdCtx
     const recs = markedHwpts(ictx).filter((h) => h.domain.preserved?.session === e.session.name)
-    w.u32(recs.length)
-    for (const h of recs) {
+    // destroyPreserved=frees-domain: iommufd_save_hwpts wrote a record at preserve for each
+    // marked HWPT, in object order; one destroyed since keeps its place (nothing removes it)
+    const rows: { id: number; token: bigint; domain: Domain; h?: Hwpt }[] = recs.map((h) => ({ id: h.id, token: h.domain.preserved!.token, domain: h.domain, h }))
+    for (const x of ictx.lost ?? []) rows.push(x)
+    rows.sort((a, b) => a.id - b.id)
+    w.u32(rows.length)
+    for (const row of rows) {
       const devs = new Set<string>()
-      for (const per of ictx.attach.values()) for (const at of per.values()) if (at.hwpt === h) for (const d of at.devices) devs.add(d.bdf)
+      const h = row.h
+      if (h !== undefined) for (const per of ictx.attach.values()) for (const at of per.values()) if (at.hwpt === h) for (const d of at.devices) devs.add(d.bdf)
       // the token taken at preserve: a mark after it does not reach the record
-      w.u64(ctx.token(h.domain.preserved!.token)).u32(ctx.domainIndex.get(h.domain)!).u16(devs.size)
+      w.u64(ctx.token(row.token)).u32(ctx.domainIndex.get(row.domain)!).u16(devs.size)
       for (const bdf of [...devs].sort()) w.str(bdf)
     }
   },
@@ -237,6 +247,7 @@ const iommufdHandler: FileHandler = {
       lu: { session: sess.name, token: inf.token, records },
       preservedIn: undefined,
       marks: new Map(),
+      lost: undefined,
     })
   },
   canFinish(k, inf) {

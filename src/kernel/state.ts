@@ -214,6 +214,10 @@ export interface IommufdCtx extends FileBase {
   preservedIn?: string
   /** marked HWPTs by token (ictx->liveupdate_tokens) */
   marks: Map<bigint, Hwpt>
+  /** destroyPreserved=frees-domain: the records iommufd_save_hwpts wrote at preserve for
+   *  HWPTs destroyed since (id, token, domain); they stay in the serialized iommufd_lu until
+   *  the preserve is cancelled (V1 039a263 / V2 patch 11: nothing removes them) */
+  lost: { id: number; token: bigint; domain: Domain }[] | undefined
 }
 
 export interface VfioFile extends FileBase {

@@ -27,9 +27,11 @@ function idsOf(r: Readonly<Record<number, unknown>>): readonly number[] {
 /** Open fds whose file is of this kind, lowest first. */
 export function fdsOf(s: State, kind: Kind, pred?: (f: State['files'][number]) => boolean): number[] {
   const out: number[] = []
-  for (const fd of idsOf(s.fds)) {
-    const f = s.files[s.fds[fd]]
-    if (f?.kind === kind && (pred === undefined || pred(f))) out.push(fd)
+  // (index loops here and below: these run several times a step, in every tier; issue 12)
+  const fds = idsOf(s.fds)
+  for (let i = 0; i < fds.length; i++) {
+    const f = s.files[s.fds[fds[i]]]
+    if (f?.kind === kind && (pred === undefined || pred(f))) out.push(fds[i])
   }
   return out
 }
@@ -45,7 +47,8 @@ export function objectsOf(s: State, fd: number, type?: 'IOAS' | 'HWPT_PAGING' | 
   const f = ictx(s, fd)
   if (!f) return []
   const out: number[] = []
-  for (const id of idsOf(f.objects)) if (!type || f.objects[id].type === type) out.push(id)
+  const ids = idsOf(f.objects)
+  for (let i = 0; i < ids.length; i++) if (!type || f.objects[ids[i]].type === type) out.push(ids[i])
   return out
 }
 
@@ -408,7 +411,8 @@ function unattachedHwpts(f: IommufdFile): number[] {
 /** The lowest fd open on a file, if any (a file can outlive its fds: LUO or a binding holds it). */
 export function fdOfFile(s: State, file: number): number | undefined {
   // the first is the lowest (idsOf: ascending)
-  for (const fd of idsOf(s.fds)) if (s.fds[fd] === file) return fd
+  const fds = idsOf(s.fds)
+  for (let i = 0; i < fds.length; i++) if (s.fds[fds[i]] === file) return fds[i]
   return undefined
 }
 

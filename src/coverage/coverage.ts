@@ -102,8 +102,11 @@ export class Coverage {
    *  step's `prevLabels` to save recomputing them). */
   step(prev: State, op: Op, result: Result, next: State, prevLabels?: Labels): Labels {
     inc(this.c.ops, resultKey(op.op, result))
-    for (const a of argClasses(op)) inc(this.c.args, a)
-    for (const sh of stepShapes(prev, op, result, next)) inc(this.c.shapes, sh)
+    // (index loops: most steps have none or one, and an iterator per list would cost more)
+    const args = argClasses(op)
+    for (let i = 0; i < args.length; i++) inc(this.c.args, args[i])
+    const shapes = stepShapes(prev, op, result, next)
+    for (let i = 0; i < shapes.length; i++) inc(this.c.shapes, shapes[i])
     inc(this.opsOf(prev.design), op.op)
     return this.states(prev, next, prevLabels)
   }

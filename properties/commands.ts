@@ -102,8 +102,8 @@ const picksArb = fc.array(fc.nat(PICK_MAX - 1), { minLength: PICKS, maxLength: P
 
 /** The arbitrary of one kind of command at one fail rate. Arbitraries are immutable, so each is
  *  built once and shared by every run's commandArb (issue 12: swarmArb builds a commandArb per
- *  run, and building them was a tenth of a step's allocation); a shared one draws what a new
- *  one would. */
+ *  run: about 640 bytes of a step's ~32 KB allocation went on building them); a shared one
+ *  draws what a new one would. */
 const kindArbs = new Map<number, Map<OpName | 'GUIDE', fc.Arbitrary<LuvCommand>>>()
 function kindArb(kind: OpName | 'GUIDE', rate: number): fc.Arbitrary<LuvCommand> {
   let byKind = kindArbs.get(rate)
@@ -121,10 +121,9 @@ export function commandArb(opts: CommandOptions = {}): fc.Arbitrary<LuvCommand> 
   const enabled = opts.enabled ?? OP_NAMES
   const total = enabled.reduce((n, o) => n + WEIGHTS[o], 0)
   const rate = opts.failRate ?? 0
-  const make = (kind: OpName | 'GUIDE') => kindArb(kind, rate)
   const arbs = [
-    { weight: opts.guideWeight ?? total, arbitrary: make('GUIDE') },
-    ...enabled.map((o) => ({ weight: WEIGHTS[o], arbitrary: make(o) })),
+    { weight: opts.guideWeight ?? total, arbitrary: kindArb('GUIDE', rate) },
+    ...enabled.map((o) => ({ weight: WEIGHTS[o], arbitrary: kindArb(o, rate) })),
   ]
   return fc.oneof(...arbs)
 }

@@ -11,7 +11,7 @@ import { createExecutor } from '../../src/check/index.ts'
 import { runCommands, swarmArb } from '../../properties/commands.ts'
 import fc from 'fast-check'
 
-const lpc = resolveDesign('lpc2025')
+const lpc = resolveDesign({ profile: 'lpc2025' })
 const TABLES = ['ops', 'design', 'devices', 'deviceTransitions', 'sessions', 'sessionTransitions', 'shapes', 'args'] as const
 const sortedKeys = (r: Record<string, number>) => Object.keys(r).every((k, i, ks) => i === 0 || ks[i - 1] < k)
 

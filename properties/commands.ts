@@ -100,16 +100,30 @@ function failNthArb(rate: number): fc.Arbitrary<number | undefined> {
 
 const picksArb = fc.array(fc.nat(PICK_MAX - 1), { minLength: PICKS, maxLength: PICKS })
 
+/** The arbitrary of one kind of command at one fail rate. Arbitraries are immutable, so each is
+ *  built once and shared by every run's commandArb (issue 12: swarmArb builds a commandArb per
+ *  run: about 640 bytes of a step's ~32 KB allocation went on building them); a shared one
+ *  draws what a new one would. */
+const kindArbs = new Map<number, Map<OpName | 'GUIDE', fc.Arbitrary<LuvCommand>>>()
+function kindArb(kind: OpName | 'GUIDE', rate: number): fc.Arbitrary<LuvCommand> {
+  let byKind = kindArbs.get(rate)
+  if (byKind === undefined) kindArbs.set(rate, (byKind = new Map()))
+  let a = byKind.get(kind)
+  if (a === undefined) {
+    a = rate > 0 ? fc.tuple(picksArb, failNthArb(rate)).map(([p, n]) => new LuvCommand(kind, p, n)) : picksArb.map((p) => new LuvCommand(kind, p))
+    byKind.set(kind, a)
+  }
+  return a
+}
+
 /** The arbitrary of one command: weighted op kinds and the guided step. */
 export function commandArb(opts: CommandOptions = {}): fc.Arbitrary<LuvCommand> {
   const enabled = opts.enabled ?? OP_NAMES
   const total = enabled.reduce((n, o) => n + WEIGHTS[o], 0)
   const rate = opts.failRate ?? 0
-  const make = (kind: OpName | 'GUIDE'): fc.Arbitrary<LuvCommand> =>
-    rate > 0 ? fc.tuple(picksArb, failNthArb(rate)).map(([p, n]) => new LuvCommand(kind, p, n)) : picksArb.map((p) => new LuvCommand(kind, p))
   const arbs = [
-    { weight: opts.guideWeight ?? total, arbitrary: make('GUIDE') },
-    ...enabled.map((o) => ({ weight: WEIGHTS[o], arbitrary: make(o) })),
+    { weight: opts.guideWeight ?? total, arbitrary: kindArb('GUIDE', rate) },
+    ...enabled.map((o) => ({ weight: WEIGHTS[o], arbitrary: kindArb(o, rate) })),
   ]
   return fc.oneof(...arbs)
 }

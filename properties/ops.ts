@@ -13,20 +13,30 @@ import type { Picker } from './picker.ts'
 
 type Kind = State['files'][number]['kind']
 
-/** Open fds whose file is of this kind, lowest first. (One pass over the fd table: the
- *  generators ask this several times a step, issue 12. Lowest first without a sort: fds and
- *  object ids are integer keys, which Object.keys lists in ascending order, ECMA-262
- *  OrdinaryOwnPropertyKeys.) */
+/** The integer keys of a record of the state (the fd table, an iommufd's objects), ascending:
+ *  integer keys are listed so (ECMA-262 OrdinaryOwnPropertyKeys). Made once per record object:
+ *  the model never changes a part of a state, it makes a new one (models/memo.ts), and the
+ *  generators ask this several times a step (issue 12: Object.keys and Number() per call). */
+const idLists = new WeakMap<object, readonly number[]>()
+function idsOf(r: Readonly<Record<number, unknown>>): readonly number[] {
+  let ids = idLists.get(r)
+  if (ids === undefined) idLists.set(r, (ids = Object.keys(r).map(Number)))
+  return ids
+}
+
+/** Open fds whose file is of this kind, lowest first. */
 export function fdsOf(s: State, kind: Kind, pred?: (f: State['files'][number]) => boolean): number[] {
   const out: number[] = []
-  for (const fd of Object.keys(s.fds)) {
-    const f = s.files[s.fds[Number(fd)]]
-    if (f?.kind === kind && (pred === undefined || pred(f))) out.push(Number(fd))
+  // (index loops here and below: these run several times a step, in every tier; issue 12)
+  const fds = idsOf(s.fds)
+  for (let i = 0; i < fds.length; i++) {
+    const f = s.files[s.fds[fds[i]]]
+    if (f?.kind === kind && (pred === undefined || pred(f))) out.push(fds[i])
   }
   return out
 }
 
-export const allFds = (s: State): number[] => Object.keys(s.fds).map(Number)
+export const allFds = (s: State): readonly number[] => idsOf(s.fds)
 
 export function ictx(s: State, fd: number): IommufdFile | undefined {
   const f = s.files[s.fds[fd]]
@@ -37,7 +47,8 @@ export function objectsOf(s: State, fd: number, type?: 'IOAS' | 'HWPT_PAGING' | 
   const f = ictx(s, fd)
   if (!f) return []
   const out: number[] = []
-  for (const id of Object.keys(f.objects)) if (!type || f.objects[Number(id)].type === type) out.push(Number(id))
+  const ids = idsOf(f.objects)
+  for (let i = 0; i < ids.length; i++) if (!type || f.objects[ids[i]].type === type) out.push(ids[i])
   return out
 }
 
@@ -393,14 +404,15 @@ export const RESOLVE: Record<OpName, Resolver> = {
 function unattachedHwpts(f: IommufdFile): number[] {
   const used = new Set(Object.values(f.attach).flatMap((g) => Object.values(g).map((x) => x.hwpt)))
   const out: number[] = []
-  for (const id of Object.keys(f.objects)) if (f.objects[Number(id)].type === 'HWPT_PAGING' && !used.has(Number(id))) out.push(Number(id))
+  for (const id of idsOf(f.objects)) if (f.objects[id].type === 'HWPT_PAGING' && !used.has(id)) out.push(id)
   return out
 }
 
 /** The lowest fd open on a file, if any (a file can outlive its fds: LUO or a binding holds it). */
 export function fdOfFile(s: State, file: number): number | undefined {
-  // the first in Object.keys order is the lowest (integer keys ascend, see fdsOf)
-  for (const fd of Object.keys(s.fds)) if (s.fds[Number(fd)] === file) return Number(fd)
+  // the first is the lowest (idsOf: ascending)
+  const fds = idsOf(s.fds)
+  for (let i = 0; i < fds.length; i++) if (s.fds[fds[i]] === file) return fds[i]
   return undefined
 }
 

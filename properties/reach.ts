@@ -3,6 +3,7 @@
 
 import type { Op } from '../models/ops.ts'
 import type { StepOutcome } from '../src/check/executor.types.ts'
+import { resultKey } from '../src/coverage/coverage.ts'
 
 export interface Reach {
   /** a KEXEC with at least one preserved device, after which that device did DMA that translated */
@@ -13,22 +14,25 @@ export interface Reach {
   outcomes: Set<string>
 }
 
-export function classify(trace: { op: Op; outcome: StepOutcome }[]): Reach {
+export function classify(trace: readonly { op: Op; outcome: StepOutcome }[]): Reach {
   const outcomes = new Set<string>()
   let kexecAt = -1
   let kexecWithPreservedDma = false
   let fullRecovery = false
   let preservedDevices = new Set<string>()
   let live = new Set<string>()
-  for (const [i, { op, outcome }] of trace.entries()) {
+  for (let i = 0; i < trace.length; i++) {
+    const { op, outcome } = trace[i]
     const r = outcome.result
-    outcomes.add(`${op.op} ${'errno' in r ? r.errno : 'fault' in r ? 'fault' : 'ok'}`)
+    // the same key strings coverage counts (issue 12: made once, not per step)
+    outcomes.add(resultKey(op.op, r))
     if (op.op === 'LIVEUPDATE_SESSION_PRESERVE_FD' && r.ok) {
       // a preserved cdev shows in the observation as an outgoing vfio file
       const vf = outcome.observation.fds[op.args.fd]
       if (vf?.startsWith('vfio:')) live.add(vf.slice(5))
     }
-    if (op.op === 'CLOSE' && r.ok) live = new Set([...live].filter(() => outcome.observation.luo.outgoing.some((s) => s.files.some((f) => f.kind === 'vfio'))))
+    // a CLOSE that leaves no outgoing session holding a cdev drops them all
+    if (op.op === 'CLOSE' && r.ok && live.size > 0 && !outcome.observation.luo.outgoing.some((s) => s.files.some((f) => f.kind === 'vfio'))) live = new Set()
     if (op.op === 'KEXEC' && r.ok) {
       preservedDevices = live
       live = new Set()

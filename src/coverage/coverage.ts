@@ -102,8 +102,11 @@ export class Coverage {
    *  step's `prevLabels` to save recomputing them). */
   step(prev: State, op: Op, result: Result, next: State, prevLabels?: Labels): Labels {
     inc(this.c.ops, resultKey(op.op, result))
-    for (const a of argClasses(op)) inc(this.c.args, a)
-    for (const sh of stepShapes(prev, op, result, next)) inc(this.c.shapes, sh)
+    // (index loops: most steps have none or one, and an iterator per list would cost more)
+    const args = argClasses(op)
+    for (let i = 0; i < args.length; i++) inc(this.c.args, args[i])
+    const shapes = stepShapes(prev, op, result, next)
+    for (let i = 0; i < shapes.length; i++) inc(this.c.shapes, shapes[i])
     inc(this.opsOf(prev.design), op.op)
     return this.states(prev, next, prevLabels)
   }
@@ -164,12 +167,16 @@ export class Coverage {
     }
   }
 
-  data(): CoverageData {
+  /** The counts as CoverageData, every record sorted by key. `{ sorted: false }`: in counting
+   *  order, for counts that go to mergeCoverage, which sorts (a campaign block; issue 12). */
+  data(o: { sorted?: boolean } = {}): CoverageData {
     const d = emptyCoverage()
     for (const k of RECORD_KEYS) for (const [key, n] of this.c[k]) bump(d[k]!, key, n)
-    for (const { design, ops } of this.perDesign.values())
-      for (const [op, n] of ops) for (const axis of AXIS_NAMES) bump(d.design, `${op} ${axis}=${design[axis]}`, n)
-    return sortData(d)
+    for (const { design, ops } of this.perDesign.values()) {
+      const options = designOptions(design)
+      for (const [op, n] of ops) for (const opt of options) bump(d.design, joined(op, opt), n)
+    }
+    return o.sorted === false ? d : sortData(d)
   }
 }
 
@@ -187,6 +194,14 @@ const designKey = (d: Design): string => {
   let k = designKeys.get(d)
   if (k === undefined) designKeys.set(d, (k = AXIS_NAMES.map((a) => d[a]).join('|')))
   return k
+}
+
+const optionLists = new WeakMap<Design, readonly string[]>()
+/** A design's `axis=option` words, in AXIS_NAMES order, made once per design object. */
+const designOptions = (d: Design): readonly string[] => {
+  let l = optionLists.get(d)
+  if (l === undefined) optionLists.set(d, (l = AXIS_NAMES.map((a) => `${a}=${d[a]}`)))
+  return l
 }
 
 function sortRecord(m: Record<string, number>): Record<string, number> {

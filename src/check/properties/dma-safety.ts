@@ -29,11 +29,15 @@ function unsafe(s: State, when: string): string[] {
   return out
 }
 
-/** unsafe(s) of a state, computed once per units, domains and pages (what it reads) */
+/** unsafe(s) of a state, computed once per units, domains and pages (what it reads);
+ *  dmaSafety hands it back as it is when the step adds nothing to it (read-only: StepPredicate) */
 const unsafeNow = memoByParts((s: State) => [s.units, s.domains, s.pages], (s) => unsafe(s, ''))
 
-export function dmaSafety(t: TraceStep): string[] {
-  const out = [...unsafeNow(t.next)]
+export function dmaSafety(t: TraceStep): readonly string[] {
+  const now = unsafeNow(t.next)
+  // most steps: no intermediate state and no KEXEC, nothing to add (issue 12: no copy)
+  if (t.transient.length === 0 && t.op.op !== 'KEXEC') return now
+  const out = [...now]
   t.transient.forEach((mid, i) => out.push(...unsafe(mid, ` (intermediate state ${i + 1})`)))
   if (t.op.op === 'KEXEC' && t.result.ok) {
     for (const [bdf, dev] of Object.entries(t.prev.devices)) {

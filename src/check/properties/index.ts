@@ -40,8 +40,11 @@ export function checkStep(t: TraceStep, only?: ReadonlySet<PropertyName>): Viola
     if (only && !only.has(name)) continue
     for (const message of pred(t)) out.push({ property: name, message })
   }
+  if (t.op.op !== 'KEXEC' || !t.result.ok) return out
+  // (made only here: a closure made at every step, with tsx's keepNames wrapper __name, showed
+  // in the profile, issue 12)
   const want = (n: ModelProperty) => !only || only.has(n)
-  if (t.op.op === 'KEXEC' && t.result.ok && ALONG_RECOVERY.some(want)) {
+  if (ALONG_RECOVERY.some(want)) {
     // report what the recovery newly breaks, once: state-wide findings already reported at
     // the KEXEC itself would otherwise repeat at every recovery step
     const seen = new Set(out.map((v) => `${v.property}\0${v.message}`))

@@ -26,11 +26,14 @@ function dids(s: State, when: string): string[] {
   return [...new Set(out)]
 }
 
-/** dids(s) of a state, computed once per `units` object (most steps do not change it) */
+/** dids(s) of a state, computed once per `units` object (most steps do not change it);
+ *  isolation hands it back as it is when the step has no intermediate state */
 const didsNow = memoByParts((s: State) => [s.units], (s) => dids(s, ''))
 
-export function isolation(t: TraceStep): string[] {
-  const out = [...didsNow(t.next)]
+export function isolation(t: TraceStep): readonly string[] {
+  const now = didsNow(t.next)
+  if (t.transient.length === 0) return now
+  const out = [...now]
   t.transient.forEach((mid, i) => out.push(...dids(mid, ` (intermediate state ${i + 1})`)))
   return out
 }

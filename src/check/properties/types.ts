@@ -12,5 +12,6 @@ export interface TraceStep {
   transient: State[]
 }
 
-/** A property predicate: messages describing each violation at this step (empty: it holds). */
-export type StepPredicate = (t: TraceStep) => string[]
+/** A property predicate: messages describing each violation at this step (empty: it holds).
+ *  Read-only: a predicate may hand back a list it keeps (a memoised state-wide check). */
+export type StepPredicate = (t: TraceStep) => readonly string[]

@@ -18,7 +18,18 @@ export class Fail {
 }
 
 export function fail(errno: Errno, sticky = false): never {
-  throw new Fail(errno, sticky)
+  throw failure(errno, sticky)
+}
+
+/** One Fail per errno and stickiness, made once (a Fail is never changed: a failed op is a
+ *  quarter of a campaign's steps, and each would allocate one). */
+const FAILS = new Map<Errno, Fail>()
+const STICKY_FAILS = new Map<Errno, Fail>()
+function failure(errno: Errno, sticky: boolean): Fail {
+  const known = sticky ? STICKY_FAILS : FAILS
+  let f = known.get(errno)
+  if (f === undefined) known.set(errno, (f = new Fail(errno, sticky)))
+  return f
 }
 
 export interface OpContext {
@@ -125,8 +136,14 @@ class Node {
     this[NODE] = this
     // a record's proxy has the node itself as its target; a list's must have a list
     // (Array.isArray, length), and the node rides on it
-    this.proxy = new Proxy(Array.isArray(base) ? Object.assign([], { [NODE]: this }) : this, HANDLER)
+    this.proxy = new Proxy(Array.isArray(base) ? listTarget(this) : this, HANDLER)
   }
+}
+
+function listTarget(n: Node): Target {
+  const t = [] as unknown as Target
+  t[NODE] = n
+  return t
 }
 
 function nodeOf(x: unknown): Node | undefined {
@@ -155,16 +172,22 @@ const hasOwn = Object.prototype.hasOwnProperty
 /** This record and every record above it get their copy (once). */
 function changed(n: Node | null): void {
   while (n !== null && n.copy === null) {
-    n.copy = shallowCopy(n.base)
+    n.copy = n.parent === null ? copyOfState(n.base) : shallowCopy(n.base)
     n = n.parent
   }
 }
 
 /** A copy of a record or list of a state (lists are copied by spreading: V8's slice() of a
- *  frozen list takes a slow path, 40 µs for the 256 pages of memory against 0.6 µs). */
+ *  frozen list takes a slow path, 40 µs for the 256 pages of memory against 0.6 µs). Lists,
+ *  records and the state itself are copied in three places: V8 copies a record fast where it
+ *  has seen few kinds of record before, and ten times slower where it has seen many (the
+ *  state, copied by two in three steps, is one kind and keeps its place to itself). */
 function shallowCopy<T extends object>(x: T): T {
-  return (Array.isArray(x) ? [...x] : { ...x }) as T
+  return (Array.isArray(x) ? copyOfList(x) : copyOfRecord(x)) as T
 }
+const copyOfList = <T>(x: T[]): T[] => [...x]
+const copyOfRecord = <T extends object>(x: T): T => ({ ...x })
+const copyOfState = <T extends object>(x: T): T => ({ ...x })
 
 type Target = { [NODE]: Node }
 
@@ -205,12 +228,12 @@ const HANDLER: ProxyHandler<Target> = {
   has: (t, key) => key in latest(t[NODE]),
   ownKeys: (t) => Reflect.ownKeys(latest(t[NODE])),
   getOwnPropertyDescriptor(t, key) {
-    const n = t[NODE]
-    const src = latest(n)
-    const desc = Reflect.getOwnPropertyDescriptor(src, key)
-    if (!desc) return undefined
-    // a list's length is not configurable on the (list) target either
-    return { writable: true, configurable: !(Array.isArray(src) && key === 'length'), enumerable: desc.enumerable, value: src[key] }
+    const src = latest(t[NODE])
+    if (!hasOwn.call(src, key)) return undefined
+    // a state's members are all enumerable but a list's length, which is not configurable on
+    // the (list) target either (Object.entries and Object.values ask this of every key)
+    if (key === 'length' && Array.isArray(src)) return { writable: true, configurable: false, enumerable: false, value: src.length }
+    return { writable: true, configurable: true, enumerable: true, value: src[key] }
   },
   defineProperty(t, key, desc) {
     return HANDLER.set!(t, key, desc.value, t)

@@ -132,6 +132,8 @@ class Node {
     readonly scope: Scope,
     /** a record the op made itself and wrote into the draft: it may hold drafts anywhere */
     readonly fresh: boolean,
+    /** the key it has in its parent (how its copy is made: shallowCopy) */
+    readonly key: PropertyKey,
   ) {
     this[NODE] = this
     // a record's proxy has the node itself as its target; a list's must have a list
@@ -150,8 +152,8 @@ function nodeOf(x: unknown): Node | undefined {
   return typeof x === 'object' && x !== null ? ((x as Record<symbol, Node | undefined>)[NODE]) : undefined
 }
 
-function draftOf(base: object, parent: Node | null, scope: Scope, fresh = false): Node {
-  return new Node(base as Node['base'], parent, scope, fresh)
+function draftOf(base: object, parent: Node | null, scope: Scope, fresh = false, key: PropertyKey = ''): Node {
+  return new Node(base as Node['base'], parent, scope, fresh, key)
 }
 
 function childOf(n: Node, key: PropertyKey): Node | undefined {
@@ -172,22 +174,45 @@ const hasOwn = Object.prototype.hasOwnProperty
 /** This record and every record above it get their copy (once). */
 function changed(n: Node | null): void {
   while (n !== null && n.copy === null) {
-    n.copy = n.parent === null ? copyOfState(n.base) : shallowCopy(n.base)
+    n.copy = n.parent === null ? copyOfState(n.base) : shallowCopy(n.base, n.key)
     n = n.parent
   }
 }
 
 /** A copy of a record or list of a state (lists are copied by spreading: V8's slice() of a
- *  frozen list takes a slow path, 40 µs for the 256 pages of memory against 0.6 µs). Lists,
- *  records and the state itself are copied in three places: V8 copies a record fast where it
- *  has seen few kinds of record before, and ten times slower where it has seen many (the
- *  state, copied by two in three steps, is one kind and keeps its place to itself). */
-function shallowCopy<T extends object>(x: T): T {
-  return (Array.isArray(x) ? copyOfList(x) : copyOfRecord(x)) as T
+ *  frozen list takes a slow path, 40 µs for the 256 pages of memory against 0.6 µs).
+ *  Spreading is fast where V8 has seen few kinds of record before and slow where it has seen
+ *  many, and a table keyed by number (files, fds, domains, object ids, PASIDs) copied where
+ *  named records are costs ~1.7 µs instead of 0.1: so lists, tables by number, other records
+ *  and the state itself are each copied in a place of their own. Which of the two a record
+ *  is, is asked once per key it hangs under (`files`, `objects`, a BDF: asking costs
+ *  ~0.4 µs); a wrong guess (a BDF names a PASID table and a context entry) costs time, never
+ *  a wrong copy: both places copy anything. */
+function shallowCopy<T extends object>(x: T, key?: PropertyKey): T {
+  if (Array.isArray(x)) return copyOfList(x) as T
+  let table = key === undefined ? undefined : TABLE_UNDER.get(key)
+  if (table === undefined) {
+    table = keyedByNumber(x)
+    // (an empty record says nothing of what it holds once filled)
+    if (table !== undefined && key !== undefined && TABLE_UNDER.size < 1024) TABLE_UNDER.set(key, table)
+  }
+  return (table === true ? copyOfTable(x) : copyOfRecord(x)) as T
 }
+const TABLE_UNDER = new Map<PropertyKey, boolean>()
 const copyOfList = <T>(x: T[]): T[] => [...x]
+const copyOfTable = <T extends object>(x: T): T => ({ ...x })
 const copyOfRecord = <T extends object>(x: T): T => ({ ...x })
 const copyOfState = <T extends object>(x: T): T => ({ ...x })
+
+/** Is the first key a number (undefined: no key)? for...in lists numeric keys first, so a
+ *  table keyed by number says so by its first. */
+function keyedByNumber(x: object): boolean | undefined {
+  for (const k in x) {
+    const c = k.charCodeAt(0)
+    return c >= 48 && c <= 57 && String(Number(k)) === k
+  }
+  return undefined
+}
 
 type Target = { [NODE]: Node }
 
@@ -201,7 +226,7 @@ const HANDLER: ProxyHandler<Target> = {
     if (written && nodeOf(v)) return v
     const c = childOf(n, key)
     if (c !== undefined && c.base === v) return c.proxy
-    const d = draftOf(v, n, n.scope, written)
+    const d = draftOf(v, n, n.scope, written, key)
     setChild(n, key, d)
     return d.proxy
   },
@@ -282,7 +307,7 @@ function current(x: unknown): unknown {
   const n = nodeOf(x)
   if (n === undefined) return copyOut(x)
   if (n.copy === null) return n.base
-  const out = shallowCopy(n.copy)
+  const out = n.parent === null ? copyOfState(n.copy) : shallowCopy(n.copy, n.key)
   if (n.first !== null && n.first.copy !== null && out[n.firstKey!] === n.first.base) out[n.firstKey!] = current(n.first.proxy)
   if (n.children !== null) for (const [k, c] of n.children) if (c.copy !== null && out[k] === c.base) out[k] = current(c.proxy)
   if (n.assigned !== null) for (const k of n.assigned) if (hasOwn.call(out, k)) out[k] = current(out[k])

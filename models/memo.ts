@@ -36,7 +36,9 @@ export function memoByParts<S, V>(key: (s: S) => readonly object[], f: (s: S) =>
 /** A string equal for two values exactly when they are the same plain data (records, arrays,
  *  strings, numbers, bigints, booleans, null, undefined), records with their keys in the same
  *  order; objects in `named` stand for themselves (by identity). For caches keyed by content
- *  (models/recovery.ts), where two runs reach the same state as different objects. */
+ *  (models/recovery.ts), where two runs reach the same state as different objects. Like a
+ *  state, x is never changed afterwards (the keys of its records of plain values are
+ *  remembered by identity). */
 export function contentKey(x: unknown, named: ReadonlyMap<object, string> = NO_NAMES): string {
   const pieces: string[] = []
   walk(x, { objects: [...named.keys()], names: [...named.values()] }, pieces)
@@ -88,19 +90,34 @@ function walk(v: unknown, named: Names, out: string[]): void {
         out.push(']')
         return
       }
+      const known = LEAVES.get(v)
+      if (known !== undefined) {
+        out.push(known)
+        return
+      }
+      const start = out.length
+      let leaf = true
       out.push('{')
       for (const k in v) {
+        const m = (v as Record<string, unknown>)[k]
+        if (typeof m === 'object' && m !== null) leaf = false
         out.push(quoted(k), ':')
-        walk((v as Record<string, unknown>)[k], named, out)
+        walk(m, named, out)
         out.push(',')
       }
       out.push('}')
+      if (leaf) LEAVES.set(v, out.slice(start).join(''))
       return
     }
     default:
       throw new Error(`luv internal error: contentKey of a ${typeof v}`)
   }
 }
+
+/** The keys of records that hold no record or list (a page, a context entry, an owner), by
+ *  identity: a state shares most of them with the states before it (every free page keeps
+ *  its record across KEXEC), and such a key holds no named object. */
+const LEAVES = new WeakMap<object, string>()
 
 /** JSON.stringify of a string, remembered for the short strings a state repeats (field
  *  names, kinds, BDFs, tokens). */

@@ -59,21 +59,15 @@ export function sortProbes(ps: Probe[]): Probe[] {
 export function translations(s: State, probes: Probe[]): Translation[] {
   return probes.map((p) => {
     const w = translate(s, p.bdf, p.pasid, p.iova)
-    return { ...p, pa: 'pa' in w ? w.pa : null }
+    return { bdf: p.bdf, pasid: p.pasid, iova: p.iova, pa: 'pa' in w ? w.pa : null }
   })
 }
 
+/** (computed afresh: cheaper than finding it again, a file's record being new whenever an op
+ *  changed anything in it) */
 function fdView(s: State, id: FileId): string {
-  const f = s.files[id]
-  // a file's view is a function of the file record and its id; most steps change few files
-  let byId = fdViews.get(f)
-  const have = byId?.id === id ? byId.view : undefined
-  if (have !== undefined) return have
-  byId = { id, view: fileView(f, id) }
-  fdViews.set(f, byId)
-  return byId.view
+  return fileView(s.files[id], id)
 }
-const fdViews = new WeakMap<State['files'][number], { id: FileId; view: string }>()
 
 function fileView(f: State['files'][number], id: FileId): string {
   switch (f.kind) {

@@ -124,6 +124,8 @@ function dma(d: D, a: Extract<Op, { op: 'DMA' }>['args']): Result {
 }
 
 export function step(state: State, o: Op): Step {
+  // a DMA changes nothing (dma above): it reads the state itself, without a draft to write to
+  if (o.op === 'DMA') return { state, result: dma(state, o.args), transient: [] }
   const ctx: OpContext = { transient: [] }
   let result: Result = ok()
   let next: State

@@ -5,7 +5,7 @@
 // drivers/vfio/iommufd.c, drivers/iommu/iommufd/device.c), live-update.md §3.
 
 import type { D, OpContext } from './context.ts'
-import { fail } from './context.ts'
+import { fail, plain } from './context.ts'
 import { fileOfFd, installFd } from './files.ts'
 import { autoHwpt, allocObjectId, ictxOf, putAutoHwpt } from './iommufd.ts'
 import { isUserDomain, reapDomains, replaceGroupDomain, setGroupDomain } from './iommu.ts'
@@ -52,7 +52,7 @@ export function bind(d: D, a: ArgsOf<'VFIO_DEVICE_BIND_IOMMUFD'>): Result {
   // already bound (df->access_granted), or the device is open through another cdev fd:
   // "the device cdev path doesn't have a secure way" to share it (vfio_main.c vfio_df_open)
   if (vf.bound) fail('EINVAL')
-  for (const [other, x] of Object.entries(d.files))
+  for (const [other, x] of Object.entries(plain(d.files)))
     if (Number(other) !== id && x.kind === 'vfio' && x.bdf === vf.bdf && x.bound) fail('EINVAL')
   const group = groupOf(d.platform, vf.bdf)
   claimDmaOwner(d, group, ictxId)

@@ -121,4 +121,44 @@ describe('contentKey (the recovery cache key, models/memo.ts)', () => {
     expect(contentKey({ p }, named)).toBe('{"p":#1,}')
     expect(contentKey({ p: { ...p } }, named)).not.toBe(contentKey({ p }, named))
   })
+  it('a record of plain values keyed once is still named by identity where it is named (its key is remembered)', () => {
+    const p = { use: 'free' }
+    expect(contentKey({ q: p })).toBe('{"q":{"use":"free",},}')
+    expect(contentKey({ q: p }, new Map([[p, '#1']]))).toBe('{"q":#1,}')
+    // and an equal record that is another object has the same key
+    expect(contentKey([p, { use: 'free' }])).toBe('[{"use":"free",},{"use":"free",},]')
+  })
+})
+
+describe('the draft copies tables by number and named records in places of their own', () => {
+  it('a key that names a table in one place and a record in another copies both whole', () => {
+    // the same key (a BDF) holds a PASID table under one record and a context entry under
+    // another: whichever it is taken for first, both are copied with every member
+    for (const [bdf, tableFirst] of [['0000:0a:00.0', true], ['0000:0b:00.0', false]] as const) {
+      const base = {
+        pasid: { [bdf]: { 1: { did: 1 }, 2: { did: 2 } } as Record<number, { did: number }> },
+        context: { [bdf]: { did: 7, domain: 3 } },
+      }
+      const t = { ...fresh(), units: { u: base } } as unknown as State
+      const next = produce(t, (d) => {
+        const u = (d.units as unknown as Record<string, typeof base>).u
+        if (tableFirst) u.pasid[bdf][3] = { did: 3 }
+        u.context[bdf].did = 8
+        if (!tableFirst) u.pasid[bdf][3] = { did: 3 }
+      }) as unknown as { units: { u: typeof base } }
+      expect(next.units.u).toEqual({ pasid: { [bdf]: { 1: { did: 1 }, 2: { did: 2 }, 3: { did: 3 } } }, context: { [bdf]: { did: 8, domain: 3 } } })
+      expect(next.units.u.pasid[bdf][1]).toBe(base.pasid[bdf][1])
+      expect(base).toEqual({ pasid: { [bdf]: { 1: { did: 1 }, 2: { did: 2 } } }, context: { [bdf]: { did: 7, domain: 3 } } })
+    }
+  })
+  it('Object.entries, Object.keys and a list\'s length read through a draft as through the data', () => {
+    const s = fresh()
+    produce(s, (d) => {
+      expect(Object.keys(d.groups)).toEqual(Object.keys(s.groups))
+      expect(Object.entries(d.devices).map(([k]) => k)).toEqual(Object.keys(s.devices))
+      expect(Object.keys(d.pages).length).toBe(s.pages.length)
+      expect(Object.getOwnPropertyDescriptor(d.pages, 'length')).toMatchObject({ value: s.pages.length, enumerable: false })
+      expect(Object.getOwnPropertyDescriptor(d.groups, 'nothing')).toBeUndefined()
+    })
+  })
 })

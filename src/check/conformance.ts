@@ -341,6 +341,10 @@ export function mergeProbes(...lists: Probe[][]): Probe[] {
       out = b
       continue
     }
+    // b adds nothing to a (the usual case: the model's and the kernel's live probes are the
+    // same): a itself, so the caches keyed on a probe list's identity (models/observe.ts
+    // translations, Kernel.resolve, matchTranslationsAgain) find it again
+    if (within(b, a)) continue
     const m: Probe[] = []
     let i = 0
     let j = 0
@@ -358,6 +362,18 @@ export function mergeProbes(...lists: Probe[][]): Probe[] {
     out = m
   }
   return out
+}
+
+/** Whether every probe of `b` is in `a` (both in sortProbes order, without duplicates). */
+function within(b: Probe[], a: Probe[]): boolean {
+  if (b.length > a.length) return false
+  let i = 0
+  for (let j = 0; j < b.length; j++) {
+    while (i < a.length && cmpProbe(a[i], b[j]) < 0) i++
+    if (i === a.length || cmpProbe(a[i], b[j]) !== 0) return false
+    i++
+  }
+  return true
 }
 
 function sameProbes(a: Probe[], b: Probe[]): boolean {

@@ -282,49 +282,15 @@ export class KernelExecutor implements Executor {
 }
 
 // ---------------------------------------------------------------- per-step bookkeeping
-// The model's state is immutable: its live probes and its observation are functions of the
-// state object (and the probes), cached for the last few states asked about; a failed op
-// returns the same object. (Harness, issue 12: a step asks about the state before it and the
-// state after it, so a ring of a few, compared by identity, finds them; a WeakMap keyed by
-// every state costs an ephemeron entry per step, which each GC then walks.)
+// The model's state is immutable, and its live probes and observation are cached where they
+// are computed, part by part, by the identity of the state's parts (models/memo.ts
+// memoByParts: models/observe.ts liveProbes, and each part of observe(), the translations by
+// the probe list's identity too): a failed op returns the same state, and a step that
+// touched no mapping observes the translations it observed before, as the same object.
+// (Until session 8 a ring of the last few states here cached both again.)
 
-const RECENT = 4
-interface ModelCache {
-  state: State | undefined
-  probes: Probe[] | undefined
-  /** the observation of `state` with `obsProbes` */
-  obs: Observation | undefined
-  obsProbes: Probe[] | undefined
-}
-const modelCache: ModelCache[] = Array.from({ length: RECENT }, () => ({ state: undefined, probes: undefined, obs: undefined, obsProbes: undefined }))
-let modelCacheNext = 0
-
-/** The cache entry of `s`, made (taking the oldest entry's place) if it has none. */
-function modelEntry(s: State): ModelCache {
-  for (let i = 0; i < RECENT; i++) if (modelCache[i].state === s) return modelCache[i]
-  const c = modelCache[modelCacheNext]
-  modelCacheNext = (modelCacheNext + 1) % RECENT
-  c.state = s
-  c.probes = undefined
-  c.obs = undefined
-  c.obsProbes = undefined
-  return c
-}
-
-function modelProbes(s: State): Probe[] {
-  const c = modelEntry(s)
-  return (c.probes ??= liveProbes(s))
-}
-
-function modelObservation(s: State, probes: Probe[]): Observation {
-  const c = modelEntry(s)
-  if (c.obs !== undefined && c.obsProbes === probes) return c.obs
-  // the same state with other probes: only the translations differ (models/observe.ts)
-  const obs = c.obs !== undefined ? { ...c.obs, translations: translations(s, probes) } : observe(s, probes)
-  c.obs = obs
-  c.obsProbes = probes
-  return obs
-}
+const modelProbes = (s: State): Probe[] => liveProbes(s)
+const modelObservation = (s: State, probes: Probe[]): Observation => observe(s, probes)
 
 const cmpProbe = (a: Probe, b: Probe): number =>
   a.bdf !== b.bdf ? (a.bdf < b.bdf ? -1 : 1) : a.pasid !== b.pasid ? a.pasid - b.pasid : a.iova < b.iova ? -1 : a.iova > b.iova ? 1 : 0
@@ -341,6 +307,10 @@ export function mergeProbes(...lists: Probe[][]): Probe[] {
       out = b
       continue
     }
+    // b adds nothing to a (the usual case: the model's and the kernel's live probes are the
+    // same): a itself, so the caches keyed on a probe list's identity (models/observe.ts
+    // translations, Kernel.resolve, matchTranslationsAgain) find it again
+    if (within(b, a)) continue
     const m: Probe[] = []
     let i = 0
     let j = 0
@@ -358,6 +328,18 @@ export function mergeProbes(...lists: Probe[][]): Probe[] {
     out = m
   }
   return out
+}
+
+/** Whether every probe of `b` is in `a` (both in sortProbes order, without duplicates). */
+function within(b: Probe[], a: Probe[]): boolean {
+  if (b.length > a.length) return false
+  let i = 0
+  for (let j = 0; j < b.length; j++) {
+    while (i < a.length && cmpProbe(a[i], b[j]) < 0) i++
+    if (i === a.length || cmpProbe(a[i], b[j]) !== 0) return false
+    i++
+  }
+  return true
 }
 
 function sameProbes(a: Probe[], b: Probe[]): boolean {

@@ -23,6 +23,8 @@ import type { State } from '../../models/state.ts'
  *  starts with no names without clearing anything (a Map per walk was a tenth of the
  *  fingerprint's time); other values go to a Map. */
 let walkGen = 0
+/** a value the stamped table holds (others go to the Map) */
+const tabled = (v: number): boolean => v >= 0 && v === (v | 0) && v < 1 << 22
 class Namer {
   private stamp = new Int32Array(64)
   private val = new Int32Array(64)
@@ -38,7 +40,7 @@ class Namer {
   }
   name(v: number): number {
     this.sync()
-    if (v >= 0 && v === (v | 0) && v < 1 << 22) {
+    if (tabled(v)) {
       if (v >= this.stamp.length) this.grow(v)
       if (this.stamp[v] === walkGen) return this.val[v]
       const n = this.ids.length
@@ -76,13 +78,11 @@ class Namer {
   /** the name `v` was given in this walk, or -1 */
   indexOf(v: number): number {
     this.sync()
-    if (v >= 0 && v === (v | 0) && v < 1 << 22) return v < this.stamp.length && this.stamp[v] === walkGen ? this.val[v] : -1
+    if (tabled(v)) return v < this.stamp.length && this.stamp[v] === walkGen ? this.val[v] : -1
     return this.other?.get(v) ?? -1
   }
   has(v: number): boolean {
-    this.sync()
-    if (v >= 0 && v === (v | 0) && v < 1 << 22) return v < this.stamp.length && this.stamp[v] === walkGen
-    return this.other?.has(v) ?? false
+    return this.indexOf(v) >= 0
   }
 }
 

@@ -28,12 +28,45 @@ const SLAB_BYTES = 1 << 18
 let slab = new ArrayBuffer(SLAB_BYTES)
 let slabU8 = new Uint8Array(slab)
 let slabUsed = 0
+/** the current slab as the element types the kernel's typed arrays have (a same-type set()
+ *  is a memcpy, and needs no view made per array) */
+let slabU16 = new Uint16Array(slab)
+let slabU32 = new Uint32Array(slab)
+
+/** `bytes` bytes of a slab, 8-byte aligned (a buffer of its own when large): the buffer and
+ *  the offset. A slab's bytes are never handed out twice; it lives while any view into it does. */
+function slabBytes(bytes: number): { buf: ArrayBuffer; base: number } {
+  if (bytes > SLAB_BYTES >> 1) return { buf: new ArrayBuffer(bytes), base: 0 }
+  if (slabUsed + bytes > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES)
+    slabU8 = new Uint8Array(slab)
+    slabU16 = new Uint16Array(slab)
+    slabU32 = new Uint32Array(slab)
+    slabUsed = 0
+  }
+  const base = slabUsed
+  slabUsed += (bytes + 7) & ~7
+  return { buf: slab, base }
+}
+
+/** Copy typed array `t` into `buf` at byte `at` (8-aligned): a same-type set() into the
+ *  slab's own views when `buf` is the slab, else through a byte view. */
+function copyInto(buf: ArrayBuffer, at: number, t: Typed): void {
+  if (buf === slab) {
+    if (t instanceof Uint32Array) return slabU32.set(t, at >> 2)
+    if (t instanceof Uint16Array) return slabU16.set(t, at >> 1)
+    if (t instanceof Uint8Array) return slabU8.set(t, at)
+  }
+  new Uint8Array(buf, at, t.byteLength).set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength))
+}
 
 type Typed = Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array | Uint8ClampedArray
 interface TypedCtor {
   new (buf: ArrayBuffer, offset: number, length: number): Typed
 }
 
+const NO_BYTES = new Uint8Array(0)
+const NO_SHARED: unknown[] = []
 const OBJ = 0
 const ARR = 1
 const MAP = 2
@@ -107,7 +140,7 @@ export class Snapshot<T> {
   /** a slot's value, or (ref[j] >= 0) the index of the object it refers to */
   private readonly vals: unknown[] = []
   private readonly ref: number[] = []
-  private bytes: Uint8Array = new Uint8Array(0)
+  private bytes: Uint8Array = NO_BYTES
   private readonly root: unknown
   /** the objects recorded, as they are in the graph the snapshot was taken of (restore());
    *  dropped by forget() */
@@ -116,8 +149,8 @@ export class Snapshot<T> {
   private readonly keyCount: number[] = []
   /** per object (TYPED, DATAVIEW, ABUF): its bytes in the original graph and in the record,
    *  as byte views, made at the first restore() */
-  private views?: (Uint8Array | undefined)[]
-  private recViews?: (Uint8Array | undefined)[]
+  private views?: (Typed | undefined)[]
+  private recViews?: (Typed | undefined)[]
 
   constructor(root: T, share: ReadonlySet<unknown> = new Set()) {
     const index = new Map<object, number>()
@@ -136,8 +169,11 @@ export class Snapshot<T> {
       }
       return i
     }
+    // the shared objects (a platform and a design) in a list: found by ===, where Set.has
+    // would first give each fresh object of a forked kernel an identity hash
+    const shared = share.size === 0 ? NO_SHARED : [...share]
     const slot = (v: unknown): void => {
-      if (typeof v !== 'object' || v === null || share.has(v)) {
+      if (typeof v !== 'object' || v === null || shared.includes(v)) {
         vals.push(v)
         ref.push(-1)
       } else {
@@ -145,7 +181,7 @@ export class Snapshot<T> {
         ref.push(id(v))
       }
     }
-    this.root = typeof root !== 'object' || root === null || share.has(root) ? root : undefined
+    this.root = typeof root !== 'object' || root === null || shared.includes(root) ? root : undefined
     if (this.root === undefined) id(root as object)
     for (let i = 0; i < queue.length; i++) {
       const v = queue[i]
@@ -196,16 +232,24 @@ export class Snapshot<T> {
         const ks = Object.keys(v)
         fill[i] = keyListOf(proto, ks)
         this.keyCount[i] = ks.length
-        for (const k of ks) slot((v as Record<string, unknown>)[k])
+        // the values in the keys' order (Object.values: no keyed load per key, which on the
+        // kernel's many shapes is megamorphic)
+        const vs = Object.values(v)
+        for (let j = 0; j < vs.length; j++) slot(vs[j])
       }
     }
     start.push(vals.length)
     this.originals = queue
-    this.bytes = new Uint8Array(byteTotal)
-    let off = 0
-    for (const t of typed) {
-      this.bytes.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), off)
-      off += (t.byteLength + 7) & ~7
+    // the record's bytes in a slab too (allocating an ArrayBuffer per snapshot was the
+    // largest single cost of taking one)
+    if (byteTotal > 0) {
+      const { buf, base } = slabBytes(byteTotal)
+      let off = base
+      for (const t of typed) {
+        copyInto(buf, off, t)
+        off += (t.byteLength + 7) & ~7
+      }
+      this.bytes = new Uint8Array(buf, base, byteTotal)
     }
   }
 
@@ -217,19 +261,7 @@ export class Snapshot<T> {
     const obj: unknown[] = new Array(n)
     // the typed arrays' bytes, copied at once
     const total = this.bytes.length
-    let buf: ArrayBuffer
-    let base = 0
-    if (total > SLAB_BYTES >> 1) buf = new ArrayBuffer(total)
-    else {
-      if (slabUsed + total > SLAB_BYTES) {
-        slab = new ArrayBuffer(SLAB_BYTES)
-        slabU8 = new Uint8Array(slab)
-        slabUsed = 0
-      }
-      buf = slab
-      base = slabUsed
-      slabUsed += total
-    }
+    const { buf, base } = slabBytes(total)
     if (total > 0) (buf === slab ? slabU8 : new Uint8Array(buf)).set(this.bytes, base)
     for (let i = 0; i < n; i++)
       switch (kind[i]) {
@@ -335,7 +367,7 @@ export class Snapshot<T> {
         case TYPED:
         case DATAVIEW:
         case ABUF:
-          views[i]!.set(recViews[i]!)
+          ;(views[i] as Uint8Array).set(recViews[i] as Uint8Array) // the same type on both sides (makeViews)
           break
         case DATE:
           ;(o as Date).setTime(meta[i] as number)
@@ -353,14 +385,14 @@ export class Snapshot<T> {
 
   private makeViews(objs: object[]): void {
     const { kind, meta, boff } = this
-    const views: (Uint8Array | undefined)[] = new Array(kind.length)
-    const recViews: (Uint8Array | undefined)[] = new Array(kind.length)
+    const views: (Typed | undefined)[] = new Array(kind.length)
+    const recViews: (Typed | undefined)[] = new Array(kind.length)
     for (let i = 0; i < kind.length; i++) {
       const o = objs[i]
       if (kind[i] === TYPED) {
-        const t = o as Typed
-        views[i] = new Uint8Array(t.buffer, t.byteOffset, t.byteLength)
-        recViews[i] = this.bytes.subarray(boff[i], boff[i] + t.byteLength)
+        // the array itself, and its record as the same type: restore()'s set() is a memcpy
+        views[i] = o as Typed
+        recViews[i] = new (meta[i] as TypedCtor)(this.bytes.buffer as ArrayBuffer, this.bytes.byteOffset + boff[i], this.len[i])
       } else if (kind[i] === DATAVIEW) {
         const d = o as DataView
         views[i] = new Uint8Array(d.buffer, d.byteOffset, d.byteLength)

@@ -248,10 +248,13 @@ export class Expander {
     }
     if (quiet === 0) return
     let suspect = false
+    // the quiet transitions taken here before a difference stopped the loop (all of them when
+    // none did)
+    let taken = 0
     for (let i = 0; i < ops.length; i++) {
       const t = steps[i]
       if (t.state !== state) continue
-      conf.transitions++
+      taken++
       let r: Result
       try {
         r = k.apply(ops[i], before).result
@@ -266,14 +269,18 @@ export class Expander {
     }
     if (!suspect) {
       const probes = mergeProbes(before, k.liveProbes())
-      suspect = observationDiff(k, observe(state, probes), probes) !== undefined || k.invariants().length > 0
+      // the sections of the sweep the quiet ops wrote to: the same messages as a full sweep
+      // (Kernel.touchedInvariants), as after every other transition
+      suspect = observationDiff(k, observe(state, probes), probes) !== undefined || k.touchedInvariants().length > 0
     }
-    if (!suspect) return
+    if (!suspect) {
+      conf.transitions += taken
+      return
+    }
     // name the transition(s): each alone, on a copy of the state's kernel as it was before
-    // the first of them (the snapshot, or a fresh replay of the trace)
-    // (as counted since session 5: less all the quiet ones, though the loop above may have
-    // stopped before counting them all; then each once more below)
-    conf.transitions -= quiet
+    // the first of them (the snapshot, or a fresh replay of the trace); compare() counts each
+    // (so each quiet transition is counted once, however far the loop above went: it counted
+    // fewer than `quiet` when it stopped at a difference, which undercounted defect runs)
     const pristine = snap ?? new Snapshot(this.kernelAt(trace, false, found), this.shared)
     for (let i = 0; i < ops.length; i++) {
       const t = steps[i]
@@ -286,7 +293,6 @@ export class Expander {
   private compare(k: Kernel, prev: State, op: Op, result: Result, next: State, transient: State[], found: Found[], prefixLength?: number, probesBefore?: Probe[]): void {
     const conf = this.c.conf
     conf.transitions++
-    const where = () => ({ op, ...(prefixLength !== undefined && { prefixLength }) })
     const before = probesBefore ?? mergeProbes(liveProbes(prev), k.liveProbes())
     let kr
     try {
@@ -294,7 +300,7 @@ export class Expander {
     } catch (e) {
       conf.divergences++
       if (this.want('conformance'))
-        found.push({ property: 'conformance', message: `${opToString(op)}: the kernel implementation threw ${thrownText(e instanceof Error ? e : new Error(String(e)))} (its result is shown as -EIO)`, ...where() })
+        found.push({ property: 'conformance', message: `${opToString(op)}: the kernel implementation threw ${thrownText(e instanceof Error ? e : new Error(String(e)))} (its result is shown as -EIO)`, ...where(op, prefixLength) })
       return
     }
     // (the list of differences is made only when there is one: most transitions agree)
@@ -314,8 +320,14 @@ export class Expander {
     if (out === undefined) return
     const relevant = out.filter((v) => this.want(v.property))
     if (relevant.length) conf.divergences++
-    for (const v of relevant) found.push({ ...v, ...where() })
+    for (const v of relevant) found.push({ ...v, ...where(op, prefixLength) })
   }
+}
+
+/** Where a violation was seen: at a transition, or at step `prefixLength` of a prefix.
+ *  (Module level: compare() runs at every state-changing transition and made a closure.) */
+function where(op: Op, prefixLength: number | undefined): { op: Op; prefixLength?: number } {
+  return prefixLength === undefined ? { op } : { op, prefixLength }
 }
 
 /** `f` (one transition taken on the kernel `snap` was taken of, and compared), then the

@@ -61,8 +61,6 @@ export class Kernel {
   lastHandover?: Uint8Array
   /** bumped by every apply(): callers cache what they read from the kernel against it */
   private gen = 0
-  /** the last probes resolved against the running boot (apply, then observe, use the same) */
-  private resolved?: { probes: readonly Probe[]; k: Kern; out: NonNullable<Kern['probes']> }
 
   constructor(
     readonly platform: Platform,
@@ -218,7 +216,7 @@ export class Kernel {
   }
 
   private resolve(probes: readonly Probe[]): NonNullable<Kern['probes']> {
-    const r = this.resolved
+    const r = lastResolved
     if (r !== undefined && r.probes === probes && r.k === this.k) return r.out
     const out = probes.map((p) => {
       const dev = this.k.deviceByBdf.get(p.bdf)
@@ -233,7 +231,7 @@ export class Kernel {
         iova: p.iova,
       }
     })
-    this.resolved = { probes, k: this.k, out }
+    lastResolved = { probes, k: this.k, out }
     return out
   }
 
@@ -453,6 +451,13 @@ export class Kernel {
     return out
   }
 }
+
+/** The last probes resolved against a running boot (apply, then observe and translate, use
+ *  the same): a function of the boot's devices, which a boot (Kern) never changes, and of
+ *  the probes. Harness (issue 12), kept outside the Kernel object: the exploration's undo
+ *  and copies record a kernel's whole graph (src/explore/clone.ts), which must not take in
+ *  the caller's probe lists (the model's, frozen in tests) or copy them per fork. */
+let lastResolved: { probes: readonly Probe[]; k: Kern; out: NonNullable<Kern['probes']> } | undefined
 
 /** A kernel function's return (a value, nothing, or an errno) as the op's Result. (Module
  *  level: dispatch() runs at every step and would make a closure per call.) */

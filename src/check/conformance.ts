@@ -117,8 +117,10 @@ export class KernelExecutor implements Executor {
     if (this.impl === 'both' && (!this.opts.properties || this.opts.properties.has('conformance'))) {
       if (!sameResult(m.result, k.result))
         violations.push({ property: 'conformance', message: `${opToString(op)}: the kernel returned ${resultToString(k.result)}, the model ${resultToString(m.result)}` })
-      // compared in one pass; the path of the first difference is worked out only on a mismatch
-      const diff = kernelObs === modelObs || sameObservation(modelObs, kernelObs) ? undefined : firstDifference(modelObs, kernelObs)
+      // compared in one pass; the path of the first difference is worked out only on a mismatch,
+      // and not when an armed fail-nth was reached: stepFailNth then judges the step anew
+      const diff =
+        kernelObs === modelObs || this.applied?.reached || sameObservation(modelObs, kernelObs) ? undefined : firstDifference(modelObs, kernelObs)
       if (diff) violations.push({ property: 'conformance', message: `after ${op.op}: ${diff}` })
       if (m.transient.length > 0 || k.transient.length > 0) {
         const modelMid = m.transient.map((s) => translations(s, before))

@@ -313,10 +313,9 @@ export function liveDomains(s: State | D): Set<DomainId> {
   }
   for (const sess of s.luo.incoming)
     for (const f of sess.files) if (f.ser.kind === 'iommufd' && typeof f.retrieved !== 'number') for (const r of f.ser.records) live.add(r.domain)
-  // a preserved page table nothing rebuilt stays held by KHO for the whole boot
-  for (const dom of Object.values(s.domains)) if (dom.unrebuilt) live.add(dom.id)
-  // a domain freed while preserved stays for its iommu_domain_ser until KEXEC hands it over
-  for (const dom of Object.values(s.domains)) if (dom.freed !== undefined) live.add(dom.id)
+  // a preserved page table nothing rebuilt stays held by KHO for the whole boot; a domain
+  // freed while preserved stays for its iommu_domain_ser until KEXEC hands it over
+  for (const dom of Object.values(s.domains)) if (dom.unrebuilt || dom.freed !== undefined) live.add(dom.id)
   return live
 }
 

@@ -23,6 +23,7 @@ import type { D, OpContext } from './context.ts'
 import { fail, plain } from './context.ts'
 import { ok, type Errno, type Result } from './ops.ts'
 import { groupOf, resolveDevices } from './platform.ts'
+import { tablePagesFor } from './iommu.ts'
 import type { Domain, DomainId, Entry, Group, HwptRecord, IncomingSession, IommufdFile, Page, State, Unit } from './state.ts'
 
 export function kexec(d: D, ctx: OpContext, a: { khoFinalizeFails?: boolean } = {}): Result {
@@ -157,7 +158,7 @@ function nextKernel(s: State): State {
     fds: {},
     domains,
     nextDomain: s.nextDomain,
-    tablePagesUsed: Object.values(domains).reduce((n, dom) => n + (dom.khoPages ?? 1 + Object.keys(dom.slots).length), 0),
+    tablePagesUsed: Object.values(domains).reduce((n, dom) => n + tablePagesFor(dom), 0),
     units,
     groups,
     devices: devs,

@@ -91,20 +91,20 @@ export class KernelExecutor implements Executor {
     let k: ReturnType<Kernel['apply']>, probes: Probe[], before: Probe[], pas: (bigint | null)[]
     try {
       if (this.broken) throw this.broken
-      before = this.merged(modelProbes(prev), this.kernelProbes())
+      before = this.merged(liveProbes(prev), this.kernelProbes())
       if (this.armed === undefined) k = this.kernel.apply(op, before)
       else {
         k = this.kernel.apply(op, before, { failNth: this.armed })
         this.applied = { before, reached: k.failNthReached === true }
       }
-      probes = this.merged(before, modelProbes(m.state), this.kernelProbes())
+      probes = this.merged(before, liveProbes(m.state), this.kernelProbes())
       // the same probes as last time are the same array (the caches below key on it)
       if (this.lastKernel !== undefined && sameProbes(probes, this.lastKernel.probes)) probes = this.lastKernel.probes
       pas = this.kernel.translate(probes)
     } catch (e) {
       return this.threw(e, op, m, violations)
     }
-    const modelObs = modelObservation(m.state, probes)
+    const modelObs = observe(m.state, probes)
     // the kernel's observation is built only when it differs from the model's (Kernel.matches
     // reads the kernel's state against the model's observation); where they agree, the
     // model's observation is the kernel's too (issue 12)
@@ -260,7 +260,7 @@ export class KernelExecutor implements Executor {
     if (lastKernel !== undefined && sameProbes(probes, lastKernel.probes)) probes = lastKernel.probes
     // the model's observation of its unchanged state (cached on the state, as in step()); the
     // kernel's is built only where Kernel.matches says it differs (issue 12)
-    const modelObs = modelObservation(prev, probes)
+    const modelObs = observe(prev, probes)
     const pas = kernel.translate(probes)
     const kernelObs = kernel.matches(modelObs, probes, pas) ? modelObs : kernel.observe(probes, pas)
     if (this.impl === 'both' && (!this.opts.properties || this.opts.properties.has('conformance'))) {
@@ -291,8 +291,6 @@ export class KernelExecutor implements Executor {
 // touched no mapping observes the translations it observed before, as the same object.
 // (Until session 8 a ring of the last few states here cached both again.)
 
-const modelProbes = (s: State): Probe[] => liveProbes(s)
-const modelObservation = (s: State, probes: Probe[]): Observation => observe(s, probes)
 
 const cmpProbe = (a: Probe, b: Probe): number =>
   a.bdf !== b.bdf ? (a.bdf < b.bdf ? -1 : 1) : a.pasid !== b.pasid ? a.pasid - b.pasid : a.iova < b.iova ? -1 : a.iova > b.iova ? 1 : 0

@@ -345,6 +345,9 @@ export function destroy(k: Kern, a: ArgsOf<'IOMMU_DESTROY'>): Ret<void> {
   // users must be exactly 1, the xarray's: EBUSY otherwise (iommufd_object_remove)
   if (o.users !== 1) return 'EBUSY'
   if (o.type === 'HWPT_PAGING') {
+    // iommufd_object_remove (main.c 0240b60): a domain still attached (a restored domain
+    // attached at boot) is -EBUSY first
+    if (o.domain.slots > 0) return 'EBUSY'
     // [LU] a HWPT whose domain is preserved (destroyPreserved): V3b iommufd_liveupdate_preserve
     // took iommufd_lock_obj (users + 1) until _iommufd_unpreserve, V3a's liveupdate_tokens
     // entry keeps the mark's reference: refcount_dec_if_one fails, -EBUSY. V1 (039a263
@@ -352,13 +355,9 @@ export function destroy(k: Kern, a: ArgsOf<'IOMMU_DESTROY'>): Ret<void> {
     // and V2 (patches 10/11: a flag, iommufd_put_object) hold nothing: the destroy goes on
     if (o.domain.preserved !== undefined) {
       if (k.design.destroyPreserved === 'ebusy') return 'EBUSY'
-      // iommufd_object_remove (main.c 0240b60): an attached domain is -EBUSY first
-      if (o.domain.slots > 0) return 'EBUSY'
       hwptPagingDestroyPreserved(k, ictx, o)
       return
     }
-    // [LU] nor one whose domain is still attached (a restored domain attached at boot)
-    if (o.domain.slots > 0) return 'EBUSY'
     removeHwpt(k, ictx, o)
   } else {
     ictx.objects.delete(o.id)

@@ -4,32 +4,13 @@
 // together (their observations, table pages included, must agree at every step).
 
 import { describe, expect, it } from 'vitest'
-import { resultToString } from '../../models/ops.ts'
-import type { State } from '../../models/state.ts'
-import { createExecutor } from '../../src/check/index.ts'
-import { parseScenario } from '../../src/scenario/load.ts'
-import { runScenario } from '../../src/scenario/run.ts'
+import { checkEachImpl, type Step } from './each-impl.ts'
 
-type Step = { op: string; args?: Record<string, unknown>; as?: string; expect?: unknown }
 const DEV = '0000:01:00.0'
 const OTHER = '0000:03:00.0'
 
-/** Run on model, kernel, both; the problems, and the model's final state. */
-function check(steps: Step[], design: Record<string, string>): { problems: string[]; state: State } {
-  const sc = parseScenario({ name: 'destroy-preserved', design, steps }, 'destroy-preserved')
-  const problems: string[] = []
-  for (const impl of ['model', 'kernel'] as const) {
-    const run = runScenario(sc, { executor: createExecutor(sc.platform, sc.design, { impl }) })
-    for (const s of run.steps) if (!s.expectOk) problems.push(`${impl}: steps[${s.index}] ${s.op.op} returned ${resultToString(s.result)}, expected ${JSON.stringify(s.expect)}`)
-  }
-  const ex = createExecutor(sc.platform, sc.design, { impl: 'both' })
-  const both = runScenario(sc, { executor: ex })
-  for (const s of both.steps) {
-    if (s.diverged) problems.push(`both: steps[${s.index}] ${s.op.op}: the results diverge`)
-    for (const v of s.violations) if (v.property === 'conformance') problems.push(`both: steps[${s.index}] ${s.op.op}: ${v.message}`)
-  }
-  return { problems, state: ex.modelState() as State }
-}
+/** Run on model, kernel, both (each-impl.ts); the problems, and the model's final state. */
+const check = (steps: Step[], design: Record<string, string>) => checkEachImpl('destroy-preserved', steps, design)
 
 /** A marked HWPT with a 2-page anonymous mapping, nothing attached, its iommufd preserved. */
 const preserved = (mark = 'IOMMU_HWPT_LU_SET_PRESERVE'): Step[] => [

@@ -5,12 +5,7 @@
 // every case of the first block failed on the code it fixed (see the commit message).
 
 import { describe, expect, it } from 'vitest'
-import { createExecutor } from '../../src/check/index.ts'
-import { parseScenario } from '../../src/scenario/load.ts'
-import { runScenario } from '../../src/scenario/run.ts'
-import { resultToString } from '../../models/ops.ts'
-
-type Step = { op: string; args?: Record<string, unknown>; as?: string; expect?: unknown }
+import { checkEachImpl, type Step } from './each-impl.ts'
 
 const SEALED = ['SEAL', 'GROW', 'SHRINK']
 const DEV = '0000:01:00.0'
@@ -62,24 +57,10 @@ const GROUPED = {
   ],
 }
 
-/** Run the steps on the model and on the kernel implementation, each alone (each must meet
- *  every expectation), then on both together (their observations must agree at every step);
- *  what went wrong. */
-function check(name: string, steps: Step[], design: Record<string, string> = {}, platform?: unknown): string[] {
-  const sc = parseScenario({ name, design, ...(platform !== undefined && { platform }), steps }, name)
-  const out: string[] = []
-  for (const impl of ['model', 'kernel'] as const) {
-    const run = runScenario(sc, { executor: createExecutor(sc.platform, sc.design, { impl }) })
-    for (const s of run.steps)
-      if (!s.expectOk) out.push(`${impl}: steps[${s.index}] ${s.op.op} returned ${resultToString(s.result)}, expected ${JSON.stringify(s.expect, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))}`)
-  }
-  const both = runScenario(sc, { executor: createExecutor(sc.platform, sc.design, { impl: 'both' }) })
-  for (const s of both.steps) {
-    if (s.diverged) out.push(`both: steps[${s.index}] ${s.op.op}: the results diverge`)
-    for (const v of s.violations) if (v.property === 'conformance') out.push(`both: steps[${s.index}] ${s.op.op}: ${v.message}`)
-  }
-  return out
-}
+/** Run the steps on the model and on the kernel implementation, each alone, then on both
+ *  together (each-impl.ts); what went wrong. */
+const check = (name: string, steps: Step[], design: Record<string, string> = {}, platform?: unknown): string[] =>
+  checkEachImpl(name, steps, design, platform).problems
 
 describe('audit item 2: rules fixed against the kernel source', () => {
   it('L16: FINISH keeps the incoming session until its fd is closed (luo_session_finish / luo_session_release)', () => {

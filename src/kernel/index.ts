@@ -31,6 +31,7 @@ import { memfdCreate, memfdSeal, memfdTruncate } from './memfd.ts'
 import { walk, WALK_BAD } from './pagetable.ts'
 import { isPanic } from './panic.ts'
 import { PhysMem } from './phys.ts'
+import { packedOf } from './packed.ts'
 import { epoch } from './epoch.ts'
 import type { Domain, Errno, IObj, KDevice, KFile, Kern, Machine, Owner, Ret } from './state.ts'
 import { isErr } from './state.ts'
@@ -70,7 +71,8 @@ export class Kernel {
     const m: Machine = {
       phys: new PhysMem(platform.memoryPages, tablePagesOf(platform), this.faults, iommuZonePages(platform.devices, platform.units.length)),
       iotlb: new Iotlb(),
-      rtaddr: platform.units.map(() => -1),
+      // built by push, not map(): packed.ts
+      rtaddr: packedOf(platform.units, () => -1),
       badWalks: [],
     }
     this.params = { platform, design, bug: hooksFor(opts.defect), faults: this.faults, m }
@@ -99,10 +101,12 @@ export class Kernel {
   apply(op: Op, probes: Probe[], opts: { failNth?: number } = {}): ApplyResult {
     // a panicked kernel runs nothing: every op gets the same failure
     this.gen++
-    if (this.panicked !== undefined) return { result: err('EIO'), transient: [] }
+    if (this.panicked !== undefined) return { result: err('EIO'), transient: NO_TRANSIENT }
     const k = this.k
     k.probes = this.resolve(probes)
-    k.transient = []
+    // most ops record no intermediate state: the shared empty list, which nothing appends to
+    // (recordTransient starts a list of its own), so no list is made per step
+    k.transient = NO_TRANSIENT
     if (opts.failNth !== undefined) this.faults.arm(opts.failNth)
     let result: Result
     try {
@@ -111,7 +115,7 @@ export class Kernel {
       this.faults.disarm()
       k.probes = undefined
     }
-    const out: ApplyResult = { result, transient: result.ok ? this.k.transient : [] }
+    const out: ApplyResult = { result, transient: result.ok ? this.k.transient : NO_TRANSIENT }
     if (result.ok) releaseUnreferenced(this.k)
     if (opts.failNth !== undefined) out.failNthReached = this.faults.reached()
     return out
@@ -218,10 +222,12 @@ export class Kernel {
   private resolve(probes: readonly Probe[]): NonNullable<Kern['probes']> {
     const r = lastResolved
     if (r !== undefined && r.probes === probes && r.k === this.k) return r.out
-    const out = probes.map((p) => {
+    const out: NonNullable<Kern['probes']> = []
+    for (let i = 0; i < probes.length; i++) {
+      const p = probes[i]
       const dev = this.k.deviceByBdf.get(p.bdf)
       const ok = dev !== undefined && p.pasid >= 0 && p.pasid < 1 << 20
-      return {
+      out.push({
         unit: ok ? dev.unit.index : -1,
         bus: dev?.bus ?? 0,
         devfn: dev?.devfn ?? 0,
@@ -229,8 +235,8 @@ export class Kernel {
         iovaPfn: Number(p.iova >> 12n),
         bdf: p.bdf,
         iova: p.iova,
-      }
-    })
+      })
+    }
     lastResolved = { probes, k: this.k, out }
     return out
   }
@@ -457,6 +463,11 @@ export class Kernel {
  *  the probes. Harness (issue 12), kept outside the Kernel object: the exploration's undo
  *  and copies record a kernel's whole graph (src/explore/clone.ts), which must not take in
  *  the caller's probe lists (the model's, frozen in tests) or copy them per fork. */
+/** The transient list of an op that recorded no intermediate state (and of a failed op): one
+ *  empty list for every step. Never appended to: recordTransient (iommu.ts) replaces an empty
+ *  list by a new one, so an empty list a caller kept stays empty. */
+const NO_TRANSIENT: Translation[][] = []
+
 let lastResolved: { probes: readonly Probe[]; k: Kern; out: NonNullable<Kern['probes']> } | undefined
 
 /** A kernel function's return (a value, nothing, or an errno) as the op's Result. (Module
@@ -533,9 +544,10 @@ class Sig {
   }
 }
 
-/** Per unit: DID → the domain of the last present entry tagged with it. */
+/** Per unit: DID → the domain of the last present entry tagged with it. (The maps are reused
+ *  from sweep to sweep, emptied first: iotlbChecks reads them before the next call.) */
 function didMap(k: Kern): Map<number, Domain>[] {
-  const byDid = k.units.map(() => new Map<number, Domain>())
+  const byDid = emptyDidMaps(didMapMaps, k.units.length)
   for (const dev of k.devices) {
     const m = byDid[dev.unit.index]
     if (dev.rid !== undefined) m.set(dev.rid.did, dev.rid.domain)
@@ -579,7 +591,7 @@ const tableSeen = new Set<number>()
  *  other DID allocated (leaked). */
 function didChecks(k: Kern): string[] {
   const out: string[] = []
-  const byDid = k.units.map(() => new Map<number, Domain>())
+  const byDid = emptyDidMaps(didCheckMaps, k.units.length)
   for (const dev of k.devices) {
     // the RID entry, then the PASID entries
     if (dev.rid !== undefined) didCheck(out, byDid, dev.unit, dev.rid)
@@ -587,13 +599,32 @@ function didChecks(k: Kern): string[] {
   }
   // ... and nothing else is: a DID no entry uses is leaked, except where the design reserves
   // the restored DIDs of other units too (didReservation=all-units, the model's own finding)
+  const foreign = didForeign
   for (const u of k.units) {
-    const foreign = new Set<number>()
+    foreign.clear()
     if (k.design.didReservation === 'all-units') for (const [i, dids] of k.restoredDids) if (i !== u.index) for (const d of dids) foreign.add(d)
     for (const did of u.ida.ids())
       if (!byDid[u.index].has(did) && !foreign.has(did)) out.push(`recoverability: ${u.name}: DID ${did} is allocated in domain_ida but no entry uses it (leaked)`)
   }
   return out
+}
+
+/** By unit count: one empty map per unit, for didMap and for didChecks. */
+const didMapMaps = new Map<number, Map<number, Domain>[]>()
+const didCheckMaps = new Map<number, Map<number, Domain>[]>()
+const didForeign = new Set<number>()
+
+/** n maps, one per unit, emptied: made once per unit count and reused by every sweep (the
+ *  maps hold domains until the next sweep empties them: harness state outside the Kernel). */
+function emptyDidMaps(byCount: Map<number, Map<number, Domain>[]>, n: number): Map<number, Domain>[] {
+  let maps = byCount.get(n)
+  if (maps === undefined) {
+    maps = []
+    for (let i = 0; i < n; i++) maps.push(new Map())
+    byCount.set(n, maps)
+  }
+  for (let i = 0; i < n; i++) maps[i].clear()
+  return maps
 }
 
 /** didChecks for one present entry `e` of a device behind unit `u`. */
@@ -702,19 +733,21 @@ function matchTranslations(ts: Observation['translations'], probes: Probe[], pas
  *  Kernel object, whose graph the exploration's undo records (src/explore/clone.ts). */
 function matchTranslationsAgain(ts: Observation['translations'], probes: Probe[], pas: readonly (bigint | null)[]): boolean {
   const last = lastTranslations
-  if (last.ts === ts && last.probes === probes && samePas(last.pas, pas)) return true
+  if (last.ts === ts && last.probes === probes && samePas(last, pas)) return true
   if (!matchTranslations(ts, probes, pas)) return false
   last.ts = ts
   last.probes = probes
-  last.pas.length = 0
-  for (let i = 0; i < pas.length; i++) last.pas.push(pas[i])
+  // refilled in place, its storage kept (as Sig: `length = 0` would drop it at every step)
+  for (let i = 0; i < pas.length; i++) last.pas[i] = pas[i]
+  last.n = pas.length
   return true
 }
-const lastTranslations: { ts?: Observation['translations']; probes?: Probe[]; pas: (bigint | null)[] } = { pas: [] }
+const lastTranslations: { ts?: Observation['translations']; probes?: Probe[]; pas: (bigint | null)[]; n: number } = { pas: [], n: 0 }
 
-function samePas(a: readonly (bigint | null)[], b: readonly (bigint | null)[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+/** The PAs kept in `a` (its first a.n) are `b`. */
+function samePas(a: { pas: (bigint | null)[]; n: number }, b: readonly (bigint | null)[]): boolean {
+  if (a.n !== b.length) return false
+  for (let i = 0; i < b.length; i++) if (a.pas[i] !== b[i]) return false
   return true
 }
 
@@ -728,8 +761,17 @@ function matchOwners(k: Kern, owners: Observation['owners']): boolean {
 /** fds: the fd table */
 function matchFds(k: Kern, fds: Observation['fds']): boolean {
   if (!plain(fds) || countKeys(fds) !== k.fds.size) return false
-  for (const [fd, f] of k.fds) if (fds[fd] !== fdView(f)) return false
-  return true
+  // forEach, not for-of over entries: no [fd, file] pair made per fd per step
+  const acc = fdAcc
+  acc.fds = fds
+  acc.same = true
+  k.fds.forEach(matchFd)
+  acc.fds = undefined
+  return acc.same
+}
+const fdAcc: { fds?: Observation['fds']; same: boolean } = { same: true }
+function matchFd(f: KFile, fd: number): void {
+  if (fdAcc.same && fdAcc.fds![fd] !== fdView(f)) fdAcc.same = false
 }
 
 /** iommufds: per iommufd file, its objects */
@@ -788,10 +830,29 @@ function plain(x: unknown): x is Record<string, never> {
 }
 
 /** Own enumerable keys (Object.keys: V8 answers it from the object's enum cache, faster than
- *  a for-in count, most of all on the integer-keyed fd and object tables). */
+ *  a for-in count, most of all on the integer-keyed fd and object tables), remembered for the
+ *  last few objects asked about: an observation part is never changed once built (see
+ *  matchTranslationsAgain) and the model's parts are the same objects from step to step while
+ *  what they show does not change, so most steps would make the same key list again (an
+ *  array, and a string per integer key). A changed part is a new object, counted anew. */
 function countKeys(o: object): number {
-  return Object.keys(o).length
+  const objs = keyCountObjs
+  for (let i = 0; i < KEY_COUNT_SLOTS; i++) if (objs[i] === o) return keyCounts[i]
+  const n = Object.keys(o).length
+  objs[keyCountNext] = o
+  keyCounts[keyCountNext] = n
+  keyCountNext = (keyCountNext + 1) % KEY_COUNT_SLOTS
+  return n
 }
+const KEY_COUNT_SLOTS = 16
+// harness (issue 12), outside the Kernel object as lastTranslations
+const keyCountObjs: (object | undefined)[] = []
+const keyCounts: number[] = []
+for (let i = 0; i < KEY_COUNT_SLOTS; i++) {
+  keyCountObjs.push(undefined)
+  keyCounts.push(0)
+}
+let keyCountNext = 0
 
 /** Enumerable keys of a small object with named keys (a translation, a session view), by
  *  for-in: no array. Inherited enumerable keys count too, so a polluted Object.prototype

@@ -7,6 +7,7 @@
 // (iopt_fill_domain / iopt_unmap_domain), domain/iommufd.md §5.4.
 
 import type { Translation } from '../../models/observation.ts'
+import { packedOf } from './packed.ts'
 import { PageTable } from './pagetable.ts'
 import type { Area, Domain, GroupDomain, IGroup, Ioas, Kern, Ret } from './state.ts'
 import { isErr } from './state.ts'
@@ -268,11 +269,15 @@ export function replaceGroupDomain(k: Kern, g: IGroup, pasid: number, to: Domain
 /** Translate the op's probes in the hardware state right now (an intermediate state). */
 export function recordTransient(k: Kern): void {
   if (k.probes === undefined) return
-  k.transient.push(translateProbes(k, k.probes))
+  const t = translateProbes(k, k.probes)
+  // an empty list may be the one shared by every step (Kernel.apply): never appended to
+  if (k.transient.length === 0) k.transient = [t]
+  else k.transient.push(t)
 }
 
 export function translateProbes(k: Kern, probes: NonNullable<Kern['probes']>): Translation[] {
-  return probes.map((p) => {
+  // packedOf, not map(): one element kind for every step's list (packed.ts)
+  return packedOf(probes, (p) => {
     // a device VFIO reset at freeze issues no DMA (luo_file.ts vfio freeze)
     if (k.deviceByBdf.get(p.bdf)?.reset) return { bdf: p.bdf, pasid: p.pasid, iova: p.iova, pa: null }
     const r = p.unit < 0 ? NOT_PRESENT : hwTranslate(k.m, p.unit, p.bus, p.devfn, p.pasid, p.iovaPfn, false)

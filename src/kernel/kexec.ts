@@ -27,6 +27,7 @@ import { PageTable } from './pagetable.ts'
 import { isPanic, panic, type Panic } from './panic.ts'
 import type { Domain, IGroup, IncomingSession, KDevice, Kern, Machine, LuoFile, Ret, Unit, VfioFile } from './state.ts'
 import { isErr } from './state.ts'
+import { packedOf } from './packed.ts'
 import { adoptStructures, allocRoot, hwEntry, hwPasids, parseBdf, preserveStructures, shutdownEntry, shutdownPasidTable } from './vtd.ts'
 
 export const HANDOVER_VERSION = 1
@@ -47,7 +48,7 @@ export interface BootParams {
 
 /** The kernel's state at boot before anything is restored: units, devices and groups probed. */
 function freshKern(p: BootParams, boot: number): Kern {
-  const units: Unit[] = p.platform.units.map((u, index) => ({
+  const units: Unit[] = packedOf(p.platform.units, (u, index) => ({
     index,
     name: u.name,
     dids: u.dids,
@@ -167,7 +168,8 @@ export function reboot(k: Kern, a: RebootArgs = {}): Ret<Uint8Array> {
 const preservedDevices = (k: Kern): { dev: KDevice; e: LuoFile }[] =>
   k.outgoing.flatMap((s) => s.files.flatMap((e) => (e.file.kind === 'vfio' && e.iommu === true ? [{ dev: e.file.dev, e }] : [])))
 
-/** What the old kernel hands over, gathered from its state (encodeHandover writes it). */
+/** What the old kernel hands over, gathered from its state (encodeHandover writes it). Its
+ *  lists are built by packedOf (packed.ts): encodeHandover reads them at every KEXEC. */
 function collect(k: Kern): Handover {
   const token = (t: bigint): bigint => (k.bug.tokenBits === 32 ? t & 0xffffffffn : t)
   const devs = preservedDevices(k)
@@ -177,18 +179,18 @@ function collect(k: Kern): Handover {
     boot: k.boot + 1,
     nunits: k.units.length,
     ndevices: k.devices.length,
-    units: handedOverUnits(k).map((u) => ({ index: u.index, name: u.name, dids: u.dids, root: k.m.rtaddr[u.index] })),
-    domains: domains.map((d) => ({ session: d.preserved!.session, token: token(d.preserved!.token), root: d.pt.root, level: 4, freed: d.tablesGone })),
-    sessions: k.outgoing.map((sess) => ({
+    units: packedOf(handedOverUnits(k), (u) => ({ index: u.index, name: u.name, dids: u.dids, root: k.m.rtaddr[u.index] })),
+    domains: packedOf(domains, (d) => ({ session: d.preserved!.session, token: token(d.preserved!.token), root: d.pt.root, level: 4, freed: d.tablesGone })),
+    sessions: packedOf(k.outgoing, (sess) => ({
       name: sess.name,
-      files: sess.files.map((e) => {
+      files: packedOf(sess.files, (e) => {
         const h = handlerOf(k, e.kind)
         const data = new Writer()
         h.serialize(k, e, data, ctx)
         return { compatible: h.compatible, token: e.token, data: data.toBytes() }
       }),
     })),
-    devices: devs.map(({ dev, e }) => ({
+    devices: packedOf(devs, ({ dev, e }) => ({
       bdf: dev.bdf,
       unit: dev.unit.index,
       session: e.session.name,
@@ -196,10 +198,10 @@ function collect(k: Kern): Handover {
       iommufdToken: token((e.file as VfioFile).bound!.ictx.luo!.token),
       did: dev.rid!.did,
       domain: ctx.domainIndex.get(dev.rid!.domain)!,
-      pasids: [...dev.pasids]
-        .filter(([, x]) => x.domain.preserved !== undefined)
-        .sort((a, b) => a[0] - b[0])
-        .map(([pasid, x]) => ({ pasid, did: x.did, domain: ctx.domainIndex.get(x.domain)! })),
+      pasids: packedOf(
+        [...dev.pasids].filter(([, x]) => x.domain.preserved !== undefined).sort((a, b) => a[0] - b[0]),
+        ([pasid, x]) => ({ pasid, did: x.did, domain: ctx.domainIndex.get(x.domain)! }),
+      ),
     })),
   }
 }

@@ -188,10 +188,15 @@ export class Reader {
     return v
   }
 
-  /** A u64 that must be a safe integer. */
+  /** A u64 that must be a safe integer. A value below 2^32 is the low word itself: the sum
+   *  with `hi * 2^32` would be a heap number even when hi is 0, and a PFN read that way (a
+   *  root table's, a domain's root) turns the kernel's arrays and objects holding it from
+   *  small-integer to double storage, which deoptimises every function reading them (issue 12). */
   u64n(): number {
     this.need(8)
-    const v = this.view.getUint32(this.pos, true) + this.view.getUint32(this.pos + 4, true) * 0x100000000
+    const lo = this.view.getUint32(this.pos, true)
+    const hi = this.view.getUint32(this.pos + 4, true)
+    const v = hi === 0 ? lo : lo + hi * 0x100000000
     if (!Number.isSafeInteger(v)) throw new CodecError(`u64 at ${this.pos} is not a safe integer`)
     this.pos += 8
     return v

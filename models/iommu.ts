@@ -9,6 +9,7 @@ import type { D, OpContext } from './context.ts'
 import { fail, plain, snapshot } from './context.ts'
 import type { DomainId, Domain, Entry, Extent, State } from './state.ts'
 import { resolveDevices, tablePagesOf } from './platform.ts'
+import { nameTablePages } from './memory.ts'
 
 /** DID 0 is the caching-mode non-present domain and 1 is FLPT_DEFAULT_DID; allocation
  *  starts at IDA_START_DID = 2 (torvalds/linux drivers/iommu/intel/iommu.h). */
@@ -123,6 +124,7 @@ export function addExtent(d: D, id: DomainId, ext: Extent): void {
     }
   dom.slots = slots
   d.tablePagesUsed += newTables
+  nameTablePages(d, id)
 }
 
 /** Unmap the run that starts at iova; a table page whose last leaf goes is freed. */
@@ -145,12 +147,14 @@ export function removeExtent(d: D, id: DomainId, iova: bigint): void {
     }
   dom.slots = slots
   d.tablePagesUsed -= freedTables
+  nameTablePages(d, id)
 }
 
 export function newDomain(d: D, extents: Extent[]): DomainId {
   const id = d.nextDomain++
   d.domains[id] = { id, extents: [], slots: {} }
   d.tablePagesUsed++ // the root
+  nameTablePages(d, id)
   for (const e of extents) addExtent(d, id, e)
   checkTableZone(d)
   return id

@@ -24,6 +24,7 @@ import { fail, plain } from './context.ts'
 import { ok, type Errno, type Result } from './ops.ts'
 import { groupOf, resolveDevices } from './platform.ts'
 import { tablePagesFor } from './iommu.ts'
+import { khoHeldByFreed } from './memory.ts'
 import type { Domain, DomainId, Entry, Group, HwptRecord, IncomingSession, IommufdFile, Page, State, Unit } from './state.ts'
 
 export function kexec(d: D, ctx: OpContext, a: { khoFinalizeFails?: boolean } = {}): Result {
@@ -100,21 +101,28 @@ function nextKernel(s: State): State {
   const named = new Set(devices.flatMap((pd) => [pd.rid.domain, ...Object.values(pd.pasids).map((e) => e.domain)]))
   const everyDomain = s.design.restoreScope === 'every-preserved-domain'
   const domains: Record<DomainId, Domain> = {}
+  // KHO reserves each marked page once (its bitmap is a set: models/memory.ts "Table pages and
+  // KHO"): a page a freed domain had marked and a preserved domain took since is that domain's
+  const heldByFreed = khoHeldByFreed(s)
   for (const dom of Object.values(s.domains))
-    if (dom.preserved && dom.freed !== undefined)
+    if (dom.preserved && dom.freed !== undefined) {
       // destroyPreserved=frees-domain: IOMMU_DESTROY freed it after the preserve. Its
       // iommu_domain_ser still names the freed top table and KHO still carries every page it
-      // had marked (kexec_handover.c: freeing never clears a kho_radix_tree bit; the next
-      // kernel's kho_mem_retrieve reserves them). No device names it, so nothing rebuilds it:
-      // its pages stay held for the boot, and LU_RESTORE of its record is ENOENT
-      domains[dom.id] = { id: dom.id, extents: [], slots: {}, restored: dom.preserved, unrebuilt: true, khoPages: dom.freed }
-    else if (dom.preserved)
+      // had marked and nothing unmarked since (kexec_handover.c: freeing never clears a
+      // kho_radix_tree bit; the next kernel's kho_mem_retrieve reserves them). No device names
+      // it, so nothing rebuilds it: its pages stay held for the boot, and LU_RESTORE of its
+      // record is ENOENT
+      const held = heldByFreed.get(dom.id)!
+      domains[dom.id] = { id: dom.id, extents: [], slots: {}, restored: dom.preserved, unrebuilt: true, khoPages: Object.keys(held).length, tables: held }
+    } else if (dom.preserved)
       domains[dom.id] = {
         id: dom.id,
         extents: dom.extents,
         slots: dom.slots,
         restored: dom.preserved,
         ...(!everyDomain && !named.has(dom.id) && { unrebuilt: true }),
+        // a restored domain keeps its table pages (generic_pt restore() -> iommu_restore_page)
+        ...(dom.tables && { tables: dom.tables }),
       }
 
   const units: Record<string, Unit> = {}

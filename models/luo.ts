@@ -8,6 +8,7 @@
 import type { D } from './context.ts'
 import { fail, plain } from './context.ts'
 import { fileOfFd, installFd } from './files.ts'
+import { khoUnpreserveTables } from './memory.ts'
 import { isUserDomain, reapDomains, setGroupDomain } from './iommu.ts'
 import { groupOf, resolveDevices } from './platform.ts'
 import { ok, okText, type ArgsOf, type Errno, type Result } from './ops.ts'
@@ -250,7 +251,10 @@ function unpreserveSession(d: D, sess: OutgoingSession): void {
         if (o?.type === 'IOAS') o.immutable = false
       }
       for (const o of Object.values(f.objects))
-        if (o.type === 'HWPT_PAGING' && d.domains[o.domain]?.preserved?.session === sess.name) d.domains[o.domain].preserved = undefined
+        if (o.type === 'HWPT_PAGING' && d.domains[o.domain]?.preserved?.session === sess.name) {
+          khoUnpreserveTables(d, o.domain)
+          d.domains[o.domain].preserved = undefined
+        }
       // V1 iommufd_liveupdate_unpreserve walks the existing HWPTs only: a domain freed by
       // IOMMU_DESTROY (destroyPreserved=frees-domain) keeps its preservation; the serialized
       // iommufd state, with the destroyed HWPT's record, goes

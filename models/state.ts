@@ -133,8 +133,14 @@ export interface Domain {
    *  maps nothing and holds no table page any more; this many pages it held are still
    *  KHO-marked, and its iommu_domain_ser stays, so KEXEC hands it over (never rebuilt) */
   freed?: number
-  /** incoming: the KHO-held table pages of a domain the old kernel freed (`freed` there) */
+  /** incoming: the KHO-held table pages of a domain the old kernel freed (`freed` there),
+   *  each page counted once (models/kexec.ts) */
   khoPages?: number
+  /** destroyPreserved=frees-domain only: the table-zone PFN of the root ('root') and of each
+   *  occupied slot, so that KHO's marks can be counted as the set of pages they are
+   *  (models/memory.ts "Table pages and KHO"). For a freed domain: the pages it had that are
+   *  still KHO-marked (they are free). */
+  tables?: Record<string, number>
 }
 
 /** A context entry (RID) or PASID entry: the domain and the DID it is tagged with. */

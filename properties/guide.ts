@@ -10,6 +10,7 @@ import { groupOf, tablePagesOf } from '../models/platform.ts'
 import { IDA_START_DID } from '../models/iommu.ts'
 import { fdOfFile, fdsOf, ictx, objectsOf, resizeSealsAllow, sealsAllowResize, sessionFds } from './ops.ts'
 import type { Picker } from './picker.ts'
+import { destroyPreservedStep } from './guides/destroy-preserved.ts'
 
 const IOVA = 0x100000n
 /** where the flow maps a 2 MiB-aligned run: a 2 MiB leaf (models/iommu.ts splitRun) */
@@ -226,6 +227,8 @@ function prepareStep(s: State, p: Picker): Op {
     const fd = fdOfFile(s, file)
     if (!preservedFile(s, file) && fd !== undefined) return { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session, fd, token } }
   }
+  const dp = destroyPreservedStep(s, p, bf, bound, devId, at.hwpt)
+  if (dp) return dp
   if (!preservedFile(s, vf.bound.iommufd)) {
     const r = resizePreservedStep(s, p, bf)
     if (r) return r

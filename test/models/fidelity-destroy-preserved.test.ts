@@ -98,3 +98,71 @@ describe('IOMMU_DESTROY of a preserved HWPT', () => {
     expect(check(auto('v3', 'EBUSY'), { profile: 'v3' }).problems).toEqual([])
   })
 })
+
+// KHO's bitmap is a set (models/memory.ts "Table pages and KHO"; kexec_handover.c
+// kho_radix_add_page __set_bit, kho_radix_del_page __clear_bit): a page the freed domain had
+// marked and a later domain took is one page, marked or not as that domain's preserve leaves it.
+describe('KHO counts a freed, still-marked table page once', () => {
+  /** destroy after the preserve, then call the update off: the 4 freed pages keep their marks */
+  const freedThenCalledOff: Step[] = [
+    ...preserved(),
+    { op: 'IOMMU_DESTROY', args: { iommufd: '$ifd', id: '$hwpt' }, expect: 'ok' },
+    { op: 'CLOSE', args: { fd: '$s' }, expect: 'ok' },
+  ]
+  const preserveAgain: Step[] = [
+    { op: 'LIVEUPDATE_IOCTL_CREATE_SESSION', args: { name: 'vm1' }, as: 's1' },
+    { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: '$s1', fd: '$mfd', token: 1 }, expect: 'ok' },
+    { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: '$s1', fd: '$ifd', token: 2 }, expect: 'ok' },
+  ]
+
+  it('a domain on a new IOAS takes one freed page (its root) and is preserved: 4 pages held, not 5', () => {
+    const { problems, state } = check(
+      [
+        ...freedThenCalledOff,
+        { op: 'IOMMU_IOAS_ALLOC', args: { iommufd: '$ifd' }, as: 'ioas2' },
+        { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: '$ifd', dev_id: '$dev', pt_id: '$ioas2' }, as: 'h2' },
+        { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: '$ifd', hwpt_id: '$h2', token: '0x99' }, expect: 'ok' },
+        ...preserveAgain,
+        { op: 'KEXEC', expect: 'ok' },
+      ],
+      { profile: 'rfc-v2' },
+    )
+    expect(problems).toEqual([])
+    // the new domain's root, and the freed domain's other three pages
+    expect(state.tablePagesUsed).toBe(4)
+    expect(Object.values(state.domains).map((d) => d.khoPages ?? 1 + Object.keys(d.slots).length)).toEqual([3, 1])
+  })
+
+  it('a domain that took the freed pages is preserved, and that preserve is cancelled too: the marks go with it', () => {
+    const { problems, state } = check(
+      [
+        ...freedThenCalledOff,
+        { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: '$ifd', dev_id: '$dev', pt_id: '$ioas' }, as: 'h2' },
+        { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: '$ifd', hwpt_id: '$h2', token: '0x99' }, expect: 'ok' },
+        ...preserveAgain,
+        // iommu_unpreserve_pages on the new domain's tables: the same four pages, unmarked
+        { op: 'CLOSE', args: { fd: '$s1' }, expect: 'ok' },
+        { op: 'KEXEC', expect: 'ok' },
+      ],
+      { profile: 'rfc-v2' },
+    )
+    expect(problems).toEqual([])
+    expect(state.tablePagesUsed).toBe(0)
+  })
+
+  it('two freed domains that shared a page: counted once', () => {
+    const { problems, state } = check(
+      [
+        ...freedThenCalledOff,
+        { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: '$ifd', dev_id: '$dev', pt_id: '$ioas' }, as: 'h2' },
+        { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: '$ifd', hwpt_id: '$h2', token: '0x99' }, expect: 'ok' },
+        ...preserveAgain,
+        { op: 'IOMMU_DESTROY', args: { iommufd: '$ifd', id: '$h2' }, expect: 'ok' },
+        { op: 'KEXEC', expect: 'ok' },
+      ],
+      { profile: 'rfc-v2' },
+    )
+    expect(problems).toEqual([])
+    expect(state.tablePagesUsed).toBe(4)
+  })
+})

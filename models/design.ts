@@ -90,12 +90,21 @@ export const AXIS_OPTIONS: { [A in Axis]: Record<(typeof AXES)[A][number], Citat
   },
   ownership: {
     token: { source: 'mail "[PATCH 00/14] iommu: Add live update state preservation" (V2 __iommu_group_maybe_restore_domain: group->owner = device_ser->token); samikhawaja/linux drivers/iommu/liveupdate.c iommu_preserve_device (dma_owner_token)' },
-    'allow-if-preserved': { inferred: 'LPC 2025 talk, Discussion 2 option 1; no RFC-v2 code for the claim was read' },
+    'allow-if-preserved': {
+      source:
+        'LPC 2025 talk, Discussion 2 option 1, as the V1-era core has it: samikhawaja/linux drivers/iommu/iommu.c 02881d0 __iommu_group_maybe_restore_domain (restores the domain, records no owner: owner_cnt stays 0) and iommu_device_claim_dma_owner(dev, owner, transfer) -> __iommu_take_dma_ownership ("if (!transfer && ((group->domain && group->domain != group->default_domain) || ...)) return -EBUSY"; with transfer the restored domain stays, no token is compared); drivers/vfio/iommufd.c 21c0f1b vfio_iommufd_physical_bind passes the preserved device\'s iommufd_ser.token as restore_token to iommufd_device_bind (whose V1 body is not in the index)',
+    },
     strict: { inferred: 'LPC 2025 talk, Discussion 2: the mainline claim (iommu_device_claim_dma_owner) applied unchanged' },
   },
   replaceSwap: {
-    hitless: { inferred: 'mail "[PATCH 0/3] iommu/vt-d: Add support to hitless replace IOMMU domain" (Jan 2026), per domain notes, code not read' },
-    'teardown-then-setup': { inferred: 'today\'s VT-d scalable-mode replace per iommufd.md §5.4, code not re-read' },
+    hitless: {
+      source:
+        'mail "[PATCH 1/3] iommu/vt-d: Allow replacing no_pasid iommu_domain" <20260107201800.2486137-2-skhawaja@google.com> of "[PATCH 0/3] iommu/vt-d: Add support to hitless replace IOMMU domain" (7 Jan 2026): intel_iommu_attach_device skips device_block_translation when old is the attached paging domain; device_replace_dmar_domain rewrites the present entry in place (legacy: "*context = new_context", then intel_context_flush_no_pasid for the new and the old DID; scalable mode: old passed to domain_setup_{first,second}_level, the intel_pasid_replace_* in-place write); no non-present window. Review <20260107204607.GE340082@ziepe.ca>: hitless only while the IOMMU holds the entry in its cache; no reworked version posted',
+    },
+    'teardown-then-setup': {
+      source:
+        'samikhawaja/linux drivers/iommu/intel/iommu.c 0295931 intel_iommu_attach_device (device_block_translation(dev) first, unconditionally), __domain_setup_first_level / domain_setup_second_level ("if (old) intel_pasid_tear_down_entry(iommu, dev, pasid, false)", then intel_pasid_setup_*); mainline c3b1edea3791 "iommu/vt-d: Fix race condition during PASID entry replacement" (removes intel_pasid_replace_*: "following the clear-then-update flow"; 6.19-stable mail <20260225012408.441554266@linuxfoundation.org>)',
+    },
   },
   markSemantics: {
     flag: { source: 'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c (V1) iommufd_hwpt_lu_set_preserved: hwpt_target->lu_preserved = cmd->preserved' },
@@ -121,7 +130,7 @@ export const AXIS_OPTIONS: { [A in Axis]: Record<(typeof AXES)[A][number], Citat
   },
   didReservation: {
     'per-unit': { source: 'drivers/iommu/intel/liveupdate.c (V3) __restore_used_domain_ids filters on iommu_hw_ser->intel.phys_addr == iommu->reg_phys' },
-    'all-units': { source: 'mail "[PATCH 07/14] iommu/vt-d: Restore IOMMU state and reclaimed domain ids" (V2 __restore_used_domain_ids, no unit filter)' },
+    'all-units': { source: 'mail "[PATCH 07/14] iommu/vt-d: Restore IOMMU state and reclaimed domain ids" (V2 __restore_used_domain_ids, no unit filter); the V1 drivers/iommu/intel/liveupdate.c text has the same function' },
     none: { source: 'a drivers/iommu/intel/liveupdate.c variant with the reservation body commented out (fidelity-audit K4)' },
   },
   pasidPreservation: {
@@ -235,7 +244,13 @@ export const PROFILES: Record<ProfileName, Profile> = {
     {
       replaceFlow: ['replace-on-attach'],
       ownership: ['token'],
-      replaceSwap: ['hitless'],
+      replaceSwap: [
+        'hitless',
+        {
+          source:
+            'the hitless VT-d replace series "[PATCH 0/3] iommu/vt-d: Add support to hitless replace IOMMU domain" (Jan 2026), "needed for the Live update IOMMU persistence to hotswap the iommu domain after liveupdate": its [PATCH 1/3] swaps the present entry in place (see the option). The series\' rule, not a proven implementation: review found the posted code hitless only while the entry stays cached, and no reworked version is posted',
+        },
+      ],
       markSemantics: ['no-unmark'],
       ioasFreeze: ['whole-ioas'],
       memoryRule: ['sealed-preserved-memfd'],
@@ -276,20 +291,44 @@ export const PROFILES: Record<ProfileName, Profile> = {
     {
       replaceFlow: ['replace-on-attach'],
       ownership: ['allow-if-preserved'],
-      replaceSwap: ['teardown-then-setup'],
+      replaceSwap: [
+        'teardown-then-setup',
+        {
+          source:
+            'the RID replace of the RFC\'s base: intel_iommu_attach_device calls device_block_translation(dev) unconditionally (the pre-patch lines of "[PATCH 1/3] iommu/vt-d: Allow replacing no_pasid iommu_domain", base-commit 6cd6c12031130a349a098dbeb19d8c3070d2dfbe, Jan 2026, posted after the RFC and not part of it); a PASID replace in that base still used the v6.14 intel_pasid_replace_* in-place write (removed by c3b1edea3791), which this one axis does not separate; only the RID replace of a restored domain is judged (dma-continuity)',
+        },
+      ],
       markSemantics: ['flag'],
       ioasFreeze: ['whole-ioas', { source: 'RFC-v2 selftest iommufd_liveupdate.c expects IOMMU_IOAS_UNMAP to fail after preserve (fidelity-audit I3); the V1 liveupdate.c text read has only a TODO, so the freeze comes from the test' }],
       memoryRule: ['none'],
       restoreHwpt: ['object-only'],
       unfinished: ['finish-fails'],
-      didReservation: ['per-unit', { inferred: 'no RFC-v2 VT-d restore code was read; the V3 rule assumed' }],
-      pasidPreservation: ['none', { inferred: 'the V1 device preserve was not read; V2/V3 refuse PASID attachments' }],
+      didReservation: [
+        'all-units',
+        {
+          source:
+            'V1 drivers/iommu/intel/liveupdate.c (samikhawaja/linux, read_file id 67195222218, commit not shown; struct device_ser / struct iommu_ser as the V1 core) intel_iommu_liveupdate_restore_root_table -> iommu_for_each_preserved_device(__restore_used_domain_ids, iommu): "ida_alloc_range(&iommu->domain_ida, id, id, GFP_KERNEL)" with id = ser->domain_iommu_ser.did of every preserved device, no unit filter (session 9; was per-unit, inferred)',
+        },
+      ],
+      pasidPreservation: [
+        'none',
+        {
+          inferred:
+            'the V1 caller of iommu_preserve_device was not found, and what was read refuses nothing: V1 iommu_preserve_device (drivers/iommu/liveupdate.c, id 63165346022) has no PASID check, V1 intel_iommu_preserve_device (id 67195222218) KHO-preserves the whole PASID directory and tables and intel_pasid_try_restore_table reinstalls them at boot, while the device record names only the RID domain; V2/V3\'s refusal assumed',
+        },
+      ],
       restoreFlow: ['full'],
       finishGate: ['no-attachments'],
       luoCapacity: ['fixed-arrays'],
       memfdSeals: ['dropped'],
       markImpl: ['v1-overwrite-unmark'],
-      devicePreserve: ['mark-checked', { inferred: 'V1 marks with the lu_preserved flag; its device preserve was not read, so V2\'s flag check is assumed' }],
+      devicePreserve: [
+        'preserved-checked',
+        {
+          source:
+            'V1 iommu_preserve_device (samikhawaja/linux drivers/iommu/liveupdate.c, id 63165346022, the core that V1 liveupdate.c 039a263 calls): "if (!domain->preserved_state) return -EINVAL;", set only by iommu_domain_preserve from the iommufd\'s preserve (iommufd_save_hwpts); V1 has no iommufd token lookup (the device token is "device_ser->obj.idx + 1"), so a cdev preserved before its iommufd is EINVAL, not V2\'s ENOENT. The V1 caller is not in the index (session 9; was mark-checked, inferred)',
+        },
+      ],
       destroyPreserved: ['frees-domain', { source: 'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c 039a263 (V1) iommufd_hwpt_lu_set_preserved (iommufd_put_object) and iommufd_save_hwpts ("TODO: The HWPT should be made immutable, and cannot be destroyed"): nothing holds the HWPT; destroy path read in hw_pagetable.c 0869dd9 and main.c 0240b60 (the V1 hw_pagetable.c is not in the index)' }],
       deviceAcrossKexec: ['reset-at-freeze', { source: 'samikhawaja/linux drivers/vfio/pci/vfio_pci_liveupdate.c 03855e7 vfio_pci_liveupdate_freeze (the VFIO handler the RFC\'s vfio_pci_liveupdate_kexec_test.c runs on; its comment: in-flight DMA is dropped at kexec, fidelity-audit M-K1)' }],
       restoreScope: ['preserved-device-records'],
@@ -305,7 +344,13 @@ export const PROFILES: Record<ProfileName, Profile> = {
     {
       replaceFlow: ['replace-on-attach', { inferred: 'Phase 1 has no replace flow of its own (retrieve fails); the selftests\' flow assumed' }],
       ownership: ['token'],
-      replaceSwap: ['teardown-then-setup'],
+      replaceSwap: [
+        'teardown-then-setup',
+        {
+          source:
+            'mail "[PATCH 08/14] iommu: Restore and reattach preserved domains to devices" <20260203220948.2176157-9-skhawaja@google.com>: intel_iommu_attach_device is not changed (device_block_translation first); dmar_domain_attach_device skips programming only while the device has a restored record, which __iommu_attach_device clears after the boot attach, so a later replace tears the entry down then sets it up',
+        },
+      ],
       markSemantics: ['no-unmark', { source: 'mail "[PATCH 10/14] iommufd-lu: Implement ioctl to let userspace mark an HWPT to be preserved" (struct without a preserve field)' }],
       ioasFreeze: ['whole-ioas'],
       memoryRule: ['sealed-preserved-memfd'],
@@ -340,7 +385,13 @@ export const PROFILES: Record<ProfileName, Profile> = {
     {
       replaceFlow: ['replace-on-attach', { inferred: 'V3 has no restore path (retrieve -EOPNOTSUPP); the selftests\' flow assumed' }],
       ownership: ['token'],
-      replaceSwap: ['teardown-then-setup', { inferred: 'the hitless VT-d replace is a separate series not part of V3' }],
+      replaceSwap: [
+        'teardown-then-setup',
+        {
+          source:
+            'samikhawaja/linux drivers/iommu/intel/iommu.c 0295931 (a live-update tree: CONFIG_IOMMU_LIVEUPDATE clear_unpreserved_context_entries) intel_iommu_attach_device: device_block_translation(dev) first; __domain_setup_first_level: "if (old) intel_pasid_tear_down_entry(...)". The hitless series is not in it',
+        },
+      ],
       markSemantics: ['no-unmark', { source: "samikhawaja/linux include/uapi/linux/iommufd.h 06fcb4a (no unmark); V3b takes the HWPT's reference (iommufd_lock_obj) in iommufd_preserve_hwpt, not at mark" }],
       ioasFreeze: ['whole-ioas'],
       memoryRule: ['sealed-preserved-memfd'],

@@ -15,7 +15,8 @@ describe('design resolution', () => {
     expect(PROFILES['rfc-v2'].design.replaceSwap).toBe('teardown-then-setup')
     expect(PROFILES.phase1.design.restoreFlow).toBe('boot-only')
     // memoryRule is read now (V1 iommufd_save_hwpts checks no areas: 'none'); see profiles.test.ts
-    expect(PROFILES['rfc-v2'].inferred).toEqual(['ownership', 'replaceSwap', 'didReservation', 'pasidPreservation', 'devicePreserve'])
+    // session 9 read the V1 claim, VT-d replace, DID reservation and device preserve (docs/readings/session9-inferred-rules.md)
+    expect(PROFILES['rfc-v2'].inferred).toEqual(['pasidPreservation'])
     expect(PROFILES['rfc-v2'].design.memoryRule).toBe('none')
     expect(() => resolveDesign({ profile: 'v9' })).toThrow(DesignError)
     expect(() => resolveDesign({ overrides: { ownership: 'maybe' } })).toThrow(/unknown option 'maybe' for axis 'ownership'/)

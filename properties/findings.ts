@@ -14,7 +14,7 @@ export const FINDINGS: Record<ProfileName, Partial<Record<PropertyName, string>>
     'dma-continuity':
       'replaceSwap=teardown-then-setup: replacing the restored domain after KEXEC clears the entry before setting the new one, so the running device faults in that window',
     ownership:
-      'ownership=allow-if-preserved (inferred for the RFC): a fresh iommufd that was not retrieved with the token takes DMA ownership of a preserved device',
+      'ownership=allow-if-preserved (RFC-era core iommu.c 02881d0: the restore records no owner, claim(transfer) compares no token; docs/readings/session9-inferred-rules.md): a fresh iommufd that was not retrieved with the token takes DMA ownership of a preserved device',
     'dma-safety':
       'memoryRule=none (V1 iommufd_save_hwpts checks no areas): a preserved domain may map anonymous memory, which is not KHO memory, so after KEXEC the device translates to freed pages (properties/scenarios/rfc-v2-anonymous-mapping-preserved.json)',
     recoverability:

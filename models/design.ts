@@ -303,13 +303,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       memoryRule: ['none'],
       restoreHwpt: ['object-only'],
       unfinished: ['finish-fails'],
-      didReservation: [
-        'all-units',
-        {
-          source:
-            'V1 drivers/iommu/intel/liveupdate.c (samikhawaja/linux, read_file id 67195222218, commit not shown; struct device_ser / struct iommu_ser as the V1 core) intel_iommu_liveupdate_restore_root_table -> iommu_for_each_preserved_device(__restore_used_domain_ids, iommu): "ida_alloc_range(&iommu->domain_ida, id, id, GFP_KERNEL)" with id = ser->domain_iommu_ser.did of every preserved device, no unit filter (session 9; was per-unit, inferred)',
-        },
-      ],
+      didReservation: ['per-unit', { inferred: 'kept while the switch is checked: the V1 drivers/iommu/intel/liveupdate.c text (read_file id 67195222218) __restore_used_domain_ids reserves every preserved DID on every unit with no unit filter, which is all-units (docs/readings/session9-inferred-rules.md); switching breaks properties/scenarios/rfc-v2-full-flow.json and the rfc-v2 campaign replay test, not yet understood' }],
       pasidPreservation: [
         'none',
         {
@@ -322,13 +316,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       luoCapacity: ['fixed-arrays'],
       memfdSeals: ['dropped'],
       markImpl: ['v1-overwrite-unmark'],
-      devicePreserve: [
-        'preserved-checked',
-        {
-          source:
-            'V1 iommu_preserve_device (samikhawaja/linux drivers/iommu/liveupdate.c, id 63165346022, the core that V1 liveupdate.c 039a263 calls): "if (!domain->preserved_state) return -EINVAL;", set only by iommu_domain_preserve from the iommufd\'s preserve (iommufd_save_hwpts); V1 has no iommufd token lookup (the device token is "device_ser->obj.idx + 1"), so a cdev preserved before its iommufd is EINVAL, not V2\'s ENOENT. The V1 caller is not in the index (session 9; was mark-checked, inferred)',
-        },
-      ],
+      devicePreserve: ['mark-checked', { inferred: 'kept while the switch is checked: V1 iommu_preserve_device (drivers/iommu/liveupdate.c, read_file id 63165346022) returns -EINVAL for a domain not yet preserved and has no token lookup, which is preserved-checked (docs/readings/session9-inferred-rules.md); switching breaks properties/scenarios/rfc-v2-full-flow.json and the rfc-v2 campaign replay test, not yet understood' }],
       destroyPreserved: ['frees-domain', { source: 'samikhawaja/linux drivers/iommu/iommufd/liveupdate.c 039a263 (V1) iommufd_hwpt_lu_set_preserved (iommufd_put_object) and iommufd_save_hwpts ("TODO: The HWPT should be made immutable, and cannot be destroyed"): nothing holds the HWPT; destroy path read in hw_pagetable.c 0869dd9 and main.c 0240b60 (the V1 hw_pagetable.c is not in the index)' }],
       deviceAcrossKexec: ['reset-at-freeze', { source: 'samikhawaja/linux drivers/vfio/pci/vfio_pci_liveupdate.c 03855e7 vfio_pci_liveupdate_freeze (the VFIO handler the RFC\'s vfio_pci_liveupdate_kexec_test.c runs on; its comment: in-flight DMA is dropped at kexec, fidelity-audit M-K1)' }],
       restoreScope: ['preserved-device-records'],

@@ -16,7 +16,7 @@ describe('design resolution', () => {
     expect(PROFILES.phase1.design.restoreFlow).toBe('boot-only')
     // memoryRule is read now (V1 iommufd_save_hwpts checks no areas: 'none'); see profiles.test.ts
     // session 9 read the V1 claim, VT-d replace, DID reservation and device preserve (docs/readings/session9-inferred-rules.md)
-    expect(PROFILES['rfc-v2'].inferred).toEqual(['pasidPreservation'])
+    expect(PROFILES['rfc-v2'].inferred).toEqual(['didReservation', 'pasidPreservation', 'devicePreserve'])
     expect(PROFILES['rfc-v2'].design.memoryRule).toBe('none')
     expect(() => resolveDesign({ profile: 'v9' })).toThrow(DesignError)
     expect(() => resolveDesign({ overrides: { ownership: 'maybe' } })).toThrow(/unknown option 'maybe' for axis 'ownership'/)

@@ -114,6 +114,13 @@ describe('KHO counts a freed, still-marked table page once', () => {
     { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: '$s1', fd: '$mfd', token: 1 }, expect: 'ok' },
     { op: 'LIVEUPDATE_SESSION_PRESERVE_FD', args: { session: '$s1', fd: '$ifd', token: 2 }, expect: 'ok' },
   ]
+  /** a new HWPT on the same IOAS takes the freed pages (lowest free first) and is preserved */
+  const reusedAndPreserved: Step[] = [
+    ...freedThenCalledOff,
+    { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: '$ifd', dev_id: '$dev', pt_id: '$ioas' }, as: 'h2' },
+    { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: '$ifd', hwpt_id: '$h2', token: '0x99' }, expect: 'ok' },
+    ...preserveAgain,
+  ]
 
   it('a domain on a new IOAS takes one freed page (its root) and is preserved: 4 pages held, not 5', () => {
     const { problems, state } = check(
@@ -136,10 +143,7 @@ describe('KHO counts a freed, still-marked table page once', () => {
   it('a domain that took the freed pages is preserved, and that preserve is cancelled too: the marks go with it', () => {
     const { problems, state } = check(
       [
-        ...freedThenCalledOff,
-        { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: '$ifd', dev_id: '$dev', pt_id: '$ioas' }, as: 'h2' },
-        { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: '$ifd', hwpt_id: '$h2', token: '0x99' }, expect: 'ok' },
-        ...preserveAgain,
+        ...reusedAndPreserved,
         // iommu_unpreserve_pages on the new domain's tables: the same four pages, unmarked
         { op: 'CLOSE', args: { fd: '$s1' }, expect: 'ok' },
         { op: 'KEXEC', expect: 'ok' },
@@ -153,10 +157,7 @@ describe('KHO counts a freed, still-marked table page once', () => {
   it('two freed domains that shared a page: counted once', () => {
     const { problems, state } = check(
       [
-        ...freedThenCalledOff,
-        { op: 'IOMMU_HWPT_ALLOC', args: { iommufd: '$ifd', dev_id: '$dev', pt_id: '$ioas' }, as: 'h2' },
-        { op: 'IOMMU_HWPT_LU_SET_PRESERVE', args: { iommufd: '$ifd', hwpt_id: '$h2', token: '0x99' }, expect: 'ok' },
-        ...preserveAgain,
+        ...reusedAndPreserved,
         { op: 'IOMMU_DESTROY', args: { iommufd: '$ifd', id: '$h2' }, expect: 'ok' },
         { op: 'KEXEC', expect: 'ok' },
       ],
